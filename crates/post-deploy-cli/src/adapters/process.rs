@@ -1,0 +1,1 @@
+//! Child processes with a time limit, argv only, never a shell.

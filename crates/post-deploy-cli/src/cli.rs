@@ -1,0 +1,150 @@
+//! The command line, as clap parses it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use post_deploy_core::{RepoName, WorkItem};
+
+/// Watches production right after a deploy and rolls it back when it degrades.
+///
+/// Configuration comes from ORCH_POST_DEPLOY_* environment variables (see the README);
+/// every command prints one JSON value on stdout, and logs and progress on stderr.
+#[derive(Debug, Parser)]
+#[command(
+    name = "post-deploy",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Where the `.post-deploy-state-<repo>/<work item>/` folders live (overrides
+    /// ORCH_POST_DEPLOY_STATE_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start an observation window for (repo, work item) after a deploy reached `done`.
+    #[command(
+        after_help = "Example:\n  post-deploy arm --repo api --work-item PR-42 \\\n    \
+        --health-url http://127.0.0.1:8080/health --container api --previous-image api:1.4"
+    )]
+    Arm(ArmArgs),
+    /// Run one step of a window: probe, classify, decide, act; prints when to tick again.
+    #[command(after_help = "Example:\n  post-deploy tick --repo api --work-item PR-42")]
+    Tick(PairArgs),
+    /// Arm, then tick every interval until the window finishes (for pipelines without a host).
+    #[command(
+        after_help = "Example:\n  post-deploy watch --repo api --work-item PR-42 \\\n    \
+        --health-url http://127.0.0.1:8080/health --container api --previous-image api:1.4\n\n\
+        Exit codes: 0 never DEGRADED; 3 rolled back and recovered; 4 a degradation was left \
+        standing; 2 usage or configuration."
+    )]
+    Watch(ArmArgs),
+    /// Show every window under the state folder.
+    #[command(after_help = "Example:\n  post-deploy status --repo api --json")]
+    Status(StatusArgs),
+    /// End a window early.
+    #[command(after_help = "Example:\n  post-deploy disarm --repo api --work-item PR-42")]
+    Disarm(PairArgs),
+    /// Count requests and 5xx answers in access-log lines from FILE or stdin.
+    #[command(
+        name = "count-5xx",
+        after_help = "Example:\n  docker logs api 2>&1 | post-deploy count-5xx"
+    )]
+    Count5xx(CountArgs),
+    /// A self-contained run of about 20 seconds: a loopback target turns bad mid-window and
+    /// a rollback command heals it.
+    #[command(after_help = "Example:\n  post-deploy demo")]
+    Demo(DemoArgs),
+}
+
+/// A window's identity.
+#[derive(Debug, Args)]
+pub struct PairArgs {
+    /// The repo (1 to 128 of A-Z a-z 0-9 . _ -).
+    #[arg(long, value_name = "R", value_parser = parse_repo)]
+    pub repo: RepoName,
+    /// The work item (1 to 128 of A-Z a-z 0-9 . _ -).
+    #[arg(long, value_name = "W", value_parser = parse_work_item)]
+    pub work_item: WorkItem,
+}
+
+/// What `arm` and `watch` take.
+#[derive(Debug, Args)]
+pub struct ArmArgs {
+    /// The window's identity.
+    #[command(flatten)]
+    pub pair: PairArgs,
+    /// The health endpoint to GET (http or https).
+    #[arg(long, value_name = "URL")]
+    pub health_url: String,
+    /// The target container, for the 5xx ratio, fencing and the built-in rollback.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// The image to roll back to.
+    #[arg(long, value_name = "IMAGE")]
+    pub previous_image: Option<String>,
+    /// Where to write 16-post-deploy-log.md (default: the window's state folder).
+    #[arg(long, value_name = "DIR")]
+    pub artefacts_dir: Option<PathBuf>,
+}
+
+/// What `status` takes.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this repo's windows.
+    #[arg(long, value_name = "R", value_parser = parse_repo)]
+    pub repo: Option<RepoName>,
+    /// Only this work item's windows.
+    #[arg(long, value_name = "W", value_parser = parse_work_item)]
+    pub work_item: Option<WorkItem>,
+    /// A JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Access-log formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// Any of the formats, line by line.
+    Auto,
+    /// Common and Combined Log Format.
+    Clf,
+    /// JSON lines with `status` or `status_code`.
+    Json,
+    /// uvicorn and gunicorn access lines.
+    Uvicorn,
+}
+
+/// What `count-5xx` takes.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// The access-line format.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
+    /// The log file (default: stdin).
+    pub file: Option<PathBuf>,
+}
+
+/// What `demo` takes.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seconds between ticks.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10))]
+    pub interval: u64,
+}
+
+fn parse_repo(s: &str) -> Result<RepoName, String> {
+    RepoName::new(s).map_err(|e| e.to_string())
+}
+
+fn parse_work_item(s: &str) -> Result<WorkItem, String> {
+    WorkItem::new(s).map_err(|e| e.to_string())
+}

@@ -1,0 +1,359 @@
+//! Running a parsed command: configuration, adapters, the core, output and exit codes.
+
+use std::ffi::OsString;
+use std::io::IsTerminal as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use post_deploy_core::config::PREFIX;
+use post_deploy_core::{
+    ActionKind, ArmOutcome, ArmRequest, Clock, Config, ConfigError, Effects, LogFormat, Monitor,
+    MonitorError, TickOutcome, Verdict,
+};
+use serde::Serialize;
+
+use crate::adapters::clock::SystemClock;
+use crate::adapters::docker::DockerCli;
+use crate::adapters::http::UreqProbe;
+use crate::adapters::webhook::WebhookSink;
+use crate::cli::{ArmArgs, Cli, Command, CountArgs, FormatArg, StatusArgs};
+use crate::output;
+
+/// How a command ended, as an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: done (for `watch`: the window was never DEGRADED).
+    Ok,
+    /// 1: the command could not run (e.g. the state folder is unusable).
+    Failed,
+    /// 2: usage or configuration error.
+    Usage,
+    /// 3: `watch` rolled back and the target recovered.
+    RolledBackRecovered,
+    /// 4: `watch` left a degradation standing.
+    DegradedStanding,
+    /// 130: interrupted; the window's state is whole.
+    Interrupted,
+}
+
+impl Exit {
+    /// The process exit code.
+    #[must_use]
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Ok => 0,
+            Self::Failed => 1,
+            Self::Usage => 2,
+            Self::RolledBackRecovered => 3,
+            Self::DegradedStanding => 4,
+            Self::Interrupted => 130,
+        }
+    }
+}
+
+/// Why a command could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad configuration (exit 2).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The monitor refused an input, or could not use its state folder.
+    #[error(transparent)]
+    Monitor(#[from] MonitorError),
+    /// A file could not be read.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl CliError {
+    /// The exit code for this error.
+    #[must_use]
+    pub fn exit(&self) -> Exit {
+        match self {
+            Self::Config(_) => Exit::Usage,
+            Self::Monitor(MonitorError::Store(_)) | Self::Io(_) => Exit::Failed,
+            Self::Monitor(_) => Exit::Usage,
+        }
+    }
+}
+
+/// Loads the configuration from the process environment: only `ORCH_POST_DEPLOY_*`
+/// variables are read; a value that is not UTF-8 is refused, naming the variable.
+fn load_config(
+    env: impl IntoIterator<Item = (OsString, OsString)>,
+    cli: &Cli,
+) -> Result<Config, CliError> {
+    let mut vars = Vec::new();
+    for (k, v) in env {
+        let Some(k) = k
+            .to_str()
+            .filter(|k| k.starts_with(PREFIX))
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        match v.into_string() {
+            Ok(v) => vars.push((k, v)),
+            Err(v) => {
+                return Err(ConfigError::Invalid {
+                    variable: k,
+                    value: v.to_string_lossy().into_owned(),
+                    expected: "a value in UTF-8".to_owned(),
+                }
+                .into());
+            }
+        }
+    }
+    let mut config = Config::from_vars(vars)?;
+    if let Some(dir) = &cli.state_dir {
+        config.state_dir.clone_from(dir);
+    }
+    Ok(config)
+}
+
+/// The real adapters for a configuration.
+pub(crate) struct RealEffects {
+    pub(crate) http: UreqProbe,
+    pub(crate) clock: SystemClock,
+    pub(crate) docker: DockerCli,
+    pub(crate) alerts: WebhookSink,
+}
+
+impl RealEffects {
+    pub(crate) fn new(config: &Config) -> Self {
+        Self {
+            http: UreqProbe::new(),
+            clock: SystemClock,
+            docker: DockerCli::new(
+                config.switches.docker.clone(),
+                config.switches.compose.clone(),
+                config.scope.self_container.clone(),
+            ),
+            alerts: WebhookSink::new(config.switches.webhook_url.clone()),
+        }
+    }
+
+    pub(crate) fn effects(&self) -> Effects<'_> {
+        Effects {
+            http: &self.http,
+            clock: &self.clock,
+            control: &self.docker,
+            alerts: &self.alerts,
+        }
+    }
+}
+
+/// Runs a parsed command with the environment `env`.
+///
+/// # Errors
+/// [`CliError`] when the command could not run; its [`CliError::exit`] is the exit code.
+pub fn run(
+    cli: Cli,
+    env: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Result<Exit, CliError> {
+    if let Command::Count5xx(args) = &cli.command {
+        return count(args);
+    }
+    let config = load_config(env, &cli)?;
+    if let Command::Demo(args) = &cli.command {
+        return crate::demo::run(args, &config);
+    }
+    let real = RealEffects::new(&config);
+    let monitor = Monitor::new(config, real.effects());
+    match cli.command {
+        Command::Arm(args) => {
+            let out = monitor.arm(&arm_request(args))?;
+            output::json(&out);
+            Ok(Exit::Ok)
+        }
+        Command::Tick(pair) => {
+            output::json(&monitor.tick(&pair.repo, &pair.work_item)?);
+            Ok(Exit::Ok)
+        }
+        Command::Disarm(pair) => {
+            let out = monitor.disarm(&pair.repo, &pair.work_item)?;
+            output::json(&Disarmed::from(out));
+            Ok(Exit::Ok)
+        }
+        Command::Watch(args) => watch(&monitor, &real.clock, args),
+        Command::Status(args) => status(&monitor, &real.clock, &args),
+        Command::Count5xx(_) | Command::Demo(_) => Ok(Exit::Ok),
+    }
+}
+
+fn arm_request(args: ArmArgs) -> ArmRequest {
+    ArmRequest {
+        repo: args.pair.repo,
+        work_item: args.pair.work_item,
+        health_url: args.health_url,
+        container: args.container,
+        previous_image: args.previous_image,
+        artefacts_dir: args.artefacts_dir,
+    }
+}
+
+/// `disarm`'s JSON: the window's result, and whether this call ended it.
+#[derive(Debug, Serialize)]
+struct Disarmed {
+    disarmed: bool,
+    #[serde(flatten)]
+    tick: TickOutcome,
+}
+
+impl From<TickOutcome> for Disarmed {
+    fn from(tick: TickOutcome) -> Self {
+        Self {
+            disarmed: tick.deadline.is_some(),
+            tick,
+        }
+    }
+}
+
+/// The exit code of a finished `watch`.
+#[must_use]
+pub fn watch_exit(out: &TickOutcome) -> Exit {
+    match (out.verdict, out.action, out.recovered) {
+        (Verdict::Healthy, _, _) => Exit::Ok,
+        (Verdict::Degraded, ActionKind::Rollback, Some(true)) => Exit::RolledBackRecovered,
+        (Verdict::Degraded, _, _) => Exit::DegradedStanding,
+    }
+}
+
+fn watch(monitor: &Monitor<'_>, clock: &SystemClock, args: ArmArgs) -> Result<Exit, CliError> {
+    let armed: ArmOutcome = monitor.arm(&arm_request(args))?;
+    let (repo, work_item) = (armed.repo.clone(), armed.work_item.clone());
+    if !armed.applies {
+        output::note(&format!("post-deploy: not watching: {}", armed.reason));
+        output::json(&armed);
+        return Ok(Exit::Ok);
+    }
+    output::note(&format!("post-deploy: {}", armed.reason));
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = Arc::clone(&interrupted);
+        // Without a handler, Ctrl-C would still leave whole state (every write is atomic);
+        // with it, a tick in flight finishes first.
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    }
+    let live = std::io::stderr().is_terminal();
+    loop {
+        let out = monitor.tick(&repo, &work_item)?;
+        progress_line(&out, clock.now(), live);
+        if out.finished {
+            if live {
+                output::note("");
+            }
+            output::json(&out);
+            return Ok(watch_exit(&out));
+        }
+        let wait = out.requeue_after.unwrap_or(Duration::from_secs(1));
+        if sleep_unless(&interrupted, wait) {
+            if live {
+                output::note("");
+            }
+            output::note(&format!(
+                "post-deploy: interrupted; the window of {repo} {work_item} stays armed: \
+                 `post-deploy watch` or `post-deploy tick` goes on where it stopped"
+            ));
+            output::json(&out);
+            return Ok(Exit::Interrupted);
+        }
+    }
+}
+
+/// Sleeps `wait`, waking early when `flag` is set; returns whether it was.
+fn sleep_unless(flag: &AtomicBool, wait: Duration) -> bool {
+    let step = Duration::from_millis(100);
+    let mut left = wait;
+    while !left.is_zero() {
+        if flag.load(Ordering::SeqCst) {
+            return true;
+        }
+        let nap = left.min(step);
+        std::thread::sleep(nap);
+        left = left.saturating_sub(nap);
+    }
+    flag.load(Ordering::SeqCst)
+}
+
+fn progress_line(out: &TickOutcome, now: DateTime<Utc>, live: bool) {
+    let left = out
+        .deadline
+        .map(|d| d.signed_duration_since(now).num_seconds().max(0))
+        .map_or_else(|| "-".to_owned(), |s| format!("{}m{:02}s", s / 60, s % 60));
+    let ratio = if out.window_requests == 0 {
+        "-".to_owned()
+    } else {
+        #[expect(clippy::cast_precision_loss, reason = "a percentage for people")]
+        let pct = 100.0 * out.window_errors_5xx as f64 / out.window_requests as f64;
+        format!("{pct:.1}%")
+    };
+    let line = format!(
+        "post-deploy: tick {:>3} | {} left | {} | {} | failures in a row {} | window 5xx {ratio} ({}/{})",
+        out.ticks,
+        left,
+        out.verdict,
+        out.action,
+        out.consecutive_failures,
+        out.window_errors_5xx,
+        out.window_requests
+    );
+    if live {
+        let mut err = std::io::stderr().lock();
+        let _ = std::io::Write::write_all(&mut err, format!("\r\x1b[2K{line}").as_bytes());
+        let _ = std::io::Write::flush(&mut err);
+    } else {
+        output::note(&format!("{line} | {}", out.reason));
+    }
+}
+
+fn status(monitor: &Monitor<'_>, clock: &SystemClock, args: &StatusArgs) -> Result<Exit, CliError> {
+    let rows = monitor.status(args.repo.as_ref(), args.work_item.as_ref())?;
+    if args.json {
+        output::json(&rows);
+    } else {
+        output::text(&crate::output_table::render(&rows, clock.now()));
+    }
+    Ok(Exit::Ok)
+}
+
+/// `count-5xx`'s JSON.
+#[derive(Debug, Serialize)]
+struct Counted {
+    total: u64,
+    errors_5xx: u64,
+    ratio: f64,
+    unparsed: u64,
+}
+
+fn count(args: &CountArgs) -> Result<Exit, CliError> {
+    let format = match args.format {
+        FormatArg::Auto => LogFormat::Auto,
+        FormatArg::Clf => LogFormat::Clf,
+        FormatArg::Json => LogFormat::Json,
+        FormatArg::Uvicorn => LogFormat::Uvicorn,
+    };
+    let counts = match &args.file {
+        Some(path) => {
+            let file = fs_err::File::open(path).map_err(|e| CliError::Io(e.to_string()))?;
+            post_deploy_core::access_log::count_reader(format, file)
+        }
+        None => post_deploy_core::access_log::count_reader(format, std::io::stdin().lock()),
+    }
+    .map_err(|e| CliError::Io(format!("reading the log: {e}")))?;
+    #[expect(clippy::cast_precision_loss, reason = "a ratio for people and scripts")]
+    let ratio = if counts.total == 0 {
+        0.0
+    } else {
+        counts.errors_5xx as f64 / counts.total as f64
+    };
+    output::json(&Counted {
+        total: counts.total,
+        errors_5xx: counts.errors_5xx,
+        ratio,
+        unparsed: counts.unparsed,
+    });
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,40 @@
+//! The `post-deploy` binary's shell: parses the command line, loads the configuration, wires
+//! the real adapters (ureq, the system clock, the docker CLI, a webhook) into the core, and
+//! prints one JSON value per command.
+
+pub mod adapters;
+pub mod cli;
+mod commands;
+pub mod demo;
+mod output;
+mod output_table;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use commands::{CliError, Exit, run, watch_exit};
+
+/// Everything the binary does: parse `args`, run with `env`, print, and return the exit code.
+pub fn main_with(
+    args: impl IntoIterator<Item = OsString>,
+    env: impl IntoIterator<Item = (OsString, OsString)>,
+) -> ExitCode {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout (exit 0) and errors to stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let code = match run(cli, env) {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            output::error(&e);
+            e.exit().code()
+        }
+    };
+    ExitCode::from(code)
+}

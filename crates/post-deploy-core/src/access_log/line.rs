@@ -1,0 +1,54 @@
+//! One line: blank, an access line with its status, or something else.
+
+use super::{LogFormat, clf, json, quoted, uvicorn};
+
+/// What one line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Line {
+    /// Empty, or only blanks: not counted at all.
+    Blank,
+    /// An access line with its status, 100..=599.
+    Access(u16),
+    /// Any other non-blank line.
+    Other,
+}
+
+/// Classifies one line, given without its `\n`; a trailing `\r` is ignored.
+#[inline]
+pub(super) fn classify(format: LogFormat, raw: &[u8]) -> Line {
+    let line = match raw {
+        [head @ .., b'\r'] => head,
+        _ => raw,
+    };
+    let Some(start) = line.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Line::Blank;
+    };
+    let body = line.get(start..).unwrap_or_default();
+    let status = match format {
+        LogFormat::Auto => {
+            if body.first() == Some(&b'{') {
+                json::status(body).or_else(|| quoted_status(line, true, true))
+            } else {
+                quoted_status(line, true, true)
+            }
+        }
+        LogFormat::Clf => quoted_status(line, true, false),
+        LogFormat::Json => json::status(body),
+        LogFormat::Uvicorn => quoted_status(line, false, true),
+    };
+    match status {
+        Some(status) if (100..=599).contains(&status) => Line::Access(status),
+        _ => Line::Other,
+    }
+}
+
+/// The status of a CLF (`clf`) or uvicorn (`uvicorn`) access line.
+#[inline]
+fn quoted_status(line: &[u8], clf: bool, uvicorn: bool) -> Option<u16> {
+    let req = quoted::find(line)?;
+    if !(100..=599).contains(&req.status) {
+        return None;
+    }
+    let accepted = (clf && clf::accepts(line, &req)) || (uvicorn && uvicorn::accepts(line, &req));
+    accepted.then_some(req.status)
+}

@@ -1,0 +1,255 @@
+//! The access-log parser: counts requests and 5xx answers in access lines.
+//!
+//! One access line is one request. Lines end at `\n`; a trailing `\r` is ignored. A line that
+//! is empty or only blanks is not counted at all; any other line is either an access line of
+//! the selected format(s), counted in [`LogCounts::total`] (and in [`LogCounts::errors_5xx`]
+//! when its status is 500..=599), or counted in [`LogCounts::unparsed`].
+//!
+//! The formats:
+//! - **CLF / Combined** (also gunicorn's default access format):
+//!   `host ident authuser [date] "request" status bytes ["referer" "agent" ...]`. The status is
+//!   the 3-digit field after the quote that closes the request; a `\"` inside the request does
+//!   not close it, nor does a raw `"` that no status follows.
+//! - **uvicorn**: a quoted `"METHOD target HTTP/version"` followed by a 3-digit status, with
+//!   anything before it (`INFO:     127.0.0.1:54321 - "GET / HTTP/1.1" 200 OK`, or a log
+//!   configuration's time and logger name); uvicorn's terminal colour codes are allowed.
+//! - **JSON lines**: one JSON object with a top-level `status` or `status_code` field holding
+//!   an integer, or a string of three digits, in 100..=599 (the first such field counts). A
+//!   `status` nested in another object, or inside a string, does not count.
+//! - **Auto**: each line is tried as JSON when its first non-blank byte is `{`, and as CLF or
+//!   uvicorn otherwise (and after JSON fails).
+//!
+//! Every status outside 100..=599 makes the line unparsed. Lines longer than [`MAX_LINE_LEN`]
+//! are unparsed without being looked at, so memory stays bounded whatever the input.
+//!
+//! Speed: one pass with `memchr` over line ends and quotes, no allocation per line.
+
+mod clf;
+mod json;
+mod line;
+mod quoted;
+mod uvicorn;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::io::{self, Read};
+use std::str::FromStr;
+
+use memchr::memchr_iter;
+use serde::{Deserialize, Serialize};
+
+use self::line::{Line, classify};
+
+/// Lines longer than this many bytes (without the `\n`) are counted as unparsed, unread.
+pub const MAX_LINE_LEN: usize = 1 << 20;
+
+/// The buffer [`count_reader`] reads into.
+const READ_BUFFER_LEN: usize = 1 << 20;
+
+/// Which access-line formats to recognise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// Any of the formats below, line by line.
+    #[default]
+    Auto,
+    /// Common and Combined Log Format.
+    Clf,
+    /// JSON lines with a `status` or `status_code` field.
+    Json,
+    /// uvicorn and gunicorn access lines.
+    Uvicorn,
+}
+
+impl LogFormat {
+    /// Every format, in the order of their names in [`LogFormat::NAMES`].
+    pub const ALL: [Self; 4] = [Self::Auto, Self::Clf, Self::Json, Self::Uvicorn];
+
+    /// The names [`FromStr`] accepts.
+    pub const NAMES: [&'static str; 4] = ["auto", "clf", "json", "uvicorn"];
+
+    /// The lower-case name, as serde and [`FromStr`] spell it.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Clf => "clf",
+            Self::Json => "json",
+            Self::Uvicorn => "uvicorn",
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LogFormat {
+    type Err = UnknownLogFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|format| format.as_str() == s)
+            .ok_or_else(|| UnknownLogFormat { value: s.to_owned() })
+    }
+}
+
+/// A log format name that is none of `auto`, `clf`, `json`, `uvicorn`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown log format {value:?}: expected one of auto, clf, json, uvicorn")]
+#[non_exhaustive]
+pub struct UnknownLogFormat {
+    /// The name that was given.
+    pub value: String,
+}
+
+/// Request counts over some log text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LogCounts {
+    /// Access lines counted.
+    pub total: u64,
+    /// Of those, answers with a 5xx status.
+    pub errors_5xx: u64,
+    /// Lines that were not access lines.
+    pub unparsed: u64,
+}
+
+impl LogCounts {
+    /// The share of 5xx answers among the access lines; `None` when there were none.
+    #[must_use]
+    pub fn ratio(&self) -> Option<f64> {
+        if self.total == 0 {
+            return None;
+        }
+        Some(self.errors_5xx as f64 / self.total as f64)
+    }
+
+    /// Adds `other` to these counts, saturating at `u64::MAX`.
+    pub fn merge(&mut self, other: Self) {
+        self.total = self.total.saturating_add(other.total);
+        self.errors_5xx = self.errors_5xx.saturating_add(other.errors_5xx);
+        self.unparsed = self.unparsed.saturating_add(other.unparsed);
+    }
+
+    /// Counts one line.
+    #[inline]
+    fn tally(&mut self, format: LogFormat, line: &[u8]) {
+        if line.len() > MAX_LINE_LEN {
+            self.unparsed = self.unparsed.saturating_add(1);
+            return;
+        }
+        match classify(format, line) {
+            Line::Blank => {}
+            Line::Access(status) => {
+                self.total = self.total.saturating_add(1);
+                self.errors_5xx = self.errors_5xx.saturating_add(u64::from(status >= 500));
+            }
+            Line::Other => self.unparsed = self.unparsed.saturating_add(1),
+        }
+    }
+}
+
+/// A streaming counter: feed it chunks split anywhere, then finish.
+///
+/// The counts do not depend on where the chunks are split. Memory is bounded: at most one
+/// partial line of up to [`MAX_LINE_LEN`] bytes is kept between chunks.
+#[derive(Debug, Clone, Default)]
+pub struct AccessLogCounter {
+    format: LogFormat,
+    counts: LogCounts,
+    /// The start of a line that the next chunk continues.
+    partial: Vec<u8>,
+    /// The partial line grew past [`MAX_LINE_LEN`]; its bytes were dropped.
+    overlong: bool,
+}
+
+impl AccessLogCounter {
+    /// A counter for `format`.
+    #[must_use]
+    pub fn new(format: LogFormat) -> Self {
+        Self { format, ..Self::default() }
+    }
+
+    /// Feeds the next chunk; it may end, or start, in the middle of a line, or of a character.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        let mut rest = chunk;
+        if !self.partial.is_empty() || self.overlong {
+            let Some(end) = memchr::memchr(b'\n', rest) else {
+                self.keep_partial(rest);
+                return;
+            };
+            self.keep_partial(rest.get(..end).unwrap_or_default());
+            self.count_partial();
+            rest = rest.get(end.saturating_add(1)..).unwrap_or_default();
+        }
+        let mut start = 0;
+        for end in memchr_iter(b'\n', rest) {
+            self.counts.tally(self.format, rest.get(start..end).unwrap_or_default());
+            start = end.saturating_add(1);
+        }
+        self.keep_partial(rest.get(start..).unwrap_or_default());
+    }
+
+    /// The counts of the complete lines fed so far.
+    #[must_use]
+    pub fn counts_so_far(&self) -> LogCounts {
+        self.counts
+    }
+
+    /// Counts a last unterminated line and returns the totals.
+    #[must_use]
+    pub fn finish(mut self) -> LogCounts {
+        if !self.partial.is_empty() || self.overlong {
+            self.count_partial();
+        }
+        self.counts
+    }
+
+    /// Appends the start of a line to the partial line.
+    fn keep_partial(&mut self, bytes: &[u8]) {
+        if self.overlong || bytes.is_empty() {
+            return;
+        }
+        if self.partial.len().saturating_add(bytes.len()) > MAX_LINE_LEN {
+            self.overlong = true;
+            self.partial.clear();
+        } else {
+            self.partial.extend_from_slice(bytes);
+        }
+    }
+
+    /// Counts the partial line, now complete, and forgets it.
+    fn count_partial(&mut self) {
+        if self.overlong {
+            self.counts.unparsed = self.counts.unparsed.saturating_add(1);
+        } else {
+            self.counts.tally(self.format, &self.partial);
+        }
+        self.partial.clear();
+        self.overlong = false;
+    }
+}
+
+/// Counts the access lines `reader` yields until its end, in constant memory.
+///
+/// # Errors
+///
+/// The first read error other than [`io::ErrorKind::Interrupted`].
+pub fn count_reader(format: LogFormat, mut reader: impl Read) -> io::Result<LogCounts> {
+    let mut buffer = vec![0; READ_BUFFER_LEN];
+    let mut counter = AccessLogCounter::new(format);
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => return Ok(counter.finish()),
+            Ok(n) => counter.feed(buffer.get(..n).unwrap_or_default()),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+}

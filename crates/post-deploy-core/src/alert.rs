@@ -1,0 +1,123 @@
+//! Alerts: what a window tells people, once per window per event.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::classify::Verdict;
+use crate::decide::ActionKind;
+use crate::id::{RepoName, WorkItem};
+
+/// The events a window alerts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AlertEvent {
+    /// The window became DEGRADED (with the action taken).
+    Degraded,
+    /// A rollback ran and failed.
+    RollbackFailed,
+    /// A crash left a rollback's outcome unknown; it is not run again.
+    RollbackUnknown,
+    /// The window finished with the degradation still standing.
+    NotRecovered,
+    /// Health came back after a degradation.
+    Recovered,
+}
+
+impl AlertEvent {
+    /// The event's name, as in the JSON.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Degraded => "degraded",
+            Self::RollbackFailed => "rollback_failed",
+            Self::RollbackUnknown => "rollback_unknown",
+            Self::NotRecovered => "not_recovered",
+            Self::Recovered => "recovered",
+        }
+    }
+}
+
+impl fmt::Display for AlertEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which window an alert is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSubject {
+    /// The target repo.
+    pub repo: RepoName,
+    /// The work item.
+    pub work_item: WorkItem,
+    /// The container, if one was named.
+    pub container: Option<String>,
+}
+
+/// One alert, as delivered (the webhook's JSON body).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// What happened.
+    pub event: AlertEvent,
+    /// The target repo.
+    pub repo: RepoName,
+    /// The work item.
+    pub work_item: WorkItem,
+    /// The window's verdict.
+    pub verdict: Verdict,
+    /// The action taken.
+    pub action: ActionKind,
+    /// Why, with numbers.
+    pub reason: String,
+    /// The container, if one was named.
+    pub container: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// One line for chat tools.
+    pub text: String,
+}
+
+impl Alert {
+    /// Builds an alert about `subject` and its chat line.
+    #[must_use]
+    pub fn new(
+        event: AlertEvent,
+        subject: &AlertSubject,
+        verdict: Verdict,
+        action: ActionKind,
+        reason: String,
+        at: DateTime<Utc>,
+    ) -> Self {
+        let AlertSubject {
+            repo,
+            work_item,
+            container,
+        } = subject;
+        let headline = match event {
+            AlertEvent::Degraded => format!("production DEGRADED after deploy, action {action}"),
+            AlertEvent::RollbackFailed => "rollback FAILED".to_owned(),
+            AlertEvent::RollbackUnknown => {
+                "rollback outcome UNKNOWN after a crash; not run again".to_owned()
+            }
+            AlertEvent::NotRecovered => {
+                "degradation NOT recovered by the end of the window".to_owned()
+            }
+            AlertEvent::Recovered => "recovered: health is back".to_owned(),
+        };
+        let text = format!("[post-deploy] {repo} {work_item}: {headline}: {reason}");
+        Self {
+            event,
+            repo: repo.clone(),
+            work_item: work_item.clone(),
+            verdict,
+            action,
+            reason,
+            container: container.clone(),
+            at,
+            text,
+        }
+    }
+}

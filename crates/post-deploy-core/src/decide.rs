@@ -1,0 +1,502 @@
+//! Deciding: what a verdict leads to, given what the window knows about its target.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::classify::{Classification, Verdict};
+use crate::config::{CommandLine, RollbackMode, Scope};
+use crate::id::RepoName;
+
+/// NONE, ROLLBACK or ALERT_ONLY: the word the contract's JSON uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ActionKind {
+    /// Nothing to do.
+    None,
+    /// Roll the target back.
+    Rollback,
+    /// Report, do not touch the target.
+    AlertOnly,
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::None => "NONE",
+            Self::Rollback => "ROLLBACK",
+            Self::AlertOnly => "ALERT_ONLY",
+        })
+    }
+}
+
+/// How a rollback is carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "strategy", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RollbackPlan {
+    /// `ORCH_POST_DEPLOY_ROLLBACK_CMD`: that program owns the rollback target.
+    Command {
+        /// The program and its arguments.
+        command: CommandLine,
+    },
+    /// The built-in docker rollback of `container` to `previous_image`.
+    Docker {
+        /// The target container.
+        container: String,
+        /// The image to go back to.
+        previous_image: String,
+        /// Its id on the engine.
+        previous_image_id: String,
+    },
+}
+
+/// Why a DEGRADED verdict only alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AlertOnlyReason {
+    /// The target is the orchestrator's own repo or container.
+    SelfHosting {
+        /// What matched: the repo or the container.
+        matched: String,
+    },
+    /// `ORCH_POST_DEPLOY_ROLLBACK=alert-only`.
+    ShadowMode,
+    /// This window already rolled back (or tried to).
+    AlreadyRolledBack,
+    /// The window's state was damaged: it cannot know what it already did.
+    StateDamaged,
+    /// No previous image, no rollback command.
+    NothingToRollBackTo,
+    /// No container is named, so the built-in rollback has no target.
+    NoContainer,
+    /// The previous image is not on the engine.
+    PreviousImageMissing {
+        /// The image.
+        image: String,
+    },
+    /// The container already runs the previous image.
+    AlreadyOnPreviousImage {
+        /// The image.
+        image: String,
+    },
+    /// The engine could not be asked about the images (the monitor's own fault).
+    ImagesUnknown {
+        /// Why.
+        detail: String,
+    },
+}
+
+impl fmt::Display for AlertOnlyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SelfHosting { matched } => {
+                write!(
+                    f,
+                    "{matched} is the orchestrator's own: it is never rolled back"
+                )
+            }
+            Self::ShadowMode => {
+                f.write_str("alert-only mode (ORCH_POST_DEPLOY_ROLLBACK=alert-only)")
+            }
+            Self::AlreadyRolledBack => f.write_str("this window already rolled back once"),
+            Self::StateDamaged => {
+                f.write_str("the window's state was damaged, so it takes no action")
+            }
+            Self::NothingToRollBackTo => {
+                f.write_str("nothing to roll back to (no previous image, no rollback command)")
+            }
+            Self::NoContainer => {
+                f.write_str("no container named, so there is nothing to roll back")
+            }
+            Self::PreviousImageMissing { image } => {
+                write!(f, "previous image {image} is not on the engine")
+            }
+            Self::AlreadyOnPreviousImage { image } => {
+                write!(f, "the container already runs the previous image {image}")
+            }
+            Self::ImagesUnknown { detail } => write!(f, "cannot check the images ({detail})"),
+        }
+    }
+}
+
+/// What to do about a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Action {
+    /// HEALTHY: nothing to do.
+    None,
+    /// Roll back, this way.
+    Rollback {
+        /// How.
+        plan: RollbackPlan,
+    },
+    /// Report only, for this reason.
+    AlertOnly {
+        /// Why no rollback.
+        reason: AlertOnlyReason,
+    },
+}
+
+impl Action {
+    /// The contract's word for it.
+    #[must_use]
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Self::None => ActionKind::None,
+            Self::Rollback { .. } => ActionKind::Rollback,
+            Self::AlertOnly { .. } => ActionKind::AlertOnly,
+        }
+    }
+}
+
+/// What the engine says about the previous image, for the built-in rollback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ImageCheck {
+    /// Not asked (no previous image, or a rollback command owns the target).
+    NotChecked,
+    /// The previous image is on the engine with this id; the container runs `current_id`.
+    Present {
+        /// The previous image's id.
+        previous_id: String,
+        /// The id of the image the container runs, when known.
+        current_id: Option<String>,
+    },
+    /// The previous image is not on the engine.
+    Absent,
+    /// The engine could not be asked.
+    Unknown {
+        /// Why.
+        detail: String,
+    },
+}
+
+/// Everything `decide_action` needs to know about the target and the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// The target repo.
+    pub repo: RepoName,
+    /// The target container, if one was named.
+    pub container: Option<String>,
+    /// The previous image, if one was named.
+    pub previous_image: Option<String>,
+    /// The engine's word on it.
+    pub image_check: ImageCheck,
+    /// The monitor's scope (for the self-hosting guard).
+    pub scope: Scope,
+    /// `auto` or `alert-only`, as read at this tick.
+    pub mode: RollbackMode,
+    /// The rollback command, as read at this tick.
+    pub rollback_cmd: Option<CommandLine>,
+    /// This window already rolled back, or tried to.
+    pub rolled_back: bool,
+    /// This window's state was damaged.
+    pub state_damaged: bool,
+}
+
+impl Facts {
+    /// Whether the target is the orchestrator itself, and what matched.
+    #[must_use]
+    pub fn self_hosting(&self) -> Option<String> {
+        if self.repo == self.scope.self_repo {
+            Some(format!("repo {}", self.repo))
+        } else if self.container.as_deref() == Some(self.scope.self_container.as_str()) {
+            Some(format!("container {}", self.scope.self_container))
+        } else {
+            None
+        }
+    }
+}
+
+/// A decision: the action and when it was taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// What to do.
+    pub action: Action,
+    /// When it was decided.
+    pub at: DateTime<Utc>,
+}
+
+/// Decides what a classification leads to. HEALTHY: nothing. DEGRADED: ROLLBACK, unless
+/// the target is the orchestrator's own, the mode is alert-only, the window already rolled
+/// back or its state is damaged, or there is nothing (valid) to roll back to: then
+/// ALERT_ONLY, with the reason.
+///
+/// Pure: a decision is data, carried out only by the orchestration step.
+#[must_use]
+pub fn decide_action(
+    classification: &Classification,
+    facts: &Facts,
+    now: DateTime<Utc>,
+) -> Decision {
+    let action = match classification.verdict {
+        Verdict::Healthy => Action::None,
+        Verdict::Degraded => match degraded(facts) {
+            Ok(plan) => Action::Rollback { plan },
+            Err(reason) => Action::AlertOnly { reason },
+        },
+    };
+    Decision { action, at: now }
+}
+
+fn degraded(facts: &Facts) -> Result<RollbackPlan, AlertOnlyReason> {
+    if let Some(matched) = facts.self_hosting() {
+        return Err(AlertOnlyReason::SelfHosting { matched });
+    }
+    if facts.state_damaged {
+        return Err(AlertOnlyReason::StateDamaged);
+    }
+    if facts.mode == RollbackMode::AlertOnly {
+        return Err(AlertOnlyReason::ShadowMode);
+    }
+    if facts.rolled_back {
+        return Err(AlertOnlyReason::AlreadyRolledBack);
+    }
+    if let Some(command) = &facts.rollback_cmd {
+        return Ok(RollbackPlan::Command {
+            command: command.clone(),
+        });
+    }
+    let Some(previous_image) = facts.previous_image.clone() else {
+        return Err(AlertOnlyReason::NothingToRollBackTo);
+    };
+    let Some(container) = facts.container.clone() else {
+        return Err(AlertOnlyReason::NoContainer);
+    };
+    match &facts.image_check {
+        ImageCheck::Present {
+            previous_id,
+            current_id,
+        } => {
+            if current_id.as_deref() == Some(previous_id.as_str()) {
+                Err(AlertOnlyReason::AlreadyOnPreviousImage {
+                    image: previous_image,
+                })
+            } else {
+                Ok(RollbackPlan::Docker {
+                    container,
+                    previous_image,
+                    previous_image_id: previous_id.clone(),
+                })
+            }
+        }
+        ImageCheck::Absent => Err(AlertOnlyReason::PreviousImageMissing {
+            image: previous_image,
+        }),
+        ImageCheck::Unknown { detail } => Err(AlertOnlyReason::ImagesUnknown {
+            detail: detail.clone(),
+        }),
+        ImageCheck::NotChecked => Err(AlertOnlyReason::ImagesUnknown {
+            detail: "the previous image was not checked".to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::{Rule, classify};
+    use crate::config::{Config, WindowSettings};
+    use crate::signals::Observations;
+    use proptest::prelude::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    fn degraded_now() -> Classification {
+        let obs = Observations {
+            consecutive_failures: 3,
+            ..Observations::default()
+        };
+        classify(&obs, &WindowSettings::default(), now())
+    }
+
+    fn scope() -> Scope {
+        Config::from_vars([("ORCH_POST_DEPLOY_REPOS", "api,orchestrator")])
+            .unwrap()
+            .scope
+    }
+
+    fn base() -> Facts {
+        Facts {
+            repo: RepoName::new("api").unwrap(),
+            container: Some("api-1".to_owned()),
+            previous_image: Some("api:1.0".to_owned()),
+            image_check: ImageCheck::Present {
+                previous_id: "sha256:old".into(),
+                current_id: Some("sha256:new".into()),
+            },
+            scope: scope(),
+            mode: RollbackMode::Auto,
+            rollback_cmd: None,
+            rolled_back: false,
+            state_damaged: false,
+        }
+    }
+
+    #[test]
+    fn rolls_back_a_degraded_target_with_a_previous_image() {
+        let d = decide_action(&degraded_now(), &base(), now());
+        assert_eq!(d.action.kind(), ActionKind::Rollback);
+    }
+
+    #[test]
+    fn healthy_is_none() {
+        let healthy = classify(&Observations::default(), &WindowSettings::default(), now());
+        assert!(matches!(healthy.rule, Rule::WithinLimits { .. }));
+        assert_eq!(decide_action(&healthy, &base(), now()).action, Action::None);
+    }
+
+    #[test]
+    fn alert_only_reasons() {
+        let cases: Vec<Facts> = vec![
+            Facts {
+                repo: RepoName::new("orchestrator").unwrap(),
+                ..base()
+            },
+            Facts {
+                container: Some("orchestrator".into()),
+                ..base()
+            },
+            Facts {
+                mode: RollbackMode::AlertOnly,
+                ..base()
+            },
+            Facts {
+                rolled_back: true,
+                ..base()
+            },
+            Facts {
+                state_damaged: true,
+                ..base()
+            },
+            Facts {
+                previous_image: None,
+                ..base()
+            },
+            Facts {
+                container: None,
+                ..base()
+            },
+            Facts {
+                image_check: ImageCheck::Absent,
+                ..base()
+            },
+            Facts {
+                image_check: ImageCheck::Present {
+                    previous_id: "sha256:old".into(),
+                    current_id: Some("sha256:old".into()),
+                },
+                ..base()
+            },
+            Facts {
+                image_check: ImageCheck::Unknown {
+                    detail: "docker not found".into(),
+                },
+                ..base()
+            },
+        ];
+        let text: Vec<String> = cases
+            .iter()
+            .map(|f| match decide_action(&degraded_now(), f, now()).action {
+                Action::AlertOnly { reason } => reason.to_string(),
+                other => format!("unexpected {other:?}"),
+            })
+            .collect();
+        insta::assert_snapshot!(text.join("\n"));
+    }
+
+    #[test]
+    fn a_rollback_command_owns_the_target_without_an_image_check() {
+        let f = Facts {
+            previous_image: None,
+            container: None,
+            image_check: ImageCheck::NotChecked,
+            rollback_cmd: CommandLine::parse("./rollback.sh --now"),
+            ..base()
+        };
+        assert_eq!(
+            decide_action(&degraded_now(), &f, now()).action.kind(),
+            ActionKind::Rollback
+        );
+    }
+
+    fn any_facts() -> impl Strategy<Value = Facts> {
+        (
+            prop::sample::select(vec!["api", "orchestrator", "web"]),
+            prop::option::of(prop::sample::select(vec!["api-1", "orchestrator", "web-1"])),
+            prop::option::of(prop::sample::select(vec!["api:1.0", "sha256:old"])),
+            prop_oneof![
+                Just(ImageCheck::NotChecked),
+                Just(ImageCheck::Absent),
+                Just(ImageCheck::Unknown { detail: "x".into() }),
+                prop::option::of(prop::sample::select(vec!["sha256:old", "sha256:new"])).prop_map(
+                    |current| {
+                        ImageCheck::Present {
+                            previous_id: "sha256:old".into(),
+                            current_id: current.map(Into::into),
+                        }
+                    }
+                ),
+            ],
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(repo, container, previous, check, shadow, cmd, rolled_back, damaged)| Facts {
+                    repo: RepoName::new(repo).unwrap(),
+                    container: container.map(Into::into),
+                    previous_image: previous.map(Into::into),
+                    image_check: check,
+                    scope: scope(),
+                    mode: if shadow {
+                        RollbackMode::AlertOnly
+                    } else {
+                        RollbackMode::Auto
+                    },
+                    rollback_cmd: cmd.then(|| CommandLine::parse("undo").unwrap()),
+                    rolled_back,
+                    state_damaged: damaged,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn never_rolls_back_where_the_contract_forbids(facts in any_facts(), failures in 0u32..6) {
+            let obs = Observations { consecutive_failures: failures, ..Observations::default() };
+            let c = classify(&obs, &WindowSettings::default(), now());
+            let d = decide_action(&c, &facts, now());
+            if d.action.kind() == ActionKind::Rollback {
+                prop_assert_eq!(c.verdict, Verdict::Degraded);
+                prop_assert!(facts.self_hosting().is_none());
+                prop_assert!(facts.repo.as_str() != "orchestrator");
+                prop_assert!(facts.container.as_deref() != Some("orchestrator"));
+                prop_assert_eq!(facts.mode, RollbackMode::Auto);
+                prop_assert!(!facts.rolled_back);
+                prop_assert!(!facts.state_damaged);
+                prop_assert!(facts.rollback_cmd.is_some() || facts.previous_image.is_some());
+            }
+            if let Action::Rollback { plan: RollbackPlan::Docker { container, .. } } = &d.action {
+                prop_assert_ne!(container.as_str(), "orchestrator");
+                prop_assert!(facts.rollback_cmd.is_none());
+                let is_current = matches!(
+                    &facts.image_check,
+                    ImageCheck::Present { previous_id, current_id } if current_id.as_deref() == Some(previous_id.as_str())
+                );
+                prop_assert!(!is_current);
+            }
+            if c.verdict == Verdict::Healthy {
+                prop_assert_eq!(d.action, Action::None);
+            } else {
+                prop_assert_ne!(d.action.kind(), ActionKind::None);
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! `16-post-deploy-log.md`: the window's log for people.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::classify::Classification;
+use crate::decide::ActionKind;
+use crate::signals::{HealthSignal, LogSignal, Observations, Signals};
+use crate::window::{Outcome, WindowTarget};
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Keeps a cell on one line and out of the table's way.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The log's header and the tick table's head, written at arm.
+#[must_use]
+pub fn header(target: &WindowTarget) -> String {
+    let s = &target.settings;
+    let mut out = String::new();
+    let _ = writeln!(out, "# post-deploy: {} {}\n", target.repo, target.work_item);
+    let _ = writeln!(out, "## Target\n");
+    let _ = writeln!(out, "- Health URL: {}", cell(&target.health_url));
+    let _ = writeln!(
+        out,
+        "- Container: {}",
+        target.container.as_deref().unwrap_or("(none)")
+    );
+    let _ = writeln!(
+        out,
+        "- Previous image: {}",
+        target.previous_image.as_deref().unwrap_or("(none)")
+    );
+    let _ = writeln!(
+        out,
+        "- Image at arm: {}",
+        target.armed_image.as_ref().map_or_else(
+            || "(not recorded)".to_owned(),
+            |i| format!("{} ({})", i.image_ref, i.image_id)
+        )
+    );
+    let _ = writeln!(out, "\n## Thresholds\n");
+    let _ = writeln!(
+        out,
+        "- Window: {} s, one tick every {} s",
+        s.window.as_secs(),
+        s.interval.as_secs()
+    );
+    let _ = writeln!(
+        out,
+        "- DEGRADED at {} consecutive failed health probes",
+        s.fail_threshold
+    );
+    let _ = writeln!(
+        out,
+        "- DEGRADED when the window 5xx ratio is above {} over at least {} requests",
+        s.ratio_threshold, s.min_requests
+    );
+    let _ = writeln!(
+        out,
+        "- Health probe time limit: {} s",
+        s.health_timeout.as_secs()
+    );
+    let _ = writeln!(out, "\n## Window\n");
+    let _ = writeln!(out, "- Armed at: {}", stamp(target.armed_at));
+    let _ = writeln!(out, "- Deadline: {}", stamp(target.deadline));
+    let _ = writeln!(out, "\n## Ticks\n");
+    let _ = writeln!(
+        out,
+        "| time | health | latency | 5xx in tick | window 5xx ratio | verdict | action | note |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    out
+}
+
+/// One tick's row.
+#[must_use]
+pub fn row(
+    at: DateTime<Utc>,
+    signals: &Signals,
+    window: &Observations,
+    classification: &Classification,
+    action: ActionKind,
+    note: &str,
+) -> String {
+    let (health, latency) = match &signals.health {
+        HealthSignal::Sample { sample } => (
+            match &sample.outcome {
+                Ok(status) => format!("{status} pass"),
+                Err(why) => format!("FAIL: {why}"),
+            },
+            format!("{} ms", sample.latency.as_millis()),
+        ),
+        HealthSignal::Missing { .. } => ("missing".to_owned(), "-".to_owned()),
+    };
+    let tick_5xx = match &signals.logs {
+        LogSignal::Counted { counts, .. } => format!("{}/{}", counts.errors_5xx, counts.total),
+        LogSignal::NoContainer => "-".to_owned(),
+        LogSignal::Missing { .. } => "missing".to_owned(),
+    };
+    let ratio = if window.requests == 0 {
+        "-".to_owned()
+    } else {
+        #[expect(clippy::cast_precision_loss, reason = "a percentage for people")]
+        let pct = 100.0 * window.errors_5xx as f64 / window.requests as f64;
+        format!("{pct:.1}% ({}/{})", window.errors_5xx, window.requests)
+    };
+    format!(
+        "| {} | {} | {latency} | {tick_5xx} | {ratio} | {} | {action} | {} |\n",
+        stamp(at),
+        cell(&health),
+        classification.verdict,
+        cell(note),
+    )
+}
+
+/// The outcome section, written once when the window finishes.
+#[must_use]
+pub fn outcome(outcome: &Outcome, alerts: &[String]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n## Outcome\n");
+    let _ = writeln!(out, "- Finished at: {}", stamp(outcome.at));
+    let _ = writeln!(out, "- Verdict: **{}**", outcome.verdict);
+    let _ = writeln!(out, "- Action: **{}**", outcome.action);
+    if let Some(recovered) = outcome.recovered {
+        let _ = writeln!(out, "- Recovered: {}", if recovered { "yes" } else { "no" });
+    }
+    let _ = writeln!(out, "- Reason: {}", cell(&outcome.reason));
+    if !alerts.is_empty() {
+        let _ = writeln!(out, "- Alerts sent: {}", alerts.join(", "));
+    }
+    out
+}

@@ -1,0 +1,229 @@
+//! Signals: what one tick learns about the target, and how the window accumulates them.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::access_log::{AccessLogCounter, LogCounts, LogFormat};
+use crate::traits::{ContainerControl, HttpProbe, LogCursor};
+
+/// Why a health probe failed: the target's fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProbeFailure {
+    /// It answered, with a status that is not 2xx.
+    Status {
+        /// The status.
+        status: u16,
+    },
+    /// The connection was refused.
+    Refused,
+    /// The connection was reset or closed early.
+    Reset,
+    /// No whole answer within the time limit.
+    TimedOut,
+    /// Anything else that stopped a probe reaching the target (DNS, TLS, a malformed answer).
+    Other {
+        /// What happened.
+        detail: String,
+    },
+}
+
+impl fmt::Display for ProbeFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Status { status } => write!(f, "HTTP {status}"),
+            Self::Refused => f.write_str("connection refused"),
+            Self::Reset => f.write_str("connection reset"),
+            Self::TimedOut => f.write_str("timed out"),
+            Self::Other { detail } => f.write_str(detail),
+        }
+    }
+}
+
+/// One health probe's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthSample {
+    /// `Ok(status)` for a 2xx answer, else why it failed.
+    pub outcome: Result<u16, ProbeFailure>,
+    /// How long the probe took.
+    #[serde(with = "millis")]
+    pub latency: Duration,
+}
+
+impl HealthSample {
+    /// A passing probe.
+    #[must_use]
+    pub fn pass(status: u16, latency: Duration) -> Self {
+        Self {
+            outcome: Ok(status),
+            latency,
+        }
+    }
+
+    /// A failed probe.
+    #[must_use]
+    pub fn fail(failure: ProbeFailure, latency: Duration) -> Self {
+        Self {
+            outcome: Err(failure),
+            latency,
+        }
+    }
+
+    /// Whether the probe passed.
+    #[must_use]
+    pub fn passed(&self) -> bool {
+        self.outcome.is_ok()
+    }
+}
+
+impl fmt::Display for HealthSample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.outcome {
+            Ok(status) => write!(f, "{status} in {} ms", self.latency.as_millis()),
+            Err(why) => write!(f, "failed ({why}) after {} ms", self.latency.as_millis()),
+        }
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+/// The health signal of one tick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum HealthSignal {
+    /// A probe was made.
+    Sample {
+        /// Its result.
+        sample: HealthSample,
+    },
+    /// The monitor could not probe (its own fault): missing, never a failure.
+    Missing {
+        /// Why.
+        why: String,
+    },
+}
+
+/// The access-log signal of one tick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LogSignal {
+    /// Lines logged since the previous read were counted.
+    Counted {
+        /// The counts for this tick.
+        counts: LogCounts,
+        /// Where the next read starts.
+        cursor: LogCursor,
+    },
+    /// The window names no container: there is no ratio.
+    NoContainer,
+    /// The logs could not be read (the monitor's own fault): missing for this tick.
+    Missing {
+        /// Why.
+        why: String,
+    },
+}
+
+/// What one tick learned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signals {
+    /// The health probe.
+    pub health: HealthSignal,
+    /// The access logs.
+    pub logs: LogSignal,
+}
+
+/// Probes the target once: a health GET, then the container's access logs since `cursor`.
+///
+/// Faults of the monitor's own (no docker, no container, unreadable logs, a probe that could
+/// not be made) leave that signal [`missing`](HealthSignal::Missing) rather than failed.
+pub fn probe_signals(
+    health_url: &str,
+    timeout: Duration,
+    container: Option<&str>,
+    cursor: &LogCursor,
+    http: &dyn HttpProbe,
+    control: &dyn ContainerControl,
+) -> Signals {
+    let health = match http.get(health_url, timeout) {
+        Ok(sample) => HealthSignal::Sample { sample },
+        Err(e) => HealthSignal::Missing {
+            why: format!("health probe not made (monitor fault: {e})"),
+        },
+    };
+    let logs = match container {
+        None => LogSignal::NoContainer,
+        Some(name) => {
+            let mut counter = AccessLogCounter::new(LogFormat::Auto);
+            match control.read_logs(name, cursor, &mut |chunk| counter.feed(chunk)) {
+                Ok(cursor) => LogSignal::Counted {
+                    counts: counter.finish(),
+                    cursor,
+                },
+                Err(e) => LogSignal::Missing {
+                    why: format!("access logs not read (monitor fault: {e})"),
+                },
+            }
+        }
+    };
+    Signals { health, logs }
+}
+
+/// What the window has seen so far: the input of [`crate::classify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Observations {
+    /// Failed health probes in a row, up to the latest probe made.
+    pub consecutive_failures: u32,
+    /// Passed health probes in a row, up to the latest probe made.
+    pub consecutive_passes: u32,
+    /// The latest tick's health probe was missing (a monitor fault): the failure rule cannot
+    /// fire on it.
+    pub health_missing: bool,
+    /// Access lines counted in the window so far.
+    pub requests: u64,
+    /// Of those, 5xx answers.
+    pub errors_5xx: u64,
+}
+
+impl Observations {
+    /// The observations after one more tick's signals. A missing health probe neither
+    /// extends nor breaks a run of failures; missing logs add nothing.
+    #[must_use]
+    pub fn observe(self, signals: &Signals) -> Self {
+        let mut next = self;
+        match &signals.health {
+            HealthSignal::Sample { sample } if sample.passed() => {
+                next.consecutive_failures = 0;
+                next.consecutive_passes = self.consecutive_passes.saturating_add(1);
+                next.health_missing = false;
+            }
+            HealthSignal::Sample { .. } => {
+                next.consecutive_failures = self.consecutive_failures.saturating_add(1);
+                next.consecutive_passes = 0;
+                next.health_missing = false;
+            }
+            HealthSignal::Missing { .. } => next.health_missing = true,
+        }
+        if let LogSignal::Counted { counts, .. } = &signals.logs {
+            next.requests = self.requests.saturating_add(counts.total);
+            next.errors_5xx = self.errors_5xx.saturating_add(counts.errors_5xx);
+        }
+        next
+    }
+}

@@ -1,0 +1,192 @@
+//! The effects a host injects: HTTP, the clock, container control and alert delivery.
+//!
+//! Each trait is small and fallible: implementations return values, never panic. The
+//! binary's implementations are ureq, the system clock, the docker CLI and a webhook.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::alert::Alert;
+use crate::config::CommandLine;
+use crate::signals::HealthSample;
+
+/// The wall clock. Only the orchestration step ([`crate::Monitor`]) asks it; every pure
+/// function takes `now` as a value.
+pub trait Clock {
+    /// The current time.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// A failure of the monitor itself, not of the target: the signal is missing for the tick.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProbeError(pub String);
+
+/// One health probe: GET a URL within a time limit.
+pub trait HttpProbe {
+    /// GETs `url`, giving up after `timeout` for the whole exchange. A status, a refused
+    /// connection, a reset or a time-out is a [`HealthSample`] (the target answered badly);
+    /// `Err` is reserved for the monitor's own faults.
+    ///
+    /// # Errors
+    /// [`ProbeError`] when the probe could not be made at all for reasons of the monitor's own.
+    fn get(&self, url: &str, timeout: Duration) -> Result<HealthSample, ProbeError>;
+}
+
+/// What the engine says about a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerInfo {
+    /// The image id the container runs (`sha256:…`).
+    pub image_id: String,
+    /// The image reference it was created from (e.g. `app:1.4`).
+    pub image_ref: String,
+    /// Whether it is running.
+    pub running: bool,
+}
+
+/// Where the previous log read stopped, so no line is counted twice or skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogCursor {
+    /// Lines stamped before this instant were read.
+    pub since: DateTime<Utc>,
+    /// Of the lines stamped exactly `since`, how many were read already (ties).
+    #[serde(default)]
+    pub seen_at_since: u64,
+}
+
+impl LogCursor {
+    /// A cursor that starts at `at`, with nothing read yet.
+    #[must_use]
+    pub fn at(at: DateTime<Utc>) -> Self {
+        Self {
+            since: at,
+            seen_at_since: 0,
+        }
+    }
+}
+
+/// How a rollback command ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum CommandOutcome {
+    /// It exited with this code (0 is success).
+    Exited {
+        /// The exit code.
+        code: i32,
+        /// The end of its standard error, for the reason.
+        stderr_tail: String,
+    },
+    /// It was killed by a signal.
+    Signalled {
+        /// What ended it, for people.
+        detail: String,
+    },
+    /// It ran past its time limit and was killed.
+    TimedOut,
+}
+
+/// A fault of container control: the monitor's own, never the target's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// The docker CLI (or another program) could not be started.
+    #[error("program `{program}` could not be run: {detail}")]
+    ProgramMissing {
+        /// The program.
+        program: String,
+        /// What the system said.
+        detail: String,
+    },
+    /// No such container on the engine.
+    #[error("container `{0}` not found")]
+    ContainerNotFound(String),
+    /// The adapter refused to mutate the orchestrator's own container.
+    #[error("refused: `{0}` is the orchestrator's own container and is never mutated")]
+    SelfContainer(String),
+    /// A command ran and failed.
+    #[error("{what} failed: {detail}")]
+    Failed {
+        /// What was being done.
+        what: String,
+        /// Exit status and the end of its standard error.
+        detail: String,
+    },
+    /// A command ran past its time limit.
+    #[error("{what} timed out after {} s", .after.as_secs())]
+    TimedOut {
+        /// What was being done.
+        what: String,
+        /// The limit.
+        after: Duration,
+    },
+    /// Output could not be read or understood.
+    #[error("{what}: unreadable output: {detail}")]
+    BadOutput {
+        /// What was being read.
+        what: String,
+        /// Why it was not understood.
+        detail: String,
+    },
+}
+
+/// Container control: inspection, logs and the rollback itself.
+pub trait ContainerControl {
+    /// What `container` runs.
+    ///
+    /// # Errors
+    /// [`ControlError`] when the engine cannot be asked or the container is not there.
+    fn inspect(&self, container: &str) -> Result<ContainerInfo, ControlError>;
+
+    /// The id of `image` on the engine, `None` when it is not there.
+    ///
+    /// # Errors
+    /// [`ControlError`] when the engine cannot be asked.
+    fn image_id(&self, image: &str) -> Result<Option<String>, ControlError>;
+
+    /// Streams the container's log text (stdout and stderr, without timestamps) logged after
+    /// `cursor` into `sink`, in chunks of any size, and returns the cursor after the last
+    /// line read.
+    ///
+    /// # Errors
+    /// [`ControlError`] when the logs cannot be read; the cursor is then unchanged.
+    fn read_logs(
+        &self,
+        container: &str,
+        cursor: &LogCursor,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<LogCursor, ControlError>;
+
+    /// The built-in rollback: puts `container` back on `previous_image`.
+    ///
+    /// # Errors
+    /// [`ControlError`] when it could not be done; the container is left running something.
+    fn rollback(&self, container: &str, previous_image: &str) -> Result<(), ControlError>;
+
+    /// Runs a rollback command with `env` added to its environment, never through a shell,
+    /// killed after `timeout`.
+    ///
+    /// # Errors
+    /// [`ControlError`] when it could not be started.
+    fn run_command(
+        &self,
+        command: &CommandLine,
+        env: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<CommandOutcome, ControlError>;
+}
+
+/// A failed alert delivery. It never fails a tick.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("alert delivery failed: {0}")]
+pub struct AlertError(pub String);
+
+/// Alert delivery (stderr, a webhook, a chat tool).
+pub trait AlertSink {
+    /// Delivers one alert.
+    ///
+    /// # Errors
+    /// [`AlertError`] when it could not be delivered; the tick goes on.
+    fn send(&self, alert: &Alert) -> Result<(), AlertError>;
+}

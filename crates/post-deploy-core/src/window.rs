@@ -1,0 +1,228 @@
+//! The window's persisted state: what was armed (written once) and how far it got (rewritten
+//! whole at every tick). Neither grows with the number of ticks.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::alert::AlertEvent;
+use crate::classify::Verdict;
+use crate::config::WindowSettings;
+use crate::decide::{ActionKind, RollbackPlan};
+use crate::id::{RepoName, WorkItem};
+use crate::signals::{HealthSample, Observations};
+use crate::traits::{ContainerInfo, LogCursor};
+
+/// The version of the state files' layout.
+pub const STATE_VERSION: u32 = 1;
+
+/// What a window watches, recorded at arm and never rewritten (`target.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowTarget {
+    /// Layout version.
+    pub version: u32,
+    /// The repo.
+    pub repo: RepoName,
+    /// The work item.
+    pub work_item: WorkItem,
+    /// The health endpoint.
+    pub health_url: String,
+    /// The target container, if named.
+    pub container: Option<String>,
+    /// The image to roll back to, if named.
+    pub previous_image: Option<String>,
+    /// What the container ran at arm (fencing); `None` when it could not be inspected.
+    pub armed_image: Option<ContainerInfo>,
+    /// Where the log artefact goes; `None`: the window's folder.
+    pub artefacts_dir: Option<PathBuf>,
+    /// Thresholds, window and interval, as at arm.
+    pub settings: WindowSettings,
+    /// When it was armed.
+    pub armed_at: DateTime<Utc>,
+    /// When it ends (verification after a rollback may go past it).
+    pub deadline: DateTime<Utc>,
+}
+
+/// Watching or finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Ticks probe and act.
+    Watching,
+    /// Ticks replay the outcome.
+    Finished,
+}
+
+impl Phase {
+    /// The word `status` shows.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Watching => "watching",
+            Self::Finished => "finished",
+        }
+    }
+}
+
+/// Where a rollback stands. Written ahead (`Intended`) before anything is run, so a crash can
+/// never lead to a second one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RollbackState {
+    /// Decided and about to run; found on load, it means a crash interrupted it.
+    Intended,
+    /// It ran and succeeded (or a crash was reconciled: the container runs the previous image).
+    Done {
+        /// How it is known.
+        detail: String,
+    },
+    /// It ran and failed.
+    Failed {
+        /// Why.
+        detail: String,
+    },
+    /// A crash left its outcome unknown; it is never run again.
+    Unknown {
+        /// Why.
+        detail: String,
+    },
+}
+
+/// The window's one rollback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackRecord {
+    /// How it was (to be) carried out.
+    pub plan: RollbackPlan,
+    /// Where it stands.
+    #[serde(flatten)]
+    pub state: RollbackState,
+    /// When it was decided.
+    pub decided_at: DateTime<Utc>,
+}
+
+impl RollbackRecord {
+    /// Whether it put the target on another image (or may have): success or unknown.
+    #[must_use]
+    pub fn took_effect(&self) -> bool {
+        matches!(
+            self.state,
+            RollbackState::Done { .. } | RollbackState::Unknown { .. }
+        )
+    }
+}
+
+/// Why a window finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EndReason {
+    /// The deadline passed.
+    Deadline,
+    /// Health came back after a rollback.
+    Recovered,
+    /// Verification after a rollback ended without recovery.
+    NotRecovered,
+    /// The container was found on an image this window did not put there.
+    Superseded,
+    /// An operator disarmed it.
+    Disarmed,
+    /// The kill switch was off.
+    Disabled,
+    /// Its target record was damaged.
+    Damaged,
+}
+
+/// The final result, replayed by every tick after the window finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// DEGRADED if the window was ever DEGRADED.
+    pub verdict: Verdict,
+    /// ROLLBACK if a rollback took effect, ALERT_ONLY after any other degradation, else NONE.
+    pub action: ActionKind,
+    /// After a degradation: whether health came back before the window finished.
+    pub recovered: Option<bool>,
+    /// Why it finished, for programs.
+    pub end: EndReason,
+    /// Why it finished, for people.
+    pub reason: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The last tick's result, for `status` and for duplicate ticks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastTick {
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Its action.
+    pub action: ActionKind,
+    /// Its reason.
+    pub reason: String,
+    /// Its health probe, when one was made.
+    pub health: Option<HealthSample>,
+}
+
+/// How far a window got (`window.json`). Bounded in size whatever the number of ticks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Progress {
+    /// Layout version.
+    pub version: u32,
+    /// Watching or finished.
+    pub phase: Phase,
+    /// Ticks that probed.
+    pub ticks: u64,
+    /// When the latest probe was made.
+    pub last_probe_at: Option<DateTime<Utc>>,
+    /// The window's observations so far.
+    pub observations: Observations,
+    /// Observations since the rollback, for verifying recovery.
+    pub since_rollback: Option<Observations>,
+    /// Ticks since the rollback.
+    pub verification_ticks: u32,
+    /// Where the next log read starts.
+    pub log_cursor: LogCursor,
+    /// The window was DEGRADED at some tick.
+    pub ever_degraded: bool,
+    /// The first degradation's reason.
+    pub degraded_reason: Option<String>,
+    /// The window's rollback, if it decided one.
+    pub rollback: Option<RollbackRecord>,
+    /// Alerts already sent (once per window per event).
+    pub alerts_sent: BTreeSet<AlertEvent>,
+    /// The latest tick.
+    pub last: Option<LastTick>,
+    /// Set when an earlier `window.json` was damaged: the name it was kept under. Such a
+    /// window takes no action any more.
+    pub damaged: Option<String>,
+    /// The final result, once finished.
+    pub outcome: Option<Outcome>,
+}
+
+impl Progress {
+    /// A window that has not ticked yet; its logs are read from `armed_at`.
+    #[must_use]
+    pub fn new(armed_at: DateTime<Utc>) -> Self {
+        Self {
+            version: STATE_VERSION,
+            phase: Phase::Watching,
+            ticks: 0,
+            last_probe_at: None,
+            observations: Observations::default(),
+            since_rollback: None,
+            verification_ticks: 0,
+            log_cursor: LogCursor::at(armed_at),
+            ever_degraded: false,
+            degraded_reason: None,
+            rollback: None,
+            alerts_sent: BTreeSet::new(),
+            last: None,
+            damaged: None,
+            outcome: None,
+        }
+    }
+}
