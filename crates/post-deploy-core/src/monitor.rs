@@ -553,7 +553,10 @@ impl<'a> Monitor<'a> {
         let mut alerts: Vec<Alert> = Vec::new();
         self.reconcile(&dir, &target, &mut progress, &mut alerts, now)?;
         self.deliver(&alerts);
-        alerts.clear();
+        let mut row_note: Vec<String> = alerts
+            .drain(..)
+            .map(|a| format!("alert: {}", a.event))
+            .collect();
 
         // A duplicate job: too soon after the previous probe.
         let interval = target.settings.interval;
@@ -618,7 +621,6 @@ impl<'a> Monitor<'a> {
         let facts = self.facts(&target, &progress, &classification, current.as_ref());
         let decision = decide_action(&classification, &facts, now);
         let mut reason = classification.rule.to_string();
-        let mut row_note: Vec<String> = Vec::new();
         match &decision.action {
             Action::None => {}
             Action::AlertOnly { reason: why } => {
@@ -658,7 +660,7 @@ impl<'a> Monitor<'a> {
                 dir.save(PROGRESS_FILE, &progress)?;
                 self.trace.step(Step::IntentWritten);
                 self.deliver(&alerts);
-                alerts.clear();
+                row_note.extend(alerts.drain(..).map(|a| format!("alert: {}", a.event)));
                 let result = run_rollback(
                     plan,
                     &rollback_target(&target),
@@ -669,11 +671,13 @@ impl<'a> Monitor<'a> {
                 let state = match result {
                     Ok(detail) => {
                         reason = format!("{reason}: {detail}");
+                        row_note.push(format!("rolled back: {detail}"));
                         progress.since_rollback = Some(Observations::default());
                         RollbackState::Done { detail }
                     }
                     Err(detail) => {
                         reason = format!("{reason}: FAILED: {detail}");
+                        row_note.push(format!("rollback FAILED: {detail}"));
                         if progress.alerts_sent.insert(AlertEvent::RollbackFailed) {
                             alerts.push(self.alert(
                                 &target,

@@ -1,0 +1,154 @@
+//! Crash-point injection: a tick dies at each of its steps in turn, then a fresh monitor
+//! resumes from the folder. Never two rollbacks, never a lost decision, every window finishes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs,
+    reason = "tests"
+)]
+
+mod support;
+
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+use post_deploy_core::{ActionKind, Effects, Monitor, Step, Verdict};
+use support::{CrashAt, OLD_IMAGE, Scenario};
+
+const STEPS: [Step; 6] = [
+    Step::Loaded,
+    Step::Probed,
+    Step::IntentWritten,
+    Step::RollbackRan,
+    Step::StateWritten,
+    Step::LogWritten,
+];
+
+/// Ticks until the rollback tick, crashing there at `crash` (or inside the rollback).
+fn crash_then_resume(s: &Scenario, crash: Option<Step>, during_rollback: bool) {
+    s.world.break_new_image();
+    s.arm();
+    // Two failing ticks; the third decides ROLLBACK.
+    for _ in 0..2 {
+        assert_eq!(s.tick().action, ActionKind::None);
+        s.world.advance(Duration::from_secs(30));
+    }
+    s.world.crash_during_rollback.set(during_rollback);
+    let trace = CrashAt(Cell::new(crash));
+    let w = &s.world;
+    let crashing = Monitor::new(
+        s.config(),
+        Effects {
+            http: w,
+            clock: w,
+            control: w,
+            alerts: w,
+        },
+    )
+    .with_trace(&trace);
+    let died = catch_unwind(AssertUnwindSafe(|| crashing.tick(&s.repo, &s.work_item))).is_err();
+    assert!(
+        died,
+        "the tick should have crashed at {crash:?} (during rollback: {during_rollback})"
+    );
+    s.world.crash_during_rollback.set(false);
+}
+
+fn finish(s: &Scenario) -> post_deploy_core::TickOutcome {
+    s.world.advance(Duration::from_secs(30));
+    s.run(|_, _| {}).pop().unwrap()
+}
+
+#[test]
+fn a_crash_at_any_step_never_rolls_back_twice_and_every_window_finishes() {
+    for plan in ["docker", "command"] {
+        for (crash, during) in STEPS
+            .iter()
+            .map(|s| (Some(*s), false))
+            .chain([(None, true)])
+        {
+            let mut s = Scenario::new();
+            if plan == "command" {
+                s.set("ROLLBACK_CMD", "./rollback.sh");
+            }
+            crash_then_resume(&s, crash, during);
+            let ran_before_resume = s.world.rollbacks();
+            let last = finish(&s);
+            let case = format!("{plan}, crash at {crash:?}, during rollback {during}");
+            assert!(
+                s.world.rollbacks() <= 1,
+                "{case}: {} rollbacks",
+                s.world.rollbacks()
+            );
+            assert!(last.finished, "{case}");
+            // The decision is never lost: the window stays DEGRADED.
+            assert_eq!(last.verdict, Verdict::Degraded, "{case}");
+            match crash {
+                // Died before the intent was on disk: the next tick decides again, once.
+                Some(Step::Loaded | Step::Probed) => {
+                    assert_eq!(ran_before_resume, 0, "{case}");
+                    assert_eq!(s.world.rollbacks(), 1, "{case}");
+                    assert_eq!(
+                        (last.action, last.recovered),
+                        (ActionKind::Rollback, Some(true)),
+                        "{case}"
+                    );
+                }
+                // Intent written, nothing run: the outcome is unknown to the next tick, which
+                // never re-runs it blindly and alerts instead.
+                Some(Step::IntentWritten) => {
+                    assert_eq!(s.world.rollbacks(), 0, "{case}");
+                    assert!(
+                        s.world
+                            .alert_events()
+                            .contains(&"rollback_unknown".to_owned()),
+                        "{case}"
+                    );
+                }
+                // The rollback ran (and healed) before the crash.
+                _ => {
+                    assert_eq!(s.world.rollbacks(), 1, "{case}");
+                    assert_eq!(*s.world.image.borrow(), OLD_IMAGE, "{case}");
+                    assert_eq!(last.action, ActionKind::Rollback, "{case}");
+                    assert_eq!(last.recovered, Some(true), "{case}");
+                    let after_state_write =
+                        matches!(crash, Some(Step::StateWritten | Step::LogWritten));
+                    let unknown = s
+                        .world
+                        .alert_events()
+                        .contains(&"rollback_unknown".to_owned());
+                    // Docker rollbacks are reconciled from what the container runs; a command's
+                    // interrupted outcome is unknown and alerted.
+                    assert_eq!(unknown, plan == "command" && !after_state_write, "{case}");
+                }
+            }
+            // Every state file is readable afterwards.
+            for name in ["target.json", "window.json"] {
+                let bytes = std::fs::read(s.window_dir().join(name)).unwrap();
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn concurrent_ticks_of_one_window_act_once() {
+    let s = Scenario::new();
+    s.world.break_new_image();
+    s.arm();
+    // A tick that holds the lock makes every other tick of the pair return without acting.
+    let dir = post_deploy_core::store::WindowDir::new(s.dir.path(), &s.repo, &s.work_item);
+    let held = dir.try_lock().unwrap().expect("free");
+    for _ in 0..8 {
+        let out = s.tick();
+        assert!(!out.probed && !out.finished);
+        assert!(out.reason.contains("another tick"), "{}", out.reason);
+    }
+    drop(held);
+    assert!(s.tick().probed);
+}

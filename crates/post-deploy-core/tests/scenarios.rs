@@ -1,0 +1,457 @@
+//! Scenario tests of whole windows over fakes and simulated time.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs,
+    reason = "tests"
+)]
+
+mod support;
+
+use std::time::Duration;
+
+use post_deploy_core::{ActionKind, Verdict};
+use support::{NEW_IMAGE, OLD_IMAGE, Scenario};
+
+fn kinds(outs: &[post_deploy_core::TickOutcome]) -> Vec<(Verdict, ActionKind)> {
+    outs.iter().map(|o| (o.verdict, o.action)).collect()
+}
+
+#[test]
+fn a_healthy_window_finishes_at_the_deadline_without_acting() {
+    let s = Scenario::new();
+    let armed = s.arm();
+    assert!(armed.armed && armed.applies && !armed.already_armed);
+    let outs = s.run(|w, _| w.log_requests(10, 0));
+    let last = outs.last().unwrap();
+    assert!(last.finished);
+    assert_eq!(
+        (last.verdict, last.action, last.recovered),
+        (Verdict::Healthy, ActionKind::None, None)
+    );
+    // ticks at 0, 30, ..., 300 s
+    assert_eq!(outs.len(), 11);
+    assert!(outs.iter().all(|o| o.verdict == Verdict::Healthy));
+    assert_eq!(s.world.rollbacks(), 0);
+    assert!(s.world.alerts.borrow().is_empty());
+    assert_eq!(last.window_requests, 110);
+    assert!(last.requeue_after.is_none());
+    // finished: the same result again, without probing
+    let again = s.tick();
+    assert!(again.finished && !again.probed);
+    assert_eq!(again.verdict, Verdict::Healthy);
+}
+
+#[test]
+fn degradation_starting_at_each_tick_rolls_back_once_when_it_can_reach_the_threshold() {
+    for start in 0..11 {
+        let s = Scenario::new();
+        s.arm();
+        let outs = s.run(|w, i| {
+            if i == start {
+                w.break_new_image();
+            }
+        });
+        let last = outs.last().unwrap();
+        // ticks start..=start+2 fail; the third failure must land by tick 10 (the deadline)
+        if start + 2 <= 10 {
+            assert_eq!(s.world.rollbacks(), 1, "start {start}");
+            let rolled = outs
+                .iter()
+                .position(|o| o.action == ActionKind::Rollback)
+                .unwrap();
+            assert_eq!(rolled, start + 2, "start {start}: {:?}", kinds(&outs));
+            assert_eq!(
+                (last.verdict, last.action, last.recovered),
+                (Verdict::Degraded, ActionKind::Rollback, Some(true))
+            );
+            assert_eq!(*s.world.image.borrow(), OLD_IMAGE);
+            assert_eq!(
+                s.world.alert_events(),
+                ["degraded", "recovered"],
+                "start {start}"
+            );
+            // recovery needs FAIL_THRESHOLD passing probes after the rollback
+            assert_eq!(outs.len(), rolled + 1 + 3, "start {start}");
+        } else {
+            assert_eq!(s.world.rollbacks(), 0, "start {start}");
+            assert_eq!(last.verdict, Verdict::Healthy, "start {start}");
+        }
+    }
+}
+
+#[test]
+fn blips_below_the_threshold_never_degrade() {
+    let s = Scenario::new();
+    s.arm();
+    // fail, fail, pass, repeated
+    s.world
+        .health_script
+        .borrow_mut()
+        .extend([false, false, true].repeat(5));
+    let outs = s.run(|_, _| {});
+    assert!(
+        outs.iter().all(|o| o.verdict == Verdict::Healthy),
+        "{:?}",
+        kinds(&outs)
+    );
+    assert_eq!(s.world.rollbacks(), 0);
+    assert!(outs.iter().any(|o| o.consecutive_failures == 2));
+}
+
+#[test]
+fn a_rollback_that_does_not_heal_ends_not_recovered_after_verification_past_the_deadline() {
+    let mut s = Scenario::new();
+    s.set("WINDOW_S", "90");
+    s.world.break_new_image();
+    s.world.rollback_heals.set(false);
+    s.arm();
+    let outs = s.run(|_, _| {});
+    let last = outs.last().unwrap();
+    assert_eq!(
+        (last.verdict, last.action, last.recovered),
+        (Verdict::Degraded, ActionKind::Rollback, Some(false))
+    );
+    assert_eq!(s.world.rollbacks(), 1, "never a second rollback");
+    // rolled back at the deadline tick (t=60 is the 3rd tick), then 3 verification ticks
+    let rolled = outs
+        .iter()
+        .position(|o| o.action == ActionKind::Rollback)
+        .unwrap();
+    assert_eq!(outs.len() - rolled - 1, 3);
+    assert_eq!(s.world.alert_events(), ["degraded", "not_recovered"]);
+}
+
+#[test]
+fn a_failed_rollback_alerts_and_is_not_retried() {
+    let s = Scenario::new();
+    s.world.break_new_image();
+    s.world.rollback_fails.set(true);
+    s.arm();
+    let outs = s.run(|_, _| {});
+    let last = outs.last().unwrap();
+    assert_eq!(s.world.rollbacks(), 1);
+    assert_eq!(
+        (last.verdict, last.action, last.recovered),
+        (Verdict::Degraded, ActionKind::AlertOnly, Some(false))
+    );
+    assert!(last.reason.contains("rollback failed"), "{}", last.reason);
+    assert_eq!(
+        s.world.alert_events(),
+        ["degraded", "rollback_failed", "not_recovered"]
+    );
+}
+
+#[test]
+fn the_ratio_is_judged_only_once_min_requests_is_reached() {
+    let s = Scenario::new();
+    s.arm();
+    // 10 requests, 5 of them 5xx, per tick: 50 % but under 20 requests at the first tick
+    let outs = s.run(|w, _| w.log_requests(10, 5));
+    assert_eq!(outs[0].verdict, Verdict::Healthy);
+    assert!(outs[0].reason.contains("not judged"), "{}", outs[0].reason);
+    assert_eq!(outs[1].verdict, Verdict::Degraded);
+    assert_eq!(outs[1].action, ActionKind::Rollback);
+    assert!(outs[1].reason.contains("10/20"), "{}", outs[1].reason);
+    assert_eq!(s.world.rollbacks(), 1);
+}
+
+#[test]
+fn no_log_line_is_counted_twice_or_skipped_at_tick_boundaries() {
+    let s = Scenario::new();
+    s.arm();
+    let mut logged = 0;
+    let outs = s.run(|w, i| {
+        // some lines share the cursor's exact timestamp (ties)
+        w.log_requests(i as u64 % 4, 0);
+        logged += i as u64 % 4;
+    });
+    assert_eq!(outs.last().unwrap().window_requests, logged);
+}
+
+#[test]
+fn a_duplicate_tick_does_not_probe_and_says_when_the_next_is_due() {
+    let s = Scenario::new();
+    s.arm();
+    let first = s.tick();
+    assert!(first.probed);
+    s.world.advance(Duration::from_secs(10));
+    let dup = s.tick();
+    assert!(!dup.probed && !dup.finished);
+    assert_eq!(dup.requeue_after, Some(Duration::from_secs(20)));
+    assert_eq!(dup.ticks, 1);
+    assert!(dup.reason.contains("duplicate"), "{}", dup.reason);
+}
+
+#[test]
+fn shadow_mode_and_the_self_hosting_guard_only_alert() {
+    for case in [
+        "alert-only",
+        "self-repo",
+        "self-container",
+        "no-previous",
+        "previous-missing",
+        "already-on-previous",
+    ] {
+        let mut s = Scenario::new();
+        match case {
+            "alert-only" => {
+                s.set("ROLLBACK", "alert-only");
+            }
+            "self-repo" => {
+                s.set("REPOS", "api,orchestrator");
+                s.repo = post_deploy_core::RepoName::new("orchestrator").unwrap();
+            }
+            "self-container" => {
+                s.set("SELF_CONTAINER", "api-1");
+            }
+            "no-previous" => s.previous_image = None,
+            "previous-missing" => s.world.previous_present.set(false),
+            "already-on-previous" => {
+                *s.world.image.borrow_mut() = OLD_IMAGE.to_owned();
+                s.world.healthy_images.borrow_mut().clear();
+            }
+            other => panic!("unknown case {other}"),
+        }
+        s.world.break_new_image();
+        s.arm();
+        let outs = s.run(|_, _| {});
+        let last = outs.last().unwrap();
+        assert_eq!(s.world.rollbacks(), 0, "{case}");
+        assert_eq!(
+            (last.verdict, last.action),
+            (Verdict::Degraded, ActionKind::AlertOnly),
+            "{case}"
+        );
+        assert!(
+            outs.iter().all(|o| o.action != ActionKind::Rollback),
+            "{case}"
+        );
+        assert_eq!(
+            s.world.alert_events().first().map(String::as_str),
+            Some("degraded"),
+            "{case}"
+        );
+        let degraded_alerts = s
+            .world
+            .alert_events()
+            .iter()
+            .filter(|e| *e == "degraded")
+            .count();
+        assert_eq!(degraded_alerts, 1, "{case}: once per window per event");
+    }
+}
+
+#[test]
+fn the_monitors_own_faults_are_missing_data_never_degraded() {
+    let s = Scenario::new();
+    s.world.break_new_image();
+    s.world.http_broken.set(true);
+    s.world.docker_broken.set(true);
+    s.arm();
+    let outs = s.run(|w, _| w.log_requests(50, 50));
+    assert!(outs.iter().all(|o| o.verdict == Verdict::Healthy));
+    assert_eq!(s.world.rollbacks(), 0);
+    assert!(
+        outs[0].reason.contains("monitor fault"),
+        "{}",
+        outs[0].reason
+    );
+}
+
+#[test]
+fn disarm_finishes_the_window() {
+    let s = Scenario::new();
+    s.arm();
+    s.tick();
+    let out = s.monitor().disarm(&s.repo, &s.work_item).unwrap();
+    assert!(out.finished);
+    assert!(out.reason.contains("disarmed"));
+    s.world.advance(Duration::from_secs(60));
+    s.world.break_new_image();
+    let later = s.tick();
+    assert!(later.finished && !later.probed);
+    assert!(later.reason.contains("disarmed"));
+}
+
+#[test]
+fn the_kill_switch_flipped_mid_window_finishes_without_acting() {
+    let mut s = Scenario::new();
+    s.arm();
+    s.tick();
+    s.world.break_new_image();
+    s.set("ENABLED", "off");
+    s.world.advance(Duration::from_secs(30));
+    let out = s.tick();
+    assert!(out.finished && !out.probed);
+    assert!(out.reason.contains("disabled"), "{}", out.reason);
+    assert_eq!(s.world.rollbacks(), 0);
+    // and arm refuses while disabled
+    let mut other = Scenario::new();
+    other.set("ENABLED", "no");
+    let armed = other.arm();
+    assert!(!armed.armed && !armed.applies);
+    assert!(
+        !other.dir.path().join(".post-deploy-state-api").exists(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn arm_is_idempotent_and_respects_the_repo_list() {
+    let s = Scenario::new();
+    let first = s.arm();
+    s.world.advance(Duration::from_secs(100));
+    let second = s.arm();
+    assert!(second.armed && second.already_armed);
+    assert_eq!(first.deadline, second.deadline);
+
+    let mut other = Scenario::new();
+    other.set("REPOS", "");
+    let out = other.arm();
+    assert!(!out.applies && !out.armed);
+    assert!(
+        out.reason.contains("only the self-hosting repo"),
+        "{}",
+        out.reason
+    );
+}
+
+#[test]
+fn a_superseded_window_stops_acting() {
+    let s = Scenario::new();
+    s.arm();
+    s.tick();
+    *s.world.image.borrow_mut() = "sha256:newer".to_owned();
+    s.world.healthy_images.borrow_mut().clear();
+    s.world.advance(Duration::from_secs(30));
+    let out = s.tick();
+    assert!(out.finished);
+    assert!(out.reason.contains("superseded"), "{}", out.reason);
+    assert_eq!(s.world.rollbacks(), 0);
+}
+
+#[test]
+fn a_rollback_command_runs_once_with_the_target_in_its_environment() {
+    let mut s = Scenario::new();
+    s.set("ROLLBACK_CMD", "kubectl rollout undo deployment/api");
+    s.previous_image = None;
+    s.world.break_new_image();
+    s.arm();
+    let outs = s.run(|_, _| {});
+    assert_eq!(
+        *s.world.mutations.borrow(),
+        ["command kubectl rollout undo deployment/api for api"]
+    );
+    let last = outs.last().unwrap();
+    assert_eq!(
+        (last.action, last.recovered),
+        (ActionKind::Rollback, Some(true))
+    );
+}
+
+#[test]
+fn damaged_progress_is_kept_named_and_never_rolls_back() {
+    let s = Scenario::new();
+    s.arm();
+    s.tick();
+    std::fs::write(s.window_dir().join("window.json"), b"{ not json").unwrap();
+    s.world.break_new_image();
+    s.world.advance(Duration::from_secs(30));
+    let out = s.tick();
+    assert!(out.reason.contains("damaged"), "{}", out.reason);
+    let kept: Vec<String> = std::fs::read_dir(s.window_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("window.json.damaged-"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert!(out.reason.contains(&kept[0]), "{}", out.reason);
+    assert_eq!(
+        std::fs::read(s.window_dir().join(&kept[0])).unwrap(),
+        b"{ not json"
+    );
+    let outs = s.run(|_, _| {});
+    assert_eq!(s.world.rollbacks(), 0);
+    assert_eq!(outs.last().unwrap().action, ActionKind::AlertOnly);
+}
+
+#[test]
+fn a_damaged_target_finishes_the_window_and_is_kept() {
+    let s = Scenario::new();
+    s.arm();
+    std::fs::write(s.window_dir().join("target.json"), b"\x00\xff garbage").unwrap();
+    s.world.break_new_image();
+    let out = s.tick();
+    assert!(out.finished);
+    assert!(
+        out.reason.contains("target.json") && out.reason.contains("damaged"),
+        "{}",
+        out.reason
+    );
+    assert_eq!(s.world.rollbacks(), 0);
+    // later ticks replay it; arm keeps it
+    assert!(s.tick().finished);
+    assert!(s.arm().already_armed);
+}
+
+#[test]
+fn alert_delivery_failures_never_fail_a_tick() {
+    let s = Scenario::new();
+    s.world.break_new_image();
+    s.world.alerts_broken.set(true);
+    s.arm();
+    let outs = s.run(|_, _| {});
+    assert_eq!(outs.last().unwrap().recovered, Some(true));
+    assert_eq!(s.world.alert_events(), ["degraded", "recovered"]);
+}
+
+#[test]
+fn the_state_does_not_grow_with_the_number_of_ticks() {
+    let mut s = Scenario::new();
+    s.set("WINDOW_S", "100000");
+    s.arm();
+    let size = || {
+        std::fs::metadata(s.window_dir().join("window.json"))
+            .unwrap()
+            .len()
+    };
+    for _ in 0..5 {
+        s.world.log_requests(3, 0);
+        s.tick();
+        s.world.advance(Duration::from_secs(30));
+    }
+    let early = size();
+    for _ in 0..300 {
+        s.world.log_requests(3, 0);
+        s.tick();
+        s.world.advance(Duration::from_secs(30));
+    }
+    let late = size();
+    assert!(
+        late <= early + 16,
+        "window.json grew from {early} to {late} bytes"
+    );
+}
+
+#[test]
+fn the_log_artefact_of_a_window_that_rolls_back_and_recovers() {
+    let mut s = Scenario::new();
+    let artefacts = s.dir.path().join("artefacts");
+    s.artefacts_dir = Some(artefacts.clone());
+    s.arm();
+    s.run(|w, i| {
+        w.log_requests(8, if i == 2 { 4 } else { 0 });
+        if i == 1 {
+            w.break_new_image();
+        }
+    });
+    let log = std::fs::read_to_string(artefacts.join("16-post-deploy-log.md")).unwrap();
+    assert!(!s.window_dir().join("16-post-deploy-log.md").exists());
+    insta::assert_snapshot!(log);
+    let _ = NEW_IMAGE;
+}

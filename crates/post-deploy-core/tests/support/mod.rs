@@ -1,0 +1,392 @@
+//! Fakes for the core's injected traits, and a scenario driver over simulated time.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    reason = "test support: each test file uses part of it"
+)]
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use post_deploy_core::config::CommandLine;
+use post_deploy_core::{
+    Alert, AlertError, AlertSink, ArmOutcome, ArmRequest, Clock, CommandOutcome, Config,
+    ContainerControl, ContainerInfo, ControlError, Effects, HealthSample, HttpProbe, LogCursor,
+    Monitor, ProbeError, ProbeFailure, RepoName, Step, TickOutcome, Trace, WorkItem,
+};
+
+pub const NEW_IMAGE: &str = "sha256:new";
+pub const OLD_IMAGE: &str = "sha256:old";
+
+/// The simulated world: a clock, a target whose health depends on the image it runs, its
+/// access log, and a record of every mutating call.
+pub struct World {
+    pub now: Cell<DateTime<Utc>>,
+    /// The image the container runs.
+    pub image: RefCell<String>,
+    /// Health per image: does `/health` pass on it?
+    pub healthy_images: RefCell<Vec<String>>,
+    /// Explicit health answers, taken first (true: pass).
+    pub health_script: RefCell<VecDeque<bool>>,
+    /// The monitor's own HTTP fault.
+    pub http_broken: Cell<bool>,
+    /// docker missing.
+    pub docker_broken: Cell<bool>,
+    /// (time, line) access log.
+    pub logs: RefCell<Vec<(DateTime<Utc>, String)>>,
+    /// Every mutating call: rollbacks and commands.
+    pub mutations: RefCell<Vec<String>>,
+    /// Whether the previous image is on the engine.
+    pub previous_present: Cell<bool>,
+    /// The rollback (docker or command) fails.
+    pub rollback_fails: Cell<bool>,
+    /// The rollback heals: it puts the previous image in place.
+    pub rollback_heals: Cell<bool>,
+    /// Panic inside the rollback, after its effect (a crash during it).
+    pub crash_during_rollback: Cell<bool>,
+    /// Alerts delivered.
+    pub alerts: RefCell<Vec<Alert>>,
+    /// Alert delivery fails.
+    pub alerts_broken: Cell<bool>,
+}
+
+pub fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+impl World {
+    pub fn new() -> Self {
+        Self {
+            now: Cell::new(t0()),
+            image: RefCell::new(NEW_IMAGE.to_owned()),
+            healthy_images: RefCell::new(vec![NEW_IMAGE.to_owned(), OLD_IMAGE.to_owned()]),
+            health_script: RefCell::new(VecDeque::new()),
+            http_broken: Cell::new(false),
+            docker_broken: Cell::new(false),
+            logs: RefCell::new(Vec::new()),
+            mutations: RefCell::new(Vec::new()),
+            previous_present: Cell::new(true),
+            rollback_fails: Cell::new(false),
+            rollback_heals: Cell::new(true),
+            crash_during_rollback: Cell::new(false),
+            alerts: RefCell::new(Vec::new()),
+            alerts_broken: Cell::new(false),
+        }
+    }
+
+    /// The deployed image is broken: health fails on it.
+    pub fn break_new_image(&self) {
+        self.healthy_images.borrow_mut().retain(|i| i != NEW_IMAGE);
+    }
+
+    pub fn advance(&self, d: Duration) {
+        self.now
+            .set(self.now.get() + chrono::Duration::from_std(d).unwrap());
+    }
+
+    /// Logs `n` requests with `errors` 5xx among them, stamped now.
+    pub fn log_requests(&self, n: u64, errors: u64) {
+        let now = self.now.get();
+        let mut logs = self.logs.borrow_mut();
+        for i in 0..n {
+            let status = if i < errors { 503 } else { 200 };
+            logs.push((
+                now,
+                format!(
+                    "10.0.0.1 - - [27/Nov/2026:03:20:00 +0000] \"GET /api HTTP/1.1\" {status} 12"
+                ),
+            ));
+        }
+    }
+
+    pub fn rollbacks(&self) -> usize {
+        self.mutations.borrow().len()
+    }
+
+    pub fn alert_events(&self) -> Vec<String> {
+        self.alerts
+            .borrow()
+            .iter()
+            .map(|a| a.event.to_string())
+            .collect()
+    }
+}
+
+impl Clock for World {
+    fn now(&self) -> DateTime<Utc> {
+        self.now.get()
+    }
+}
+
+impl HttpProbe for World {
+    fn get(&self, _url: &str, _timeout: Duration) -> Result<HealthSample, ProbeError> {
+        if self.http_broken.get() {
+            return Err(ProbeError("no network namespace".into()));
+        }
+        let pass = match self.health_script.borrow_mut().pop_front() {
+            Some(p) => p,
+            None => self.healthy_images.borrow().contains(&self.image.borrow()),
+        };
+        Ok(if pass {
+            HealthSample::pass(200, Duration::from_millis(12))
+        } else {
+            HealthSample::fail(
+                ProbeFailure::Status { status: 503 },
+                Duration::from_millis(30),
+            )
+        })
+    }
+}
+
+impl ContainerControl for World {
+    fn inspect(&self, container: &str) -> Result<ContainerInfo, ControlError> {
+        if self.docker_broken.get() {
+            return Err(ControlError::ProgramMissing {
+                program: "docker".into(),
+                detail: "not found".into(),
+            });
+        }
+        if container != "api-1" {
+            return Err(ControlError::ContainerNotFound(container.into()));
+        }
+        let image_id = self.image.borrow().clone();
+        let image_ref = if image_id == OLD_IMAGE {
+            "api:1.0"
+        } else {
+            "api:1.1"
+        }
+        .to_owned();
+        Ok(ContainerInfo {
+            image_id,
+            image_ref,
+            running: true,
+        })
+    }
+
+    fn image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
+        if self.docker_broken.get() {
+            return Err(ControlError::ProgramMissing {
+                program: "docker".into(),
+                detail: "not found".into(),
+            });
+        }
+        Ok((image == "api:1.0" && self.previous_present.get()).then(|| OLD_IMAGE.to_owned()))
+    }
+
+    fn read_logs(
+        &self,
+        _container: &str,
+        cursor: &LogCursor,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<LogCursor, ControlError> {
+        if self.docker_broken.get() {
+            return Err(ControlError::ProgramMissing {
+                program: "docker".into(),
+                detail: "not found".into(),
+            });
+        }
+        let mut next = cursor.clone();
+        let mut seen_at_since = 0;
+        for (at, line) in self.logs.borrow().iter() {
+            if *at < cursor.since {
+                continue;
+            }
+            if *at == cursor.since {
+                seen_at_since += 1;
+                if seen_at_since <= cursor.seen_at_since {
+                    continue;
+                }
+            }
+            sink(line.as_bytes());
+            sink(b"\n");
+            if *at == next.since {
+                next.seen_at_since += 1;
+            } else {
+                next = LogCursor {
+                    since: *at,
+                    seen_at_since: 1,
+                };
+            }
+        }
+        Ok(next)
+    }
+
+    fn rollback(&self, container: &str, previous_image: &str) -> Result<(), ControlError> {
+        self.mutations
+            .borrow_mut()
+            .push(format!("rollback {container} {previous_image}"));
+        if self.rollback_fails.get() {
+            return Err(ControlError::Failed {
+                what: "docker run".into(),
+                detail: "exit 125".into(),
+            });
+        }
+        if self.rollback_heals.get() {
+            *self.image.borrow_mut() = OLD_IMAGE.to_owned();
+        }
+        assert!(
+            !self.crash_during_rollback.get(),
+            "crash during the rollback"
+        );
+        Ok(())
+    }
+
+    fn run_command(
+        &self,
+        command: &CommandLine,
+        env: &[(String, String)],
+        _timeout: Duration,
+    ) -> Result<CommandOutcome, ControlError> {
+        let repo = env
+            .iter()
+            .find(|(k, _)| k == "POST_DEPLOY_REPO")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        self.mutations
+            .borrow_mut()
+            .push(format!("command {command} for {repo}"));
+        if self.rollback_heals.get() {
+            *self.image.borrow_mut() = OLD_IMAGE.to_owned();
+        }
+        assert!(
+            !self.crash_during_rollback.get(),
+            "crash during the rollback command"
+        );
+        Ok(CommandOutcome::Exited {
+            code: i32::from(self.rollback_fails.get()),
+            stderr_tail: String::new(),
+        })
+    }
+}
+
+impl AlertSink for World {
+    fn send(&self, alert: &Alert) -> Result<(), AlertError> {
+        self.alerts.borrow_mut().push(alert.clone());
+        if self.alerts_broken.get() {
+            Err(AlertError("webhook down".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Panics when a given step completes: a crash at that point of the tick.
+pub struct CrashAt(pub Cell<Option<Step>>);
+
+impl Trace for CrashAt {
+    fn step(&self, step: Step) {
+        if self.0.get() == Some(step) {
+            self.0.set(None);
+            panic!("crash after {step:?}");
+        }
+    }
+}
+
+/// A scenario: a world, a state folder, and the configuration.
+pub struct Scenario {
+    pub world: World,
+    pub dir: tempfile::TempDir,
+    pub vars: Vec<(String, String)>,
+    pub repo: RepoName,
+    pub work_item: WorkItem,
+    pub container: Option<String>,
+    pub previous_image: Option<String>,
+    pub artefacts_dir: Option<PathBuf>,
+}
+
+impl Scenario {
+    /// INTERVAL 30 s, WINDOW 300 s, FAIL_THRESHOLD 3, MIN_REQUESTS 20, ratio 0.05; repo `api`.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self {
+            world: World::new(),
+            vars: vec![
+                ("ORCH_POST_DEPLOY_REPOS".into(), "api".into()),
+                ("ORCH_POST_DEPLOY_WINDOW_S".into(), "300".into()),
+                ("ORCH_POST_DEPLOY_INTERVAL_S".into(), "30".into()),
+                (
+                    "ORCH_POST_DEPLOY_STATE_DIR".into(),
+                    dir.path().display().to_string(),
+                ),
+            ],
+            dir,
+            repo: RepoName::new("api").unwrap(),
+            work_item: WorkItem::new("PR-42").unwrap(),
+            container: Some("api-1".into()),
+            previous_image: Some("api:1.0".into()),
+            artefacts_dir: None,
+        }
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) -> &mut Self {
+        let name = format!("ORCH_POST_DEPLOY_{name}");
+        self.vars.retain(|(k, _)| *k != name);
+        self.vars.push((name, value.to_owned()));
+        self
+    }
+
+    pub fn config(&self) -> Config {
+        Config::from_vars(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap()
+    }
+
+    pub fn monitor(&self) -> Monitor<'_> {
+        let w = &self.world;
+        Monitor::new(
+            self.config(),
+            Effects {
+                http: w,
+                clock: w,
+                control: w,
+                alerts: w,
+            },
+        )
+    }
+
+    pub fn arm(&self) -> ArmOutcome {
+        self.monitor()
+            .arm(&ArmRequest {
+                repo: self.repo.clone(),
+                work_item: self.work_item.clone(),
+                health_url: "http://api.internal/health".into(),
+                container: self.container.clone(),
+                previous_image: self.previous_image.clone(),
+                artefacts_dir: self.artefacts_dir.clone(),
+            })
+            .unwrap()
+    }
+
+    pub fn tick(&self) -> TickOutcome {
+        self.monitor().tick(&self.repo, &self.work_item).unwrap()
+    }
+
+    /// Ticks as a host would, waiting `requeue_after` between ticks, until finished; runs
+    /// `each` before every tick with the tick's index.
+    pub fn run(&self, mut each: impl FnMut(&World, usize)) -> Vec<TickOutcome> {
+        let mut outs = Vec::new();
+        for i in 0..1000 {
+            each(&self.world, i);
+            let out = self.tick();
+            let finished = out.finished;
+            let wait = out.requeue_after;
+            outs.push(out);
+            if finished {
+                return outs;
+            }
+            self.world.advance(wait.unwrap());
+        }
+        panic!("the window never finished");
+    }
+
+    pub fn window_dir(&self) -> PathBuf {
+        self.dir.path().join(".post-deploy-state-api").join("PR-42")
+    }
+}
