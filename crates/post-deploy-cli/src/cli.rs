@@ -139,6 +139,9 @@ pub struct DemoArgs {
     /// Seconds between ticks.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10))]
     pub interval: u64,
+    /// The demo's rollback command: POST to this URL of the demo target.
+    #[arg(long, value_name = "URL", hide = true)]
+    pub heal: Option<String>,
 }
 
 fn parse_repo(s: &str) -> Result<RepoName, String> {

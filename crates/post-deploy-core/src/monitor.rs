@@ -913,15 +913,11 @@ impl<'a> Monitor<'a> {
                 } else {
                     "still degraded"
                 };
-                let failed = match progress.rollback.as_ref().map(|r| &r.state) {
-                    Some(RollbackState::Failed { detail }) => {
-                        format!("; the rollback failed: {detail}")
-                    }
-                    _ => String::new(),
+                let acted = match progress.rollback.as_ref().map(|r| &r.state) {
+                    Some(RollbackState::Failed { detail }) => format!("the rollback failed: {detail}"),
+                    _ => "no rollback".to_owned(),
                 };
-                format!(
-                    "window ended DEGRADED ({first}) without a rollback{failed}; {now_state} at the deadline"
-                )
+                format!("window ended DEGRADED ({first}); {acted}; {now_state} at the deadline")
             } else {
                 format!("window ended HEALTHY after {} ticks", progress.ticks)
             };
