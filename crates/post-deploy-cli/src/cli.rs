@@ -69,10 +69,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct PairArgs {
     /// The repo (1 to 128 of A-Z a-z 0-9 . _ -).
-    #[arg(long, value_name = "R", value_parser = parse_repo)]
+    #[arg(long, value_name = "R", value_parser = parse_repo, allow_hyphen_values = true)]
     pub repo: RepoName,
     /// The work item (1 to 128 of A-Z a-z 0-9 . _ -).
-    #[arg(long, value_name = "W", value_parser = parse_work_item)]
+    #[arg(long, value_name = "W", value_parser = parse_work_item, allow_hyphen_values = true)]
     pub work_item: WorkItem,
 }
 

@@ -1,23 +1,178 @@
-//! Health probes over ureq.
+//! Health probes over ureq: one GET, the status as seen, the body capped, one time limit.
+//!
+//! - The time limit bounds the whole exchange (DNS, connect, TLS, request, response head and
+//!   the capped body read), through ureq's `timeout_global`: a server that never answers, or
+//!   trickles its body, is a [`ProbeFailure::TimedOut`] within the limit.
+//! - `http_status_as_error(false)`: 4xx and 5xx come back as a status, so the core sees it.
+//! - At most [`BODY_CAP`] bytes of the body are read, into a sink; then the body is dropped and
+//!   its connection closed. A 2xx with a huge or endless body is still a pass, in little memory.
+//! - Redirects are **not followed**: a 3xx is a failed probe ([`ProbeFailure::Status`]). A health
+//!   endpoint that redirects (to a login page, to another host, from http to https) is not
+//!   answering as a health endpoint; following it would report the health of something else.
+//! - Connections are not kept between probes: each probe connects afresh, as a new client would,
+//!   and a stale pooled connection cannot turn into a false "reset". The one [`ureq::Agent`] is
+//!   kept for its configuration and TLS roots (webpki roots, rustls with ring).
+//! - Proxies: ureq's defaults (`HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`, honouring `NO_PROXY`).
+//! - `Err(ProbeError)` only when no request could be built for the URL (the monitor's own
+//!   fault); every way the target can answer badly (refused, reset, timed out, garbage, TLS,
+//!   DNS) is a failed [`HealthSample`].
 
-use std::time::Duration;
+use std::io::{self, Read};
+use std::time::{Duration, Instant};
 
-use post_deploy_core::{HealthSample, HttpProbe, ProbeError};
+use post_deploy_core::{HealthSample, HttpProbe, ProbeError, ProbeFailure};
+use ureq::Agent;
 
-/// Health probes with ureq: GET, status as seen, body capped.
-#[derive(Debug, Default)]
-pub struct UreqProbe;
+/// How much of a health answer's body is read, at most: 64 KiB.
+pub const BODY_CAP: u64 = 64 * 1024;
 
-impl UreqProbe {
-    /// A probe.
-    #[must_use]
-    pub fn new() -> Self {
-        Self
+/// The `User-Agent` of probes and webhook posts: `post-deploy/<version>`.
+pub const USER_AGENT: &str = concat!("post-deploy/", env!("CARGO_PKG_VERSION"));
+
+/// Health probes with ureq: GET, status as seen, body capped, redirects not followed.
+#[derive(Debug)]
+pub struct UreqProbe {
+    agent: Agent,
+}
+
+impl Default for UreqProbe {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
+impl UreqProbe {
+    /// A probe with its own agent.
+    #[must_use]
+    pub fn new() -> Self {
+        let config = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
+            .user_agent(USER_AGENT)
+            .build();
+        Self {
+            agent: Agent::new_with_config(config),
+        }
+    }
+}
+
+/// The one clock read of a probe: latency is measured on the monotonic clock.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "probe latency needs the monotonic clock; the core never reads it"
+)]
+fn started() -> Instant {
+    Instant::now()
+}
+
 impl HttpProbe for UreqProbe {
-    fn get(&self, _url: &str, _timeout: Duration) -> Result<HealthSample, ProbeError> {
-        Err(ProbeError("the ureq probe is not wired yet".to_owned()))
+    fn get(&self, url: &str, timeout: Duration) -> Result<HealthSample, ProbeError> {
+        let start = started();
+        let outcome = exchange(&self.agent, url, timeout);
+        let latency = start.elapsed();
+        match outcome {
+            Ok(status) if (200..300).contains(&status) => Ok(HealthSample::pass(status, latency)),
+            Ok(status) => Ok(HealthSample::fail(ProbeFailure::Status { status }, latency)),
+            Err(e) => match classify(e) {
+                Classified::Target(failure) => Ok(HealthSample::fail(failure, latency)),
+                Classified::Monitor(detail) => Err(ProbeError(detail)),
+            },
+        }
+    }
+}
+
+/// GETs `url` and, for a 2xx, reads up to [`BODY_CAP`] bytes of the body. The status.
+fn exchange(agent: &Agent, url: &str, timeout: Duration) -> Result<u16, ureq::Error> {
+    let mut response = agent
+        .get(url)
+        .config()
+        .timeout_global(Some(timeout))
+        .build()
+        .call()?;
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) {
+        // The whole answer must arrive in time; a body past the cap is not read at all.
+        let mut body = response.body_mut().as_reader().take(BODY_CAP);
+        io::copy(&mut body, &mut io::sink()).map_err(ureq::Error::from)?;
+    }
+    Ok(status)
+}
+
+/// Whose fault a ureq error is.
+enum Classified {
+    /// The target answered badly, or not at all.
+    Target(ProbeFailure),
+    /// The monitor could not make the request.
+    Monitor(String),
+}
+
+fn classify(e: ureq::Error) -> Classified {
+    use ureq::Error as E;
+    let other = |detail: String| Classified::Target(ProbeFailure::Other { detail });
+    match e {
+        E::Timeout(_) => Classified::Target(ProbeFailure::TimedOut),
+        E::Io(io) => Classified::Target(io_failure(&io)),
+        E::StatusCode(status) => Classified::Target(ProbeFailure::Status { status }),
+        E::HostNotFound => other("host not found (DNS)".to_owned()),
+        E::ConnectionFailed => other("connection failed".to_owned()),
+        E::Protocol(p) => other(format!("malformed HTTP answer: {p}")),
+        E::LargeResponseHeader(..) => other("response headers too large".to_owned()),
+        E::Tls(t) => other(format!("TLS: {t}")),
+        E::Rustls(t) => other(format!("TLS: {t}")),
+        E::Pem(_) => other("TLS: bad certificate data".to_owned()),
+        E::TooManyRedirects | E::RedirectFailed => other("redirect not followed".to_owned()),
+        E::BodyExceedsLimit(_) => other("body over the limit".to_owned()),
+        E::BadUri(detail) => Classified::Monitor(format!("bad health URL: {detail}")),
+        E::Http(h) => {
+            Classified::Monitor(format!("cannot build a request for the health URL: {h}"))
+        }
+        E::RequireHttpsOnly(_) | E::InvalidProxyUrl | E::ConnectProxyFailed(_) | E::TlsRequired => {
+            Classified::Monitor(format!("cannot make the probe: {e}"))
+        }
+        other_error => other(other_error.to_string()),
+    }
+}
+
+fn io_failure(e: &io::Error) -> ProbeFailure {
+    use io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => ProbeFailure::Refused,
+        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
+            ProbeFailure::Reset
+        }
+        K::TimedOut | K::WouldBlock => ProbeFailure::TimedOut,
+        _ => ProbeFailure::Other {
+            detail: format!("I/O: {e}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_without_a_host_is_the_monitors_fault_or_a_failed_probe_never_a_panic() {
+        let probe = UreqProbe::new();
+        for url in [
+            "",
+            "not a url",
+            "http://",
+            "ftp://example.invalid/",
+            "http://[::1/x",
+            "http://\u{7f}/",
+        ] {
+            let _ = probe.get(url, Duration::from_millis(200));
+        }
+        assert!(probe.get("http://", Duration::from_millis(200)).is_err());
+    }
+
+    #[test]
+    fn user_agent_names_the_program_and_version() {
+        assert!(USER_AGENT.starts_with("post-deploy/"));
+        assert!(USER_AGENT.len() > "post-deploy/".len());
     }
 }

@@ -1,0 +1,376 @@
+//! The `post-deploy` binary end to end: every command, its JSON and its exit codes, against a
+//! real HTTP server on loopback and real rollback commands run as child processes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    missing_docs,
+    unreachable_pub,
+    reason = "tests"
+)]
+
+#[path = "support/loopback.rs"]
+mod loopback;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use loopback::{Conn, Server};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
+
+/// A state folder and the environment the binary runs with.
+struct Env {
+    dir: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            vars: vec![
+                ("ORCH_POST_DEPLOY_REPOS".into(), "api".into()),
+                ("ORCH_POST_DEPLOY_WINDOW_S".into(), "4".into()),
+                ("ORCH_POST_DEPLOY_INTERVAL_S".into(), "1".into()),
+                ("ORCH_POST_DEPLOY_FAIL_THRESHOLD".into(), "2".into()),
+                ("ORCH_POST_DEPLOY_HEALTH_TIMEOUT_S".into(), "2".into()),
+                // No docker in these tests: a program that is not there is the monitor's own
+                // fault and never the target's.
+                ("ORCH_POST_DEPLOY_DOCKER".into(), "post-deploy-test-no-docker".into()),
+            ],
+        }
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> &mut Self {
+        let name = format!("ORCH_POST_DEPLOY_{name}");
+        self.vars.retain(|(k, _)| *k != name);
+        self.vars.push((name, value.to_owned()));
+        self
+    }
+
+    fn state(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).arg("--state-dir").arg(self.state());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("ORCH_POST_DEPLOY_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs and parses stdout as one JSON value; asserts the exit code.
+    fn json(&self, args: &[&str], code: i32) -> Value {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), 1, "exactly one JSON value on stdout: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn window_dir(&self, repo: &str, item: &str) -> PathBuf {
+        self.state().join(format!(".post-deploy-state-{repo}")).join(item)
+    }
+}
+
+/// A target: `/health` answers 500 while `bad`, 200 otherwise; `POST /admin/rollback` heals it.
+fn target(bad: bool) -> (Server, Arc<AtomicBool>) {
+    let flag = Arc::new(AtomicBool::new(bad));
+    let state = Arc::clone(&flag);
+    let server = Server::start(move |c: &mut Conn| {
+        let Some(req) = c.read_request() else { return };
+        let status = match (req.method.as_str(), req.target.as_str()) {
+            ("POST", "/admin/rollback") => {
+                state.store(false, Ordering::SeqCst);
+                200
+            }
+            ("GET", "/health") if state.load(Ordering::SeqCst) => 500,
+            ("GET", "/health") => 200,
+            _ => 404,
+        };
+        let _ = c.write(format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").as_bytes());
+    });
+    (server, flag)
+}
+
+fn arm_args<'a>(url: &'a str, item: &'a str) -> Vec<&'a str> {
+    vec!["--repo", "api", "--work-item", item, "--health-url", url]
+}
+
+/// A rollback command that heals the target through this very binary (`demo --heal`).
+fn healing_command(server: &Server) -> String {
+    format!("'{BIN}' demo --heal {}", server.url("/admin/rollback"))
+}
+
+#[test]
+fn help_and_version() {
+    let env = Env::new();
+    let mut all = String::new();
+    for cmd in [vec!["--help"], vec!["arm", "--help"], vec!["tick", "--help"], vec!["watch", "--help"],
+        vec!["status", "--help"], vec!["disarm", "--help"], vec!["count-5xx", "--help"], vec!["demo", "--help"]]
+    {
+        let out = Command::new(BIN).args(&cmd).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("Example") || cmd == ["--help"], "{cmd:?} has an example");
+        all.push_str(&format!("$ post-deploy {}\n{text}\n", cmd.join(" ")));
+    }
+    insta::assert_snapshot!("help", all);
+    let version = env.run(&["--version"]);
+    assert_eq!(String::from_utf8(version.stdout).unwrap().trim(), format!("post-deploy {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn bad_input_exits_2_names_the_value_and_writes_nothing() {
+    let mut cases: Vec<(Env, Vec<&str>)> = Vec::new();
+    let url = "http://127.0.0.1:9/health";
+    for bad in [vec!["--repo", "../etc", "--work-item", "w", "--health-url", url],
+        vec!["--repo", "api", "--work-item", "-rf", "--health-url", url],
+        vec!["--repo", "api", "--work-item", "..", "--health-url", url],
+        vec!["--repo", "api", "--work-item", "w", "--health-url", "ftp://example.com/health"],
+        vec!["--repo", "api", "--work-item", "w", "--health-url", url, "--container", "a b"],
+        vec!["--repo", "api", "--work-item", "w", "--health-url", url, "--previous-image", "$(touch /tmp/pwned)"]]
+    {
+        cases.push((Env::new(), [vec!["arm"], bad].concat()));
+    }
+    for (name, value) in [("INTERVAL_S", "0"), ("WINDOW_S", "abc"), ("5XX_THRESHOLD", "1.5"), ("ROLLBACK", "sometimes"),
+        ("WEBHOOK_URL", "gopher://x"), ("ENABLED", "perhaps"), ("REPOS", "api,/etc")]
+    {
+        let mut env = Env::new();
+        env.set(name, value);
+        cases.push((env, vec!["arm", "--repo", "api", "--work-item", "w", "--health-url", url]));
+    }
+    let mut messages = Vec::new();
+    for (env, args) in &cases {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        messages.push(err.lines().next().unwrap_or_default().to_owned());
+        assert_eq!(std::fs::read_dir(env.state()).unwrap().count(), 0, "{args:?}: nothing written");
+        assert!(!Path::new("/tmp/pwned").exists());
+    }
+    insta::assert_snapshot!("errors", messages.join("\n"));
+    // tick takes the same identifier and configuration checks
+    let env = Env::new();
+    assert_eq!(env.run(&["tick", "--repo", "a/b", "--work-item", "w"]).status.code(), Some(2));
+    let mut env = Env::new();
+    env.set("MIN_REQUESTS", "lots");
+    let out = env.run(&["tick", "--repo", "api", "--work-item", "w"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ORCH_POST_DEPLOY_MIN_REQUESTS=\"lots\""));
+}
+
+#[test]
+fn arm_is_idempotent_and_not_applicable_repos_write_nothing() {
+    let env = Env::new();
+    let (server, _) = target(false);
+    let url = server.url("/health");
+    let first = env.json(&[vec!["arm"], arm_args(&url, "PR-1")].concat(), 0);
+    assert_eq!((first["armed"].as_bool(), first["already_armed"].as_bool(), first["applies"].as_bool()),
+        (Some(true), Some(false), Some(true)));
+    assert!(first["deadline"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().is_ok());
+    assert!(env.window_dir("api", "PR-1").join("target.json").exists());
+    let second = env.json(&[vec!["arm"], arm_args(&url, "PR-1")].concat(), 0);
+    assert_eq!(second["already_armed"], true);
+    assert_eq!(second["deadline"], first["deadline"]);
+
+    let other = env.json(&["arm", "--repo", "web", "--work-item", "PR-1", "--health-url", &url], 0);
+    assert_eq!((other["armed"].as_bool(), other["applies"].as_bool()), (Some(false), Some(false)));
+    assert!(other["deadline"].is_null());
+    assert!(!env.state().join(".post-deploy-state-web").exists());
+}
+
+#[test]
+fn tick_of_a_pair_with_no_window() {
+    let env = Env::new();
+    let out = env.json(&["tick", "--repo", "api", "--work-item", "nothing"], 0);
+    assert_eq!(out["finished"], true);
+    assert_eq!(out["action"], "NONE");
+    assert!(out["requeue_after_s"].is_null());
+    assert!(out["reason"].as_str().unwrap().contains("not armed"));
+}
+
+#[test]
+fn tick_reports_and_requeues() {
+    let mut env = Env::new();
+    env.set("INTERVAL_S", "30").set("WINDOW_S", "900");
+    let (server, _) = target(false);
+    let url = server.url("/health");
+    env.json(&[vec!["arm"], arm_args(&url, "PR-2")].concat(), 0);
+    let out = env.json(&["tick", "--repo", "api", "--work-item", "PR-2"], 0);
+    assert_eq!((out["verdict"].as_str(), out["action"].as_str(), out["finished"].as_bool()),
+        (Some("HEALTHY"), Some("NONE"), Some(false)));
+    assert_eq!(out["requeue_after_s"], 30);
+    // a duplicate job right after: no probe, the time left until the next one
+    let dup = env.json(&["tick", "--repo", "api", "--work-item", "PR-2"], 0);
+    assert_eq!(dup["probed"], false);
+    assert!(dup["requeue_after_s"].as_u64().unwrap() <= 30);
+    assert_eq!(server.requests().len(), 1, "one probe");
+}
+
+#[test]
+fn watch_exit_codes() {
+    // 0: never degraded
+    let env = Env::new();
+    let (healthy, _) = target(false);
+    let url = healthy.url("/health");
+    let out = env.json(&[vec!["watch"], arm_args(&url, "ok")].concat(), 0);
+    assert_eq!((out["verdict"].as_str(), out["finished"].as_bool()), (Some("HEALTHY"), Some(true)));
+
+    // 3: rolled back and recovered
+    let mut env = Env::new();
+    let (bad, flag) = target(true);
+    env.set("ROLLBACK_CMD", &healing_command(&bad)).set("WINDOW_S", "20");
+    let url = bad.url("/health");
+    let out = env.json(&[vec!["watch"], arm_args(&url, "heals")].concat(), 3);
+    assert_eq!((out["verdict"].as_str(), out["action"].as_str(), out["recovered"].as_bool()),
+        (Some("DEGRADED"), Some("ROLLBACK"), Some(true)));
+    assert!(!flag.load(Ordering::SeqCst), "the rollback command healed the target");
+
+    // 4: shadow mode only alerts
+    let mut env = Env::new();
+    let (bad, flag) = target(true);
+    env.set("ROLLBACK_CMD", &healing_command(&bad)).set("ROLLBACK", "alert-only");
+    let url = bad.url("/health");
+    let out = env.json(&[vec!["watch"], arm_args(&url, "shadow")].concat(), 4);
+    assert_eq!((out["verdict"].as_str(), out["action"].as_str(), out["recovered"].as_bool()),
+        (Some("DEGRADED"), Some("ALERT_ONLY"), Some(false)));
+    assert!(flag.load(Ordering::SeqCst), "shadow mode never ran the rollback");
+
+    // 4: a rollback that does not heal
+    let mut env = Env::new();
+    let (bad, _) = target(true);
+    env.set("ROLLBACK_CMD", "true");
+    let url = bad.url("/health");
+    let out = env.json(&[vec!["watch"], arm_args(&url, "stays-bad")].concat(), 4);
+    assert_eq!((out["action"].as_str(), out["recovered"].as_bool()), (Some("ROLLBACK"), Some(false)));
+
+    // 0 and nothing written: not applicable
+    let env = Env::new();
+    let out = env.run(&["watch", "--repo", "web", "--work-item", "w", "--health-url", &url]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!env.state().join(".post-deploy-state-web").exists());
+}
+
+#[test]
+fn eight_concurrent_ticks_run_the_rollback_command_exactly_once() {
+    let mut env = Env::new();
+    let (bad, _) = target(true);
+    let marker = env.state().join("rollbacks.txt");
+    env.set("FAIL_THRESHOLD", "1")
+        .set("INTERVAL_S", "30")
+        .set("WINDOW_S", "900")
+        .set("ROLLBACK_CMD", &format!("sh -c 'echo ran >> \"{}\"; sleep 1'", marker.display()));
+    let url = bad.url("/health");
+    env.json(&[vec!["arm"], arm_args(&url, "race")].concat(), 0);
+    let children: Vec<_> = (0..8)
+        .map(|_| env.command(&["tick", "--repo", "api", "--work-item", "race"]).stdout(Stdio::piped()).spawn().unwrap())
+        .collect();
+    let outs: Vec<Value> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert_eq!(out.status.code(), Some(0));
+            serde_json::from_slice(&out.stdout).unwrap()
+        })
+        .collect();
+    let ran = std::fs::read_to_string(&marker).unwrap();
+    assert_eq!(ran.lines().count(), 1, "the rollback command ran exactly once");
+    assert_eq!(outs.iter().filter(|o| o["action"] == "ROLLBACK").count(), 1);
+    assert_eq!(outs.iter().filter(|o| o["probed"] == true).count(), 1);
+}
+
+#[test]
+fn status_disarm_and_the_table() {
+    let mut env = Env::new();
+    env.set("REPOS", "api,web").set("INTERVAL_S", "30").set("WINDOW_S", "900");
+    let (server, _) = target(false);
+    let url = server.url("/health");
+    env.json(&[vec!["arm"], arm_args(&url, "PR-1")].concat(), 0);
+    env.json(&["arm", "--repo", "web", "--work-item", "PR-9", "--health-url", &url], 0);
+    env.json(&["tick", "--repo", "api", "--work-item", "PR-1"], 0);
+    let disarmed = env.json(&["disarm", "--repo", "web", "--work-item", "PR-9"], 0);
+    assert_eq!(disarmed["disarmed"], true);
+    assert_eq!(disarmed["finished"], true);
+    let after = env.json(&["tick", "--repo", "web", "--work-item", "PR-9"], 0);
+    assert!(after["reason"].as_str().unwrap().contains("disarmed"));
+
+    let rows = env.json(&["status", "--json"], 0);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        for key in ["repo", "work_item", "phase", "verdict", "action", "ticks", "armed_at", "deadline", "reason"] {
+            assert!(row.get(key).is_some(), "status row has {key}: {row}");
+        }
+    }
+    assert_eq!((rows[0]["repo"].as_str(), rows[0]["phase"].as_str(), rows[0]["ticks"].as_u64()),
+        (Some("api"), Some("watching"), Some(1)));
+    assert_eq!((rows[1]["repo"].as_str(), rows[1]["phase"].as_str()), (Some("web"), Some("finished")));
+    let only = env.json(&["status", "--json", "--repo", "web"], 0);
+    assert_eq!(only.as_array().unwrap().len(), 1);
+
+    let table = env.run(&["status"]);
+    assert_eq!(table.status.code(), Some(0));
+    let table = String::from_utf8(table.stdout).unwrap();
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"(in )?\d+(s|m|h\d\dm|d)( ago)?", "[age]");
+    settings.bind(|| insta::assert_snapshot!("status_table", table));
+}
+
+#[test]
+fn a_damaged_state_file_is_named_and_the_tick_still_exits_0() {
+    let env = Env::new();
+    let (server, _) = target(true);
+    let url = server.url("/health");
+    env.json(&[vec!["arm"], arm_args(&url, "dmg")].concat(), 0);
+    std::fs::write(env.window_dir("api", "dmg").join("window.json"), "{\"version\": 1, \"phase\": ").unwrap();
+    let out = env.json(&["tick", "--repo", "api", "--work-item", "dmg"], 0);
+    let reason = out["reason"].as_str().unwrap();
+    assert!(reason.contains("window.json") && reason.contains("damaged"), "{reason}");
+    let status = env.run(&["status"]);
+    assert_eq!(status.status.code(), Some(0));
+}
+
+#[test]
+fn count_5xx_reads_files_and_stdin() {
+    let log = "10.0.0.1 - - [27/Nov/2026:03:20:00 +0000] \"GET / HTTP/1.1\" 200 12\n\
+               10.0.0.1 - - [27/Nov/2026:03:20:01 +0000] \"GET /api HTTP/1.1\" 503 0\n\
+               {\"status\": 500, \"path\": \"/x\"}\n\
+               INFO:     127.0.0.1:5000 - \"GET /health HTTP/1.1\" 200 OK\n\
+               starting worker 3\n";
+    let env = Env::new();
+    let file = env.state().join("access.log");
+    std::fs::write(&file, log).unwrap();
+    let out = env.json(&["count-5xx", file.to_str().unwrap()], 0);
+    assert_eq!((out["total"].as_u64(), out["errors_5xx"].as_u64(), out["unparsed"].as_u64()), (Some(4), Some(2), Some(1)));
+    assert!((out["ratio"].as_f64().unwrap() - 0.5).abs() < 1e-9);
+
+    let mut child = env.command(&["count-5xx", "--format", "clf"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), log.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["total"].as_u64(), v["errors_5xx"].as_u64()), (Some(2), Some(1)));
+
+    let missing = env.run(&["count-5xx", "/nonexistent/access.log"]);
+    assert_ne!(missing.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/access.log"));
+}

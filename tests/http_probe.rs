@@ -1,0 +1,414 @@
+//! The real HTTP adapters (`UreqProbe`, `WebhookSink`) against a real HTTP server on loopback
+//! with scripted behaviours: good answers, bad statuses, redirects, refusals, silence, huge and
+//! endless bodies, trickles, garbage and resets.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    clippy::print_stderr,
+    reason = "tests"
+)]
+
+mod support {
+    pub(crate) mod loopback;
+}
+
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use post_deploy_cli::adapters::http::UreqProbe;
+use post_deploy_cli::adapters::webhook::WebhookSink;
+use post_deploy_core::config::SecretUrl;
+use post_deploy_core::{
+    ActionKind, Alert, AlertEvent, AlertSink, AlertSubject, HealthSample, HttpProbe, ProbeFailure,
+    RepoName, Verdict, WorkItem,
+};
+use support::loopback::{self, Conn, Server};
+
+/// The probe limit in these tests: short, so a time-out test is quick.
+const LIMIT: Duration = Duration::from_secs(1);
+/// How far past the limit a timed-out probe may return: a correctness bound, not a benchmark.
+const SLACK: Duration = Duration::from_secs(3);
+
+fn probe(url: &str) -> (HealthSample, Duration) {
+    let started = Instant::now();
+    let sample = UreqProbe::new()
+        .get(url, LIMIT)
+        .expect("a probe of a loopback URL is always made");
+    let took = started.elapsed();
+    eprintln!("probe {url}: {sample:?} after {took:?}");
+    (sample, took)
+}
+
+fn failure(sample: &HealthSample) -> ProbeFailure {
+    sample
+        .outcome
+        .clone()
+        .expect_err("the probe should have failed")
+}
+
+// --- Health probe ----------------------------------------------------------------------
+
+#[test]
+fn a_200_passes_with_its_status_and_the_user_agent_names_the_program() {
+    let server = Server::start(loopback::respond(
+        200,
+        &[("Content-Type", "text/plain")],
+        b"ok",
+    ));
+    let (sample, _) = probe(&server.url("/health"));
+    assert_eq!(sample.outcome, Ok(200));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(requests[0].target, "/health");
+    let ua = requests[0].header("user-agent").unwrap();
+    assert_eq!(ua, format!("post-deploy/{}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn one_probe_serves_many_gets() {
+    let server = Server::start(loopback::respond(204, &[], b""));
+    let probe = UreqProbe::new();
+    for _ in 0..3 {
+        assert_eq!(
+            probe.get(&server.url("/health"), LIMIT).unwrap().outcome,
+            Ok(204)
+        );
+    }
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[test]
+fn a_500_is_a_failed_probe_with_status_500() {
+    let server = Server::start(loopback::respond(500, &[], b"boom"));
+    let (sample, _) = probe(&server.url("/health"));
+    assert_eq!(failure(&sample), ProbeFailure::Status { status: 500 });
+}
+
+#[test]
+fn a_404_is_a_failed_probe_with_status_404() {
+    let server = Server::start(loopback::respond(404, &[], b""));
+    let (sample, _) = probe(&server.url("/health"));
+    assert_eq!(failure(&sample), ProbeFailure::Status { status: 404 });
+}
+
+#[test]
+fn a_redirect_is_not_followed_and_fails_the_probe() {
+    // /health redirects to /login, which would answer 200: following it would hide the fault.
+    let server = Server::start(|c: &mut Conn| {
+        let Some(request) = c.read_request() else {
+            return;
+        };
+        let answer: &[u8] = if request.target == "/health" {
+            b"HTTP/1.1 301 Moved Permanently\r\nLocation: /login\r\nContent-Length: 0\r\n\r\n"
+        } else {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlogin"
+        };
+        c.write(answer);
+    });
+    let (sample, _) = probe(&server.url("/health"));
+    assert_eq!(failure(&sample), ProbeFailure::Status { status: 301 });
+    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(targets, ["/health"]);
+}
+
+#[test]
+fn a_closed_port_is_refused() {
+    let port = loopback::closed_port();
+    let (sample, _) = probe(&format!("http://127.0.0.1:{port}/health"));
+    assert_eq!(failure(&sample), ProbeFailure::Refused);
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_within_the_limit() {
+    let server = Server::start(loopback::silent());
+    let (sample, took) = probe(&server.url("/health"));
+    assert_eq!(failure(&sample), ProbeFailure::TimedOut);
+    assert!(
+        took >= LIMIT - Duration::from_millis(50),
+        "gave up early: {took:?}"
+    );
+    assert!(took < LIMIT + SLACK, "the limit did not hold: {took:?}");
+}
+
+#[test]
+fn a_64_mib_body_passes_reading_only_the_cap() {
+    const LEN: u64 = 64 * 1024 * 1024;
+    let server = Server::start(loopback::big_body(LEN));
+    let before = vm_hwm_kib();
+    let (sample, took) = probe(&server.url("/health"));
+    let after = vm_hwm_kib();
+    assert_eq!(sample.outcome, Ok(200));
+    assert!(took < LIMIT + SLACK, "{took:?}");
+    // The probe stopped reading and closed: the server's writes failed long before the end.
+    assert!(
+        server.wait_connections_done(Duration::from_secs(10)),
+        "the server is still sending"
+    );
+    let sent = server.body_bytes_sent();
+    assert!(sent < LEN, "the whole body was sent ({sent} bytes)");
+    if let (Some(before), Some(after)) = (before, after) {
+        assert!(
+            after.saturating_sub(before) < 16 * 1024,
+            "peak memory grew by {} KiB",
+            after - before
+        );
+    }
+}
+
+#[test]
+fn an_endless_chunked_body_passes() {
+    let server = Server::start(loopback::endless_chunked());
+    let (sample, took) = probe(&server.url("/health"));
+    assert_eq!(sample.outcome, Ok(200));
+    assert!(took < LIMIT + SLACK, "{took:?}");
+    assert!(
+        server.wait_connections_done(Duration::from_secs(10)),
+        "the server is still sending"
+    );
+}
+
+#[test]
+fn a_trickled_body_times_out_within_the_limit() {
+    let server = Server::start(loopback::trickle(Duration::from_millis(100)));
+    let (sample, took) = probe(&server.url("/health"));
+    assert_eq!(failure(&sample), ProbeFailure::TimedOut);
+    assert!(took < LIMIT + SLACK, "the limit did not hold: {took:?}");
+    assert!(server.body_bytes_sent() > 0, "the trickle never started");
+}
+
+#[test]
+fn a_garbage_status_line_is_a_failed_probe() {
+    let server = Server::start(loopback::raw(b"SMTP READY, NOT HTTP\r\n\r\n"));
+    let (sample, took) = probe(&server.url("/health"));
+    assert!(
+        matches!(failure(&sample), ProbeFailure::Other { .. }),
+        "{sample:?}"
+    );
+    assert!(took < LIMIT + SLACK, "{took:?}");
+}
+
+#[test]
+fn a_status_out_of_range_is_a_failed_probe() {
+    let server = Server::start(loopback::raw(
+        b"HTTP/1.1 999999 Nope\r\nContent-Length: 0\r\n\r\n",
+    ));
+    let (sample, _) = probe(&server.url("/health"));
+    assert!(!sample.passed(), "{sample:?}");
+}
+
+#[test]
+fn huge_headers_are_a_failed_probe() {
+    let server = Server::start(loopback::huge_headers(1024 * 1024));
+    let (sample, took) = probe(&server.url("/health"));
+    assert!(
+        matches!(
+            failure(&sample),
+            ProbeFailure::Other { .. } | ProbeFailure::Reset
+        ),
+        "{sample:?}"
+    );
+    assert!(took < LIMIT + SLACK, "{took:?}");
+}
+
+#[test]
+fn a_reset_connection_is_a_failed_probe() {
+    let server = Server::start(loopback::reset());
+    let (sample, _) = probe(&server.url("/health"));
+    assert_eq!(failure(&sample), ProbeFailure::Reset);
+}
+
+#[test]
+fn a_connection_closed_before_the_answer_is_a_reset() {
+    let server = Server::start(loopback::close_after_request());
+    let (sample, _) = probe(&server.url("/health"));
+    assert_eq!(failure(&sample), ProbeFailure::Reset);
+}
+
+#[test]
+fn a_body_cut_short_is_a_reset() {
+    let server = Server::start(loopback::raw(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly a little",
+    ));
+    let (sample, _) = probe(&server.url("/health"));
+    assert_eq!(failure(&sample), ProbeFailure::Reset);
+}
+
+#[test]
+fn an_unknown_host_is_a_failed_probe_not_a_monitor_fault() {
+    let (sample, took) = probe("http://post-deploy-test.invalid/health");
+    assert!(
+        matches!(failure(&sample), ProbeFailure::Other { .. }),
+        "{sample:?}"
+    );
+    assert!(took < LIMIT + SLACK, "{took:?}");
+}
+
+#[test]
+fn https_to_a_plain_http_server_is_a_failed_probe() {
+    // Exercises the rustls path (provider, roots) without the network: the handshake fails.
+    // A plain HTTP server answers a ClientHello with a plain-text 400, as real ones do.
+    let server = Server::start(|c: &mut Conn| {
+        c.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        c.pause(Duration::from_millis(500));
+    });
+    let url = server.url("/health").replacen("http://", "https://", 1);
+    let (sample, took) = probe(&url);
+    assert!(
+        matches!(
+            failure(&sample),
+            ProbeFailure::Other { .. } | ProbeFailure::Reset
+        ),
+        "{sample:?}"
+    );
+    assert!(took < LIMIT + SLACK, "{took:?}");
+}
+
+/// The process's peak resident size, KiB (Linux); `None` elsewhere.
+fn vm_hwm_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+// --- Webhook ---------------------------------------------------------------------------
+
+const SECRETS: [&str; 4] = [
+    "pw-S3CRET-pass",
+    "alice",
+    "hook-S3CRET-path",
+    "tok-S3CRET-query",
+];
+
+fn secret_url(port: u16) -> SecretUrl {
+    SecretUrl::parse(&format!(
+        "http://alice:pw-S3CRET-pass@127.0.0.1:{port}/hooks/hook-S3CRET-path?token=tok-S3CRET-query"
+    ))
+    .unwrap()
+}
+
+fn alert() -> Alert {
+    let subject = AlertSubject {
+        repo: RepoName::new("shop").unwrap(),
+        work_item: WorkItem::new("wi-42").unwrap(),
+        container: Some("shop-web".to_owned()),
+    };
+    Alert::new(
+        AlertEvent::Degraded,
+        &subject,
+        Verdict::Degraded,
+        ActionKind::Rollback,
+        "3 consecutive failed health probes (threshold 3)".to_owned(),
+        Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap(),
+    )
+}
+
+fn assert_redacted(text: &str, port: u16) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "`{secret}` leaked in: {text}");
+    }
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}")),
+        "the message should name the host: {text}"
+    );
+}
+
+#[test]
+fn the_webhook_receives_the_alert_as_json() {
+    let server = Server::start(loopback::respond(200, &[], b"ok"));
+    let sink = WebhookSink::new(Some(secret_url(server.port())));
+    sink.send(&alert()).unwrap();
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(
+        request.target,
+        "/hooks/hook-S3CRET-path?token=tok-S3CRET-query"
+    );
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    // The URL's credentials become Basic auth.
+    assert_eq!(
+        request.header("authorization"),
+        Some("Basic YWxpY2U6cHctUzNDUkVULXBhc3M=")
+    );
+    let json: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(json["event"], "degraded");
+    assert_eq!(json["repo"], "shop");
+    assert_eq!(json["work_item"], "wi-42");
+    assert_eq!(json["verdict"], "DEGRADED");
+    assert_eq!(json["action"], "ROLLBACK");
+    assert_eq!(
+        json["reason"],
+        "3 consecutive failed health probes (threshold 3)"
+    );
+    assert_eq!(json["container"], "shop-web");
+    assert!(
+        json["at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2025-01-02T03:04:05")
+    );
+    assert!(json["text"].as_str().unwrap().contains("shop wi-42"));
+    assert_eq!(json, serde_json::to_value(alert()).unwrap());
+}
+
+#[test]
+fn a_webhook_answering_500_is_an_error_that_hides_the_secrets() {
+    let server = Server::start(loopback::respond(500, &[], b"no"));
+    let port = server.port();
+    let err = WebhookSink::new(Some(secret_url(port)))
+        .send(&alert())
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("500"), "{text}");
+    assert_redacted(&text, port);
+    assert_redacted(&format!("{err:?}"), port);
+}
+
+#[test]
+fn a_webhook_that_redirects_is_not_followed() {
+    let server = Server::start(loopback::respond(302, &[("Location", "/elsewhere")], b""));
+    let port = server.port();
+    let err = WebhookSink::new(Some(secret_url(port)))
+        .send(&alert())
+        .unwrap_err();
+    assert!(err.to_string().contains("302"), "{err}");
+    assert_eq!(server.requests().len(), 1);
+    assert_redacted(&err.to_string(), port);
+}
+
+#[test]
+fn a_webhook_that_is_down_is_an_error_that_hides_the_secrets() {
+    let port = loopback::closed_port();
+    let err = WebhookSink::new(Some(secret_url(port)))
+        .send(&alert())
+        .unwrap_err();
+    assert_redacted(&err.to_string(), port);
+    assert_redacted(&format!("{err:?}"), port);
+}
+
+#[test]
+fn a_silent_webhook_times_out_and_hides_the_secrets() {
+    let server = Server::start(loopback::silent());
+    let port = server.port();
+    let started = Instant::now();
+    let err = WebhookSink::with_timeout(Some(secret_url(port)), LIMIT)
+        .send(&alert())
+        .unwrap_err();
+    assert!(started.elapsed() < LIMIT + SLACK, "{:?}", started.elapsed());
+    let text = err.to_string();
+    assert!(text.contains("timed out"), "{text}");
+    assert_redacted(&text, port);
+}
+
+#[test]
+fn without_a_webhook_an_alert_only_goes_to_stderr() {
+    WebhookSink::new(None).send(&alert()).unwrap();
+}
