@@ -44,7 +44,10 @@ impl Env {
                 ("ORCH_POST_DEPLOY_HEALTH_TIMEOUT_S".into(), "2".into()),
                 // No docker in these tests: a program that is not there is the monitor's own
                 // fault and never the target's.
-                ("ORCH_POST_DEPLOY_DOCKER".into(), "post-deploy-test-no-docker".into()),
+                (
+                    "ORCH_POST_DEPLOY_DOCKER".into(),
+                    "post-deploy-test-no-docker".into(),
+                ),
             ],
         }
     }
@@ -80,14 +83,25 @@ impl Env {
     /// Runs and parses stdout as one JSON value; asserts the exit code.
     fn json(&self, args: &[&str], code: i32) -> Value {
         let out = self.run(args);
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(text.lines().count(), 1, "exactly one JSON value on stdout: {text}");
+        assert_eq!(
+            text.lines().count(),
+            1,
+            "exactly one JSON value on stdout: {text}"
+        );
         serde_json::from_str(&text).unwrap()
     }
 
     fn window_dir(&self, repo: &str, item: &str) -> PathBuf {
-        self.state().join(format!(".post-deploy-state-{repo}")).join(item)
+        self.state()
+            .join(format!(".post-deploy-state-{repo}"))
+            .join(item)
     }
 }
 
@@ -106,7 +120,10 @@ fn target(bad: bool) -> (Server, Arc<AtomicBool>) {
             ("GET", "/health") => 200,
             _ => 404,
         };
-        let _ = c.write(format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").as_bytes());
+        let _ = c.write(
+            format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                .as_bytes(),
+        );
     });
     (server, flag)
 }
@@ -124,39 +141,95 @@ fn healing_command(server: &Server) -> String {
 fn help_and_version() {
     let env = Env::new();
     let mut all = String::new();
-    for cmd in [vec!["--help"], vec!["arm", "--help"], vec!["tick", "--help"], vec!["watch", "--help"],
-        vec!["status", "--help"], vec!["disarm", "--help"], vec!["count-5xx", "--help"], vec!["demo", "--help"]]
-    {
+    for cmd in [
+        vec!["--help"],
+        vec!["arm", "--help"],
+        vec!["tick", "--help"],
+        vec!["watch", "--help"],
+        vec!["status", "--help"],
+        vec!["disarm", "--help"],
+        vec!["count-5xx", "--help"],
+        vec!["demo", "--help"],
+    ] {
         let out = Command::new(BIN).args(&cmd).output().unwrap();
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains("Example") || cmd == ["--help"], "{cmd:?} has an example");
+        assert!(
+            text.contains("Example") || cmd == ["--help"],
+            "{cmd:?} has an example"
+        );
         all.push_str(&format!("$ post-deploy {}\n{text}\n", cmd.join(" ")));
     }
     insta::assert_snapshot!("help", all);
     let version = env.run(&["--version"]);
-    assert_eq!(String::from_utf8(version.stdout).unwrap().trim(), format!("post-deploy {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8(version.stdout).unwrap().trim(),
+        format!("post-deploy {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
 fn bad_input_exits_2_names_the_value_and_writes_nothing() {
     let mut cases: Vec<(Env, Vec<&str>)> = Vec::new();
     let url = "http://127.0.0.1:9/health";
-    for bad in [vec!["--repo", "../etc", "--work-item", "w", "--health-url", url],
+    for bad in [
+        vec!["--repo", "../etc", "--work-item", "w", "--health-url", url],
         vec!["--repo", "api", "--work-item", "-rf", "--health-url", url],
         vec!["--repo", "api", "--work-item", "..", "--health-url", url],
-        vec!["--repo", "api", "--work-item", "w", "--health-url", "ftp://example.com/health"],
-        vec!["--repo", "api", "--work-item", "w", "--health-url", url, "--container", "a b"],
-        vec!["--repo", "api", "--work-item", "w", "--health-url", url, "--previous-image", "$(touch /tmp/pwned)"]]
-    {
+        vec![
+            "--repo",
+            "api",
+            "--work-item",
+            "w",
+            "--health-url",
+            "ftp://example.com/health",
+        ],
+        vec![
+            "--repo",
+            "api",
+            "--work-item",
+            "w",
+            "--health-url",
+            url,
+            "--container",
+            "a b",
+        ],
+        vec![
+            "--repo",
+            "api",
+            "--work-item",
+            "w",
+            "--health-url",
+            url,
+            "--previous-image",
+            "$(touch /tmp/pwned)",
+        ],
+    ] {
         cases.push((Env::new(), [vec!["arm"], bad].concat()));
     }
-    for (name, value) in [("INTERVAL_S", "0"), ("WINDOW_S", "abc"), ("5XX_THRESHOLD", "1.5"), ("ROLLBACK", "sometimes"),
-        ("WEBHOOK_URL", "gopher://x"), ("ENABLED", "perhaps"), ("REPOS", "api,/etc")]
-    {
+    for (name, value) in [
+        ("INTERVAL_S", "0"),
+        ("WINDOW_S", "abc"),
+        ("5XX_THRESHOLD", "1.5"),
+        ("ROLLBACK", "sometimes"),
+        ("WEBHOOK_URL", "gopher://x"),
+        ("ENABLED", "perhaps"),
+        ("REPOS", "api,/etc"),
+    ] {
         let mut env = Env::new();
         env.set(name, value);
-        cases.push((env, vec!["arm", "--repo", "api", "--work-item", "w", "--health-url", url]));
+        cases.push((
+            env,
+            vec![
+                "arm",
+                "--repo",
+                "api",
+                "--work-item",
+                "w",
+                "--health-url",
+                url,
+            ],
+        ));
     }
     let mut messages = Vec::new();
     for (env, args) in &cases {
@@ -165,18 +238,29 @@ fn bad_input_exits_2_names_the_value_and_writes_nothing() {
         assert!(out.stdout.is_empty(), "{args:?}");
         let err = String::from_utf8(out.stderr).unwrap();
         messages.push(err.lines().next().unwrap_or_default().to_owned());
-        assert_eq!(std::fs::read_dir(env.state()).unwrap().count(), 0, "{args:?}: nothing written");
+        assert_eq!(
+            std::fs::read_dir(env.state()).unwrap().count(),
+            0,
+            "{args:?}: nothing written"
+        );
         assert!(!Path::new("/tmp/pwned").exists());
     }
     insta::assert_snapshot!("errors", messages.join("\n"));
     // tick takes the same identifier and configuration checks
     let env = Env::new();
-    assert_eq!(env.run(&["tick", "--repo", "a/b", "--work-item", "w"]).status.code(), Some(2));
+    assert_eq!(
+        env.run(&["tick", "--repo", "a/b", "--work-item", "w"])
+            .status
+            .code(),
+        Some(2)
+    );
     let mut env = Env::new();
     env.set("MIN_REQUESTS", "lots");
     let out = env.run(&["tick", "--repo", "api", "--work-item", "w"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("ORCH_POST_DEPLOY_MIN_REQUESTS=\"lots\""));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ORCH_POST_DEPLOY_MIN_REQUESTS=\"lots\"")
+    );
 }
 
 #[test]
@@ -185,16 +269,42 @@ fn arm_is_idempotent_and_not_applicable_repos_write_nothing() {
     let (server, _) = target(false);
     let url = server.url("/health");
     let first = env.json(&[vec!["arm"], arm_args(&url, "PR-1")].concat(), 0);
-    assert_eq!((first["armed"].as_bool(), first["already_armed"].as_bool(), first["applies"].as_bool()),
-        (Some(true), Some(false), Some(true)));
-    assert!(first["deadline"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().is_ok());
+    assert_eq!(
+        (
+            first["armed"].as_bool(),
+            first["already_armed"].as_bool(),
+            first["applies"].as_bool()
+        ),
+        (Some(true), Some(false), Some(true))
+    );
+    assert!(
+        first["deadline"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .is_ok()
+    );
     assert!(env.window_dir("api", "PR-1").join("target.json").exists());
     let second = env.json(&[vec!["arm"], arm_args(&url, "PR-1")].concat(), 0);
     assert_eq!(second["already_armed"], true);
     assert_eq!(second["deadline"], first["deadline"]);
 
-    let other = env.json(&["arm", "--repo", "web", "--work-item", "PR-1", "--health-url", &url], 0);
-    assert_eq!((other["armed"].as_bool(), other["applies"].as_bool()), (Some(false), Some(false)));
+    let other = env.json(
+        &[
+            "arm",
+            "--repo",
+            "web",
+            "--work-item",
+            "PR-1",
+            "--health-url",
+            &url,
+        ],
+        0,
+    );
+    assert_eq!(
+        (other["armed"].as_bool(), other["applies"].as_bool()),
+        (Some(false), Some(false))
+    );
     assert!(other["deadline"].is_null());
     assert!(!env.state().join(".post-deploy-state-web").exists());
 }
@@ -217,8 +327,14 @@ fn tick_reports_and_requeues() {
     let url = server.url("/health");
     env.json(&[vec!["arm"], arm_args(&url, "PR-2")].concat(), 0);
     let out = env.json(&["tick", "--repo", "api", "--work-item", "PR-2"], 0);
-    assert_eq!((out["verdict"].as_str(), out["action"].as_str(), out["finished"].as_bool()),
-        (Some("HEALTHY"), Some("NONE"), Some(false)));
+    assert_eq!(
+        (
+            out["verdict"].as_str(),
+            out["action"].as_str(),
+            out["finished"].as_bool()
+        ),
+        (Some("HEALTHY"), Some("NONE"), Some(false))
+    );
     assert_eq!(out["requeue_after_s"], 30);
     // a duplicate job right after: no probe, the time left until the next one
     let dup = env.json(&["tick", "--repo", "api", "--work-item", "PR-2"], 0);
@@ -234,27 +350,50 @@ fn watch_exit_codes() {
     let (healthy, _) = target(false);
     let url = healthy.url("/health");
     let out = env.json(&[vec!["watch"], arm_args(&url, "ok")].concat(), 0);
-    assert_eq!((out["verdict"].as_str(), out["finished"].as_bool()), (Some("HEALTHY"), Some(true)));
+    assert_eq!(
+        (out["verdict"].as_str(), out["finished"].as_bool()),
+        (Some("HEALTHY"), Some(true))
+    );
 
     // 3: rolled back and recovered
     let mut env = Env::new();
     let (bad, flag) = target(true);
-    env.set("ROLLBACK_CMD", &healing_command(&bad)).set("WINDOW_S", "20");
+    env.set("ROLLBACK_CMD", &healing_command(&bad))
+        .set("WINDOW_S", "20");
     let url = bad.url("/health");
     let out = env.json(&[vec!["watch"], arm_args(&url, "heals")].concat(), 3);
-    assert_eq!((out["verdict"].as_str(), out["action"].as_str(), out["recovered"].as_bool()),
-        (Some("DEGRADED"), Some("ROLLBACK"), Some(true)));
-    assert!(!flag.load(Ordering::SeqCst), "the rollback command healed the target");
+    assert_eq!(
+        (
+            out["verdict"].as_str(),
+            out["action"].as_str(),
+            out["recovered"].as_bool()
+        ),
+        (Some("DEGRADED"), Some("ROLLBACK"), Some(true))
+    );
+    assert!(
+        !flag.load(Ordering::SeqCst),
+        "the rollback command healed the target"
+    );
 
     // 4: shadow mode only alerts
     let mut env = Env::new();
     let (bad, flag) = target(true);
-    env.set("ROLLBACK_CMD", &healing_command(&bad)).set("ROLLBACK", "alert-only");
+    env.set("ROLLBACK_CMD", &healing_command(&bad))
+        .set("ROLLBACK", "alert-only");
     let url = bad.url("/health");
     let out = env.json(&[vec!["watch"], arm_args(&url, "shadow")].concat(), 4);
-    assert_eq!((out["verdict"].as_str(), out["action"].as_str(), out["recovered"].as_bool()),
-        (Some("DEGRADED"), Some("ALERT_ONLY"), Some(false)));
-    assert!(flag.load(Ordering::SeqCst), "shadow mode never ran the rollback");
+    assert_eq!(
+        (
+            out["verdict"].as_str(),
+            out["action"].as_str(),
+            out["recovered"].as_bool()
+        ),
+        (Some("DEGRADED"), Some("ALERT_ONLY"), Some(false))
+    );
+    assert!(
+        flag.load(Ordering::SeqCst),
+        "shadow mode never ran the rollback"
+    );
 
     // 4: a rollback that does not heal
     let mut env = Env::new();
@@ -262,11 +401,22 @@ fn watch_exit_codes() {
     env.set("ROLLBACK_CMD", "true");
     let url = bad.url("/health");
     let out = env.json(&[vec!["watch"], arm_args(&url, "stays-bad")].concat(), 4);
-    assert_eq!((out["action"].as_str(), out["recovered"].as_bool()), (Some("ROLLBACK"), Some(false)));
+    assert_eq!(
+        (out["action"].as_str(), out["recovered"].as_bool()),
+        (Some("ROLLBACK"), Some(false))
+    );
 
     // 0 and nothing written: not applicable
     let env = Env::new();
-    let out = env.run(&["watch", "--repo", "web", "--work-item", "w", "--health-url", &url]);
+    let out = env.run(&[
+        "watch",
+        "--repo",
+        "web",
+        "--work-item",
+        "w",
+        "--health-url",
+        &url,
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(!env.state().join(".post-deploy-state-web").exists());
 }
@@ -279,11 +429,19 @@ fn eight_concurrent_ticks_run_the_rollback_command_exactly_once() {
     env.set("FAIL_THRESHOLD", "1")
         .set("INTERVAL_S", "30")
         .set("WINDOW_S", "900")
-        .set("ROLLBACK_CMD", &format!("sh -c 'echo ran >> \"{}\"; sleep 1'", marker.display()));
+        .set(
+            "ROLLBACK_CMD",
+            &format!("sh -c 'echo ran >> \"{}\"; sleep 1'", marker.display()),
+        );
     let url = bad.url("/health");
     env.json(&[vec!["arm"], arm_args(&url, "race")].concat(), 0);
     let children: Vec<_> = (0..8)
-        .map(|_| env.command(&["tick", "--repo", "api", "--work-item", "race"]).stdout(Stdio::piped()).spawn().unwrap())
+        .map(|_| {
+            env.command(&["tick", "--repo", "api", "--work-item", "race"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     let outs: Vec<Value> = children
         .into_iter()
@@ -294,7 +452,11 @@ fn eight_concurrent_ticks_run_the_rollback_command_exactly_once() {
         })
         .collect();
     let ran = std::fs::read_to_string(&marker).unwrap();
-    assert_eq!(ran.lines().count(), 1, "the rollback command ran exactly once");
+    assert_eq!(
+        ran.lines().count(),
+        1,
+        "the rollback command ran exactly once"
+    );
     assert_eq!(outs.iter().filter(|o| o["action"] == "ROLLBACK").count(), 1);
     assert_eq!(outs.iter().filter(|o| o["probed"] == true).count(), 1);
 }
@@ -302,11 +464,24 @@ fn eight_concurrent_ticks_run_the_rollback_command_exactly_once() {
 #[test]
 fn status_disarm_and_the_table() {
     let mut env = Env::new();
-    env.set("REPOS", "api,web").set("INTERVAL_S", "30").set("WINDOW_S", "900");
+    env.set("REPOS", "api,web")
+        .set("INTERVAL_S", "30")
+        .set("WINDOW_S", "900");
     let (server, _) = target(false);
     let url = server.url("/health");
     env.json(&[vec!["arm"], arm_args(&url, "PR-1")].concat(), 0);
-    env.json(&["arm", "--repo", "web", "--work-item", "PR-9", "--health-url", &url], 0);
+    env.json(
+        &[
+            "arm",
+            "--repo",
+            "web",
+            "--work-item",
+            "PR-9",
+            "--health-url",
+            &url,
+        ],
+        0,
+    );
     env.json(&["tick", "--repo", "api", "--work-item", "PR-1"], 0);
     let disarmed = env.json(&["disarm", "--repo", "web", "--work-item", "PR-9"], 0);
     assert_eq!(disarmed["disarmed"], true);
@@ -318,13 +493,32 @@ fn status_disarm_and_the_table() {
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2);
     for row in rows {
-        for key in ["repo", "work_item", "phase", "verdict", "action", "ticks", "armed_at", "deadline", "reason"] {
+        for key in [
+            "repo",
+            "work_item",
+            "phase",
+            "verdict",
+            "action",
+            "ticks",
+            "armed_at",
+            "deadline",
+            "reason",
+        ] {
             assert!(row.get(key).is_some(), "status row has {key}: {row}");
         }
     }
-    assert_eq!((rows[0]["repo"].as_str(), rows[0]["phase"].as_str(), rows[0]["ticks"].as_u64()),
-        (Some("api"), Some("watching"), Some(1)));
-    assert_eq!((rows[1]["repo"].as_str(), rows[1]["phase"].as_str()), (Some("web"), Some("finished")));
+    assert_eq!(
+        (
+            rows[0]["repo"].as_str(),
+            rows[0]["phase"].as_str(),
+            rows[0]["ticks"].as_u64()
+        ),
+        (Some("api"), Some("watching"), Some(1))
+    );
+    assert_eq!(
+        (rows[1]["repo"].as_str(), rows[1]["phase"].as_str()),
+        (Some("web"), Some("finished"))
+    );
     let only = env.json(&["status", "--json", "--repo", "web"], 0);
     assert_eq!(only.as_array().unwrap().len(), 1);
 
@@ -342,10 +536,17 @@ fn a_damaged_state_file_is_named_and_the_tick_still_exits_0() {
     let (server, _) = target(true);
     let url = server.url("/health");
     env.json(&[vec!["arm"], arm_args(&url, "dmg")].concat(), 0);
-    std::fs::write(env.window_dir("api", "dmg").join("window.json"), "{\"version\": 1, \"phase\": ").unwrap();
+    std::fs::write(
+        env.window_dir("api", "dmg").join("window.json"),
+        "{\"version\": 1, \"phase\": ",
+    )
+    .unwrap();
     let out = env.json(&["tick", "--repo", "api", "--work-item", "dmg"], 0);
     let reason = out["reason"].as_str().unwrap();
-    assert!(reason.contains("window.json") && reason.contains("damaged"), "{reason}");
+    assert!(
+        reason.contains("window.json") && reason.contains("damaged"),
+        "{reason}"
+    );
     let status = env.run(&["status"]);
     assert_eq!(status.status.code(), Some(0));
 }
@@ -361,16 +562,56 @@ fn count_5xx_reads_files_and_stdin() {
     let file = env.state().join("access.log");
     std::fs::write(&file, log).unwrap();
     let out = env.json(&["count-5xx", file.to_str().unwrap()], 0);
-    assert_eq!((out["total"].as_u64(), out["errors_5xx"].as_u64(), out["unparsed"].as_u64()), (Some(4), Some(2), Some(1)));
+    assert_eq!(
+        (
+            out["total"].as_u64(),
+            out["errors_5xx"].as_u64(),
+            out["unparsed"].as_u64()
+        ),
+        (Some(4), Some(2), Some(1))
+    );
     assert!((out["ratio"].as_f64().unwrap() - 0.5).abs() < 1e-9);
 
-    let mut child = env.command(&["count-5xx", "--format", "clf"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = env
+        .command(&["count-5xx", "--format", "clf"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), log.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((v["total"].as_u64(), v["errors_5xx"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (v["total"].as_u64(), v["errors_5xx"].as_u64()),
+        (Some(2), Some(1))
+    );
 
     let missing = env.run(&["count-5xx", "/nonexistent/access.log"]);
     assert_ne!(missing.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/access.log"));
+}
+
+#[test]
+fn the_demo_ends_with_a_rollback_and_recovery() {
+    let out = Command::new(BIN)
+        .arg("demo")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            v["verdict"].as_str(),
+            v["action"].as_str(),
+            v["recovered"].as_bool()
+        ),
+        (Some("DEGRADED"), Some("ROLLBACK"), Some(true))
+    );
+    assert!(err.contains("production turns bad"), "{err}");
+    assert!(
+        err.contains("## Outcome"),
+        "the log artefact is printed: {err}"
+    );
 }

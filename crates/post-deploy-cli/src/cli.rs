@@ -100,10 +100,10 @@ pub struct ArmArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Only this repo's windows.
-    #[arg(long, value_name = "R", value_parser = parse_repo)]
+    #[arg(long, value_name = "R", value_parser = parse_repo, allow_hyphen_values = true)]
     pub repo: Option<RepoName>,
     /// Only this work item's windows.
-    #[arg(long, value_name = "W", value_parser = parse_work_item)]
+    #[arg(long, value_name = "W", value_parser = parse_work_item, allow_hyphen_values = true)]
     pub work_item: Option<WorkItem>,
     /// A JSON array instead of a table.
     #[arg(long)]

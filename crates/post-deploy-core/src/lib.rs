@@ -2,7 +2,7 @@
 //!
 //! When a deploy reaches `done`, a host *arms* an observation window for (repo, work item)
 //! and then *ticks* it from its job loop every interval. Each tick probes the target
-//! ([`probe_signals`]), classifies the window ([`classify`]), decides ([`decide_action`]),
+//! ([`probe_signals`]), classifies the window ([`classify()`]), decides ([`decide_action`]),
 //! carries the decision out ([`run_rollback`], alerts), persists, and says when to tick again.
 //! [`Monitor`] is that loop step; the pure functions are exported for hosts that compose
 //! their own.

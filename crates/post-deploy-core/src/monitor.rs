@@ -354,7 +354,7 @@ impl<'a> Monitor<'a> {
         let log = log_path(&dir, &target);
         if let (Some(parent), Some(name)) = (log.parent(), log.file_name().and_then(|n| n.to_str()))
         {
-            let _ = write_atomic(parent, name, logbook::header(&target).as_bytes());
+            write_atomic(parent, name, logbook::header(&target).as_bytes())?;
         }
         dir.save(PROGRESS_FILE, &Progress::new(now))?;
         dir.save(TARGET_FILE, &target)?;
@@ -379,12 +379,12 @@ impl<'a> Monitor<'a> {
             return Ok(None);
         }
         let target = dir.file(TARGET_FILE);
-        if target.exists() {
-            let deadline = fs_err::read(&target)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<WindowTarget>(&b).ok())
-                .map(|t| t.deadline);
-            return Ok(Some(deadline));
+        match fs_err::symlink_metadata(&target) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(StoreError::Symlink { path: target }.into());
+            }
+            Ok(_) => return Ok(Some(peek::<WindowTarget>(&target).ok().map(|t| t.deadline))),
+            Err(_) => {}
         }
         // A target kept aside as damaged still means the pair had a window.
         let had = fs_err::read_dir(dir.path())
@@ -734,14 +734,19 @@ impl<'a> Monitor<'a> {
             decision.action.kind(),
             &row_note.join(", "),
         );
-        let _ = append(&log, row.as_bytes());
+        // The log is for people: a failure to write it never fails the tick, but is named.
+        let log_note = append(&log, row.as_bytes())
+            .err()
+            .map(|e| format!("; log artefact not written: {e}"));
         if progress.phase == Phase::Finished {
             self.log_outcome(&dir, &target, &progress);
         }
         self.trace.step(Step::LogWritten);
 
         if progress.phase == Phase::Finished {
-            return Ok(replay(&target, &progress));
+            let mut out = replay(&target, &progress);
+            out.reason.push_str(log_note.as_deref().unwrap_or_default());
+            return Ok(out);
         }
         let until_deadline = since(now, target.deadline);
         let requeue = if until_deadline.is_zero() {
@@ -752,7 +757,7 @@ impl<'a> Monitor<'a> {
         let mut out = self.progress_outcome(&target, &progress, Some(requeue), true);
         out.verdict = classification.verdict;
         out.action = decision.action.kind();
-        out.reason = reason;
+        out.reason = format!("{reason}{}", log_note.as_deref().unwrap_or_default());
         Ok(out)
     }
 
@@ -914,7 +919,9 @@ impl<'a> Monitor<'a> {
                     "still degraded"
                 };
                 let acted = match progress.rollback.as_ref().map(|r| &r.state) {
-                    Some(RollbackState::Failed { detail }) => format!("the rollback failed: {detail}"),
+                    Some(RollbackState::Failed { detail }) => {
+                        format!("the rollback failed: {detail}")
+                    }
                     _ => "no rollback".to_owned(),
                 };
                 format!("window ended DEGRADED ({first}); {acted}; {now_state} at the deadline")

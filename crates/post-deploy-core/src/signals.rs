@@ -185,7 +185,7 @@ pub fn probe_signals(
     Signals { health, logs }
 }
 
-/// What the window has seen so far: the input of [`crate::classify`].
+/// What the window has seen so far: the input of [`crate::classify()`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Observations {
     /// Failed health probes in a row, up to the latest probe made.

@@ -111,13 +111,35 @@ fn private_dir(path: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::DirBuilderExt;
     match std::fs::DirBuilder::new().mode(0o700).create(path) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => make_private(path),
         Err(source) => Err(StoreError::Io {
             action: "creating",
             path: path.to_owned(),
             source,
         }),
     }
+}
+
+/// A folder made earlier (by hand, by an older version, under a loose umask) is made 0700
+/// too: one that others can write to would let them swap a symlink in after our checks.
+#[cfg(unix)]
+fn make_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let seen = fs_err::symlink_metadata(path).map_err(io("inspecting", path))?;
+    if !seen.is_dir() || seen.mode() & 0o077 == 0 {
+        // Private already; a symlink or a file is refused by the caller.
+        return Ok(());
+    }
+    // Through a handle checked to be the folder just inspected, never a symlink swapped in.
+    let dir = File::open(path).map_err(io("opening", path))?;
+    let opened = dir.metadata().map_err(io("inspecting", path))?;
+    if (opened.dev(), opened.ino()) != (seen.dev(), seen.ino()) {
+        return Err(StoreError::Symlink {
+            path: path.to_owned(),
+        });
+    }
+    dir.set_permissions(std::fs::Permissions::from_mode(0o700))
+        .map_err(io("making private", path))
 }
 
 #[cfg(not(unix))]
@@ -225,13 +247,33 @@ impl WindowDir {
             .open(&path)
             .map_err(io("opening", &path))?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(WindowLock { _file: file })),
+            Ok(()) => {
+                self.remove_stale_temporaries();
+                Ok(Some(WindowLock { _file: file }))
+            }
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(source)) => Err(StoreError::Io {
                 action: "locking",
                 path,
                 source,
             }),
+        }
+    }
+
+    /// Removes temporary files a writer killed mid-write left behind. Called with the lock
+    /// held: every state write happens under it, so any temporary file found then is stale.
+    fn remove_stale_temporaries(&self) {
+        let Ok(entries) = fs_err::read_dir(&self.path) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let stale = name
+                .to_str()
+                .is_some_and(|n| n.starts_with('.') && n.contains(".tmp-"));
+            if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
 

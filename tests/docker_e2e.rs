@@ -1,0 +1,681 @@
+//! The `post-deploy` binary end to end on a real Docker engine: plain and compose rollbacks,
+//! the orchestrator's own container, the 5xx ratio from real container logs, a healthy
+//! target, a superseded window and a missing previous image.
+//!
+//! Needs a Docker engine and the `post-deploy-fixture:*` images (`.ci/docker-up`). Without
+//! an engine these tests fail when `CI` is set and are skipped with a note otherwise. Each
+//! test tags the fixture images under its own names, uses its own containers, compose project
+//! and state folder, and removes them when it ends, passed or failed.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    clippy::print_stderr,
+    missing_docs,
+    unreachable_pub,
+    reason = "tests"
+)]
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
+const HEALTHY: &str = "post-deploy-fixture:healthy";
+const BAD_HEALTH: &str = "post-deploy-fixture:bad-health";
+const BAD_API: &str = "post-deploy-fixture:bad-api";
+
+/// Whether the engine answers. With `CI` set, a missing engine fails the test loudly.
+fn engine() -> bool {
+    let ok = Command::new("docker")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but `docker info` fails: the docker end-to-end tests cannot run (run .ci/docker-up)"
+        );
+        // Straight to the stream, past the test harness's capture, so the skip is seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: docker end-to-end test SKIPPED: `docker info` fails (run .ci/docker-up; CI=true makes this fail)"
+        );
+        return false;
+    }
+    for image in [HEALTHY, BAD_HEALTH, BAD_API] {
+        let out = docker(&["image", "inspect", image]);
+        assert!(
+            out.status.success(),
+            "fixture image {image} missing: run .ci/docker-up"
+        );
+    }
+    true
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A name no other test (or run) uses: lowercase letters and digits only, as compose v1
+/// keeps project names.
+fn unique(what: &str) -> String {
+    format!(
+        "pde2e{}x{}{what}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// What a test made on the engine, removed when it ends.
+#[derive(Default)]
+struct Cleanup {
+    containers: Vec<String>,
+    tags: Vec<String>,
+    /// Compose projects, with the environment their file needs.
+    projects: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for (project, env) in &self.projects {
+            let _ = Command::new("docker-compose")
+                .args([
+                    "-p",
+                    project,
+                    "-f",
+                    "fixtures/images/compose.yaml",
+                    "down",
+                    "--timeout",
+                    "1",
+                ])
+                .current_dir(workspace())
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .output();
+        }
+        for name in &self.containers {
+            // the container and any failed one parked by a rollback
+            let parked = docker(&[
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("name=^/{name}-post-deploy-failed-"),
+            ]);
+            let mut all: Vec<String> = String::from_utf8_lossy(&parked.stdout)
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            all.push(name.clone());
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(all.iter().map(String::as_str));
+            let _ = docker(&args);
+        }
+        for tag in &self.tags {
+            let _ = docker(&["rmi", "--no-prune", tag]);
+        }
+    }
+}
+
+impl Cleanup {
+    /// Tags `source` as `<unique>:<tag>` for this test alone.
+    fn tag(&mut self, source: &str, repo: &str, tag: &str) -> String {
+        let name = format!("{repo}:{tag}");
+        docker_ok(&["tag", source, &name]);
+        self.tags.push(name.clone());
+        name
+    }
+
+    /// A plain container on `image`, published on a loopback port, with settings a rollback
+    /// must keep.
+    fn run_plain(&mut self, name: &str, image: &str) -> String {
+        self.containers.push(name.to_owned());
+        docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "-p",
+            "127.0.0.1::8080",
+            "-e",
+            "FIXTURE_MESSAGE=kept across rollback",
+            "--label",
+            "post-deploy.e2e=plain",
+            "--restart",
+            "unless-stopped",
+            image,
+        ])
+    }
+}
+
+fn inspect(container: &str) -> Value {
+    let text = docker_ok(&["inspect", "--type", "container", container]);
+    serde_json::from_str::<Value>(&text).unwrap()[0].clone()
+}
+
+fn image_id(image: &str) -> String {
+    docker_ok(&["image", "inspect", "--format", "{{.Id}}", image])
+}
+
+fn published_port(container: &str) -> u16 {
+    let out = docker_ok(&["port", container, "8080/tcp"]);
+    let first = out.lines().next().unwrap();
+    first.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// One GET on loopback: status and body; `None` when nothing answers.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.trim().to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// Waits until the fixture's httpd answers on `port`.
+fn wait_ready(port: u16) {
+    let start = Instant::now();
+    while get(port, "/cgi-bin/version").is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the fixture on port {port} never answered"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A state folder and the binary's environment.
+struct Run {
+    dir: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+    extra: Vec<(String, String)>,
+}
+
+impl Run {
+    fn new() -> Self {
+        let vars = [
+            ("REPOS", "e2e"),
+            ("INTERVAL_S", "1"),
+            ("WINDOW_S", "20"),
+            ("FAIL_THRESHOLD", "2"),
+            ("HEALTH_TIMEOUT_S", "2"),
+            ("MIN_REQUESTS", "1000000"),
+            // no container of these tests is the orchestrator, unless one says so
+            ("SELF_CONTAINER", "pde2e-not-the-orchestrator"),
+        ];
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            vars: vars
+                .iter()
+                .map(|(k, v)| (format!("ORCH_POST_DEPLOY_{k}"), (*v).to_owned()))
+                .collect(),
+            extra: Vec::new(),
+        }
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> &mut Self {
+        let name = format!("ORCH_POST_DEPLOY_{name}");
+        self.vars.retain(|(k, _)| *k != name);
+        self.vars.push((name, value.to_owned()));
+        self
+    }
+
+    /// A variable outside ours (e.g. what a compose file interpolates).
+    fn env(&mut self, name: &str, value: &str) -> &mut Self {
+        self.extra.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Runs the binary, killed after `limit`; exit code, the one JSON value on stdout, stderr.
+    fn run(&self, args: &[&str], limit: Duration) -> (i32, Value, String) {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).arg("--state-dir").arg(self.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("ORCH_POST_DEPLOY_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(self.vars.iter().chain(&self.extra).map(|(k, v)| (k, v)));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > limit {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "{args:?} ran past {limit:?}; stderr:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            stdout.lines().count(),
+            1,
+            "{args:?}: one JSON value on stdout, got {stdout:?}; stderr:\n{stderr}"
+        );
+        let json = serde_json::from_str(&stdout).unwrap();
+        (out.status.code().unwrap_or(-1), json, stderr)
+    }
+
+    fn watch(
+        &self,
+        item: &str,
+        port: u16,
+        container: &str,
+        previous: &str,
+    ) -> (i32, Value, String) {
+        let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
+        self.run(
+            &[
+                "watch",
+                "--repo",
+                "e2e",
+                "--work-item",
+                item,
+                "--health-url",
+                &url,
+                "--container",
+                container,
+                "--previous-image",
+                previous,
+            ],
+            Duration::from_secs(120),
+        )
+    }
+}
+
+fn env_of(c: &Value) -> Vec<String> {
+    c["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// (a) A plain container fails its health checks: it is recreated on the previous image with
+/// its port, environment, labels and restart policy, and the failed one is kept, stopped.
+#[test]
+fn plain_container_rolls_back_to_the_previous_image() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("plain");
+    let bad = c.tag(BAD_HEALTH, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    let old_id = c.run_plain(&u, &bad);
+    let port = published_port(&u);
+    wait_ready(port);
+
+    let (code, out, stderr) = Run::new().watch("a", port, &u, &prev);
+    assert_eq!(code, 3, "{out}\n{stderr}");
+    assert_eq!(
+        (
+            out["verdict"].as_str(),
+            out["action"].as_str(),
+            out["recovered"].as_bool()
+        ),
+        (Some("DEGRADED"), Some("ROLLBACK"), Some(true)),
+        "{out}"
+    );
+
+    let now = inspect(&u);
+    assert_ne!(now["Id"], old_id.as_str());
+    assert_eq!(now["Image"].as_str().unwrap(), image_id(&prev));
+    assert_eq!(now["Config"]["Image"], prev.as_str());
+    assert_eq!(now["State"]["Running"], true);
+    assert_eq!(published_port(&u), port, "the port mapping is kept");
+    assert!(env_of(&now).contains(&"FIXTURE_MESSAGE=kept across rollback".to_owned()));
+    assert_eq!(now["Config"]["Labels"]["post-deploy.e2e"], "plain");
+    assert_eq!(now["HostConfig"]["RestartPolicy"]["Name"], "unless-stopped");
+    assert_eq!(
+        get(port, "/cgi-bin/health"),
+        Some((200, "ok (healthy)".to_owned()))
+    );
+    assert_eq!(
+        get(port, "/cgi-bin/env").map(|r| r.1),
+        Some("kept across rollback".to_owned())
+    );
+
+    // the failed container is kept, stopped, renamed, and will not come back by itself
+    let old = inspect(&old_id);
+    assert!(
+        old["Name"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("/{u}-post-deploy-failed-")),
+        "{}",
+        old["Name"]
+    );
+    assert_eq!(old["State"]["Running"], false);
+    assert_eq!(old["HostConfig"]["RestartPolicy"]["Name"], "no");
+}
+
+/// (b) A compose service: the previous image is tagged as the service's image and compose
+/// recreates the service.
+#[test]
+fn compose_service_rolls_back_through_compose() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let project = unique("compose");
+    let prev = c.tag(HEALTHY, &project, "prev");
+    let current = c.tag(BAD_HEALTH, &project, "current");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let compose_env = vec![
+        ("FIXTURE_IMAGE".to_owned(), current.clone()),
+        ("FIXTURE_HOST_PORT".to_owned(), port.to_string()),
+        ("FIXTURE_MESSAGE".to_owned(), "from compose e2e".to_owned()),
+    ];
+    c.projects.push((project.clone(), compose_env.clone()));
+    // relative -f, as people type it: compose v1 records it relative to here
+    let up = Command::new("docker-compose")
+        .args([
+            "-p",
+            &project,
+            "-f",
+            "fixtures/images/compose.yaml",
+            "up",
+            "-d",
+        ])
+        .current_dir(workspace())
+        .envs(compose_env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let id = docker_ok(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]);
+    let name = inspect(&id)["Name"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('/')
+        .to_owned();
+    wait_ready(port);
+
+    let mut run = Run::new();
+    for (k, v) in &compose_env {
+        run.env(k, v);
+    }
+    let (code, out, stderr) = run.watch("b", port, &name, &prev);
+    assert_eq!(code, 3, "{out}\n{stderr}");
+    assert_eq!(out["action"], "ROLLBACK");
+
+    let now = inspect(&name);
+    assert_ne!(now["Id"].as_str().unwrap(), id);
+    assert_eq!(now["Image"].as_str().unwrap(), image_id(&prev));
+    assert_eq!(
+        image_id(&current),
+        image_id(&prev),
+        "the service's image reference now names the previous image"
+    );
+    assert_eq!(
+        now["Config"]["Labels"]["com.docker.compose.project"],
+        project.as_str()
+    );
+    assert!(env_of(&now).contains(&"FIXTURE_MESSAGE=from compose e2e".to_owned()));
+    assert_eq!(
+        get(port, "/cgi-bin/health"),
+        Some((200, "ok (healthy)".to_owned()))
+    );
+}
+
+/// (c) The orchestrator's own container degrades: alert only, never restarted.
+#[test]
+fn the_orchestrators_own_container_is_never_touched() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("self");
+    let bad = c.tag(BAD_HEALTH, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    c.run_plain(&u, &bad);
+    let port = published_port(&u);
+    wait_ready(port);
+    let before = inspect(&u);
+
+    let mut run = Run::new();
+    run.set("SELF_CONTAINER", &u).set("WINDOW_S", "5");
+    let (code, out, stderr) = run.watch("c", port, &u, &prev);
+    assert_eq!(code, 4, "{out}\n{stderr}");
+    assert_eq!(
+        (out["verdict"].as_str(), out["action"].as_str()),
+        (Some("DEGRADED"), Some("ALERT_ONLY")),
+        "{out}"
+    );
+
+    let after = inspect(&u);
+    assert_eq!(after["Id"], before["Id"]);
+    assert_eq!(after["State"]["StartedAt"], before["State"]["StartedAt"]);
+    assert_eq!(after["RestartCount"], before["RestartCount"]);
+    assert_eq!(after["Image"], before["Image"]);
+    assert_eq!(after["State"]["Running"], true);
+}
+
+/// (d) Health passes but the API answers 500: the 5xx ratio read from the container's own
+/// logs alone makes it DEGRADED, and it rolls back.
+#[test]
+fn the_5xx_ratio_alone_rolls_back() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("ratio");
+    let bad = c.tag(BAD_API, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    c.run_plain(&u, &bad);
+    let port = published_port(&u);
+    wait_ready(port);
+    assert_eq!(get(port, "/cgi-bin/health").map(|r| r.0), Some(200));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut sent = 0_u32;
+            while !stop.load(Ordering::SeqCst) {
+                // refused while the container is recreated: keep going
+                let _ = get(port, &format!("/cgi-bin/api?i={sent}"));
+                sent += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            sent
+        })
+    };
+    let mut run = Run::new();
+    run.set("MIN_REQUESTS", "5");
+    let (code, out, stderr) = run.watch("d", port, &u, &prev);
+    stop.store(true, Ordering::SeqCst);
+    let sent = load.join().unwrap();
+    assert_eq!(code, 3, "{out}\n{stderr}");
+    assert_eq!(out["action"], "ROLLBACK");
+    // the rule that fired is the ratio's, not the health probes'
+    let degraded_line = stderr
+        .lines()
+        .find(|l| l.contains("rolling back"))
+        .unwrap_or_default();
+    assert!(
+        degraded_line.contains("5xx ratio") && degraded_line.contains("is above"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("2 consecutive failed health probes"),
+        "{stderr}"
+    );
+    assert!(sent > 5);
+    assert_eq!(inspect(&u)["Image"].as_str().unwrap(), image_id(&prev));
+    assert_eq!(get(port, "/cgi-bin/api").map(|r| r.0), Some(200));
+}
+
+/// (e) A healthy container is left alone.
+#[test]
+fn a_healthy_container_is_left_alone() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("healthy");
+    let current = c.tag(HEALTHY, &u, "current");
+    let prev = c.tag(BAD_HEALTH, &u, "prev");
+    let id = c.run_plain(&u, &current);
+    let port = published_port(&u);
+    wait_ready(port);
+
+    let mut run = Run::new();
+    run.set("WINDOW_S", "4").set("MIN_REQUESTS", "1");
+    let (code, out, stderr) = run.watch("e", port, &u, &prev);
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(
+        (out["verdict"].as_str(), out["action"].as_str()),
+        (Some("HEALTHY"), Some("NONE")),
+        "{out}"
+    );
+    // the health probes themselves are access lines read from the logs
+    assert!(out["window_requests"].as_u64().unwrap() >= 3, "{out}");
+    assert_eq!(out["window_errors_5xx"], 0);
+    let now = inspect(&u);
+    assert_eq!(now["Id"].as_str().unwrap(), id);
+    assert_eq!(now["Image"].as_str().unwrap(), image_id(&current));
+}
+
+/// (f) A newer deploy replaced the container after arm: the window finishes, superseded.
+#[test]
+fn a_window_is_superseded_by_a_newer_deploy() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("superseded");
+    let bad = c.tag(BAD_HEALTH, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    let newer = c.tag(BAD_API, &u, "newer");
+    c.run_plain(&u, &bad);
+    let port = published_port(&u);
+    let run = Run::new();
+    let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let pair = ["--repo", "e2e", "--work-item", "f"];
+    let (code, armed, _) = run.run(
+        &[
+            &["arm"][..],
+            &pair,
+            &[
+                "--health-url",
+                &url,
+                "--container",
+                &u,
+                "--previous-image",
+                &prev,
+            ],
+        ]
+        .concat(),
+        Duration::from_secs(60),
+    );
+    assert_eq!((code, armed["armed"].as_bool()), (0, Some(true)), "{armed}");
+
+    docker_ok(&["rm", "-f", &u]);
+    let newer_id = c.run_plain(&u, &newer);
+    let (code, out, stderr) = run.run(&[&["tick"][..], &pair].concat(), Duration::from_secs(60));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(out["finished"], true, "{out}");
+    assert!(
+        out["reason"].as_str().unwrap().contains("superseded"),
+        "{out}"
+    );
+    assert_eq!(
+        inspect(&u)["Id"].as_str().unwrap(),
+        newer_id,
+        "a superseded window acts no more"
+    );
+}
+
+/// (g) The previous image is not on the engine: alert only, the container untouched.
+#[test]
+fn a_missing_previous_image_only_alerts() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("missing");
+    let bad = c.tag(BAD_HEALTH, &u, "bad");
+    let id = c.run_plain(&u, &bad);
+    let port = published_port(&u);
+    wait_ready(port);
+    let before = inspect(&u);
+
+    let mut run = Run::new();
+    run.set("WINDOW_S", "4");
+    let (code, out, stderr) = run.watch("g", port, &u, &format!("{u}:never-built"));
+    assert_eq!(code, 4, "{out}\n{stderr}");
+    assert_eq!(
+        (out["verdict"].as_str(), out["action"].as_str()),
+        (Some("DEGRADED"), Some("ALERT_ONLY")),
+        "{out}"
+    );
+    let after = inspect(&u);
+    assert_eq!(after["Id"].as_str().unwrap(), id);
+    assert_eq!(after["State"]["StartedAt"], before["State"]["StartedAt"]);
+    assert_eq!(after["Name"], before["Name"]);
+}
