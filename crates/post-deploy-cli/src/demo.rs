@@ -40,14 +40,19 @@ fn respond(mut stream: TcpStream, target: &Target) {
         line.clear();
     }
     let mut words = request_line.split_whitespace();
-    let (method, path) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
+    let (method, path) = (
+        words.next().unwrap_or_default(),
+        words.next().unwrap_or_default(),
+    );
     let (status, body) = match (method, path) {
         ("POST", "/admin/rollback") => {
             target.rolled_back.store(true, Ordering::SeqCst);
             target.bad.store(false, Ordering::SeqCst);
             (200, "rolled back to the previous release\n")
         }
-        ("GET", "/health") if target.bad.load(Ordering::SeqCst) => (500, "database connection pool exhausted\n"),
+        ("GET", "/health") if target.bad.load(Ordering::SeqCst) => {
+            (500, "database connection pool exhausted\n")
+        }
         ("GET", "/health") => (200, "ok\n"),
         _ => (404, "not found\n"),
     };
@@ -72,8 +77,10 @@ fn serve(listener: TcpListener, target: Arc<Target>) {
 
 /// `post-deploy demo --heal URL`: the demo's rollback command.
 fn heal(url: &str) -> Result<Exit, CliError> {
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(5))).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
     agent
         .post(url)
         .send_empty()
@@ -94,15 +101,24 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
     if let Some(url) = &args.heal {
         return heal(url);
     }
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| CliError::Io(format!("demo target: {e}")))?;
-    let port = listener.local_addr().map_err(|e| CliError::Io(e.to_string()))?.port();
-    let target = Arc::new(Target { bad: AtomicBool::new(false), rolled_back: AtomicBool::new(false) });
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| CliError::Io(format!("demo target: {e}")))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| CliError::Io(e.to_string()))?
+        .port();
+    let target = Arc::new(Target {
+        bad: AtomicBool::new(false),
+        rolled_back: AtomicBool::new(false),
+    });
     {
         let target = Arc::clone(&target);
         std::thread::spawn(move || serve(listener, target));
     }
-    let state: PathBuf = std::env::temp_dir().join(format!("post-deploy-demo-{}-{port}", std::process::id()));
-    let exe = std::env::current_exe().map_err(|e| CliError::Io(format!("demo: locating this program: {e}")))?;
+    let state: PathBuf =
+        std::env::temp_dir().join(format!("post-deploy-demo-{}-{port}", std::process::id()));
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::Io(format!("demo: locating this program: {e}")))?;
     let interval = args.interval.to_string();
     let window = (args.interval.saturating_mul(20)).to_string();
     let heal_cmd = format!(
@@ -126,7 +142,10 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
     output::note(&format!(
         "post-deploy demo: a deploy of `shop` reached done; its health endpoint is http://127.0.0.1:{port}/health"
     ));
-    output::note(&format!("post-deploy demo: state and the window's log go to {}", state.display()));
+    output::note(&format!(
+        "post-deploy demo: state and the window's log go to {}",
+        state.display()
+    ));
     let armed = monitor.arm(&ArmRequest {
         repo: repo.clone(),
         work_item: work_item.clone(),
@@ -137,7 +156,8 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
     })?;
     output::note(&format!("post-deploy demo: {}", armed.reason));
     let start = real.clock.now();
-    let breaks_after = chrono::Duration::seconds(i64::try_from(args.interval.saturating_mul(3)).unwrap_or(3));
+    let breaks_after =
+        chrono::Duration::seconds(i64::try_from(args.interval.saturating_mul(3)).unwrap_or(3));
     loop {
         let now = real.clock.now();
         if now.signed_duration_since(start) >= breaks_after
@@ -156,9 +176,10 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
             out.reason
         ));
         if out.finished {
-            let log = state.join(format!(".post-deploy-state-{repo}")).join(work_item.as_str()).join(
-                post_deploy_core::store::LOG_FILE,
-            );
+            let log = state
+                .join(format!(".post-deploy-state-{repo}"))
+                .join(work_item.as_str())
+                .join(post_deploy_core::store::LOG_FILE);
             if let Ok(text) = fs_err::read_to_string(&log) {
                 output::note(&format!("\n--- {} ---\n{text}", log.display()));
             }

@@ -28,7 +28,11 @@
 
 #![cfg_attr(
     test,
-    allow(clippy::arithmetic_side_effects, clippy::indexing_slicing, reason = "tests compute and index freely")
+    allow(
+        clippy::arithmetic_side_effects,
+        clippy::indexing_slicing,
+        reason = "tests compute and index freely"
+    )
 )]
 
 pub mod access_log;
@@ -49,10 +53,20 @@ pub use access_log::{AccessLogCounter, LogCounts, LogFormat};
 pub use alert::{Alert, AlertEvent, AlertSubject};
 pub use classify::{Classification, Rule, Verdict, classify};
 pub use config::{Config, ConfigError, RollbackMode, Switches, WindowSettings};
-pub use decide::{Action, ActionKind, AlertOnlyReason, Decision, Facts, ImageCheck, RollbackPlan, decide_action};
+pub use decide::{
+    Action, ActionKind, AlertOnlyReason, Decision, Facts, ImageCheck, RollbackPlan, decide_action,
+};
 pub use id::{IdError, RepoName, WorkItem};
-pub use monitor::{ArmOutcome, ArmRequest, Effects, Monitor, MonitorError, NoTrace, Step, TickOutcome, Trace, WindowStatus};
+pub use monitor::{
+    ArmOutcome, ArmRequest, Effects, Monitor, MonitorError, NoTrace, Step, TickOutcome, Trace,
+    WindowStatus,
+};
 pub use rollback::run_rollback;
-pub use signals::{HealthSample, HealthSignal, LogSignal, Observations, ProbeFailure, Signals, probe_signals};
+pub use signals::{
+    HealthSample, HealthSignal, LogSignal, Observations, ProbeFailure, Signals, probe_signals,
+};
 pub use store::StoreError;
-pub use traits::{AlertError, AlertSink, Clock, CommandOutcome, ContainerControl, ContainerInfo, ControlError, HttpProbe, LogCursor, ProbeError};
+pub use traits::{
+    AlertError, AlertSink, Clock, CommandOutcome, ContainerControl, ContainerInfo, ControlError,
+    HttpProbe, LogCursor, ProbeError,
+};
