@@ -1,7 +1,7 @@
 //! Child processes with a time limit, argv only, never a shell.
 //!
 //! Every program this binary runs (the docker CLI, compose, a rollback command) starts in
-//! [`command`], the one place allowed to build a [`Command`]. Both pipes are read by their
+//! `command`, the one place allowed to build a [`Command`]. Both pipes are read by their
 //! own threads, so a child that fills one pipe while we wait on the other cannot deadlock;
 //! a child still running at its time limit is killed. On Unix each child gets its own
 //! process group, so a Ctrl-C at the terminal does not cut a rollback off half way: the
