@@ -6,14 +6,15 @@ use memchr::memchr_iter;
 
 use super::quoted::Request;
 
-/// Whether `req` sits in a CLF line: the quote that opens the request follows the `] ` that
-/// closes the date.
+/// Whether the first quote of the line opens a CLF request. Nearly always it does.
 #[inline]
-pub(super) fn accepts(line: &[u8], req: &Request) -> bool {
-    // Nearly always the first quote of the line; a prefix with quotes of its own is the rare case.
-    if after_date(line, req.first_quote) {
-        return true;
-    }
+pub(super) fn opens_request(line: &[u8], req: &Request) -> bool {
+    after_date(line, req.first_quote)
+}
+
+/// Whether another quote before the close opens a CLF request: the rare line with a prefix
+/// that has quotes of its own.
+pub(super) fn later_quote_opens_request(line: &[u8], req: &Request) -> bool {
     line.get(..req.close)
         .is_some_and(|head| memchr_iter(b'"', head).skip(1).any(|q| after_date(line, q)))
 }
@@ -21,5 +22,6 @@ pub(super) fn accepts(line: &[u8], req: &Request) -> bool {
 /// Whether the bytes right before index `quote` are `] `.
 #[inline]
 fn after_date(line: &[u8], quote: usize) -> bool {
-    line.get(..quote).is_some_and(|before| before.ends_with(b"] "))
+    line.get(..quote)
+        .is_some_and(|before| before.ends_with(b"] "))
 }

@@ -6,10 +6,11 @@
 //! counts. It is lenient in two ways that cost a pass over every byte to check: string contents
 //! are not checked for valid UTF-8 or for raw control characters.
 
-use memchr::memchr2;
+use super::swar;
 
-/// How deep objects and arrays may nest below the top-level object.
-const MAX_DEPTH: u32 = 127;
+/// How deep objects and arrays may nest below the top-level object: as deep as serde_json
+/// reads.
+const MAX_DEPTH: u32 = 126;
 
 /// The status of a JSON access line, or `None` when `line` is not one.
 ///
@@ -19,16 +20,38 @@ const MAX_DEPTH: u32 = 127;
 /// escapes (`"st\u0061tus"`) is the same key.
 #[inline]
 pub(super) fn status(line: &[u8]) -> Option<u16> {
+    // Most log lines hold no backslash at all: then no string has an escape, and the end of a
+    // string is simply the next quote, which is half the search.
+    if memchr::memchr(b'\\', line).is_some() {
+        object::<true>(line)
+    } else {
+        object::<false>(line)
+    }
+}
+
+/// [`status`], for a line that has backslashes (`ESC`) or not.
+#[inline(always)]
+fn object<const ESC: bool>(line: &[u8]) -> Option<u16> {
     let mut rest = skip_ws(line.strip_prefix(b"{")?);
     let mut found = None;
     if let Some(tail) = rest.strip_prefix(b"}") {
         rest = tail;
     } else {
         loop {
-            let (key, tail) = string(rest)?;
-            let value_start = skip_ws(skip_ws(tail).strip_prefix(b":")?);
-            let after = value(value_start)?;
-            if found.is_none() && is_status_key(key) {
+            // Compared in place, closing quote included: fixed-size loads, no branch on the
+            // key's length.
+            let plain_status = match rest.get(1..8) {
+                Some(b"status\"") => true,
+                Some(b"status_") => rest.get(8..13) == Some(b"code\""),
+                _ => false,
+            };
+            let (key, escaped, tail) = string::<ESC>(rest)?;
+            let value_start = match tail {
+                [b':', value @ ..] => skip_ws(value),
+                _ => skip_ws(skip_ws(tail).strip_prefix(b":")?),
+            };
+            let after = value::<ESC>(value_start)?;
+            if (plain_status || (escaped && is_escaped_status_key(key))) && found.is_none() {
                 let len = value_start.len().checked_sub(after.len())?;
                 found = value_status(value_start.get(..len)?);
             }
@@ -42,16 +65,16 @@ pub(super) fn status(line: &[u8]) -> Option<u16> {
             }
         }
     }
-    if skip_ws(rest).is_empty() { found } else { None }
+    if skip_ws(rest).is_empty() {
+        found
+    } else {
+        None
+    }
 }
 
-/// Whether the raw (still escaped) key is `status` or `status_code`.
-#[inline]
-fn is_status_key(raw: &[u8]) -> bool {
-    match raw {
-        b"status" | b"status_code" => true,
-        _ => raw.contains(&b'\\') && (unescaped_eq(raw, b"status") || unescaped_eq(raw, b"status_code")),
-    }
+/// Whether the raw key, which has escapes, is `status` or `status_code` once unescaped.
+fn is_escaped_status_key(raw: &[u8]) -> bool {
+    unescaped_eq(raw, b"status") || unescaped_eq(raw, b"status_code")
 }
 
 /// Whether the raw string body `raw`, once unescaped, is the ASCII `target`.
@@ -61,10 +84,12 @@ fn unescaped_eq(raw: &[u8], target: &[u8]) -> bool {
     loop {
         let (byte, rest) = match raw {
             [] => return target.next().is_none(),
-            [b'\\', b'u', a, b, c, d, rest @ ..] => match hex4([*a, *b, *c, *d]).map(u8::try_from) {
-                Some(Ok(byte)) if byte.is_ascii() => (byte, rest),
-                _ => return false,
-            },
+            [b'\\', b'u', a, b, c, d, rest @ ..] => {
+                match hex4([*a, *b, *c, *d]).map(u8::try_from) {
+                    Some(Ok(byte)) if byte.is_ascii() => (byte, rest),
+                    _ => return false,
+                }
+            }
             [b'\\', escape, rest @ ..] => {
                 let byte = match escape {
                     b'b' => 0x08,
@@ -94,7 +119,7 @@ fn hex4(digits: [u8; 4]) -> Option<u16> {
 }
 
 /// The status held by a raw value: an integer, or a string of three digits, in 100..=599.
-#[inline]
+#[inline(always)]
 fn value_status(value: &[u8]) -> Option<u16> {
     let ([a, b, c] | [b'"', a, b, c, b'"']) = value else {
         return None;
@@ -106,30 +131,52 @@ fn value_status(value: &[u8]) -> Option<u16> {
 }
 
 /// `s` without leading JSON whitespace.
-#[inline]
+#[inline(always)]
 fn skip_ws(s: &[u8]) -> &[u8] {
-    match s.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+    // Log lines are compact JSON: nearly always there is nothing to skip.
+    match s.first() {
+        Some(b' ' | b'\t' | b'\n' | b'\r') => skip_some_ws(s),
+        _ => s,
+    }
+}
+
+/// `s` without leading JSON whitespace, of which there is some.
+#[inline(never)]
+fn skip_some_ws(s: &[u8]) -> &[u8] {
+    match s
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
         Some(n) => s.get(n..).unwrap_or_default(),
         None => &[],
     }
 }
 
-/// A string at the start of `s`: its raw body (escapes kept) and what follows the closing quote.
-#[inline]
-fn string(s: &[u8]) -> Option<(&[u8], &[u8])> {
+/// A string at the start of `s`: its raw body (escapes kept), whether it has escapes, and what
+/// follows the closing quote. Without `ESC` the caller knows there is no backslash.
+#[inline(always)]
+fn string<const ESC: bool>(s: &[u8]) -> Option<(&[u8], bool, &[u8])> {
     let body = s.strip_prefix(b"\"")?;
+    if !ESC {
+        let at = swar::find::<b'"'>(body)?;
+        return Some((body.get(..at)?, false, body.get(at..)?.get(1..)?));
+    }
     let mut from = 0usize;
     loop {
-        let at = from.checked_add(memchr2(b'"', b'\\', body.get(from..)?)?)?;
+        let at = from.checked_add(swar::find2::<b'"', b'\\'>(body.get(from..)?)?)?;
         match body.get(at..)? {
-            [b'"', tail @ ..] => return Some((body.get(..at)?, tail)),
+            [b'"', tail @ ..] => return Some((body.get(..at)?, from > 0, tail)),
             [b'\\', b'u', hex @ ..] => {
                 if !hex.get(..4)?.iter().all(u8::is_ascii_hexdigit) {
                     return None;
                 }
                 from = at.checked_add(6)?;
             }
-            [b'\\', b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't', ..] => {
+            [
+                b'\\',
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't',
+                ..,
+            ] => {
                 from = at.checked_add(2)?;
             }
             _ => return None,
@@ -138,19 +185,19 @@ fn string(s: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// Any JSON value at the start of `s`; returns what follows it.
-#[inline]
-fn value(s: &[u8]) -> Option<&[u8]> {
+#[inline(always)]
+fn value<const ESC: bool>(s: &[u8]) -> Option<&[u8]> {
     match s.first()? {
-        b'{' | b'[' => container(s),
-        _ => scalar(s),
+        b'{' | b'[' => container::<ESC>(s),
+        _ => scalar::<ESC>(s),
     }
 }
 
 /// A string, number or literal at the start of `s`; returns what follows it.
-#[inline]
-fn scalar(s: &[u8]) -> Option<&[u8]> {
+#[inline(always)]
+fn scalar<const ESC: bool>(s: &[u8]) -> Option<&[u8]> {
     match s.first()? {
-        b'"' => string(s).map(|(_, tail)| tail),
+        b'"' => string::<ESC>(s).map(|(_, _, tail)| tail),
         b't' => s.strip_prefix(b"true"),
         b'f' => s.strip_prefix(b"false"),
         b'n' => s.strip_prefix(b"null"),
@@ -159,7 +206,7 @@ fn scalar(s: &[u8]) -> Option<&[u8]> {
 }
 
 /// A number at the start of `s` (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`).
-#[inline]
+#[inline(always)]
 fn number(s: &[u8]) -> Option<&[u8]> {
     let s = s.strip_prefix(b"-").unwrap_or(s);
     let s = match s.split_first()? {
@@ -184,14 +231,14 @@ fn number(s: &[u8]) -> Option<&[u8]> {
 }
 
 /// `s` without its leading digits.
-#[inline]
+#[inline(always)]
 fn skip_digits(s: &[u8]) -> &[u8] {
     let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
     s.get(n..).unwrap_or_default()
 }
 
 /// `s` without its leading digits, of which there must be one at least.
-#[inline]
+#[inline(always)]
 fn at_least_one_digit(s: &[u8]) -> Option<&[u8]> {
     let rest = skip_digits(s);
     (rest.len() < s.len()).then_some(rest)
@@ -199,7 +246,8 @@ fn at_least_one_digit(s: &[u8]) -> Option<&[u8]> {
 
 /// An object or array at the start of `s`, nested at most [`MAX_DEPTH`] deep; returns what
 /// follows it. Iterative, so no input can exhaust the stack.
-fn container(s: &[u8]) -> Option<&[u8]> {
+#[inline(never)]
+fn container<const ESC: bool>(s: &[u8]) -> Option<&[u8]> {
     // Bit i of `objects` says whether the container i levels up from the innermost one is an
     // object (1) or an array (0); MAX_DEPTH < 128 keeps every level in the word.
     let mut objects: u128 = 0;
@@ -222,13 +270,13 @@ fn container(s: &[u8]) -> Option<&[u8]> {
                     }
                     _ => {
                         if is_object {
-                            rest = member_value(rest)?;
+                            rest = member_value::<ESC>(rest)?;
                         }
                         continue 'value;
                     }
                 }
             }
-            _ => rest = scalar(rest)?,
+            _ => rest = scalar::<ESC>(rest)?,
         }
         // After a value: close containers, or go on to the next element.
         loop {
@@ -241,7 +289,7 @@ fn container(s: &[u8]) -> Option<&[u8]> {
                 ((b',', tail), _) => {
                     rest = skip_ws(tail);
                     if in_object {
-                        rest = member_value(rest)?;
+                        rest = member_value::<ESC>(rest)?;
                     }
                     continue 'value;
                 }
@@ -258,8 +306,8 @@ fn container(s: &[u8]) -> Option<&[u8]> {
 
 /// A member's key and colon at the start of `s`; returns where its value starts.
 #[inline]
-fn member_value(s: &[u8]) -> Option<&[u8]> {
-    let (_, tail) = string(s)?;
+fn member_value<const ESC: bool>(s: &[u8]) -> Option<&[u8]> {
+    let (_, _, tail) = string::<ESC>(s)?;
     Some(skip_ws(skip_ws(tail).strip_prefix(b":")?))
 }
 
@@ -272,7 +320,10 @@ mod tests {
         assert_eq!(status(br#"{"status":500}"#), Some(500));
         assert_eq!(status(br#"{ "a" : 1 , "status" : 404 } "#), Some(404));
         assert_eq!(status(br#"{"status_code":"503"}"#), Some(503));
-        assert_eq!(status(br#"{"msg":"x","status_code":201,"t":[1,{"a":null}]}"#), Some(201));
+        assert_eq!(
+            status(br#"{"msg":"x","status_code":201,"t":[1,{"a":null}]}"#),
+            Some(201)
+        );
     }
 
     #[test]
@@ -304,8 +355,14 @@ mod tests {
         assert_eq!(status(br#"{"http":{"status":500}}"#), None);
         assert_eq!(status(br#"{"a":[{"status":500}]}"#), None);
         assert_eq!(status(br#"{"msg":"\"status\":500"}"#), None);
-        assert_eq!(status(br#"{"msg":"{\"status\":500}","status":200}"#), Some(200));
-        assert_eq!(status(br#"{"http":{"status":500},"status":201}"#), Some(201));
+        assert_eq!(
+            status(br#"{"msg":"{\"status\":500}","status":200}"#),
+            Some(200)
+        );
+        assert_eq!(
+            status(br#"{"http":{"status":500},"status":201}"#),
+            Some(201)
+        );
     }
 
     #[test]

@@ -49,6 +49,20 @@ fn quoted_status(line: &[u8], clf: bool, uvicorn: bool) -> Option<u16> {
     if !(100..=599).contains(&req.status) {
         return None;
     }
-    let accepted = (clf && clf::accepts(line, &req)) || (uvicorn && uvicorn::accepts(line, &req));
+    // Nearly always the request opens at the first quote of the line: decide from that alone.
+    if clf && clf::opens_request(line, &req) {
+        return Some(req.status);
+    }
+    let accepted = match uvicorn
+        .then(|| uvicorn::opens_request(line, &req))
+        .flatten()
+    {
+        Some(true) => true,
+        Some(false) => clf && clf::later_quote_opens_request(line, &req),
+        None => {
+            (clf && clf::later_quote_opens_request(line, &req))
+                || (uvicorn && uvicorn::later_quote_opens_request(line, &req))
+        }
+    };
     accepted.then_some(req.status)
 }

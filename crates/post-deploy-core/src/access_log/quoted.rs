@@ -1,6 +1,6 @@
 //! The shape CLF and uvicorn lines share: a quoted request, then a space and a 3-digit status.
 
-use memchr::memchr_iter;
+use super::swar;
 
 /// A quoted request found in a line, and the status that follows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,16 +20,21 @@ pub(super) struct Request {
 /// query string left unescaped) is stepped over; one escaped as `\"` (Apache) is never a close.
 #[inline]
 pub(super) fn find(line: &[u8]) -> Option<Request> {
-    let mut quotes = memchr_iter(b'"', line);
-    let first_quote = quotes.next()?;
-    for close in quotes {
+    let first_quote = swar::find::<b'"'>(line)?;
+    let mut from = first_quote.checked_add(1)?;
+    loop {
+        let close = from.checked_add(swar::find::<b'"'>(line.get(from..)?)?)?;
         if let Some(status) = status_after(line, close)
             && !is_escaped(line, close)
         {
-            return Some(Request { first_quote, close, status });
+            return Some(Request {
+                first_quote,
+                close,
+                status,
+            });
         }
+        from = close.checked_add(1)?;
     }
-    None
 }
 
 /// The status right after the quote at `close`: `" ` then an optional colour code (uvicorn on
@@ -139,7 +144,12 @@ mod tests {
         assert_eq!(find(br#""GET / HTTP/1.1"  500"#), None);
         assert_eq!(find(br#""GET / HTTP/1.1" 500"#).unwrap().status, 500);
         assert_eq!(find(b"\"GET / HTTP/1.1\" 500\t1").unwrap().status, 500);
-        assert_eq!(find(b"\"GET / HTTP/1.1\" \x1b[31m500 Internal").unwrap().status, 500);
+        assert_eq!(
+            find(b"\"GET / HTTP/1.1\" \x1b[31m500 Internal")
+                .unwrap()
+                .status,
+            500
+        );
     }
 
     #[test]

@@ -4,18 +4,25 @@
 //! the line is an access line when it holds a quoted `"METHOD target HTTP/version"` followed by
 //! a 3-digit status. The colour codes uvicorn writes on a terminal are allowed.
 
-use memchr::{memchr_iter, memrchr};
+use memchr::memchr_iter;
 
 use super::quoted::{Request, skip_sgr, strip_trailing_sgr};
 
-/// Whether `req` sits in a uvicorn line: the first quote before the close that a method
-/// follows opens a request of the shape `METHOD target HTTP/version`.
+/// When a method follows the first quote of the line, whether it opens a uvicorn request;
+/// `None` when no method follows it.
 #[inline]
-pub(super) fn accepts(line: &[u8], req: &Request) -> bool {
+pub(super) fn opens_request(line: &[u8], req: &Request) -> Option<bool> {
+    let content = line.get(req.first_quote.saturating_add(1)..req.close)?;
+    starts_with_method(content).then(|| ends_with_version(content))
+}
+
+/// Whether the first later quote before the close that a method follows opens a uvicorn
+/// request: the rare line with a prefix that has quotes of its own.
+pub(super) fn later_quote_opens_request(line: &[u8], req: &Request) -> bool {
     let Some(head) = line.get(..req.close) else {
         return false;
     };
-    for open in memchr_iter(b'"', head) {
+    for open in memchr_iter(b'"', head).skip(1) {
         let Some(content) = head.get(open.saturating_add(1)..) else {
             continue;
         };
@@ -30,7 +37,10 @@ pub(super) fn accepts(line: &[u8], req: &Request) -> bool {
 #[inline]
 fn starts_with_method(content: &[u8]) -> bool {
     let content = skip_sgr(content);
-    let len = content.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    let len = content
+        .iter()
+        .take_while(|b| b.is_ascii_uppercase())
+        .count();
     len > 0 && content.get(len) == Some(&b' ')
 }
 
@@ -38,14 +48,13 @@ fn starts_with_method(content: &[u8]) -> bool {
 #[inline]
 fn ends_with_version(content: &[u8]) -> bool {
     let content = strip_trailing_sgr(content);
-    let Some(space) = memrchr(b' ', content) else {
-        return false;
-    };
-    let Some(version) = content
-        .get(space.saturating_add(1)..)
-        .and_then(|word| word.strip_prefix(b"HTTP/"))
-    else {
-        return false;
-    };
-    !version.is_empty() && version.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+    let version = content
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit() || **b == b'.')
+        .count();
+    version > 0
+        && content
+            .get(..content.len().saturating_sub(version))
+            .is_some_and(|head| head.ends_with(b" HTTP/"))
 }
