@@ -408,16 +408,26 @@ fn watch_exit_codes() {
 
     // 0 and nothing written: not applicable
     let env = Env::new();
-    let out = env.run(&[
-        "watch",
-        "--repo",
-        "web",
-        "--work-item",
-        "w",
-        "--health-url",
-        &url,
-    ]);
-    assert_eq!(out.status.code(), Some(0));
+    let out = env.json(
+        &[
+            "watch",
+            "--repo",
+            "web",
+            "--work-item",
+            "w",
+            "--health-url",
+            &url,
+        ],
+        0,
+    );
+    assert_eq!(
+        (out["finished"].as_bool(), out["action"].as_str()),
+        (Some(true), Some("NONE"))
+    );
+    assert!(
+        out["reason"].as_str().unwrap().contains("not listed"),
+        "{out}"
+    );
     assert!(!env.state().join(".post-deploy-state-web").exists());
 }
 

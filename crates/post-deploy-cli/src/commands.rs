@@ -226,7 +226,10 @@ fn watch(monitor: &Monitor<'_>, clock: &SystemClock, args: ArmArgs) -> Result<Ex
     let (repo, work_item) = (armed.repo.clone(), armed.work_item.clone());
     if !armed.applies {
         output::note(&format!("post-deploy: not watching: {}", armed.reason));
-        output::json(&armed);
+        // The final tick's shape, as for any watch: finished, nothing done, and why.
+        let mut out = monitor.tick(&repo, &work_item)?;
+        out.reason = format!("not watching: {}", armed.reason);
+        output::json(&out);
         return Ok(Exit::Ok);
     }
     output::note(&format!("post-deploy: {}", armed.reason));
