@@ -625,3 +625,46 @@ fn the_demo_ends_with_a_rollback_and_recovery() {
         "the log artefact is printed: {err}"
     );
 }
+
+#[test]
+fn ctrl_c_leaves_the_window_whole_and_a_later_tick_goes_on() {
+    let mut env = Env::new();
+    env.set("WINDOW_S", "60");
+    let (server, _) = target(false);
+    let url = server.url("/health");
+    let child = env
+        .command(&[vec!["watch"], arm_args(&url, "interrupted")].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for two probes, then interrupt as a terminal would.
+    for _ in 0..100 {
+        if server.requests().len() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(last["finished"], false);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stays armed"));
+    let ticks = last["ticks"].as_u64().unwrap();
+    // The state is whole: a later tick goes on from where watch stopped.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let next = env.json(&["tick", "--repo", "api", "--work-item", "interrupted"], 0);
+    assert_eq!(next["ticks"].as_u64(), Some(ticks + 1), "{next}");
+    assert_eq!(next["finished"], false);
+}
