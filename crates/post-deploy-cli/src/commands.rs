@@ -73,7 +73,9 @@ impl CliError {
     pub fn exit(&self) -> Exit {
         match self {
             Self::Config(_) => Exit::Usage,
-            Self::Monitor(MonitorError::Store(_)) | Self::Io(_) => Exit::Failed,
+            Self::Monitor(MonitorError::Store(_) | MonitorError::Busy { .. }) | Self::Io(_) => {
+                Exit::Failed
+            }
             Self::Monitor(_) => Exit::Usage,
         }
     }

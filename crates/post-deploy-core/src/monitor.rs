@@ -41,6 +41,14 @@ pub enum MonitorError {
     /// The container name is not a docker container name.
     #[error("invalid --container {0:?}: expected a container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)")]
     Container(String),
+    /// Another tick held the window's lock for longer than any tick may run.
+    #[error("the window at {} stayed locked by another tick for {} s", path.display(), waited.as_secs())]
+    Busy {
+        /// The window's folder.
+        path: PathBuf,
+        /// How long this call waited.
+        waited: Duration,
+    },
     /// The previous image is not an image reference.
     #[error(
         "invalid --previous-image {0:?}: expected an image reference such as app:1.4 or sha256:…"
@@ -298,12 +306,7 @@ impl<'a> Monitor<'a> {
         }
         dir.create()?;
         // Only one arm of a pair writes; a concurrent one waits for the lock and then finds it.
-        let _lock = loop {
-            if let Some(lock) = dir.try_lock()? {
-                break lock;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let _lock = wait_for_lock(&dir)?;
         if let Some(deadline) = self.existing(&dir)? {
             return Ok(ArmOutcome {
                 armed: true,
@@ -412,12 +415,7 @@ impl<'a> Monitor<'a> {
         if !dir.exists()? || !dir.file(TARGET_FILE).exists() {
             return Ok(self.not_armed(repo, work_item));
         }
-        let _lock = loop {
-            if let Some(lock) = dir.try_lock()? {
-                break lock;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let _lock = wait_for_lock(&dir)?;
         let now = self.fx.clock.now();
         let stamp = damage_stamp(now);
         let Loaded::Ok(target) = dir.load::<WindowTarget>(TARGET_FILE, &stamp)? else {
@@ -1271,6 +1269,29 @@ fn add(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
         .ok()
         .and_then(|d| at.checked_add_signed(d))
         .unwrap_or(at)
+}
+
+/// Waits for the window's lock: arm and disarm are operator actions that may wait for a tick
+/// in flight (a rollback command runs for at most [`ROLLBACK_COMMAND_TIMEOUT`]), unlike a
+/// tick, which never waits.
+fn wait_for_lock(dir: &WindowDir) -> Result<crate::store::WindowLock, MonitorError> {
+    const STEP: Duration = Duration::from_millis(20);
+    let limit = ROLLBACK_COMMAND_TIMEOUT.saturating_add(Duration::from_secs(60));
+    let mut waited = Duration::ZERO;
+    loop {
+        if let Some(lock) = dir.try_lock()? {
+            return Ok(lock);
+        }
+        if waited >= limit {
+            return Err(MonitorError::Busy {
+                path: dir.path().to_owned(),
+                waited,
+            });
+        }
+        // Sleeping is not reading the clock: the wait is counted in steps.
+        std::thread::sleep(STEP);
+        waited = waited.saturating_add(STEP);
+    }
 }
 
 /// Time from `from` to `to`, zero when `to` is not later.
