@@ -389,6 +389,21 @@ pub struct Config {
 struct Vars(BTreeMap<String, String>);
 
 impl Vars {
+    /// Keeps the `ORCH_POST_DEPLOY_*` variables of `vars`.
+    fn collect<I, K, V>(vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        Self(
+            vars.into_iter()
+                .filter(|(k, _)| k.as_ref().starts_with(PREFIX))
+                .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+                .collect(),
+        )
+    }
+
     fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
@@ -411,12 +426,7 @@ impl Config {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let vars = Vars(
-            vars.into_iter()
-                .filter(|(k, _)| k.as_ref().starts_with(PREFIX))
-                .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
-                .collect(),
-        );
+        let vars = Vars::collect(vars);
         let switches = Self::switches(&vars)?;
         let window = Self::window(&vars)?;
         let scope = Self::scope(&vars)?;
@@ -439,12 +449,7 @@ impl Config {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let vars = Vars(
-            vars.into_iter()
-                .filter(|(k, _)| k.as_ref().starts_with(PREFIX))
-                .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
-                .collect(),
-        );
+        let vars = Vars::collect(vars);
         Self::switches(&vars)
     }
 

@@ -291,34 +291,25 @@ impl<'a> Monitor<'a> {
             });
         }
         let dir = self.dir(&req.repo, &req.work_item);
+        let already = |deadline| ArmOutcome {
+            armed: true,
+            already_armed: true,
+            applies: true,
+            reason: format!(
+                "already armed: the window of {} {} is kept as it is",
+                req.repo, req.work_item
+            ),
+            deadline,
+            ..base.clone()
+        };
         if let Some(deadline) = self.existing(&dir)? {
-            return Ok(ArmOutcome {
-                armed: true,
-                already_armed: true,
-                applies: true,
-                reason: format!(
-                    "already armed: the window of {} {} is kept as it is",
-                    req.repo, req.work_item
-                ),
-                deadline,
-                ..base
-            });
+            return Ok(already(deadline));
         }
         dir.create()?;
         // Only one arm of a pair writes; a concurrent one waits for the lock and then finds it.
         let _lock = wait_for_lock(&dir)?;
         if let Some(deadline) = self.existing(&dir)? {
-            return Ok(ArmOutcome {
-                armed: true,
-                already_armed: true,
-                applies: true,
-                reason: format!(
-                    "already armed: the window of {} {} is kept as it is",
-                    req.repo, req.work_item
-                ),
-                deadline,
-                ..base
-            });
+            return Ok(already(deadline));
         }
         let now = self.fx.clock.now();
         let settings = self.config.window;
