@@ -13,97 +13,19 @@
     reason = "tests"
 )]
 
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/loopback.rs"]
 mod loopback;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use binary::{BIN, Env};
 use loopback::{Conn, Server};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
-
-/// A state folder and the environment the binary runs with.
-struct Env {
-    dir: tempfile::TempDir,
-    vars: Vec<(String, String)>,
-}
-
-impl Env {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            vars: vec![
-                ("ORCH_POST_DEPLOY_REPOS".into(), "api".into()),
-                ("ORCH_POST_DEPLOY_WINDOW_S".into(), "4".into()),
-                ("ORCH_POST_DEPLOY_INTERVAL_S".into(), "1".into()),
-                ("ORCH_POST_DEPLOY_FAIL_THRESHOLD".into(), "2".into()),
-                ("ORCH_POST_DEPLOY_HEALTH_TIMEOUT_S".into(), "2".into()),
-                // No docker in these tests: a program that is not there is the monitor's own
-                // fault and never the target's.
-                (
-                    "ORCH_POST_DEPLOY_DOCKER".into(),
-                    "post-deploy-test-no-docker".into(),
-                ),
-            ],
-        }
-    }
-
-    fn set(&mut self, name: &str, value: &str) -> &mut Self {
-        let name = format!("ORCH_POST_DEPLOY_{name}");
-        self.vars.retain(|(k, _)| *k != name);
-        self.vars.push((name, value.to_owned()));
-        self
-    }
-
-    fn state(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).arg("--state-dir").arg(self.state());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("ORCH_POST_DEPLOY_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
-        cmd.stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    /// Runs and parses stdout as one JSON value; asserts the exit code.
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(
-            text.lines().count(),
-            1,
-            "exactly one JSON value on stdout: {text}"
-        );
-        serde_json::from_str(&text).unwrap()
-    }
-
-    fn window_dir(&self, repo: &str, item: &str) -> PathBuf {
-        self.state()
-            .join(format!(".post-deploy-state-{repo}"))
-            .join(item)
-    }
-}
 
 /// A target: `/health` answers 500 while `bad`, 200 otherwise; `POST /admin/rollback` heals it.
 fn target(bad: bool) -> (Server, Arc<AtomicBool>) {
@@ -137,9 +59,16 @@ fn healing_command(server: &Server) -> String {
     format!("'{BIN}' demo --heal {}", server.url("/admin/rollback"))
 }
 
+/// The environment of these tests: a 4 s window, degraded after two failures.
+fn new_env() -> Env {
+    let mut env = Env::new();
+    env.set("WINDOW_S", "4").set("FAIL_THRESHOLD", "2");
+    env
+}
+
 #[test]
 fn help_and_version() {
-    let env = Env::new();
+    let env = new_env();
     let mut all = String::new();
     for cmd in [
         vec!["--help"],
@@ -205,7 +134,7 @@ fn bad_input_exits_2_names_the_value_and_writes_nothing() {
             "$(touch /tmp/pwned)",
         ],
     ] {
-        cases.push((Env::new(), [vec!["arm"], bad].concat()));
+        cases.push((new_env(), [vec!["arm"], bad].concat()));
     }
     for (name, value) in [
         ("INTERVAL_S", "0"),
@@ -216,7 +145,7 @@ fn bad_input_exits_2_names_the_value_and_writes_nothing() {
         ("ENABLED", "perhaps"),
         ("REPOS", "api,/etc"),
     ] {
-        let mut env = Env::new();
+        let mut env = new_env();
         env.set(name, value);
         cases.push((
             env,
@@ -247,14 +176,14 @@ fn bad_input_exits_2_names_the_value_and_writes_nothing() {
     }
     insta::assert_snapshot!("errors", messages.join("\n"));
     // tick takes the same identifier and configuration checks
-    let env = Env::new();
+    let env = new_env();
     assert_eq!(
         env.run(&["tick", "--repo", "a/b", "--work-item", "w"])
             .status
             .code(),
         Some(2)
     );
-    let mut env = Env::new();
+    let mut env = new_env();
     env.set("MIN_REQUESTS", "lots");
     let out = env.run(&["tick", "--repo", "api", "--work-item", "w"]);
     assert_eq!(out.status.code(), Some(2));
@@ -265,7 +194,7 @@ fn bad_input_exits_2_names_the_value_and_writes_nothing() {
 
 #[test]
 fn arm_is_idempotent_and_not_applicable_repos_write_nothing() {
-    let env = Env::new();
+    let env = new_env();
     let (server, _) = target(false);
     let url = server.url("/health");
     let first = env.json(&[vec!["arm"], arm_args(&url, "PR-1")].concat(), 0);
@@ -311,7 +240,7 @@ fn arm_is_idempotent_and_not_applicable_repos_write_nothing() {
 
 #[test]
 fn tick_of_a_pair_with_no_window() {
-    let env = Env::new();
+    let env = new_env();
     let out = env.json(&["tick", "--repo", "api", "--work-item", "nothing"], 0);
     assert_eq!(out["finished"], true);
     assert_eq!(out["action"], "NONE");
@@ -321,7 +250,7 @@ fn tick_of_a_pair_with_no_window() {
 
 #[test]
 fn tick_reports_and_requeues() {
-    let mut env = Env::new();
+    let mut env = new_env();
     env.set("INTERVAL_S", "30").set("WINDOW_S", "900");
     let (server, _) = target(false);
     let url = server.url("/health");
@@ -346,7 +275,7 @@ fn tick_reports_and_requeues() {
 #[test]
 fn watch_exit_codes() {
     // 0: never degraded
-    let env = Env::new();
+    let env = new_env();
     let (healthy, _) = target(false);
     let url = healthy.url("/health");
     let out = env.json(&[vec!["watch"], arm_args(&url, "ok")].concat(), 0);
@@ -356,7 +285,7 @@ fn watch_exit_codes() {
     );
 
     // 3: rolled back and recovered
-    let mut env = Env::new();
+    let mut env = new_env();
     let (bad, flag) = target(true);
     env.set("ROLLBACK_CMD", &healing_command(&bad))
         .set("WINDOW_S", "20");
@@ -376,7 +305,7 @@ fn watch_exit_codes() {
     );
 
     // 4: shadow mode only alerts
-    let mut env = Env::new();
+    let mut env = new_env();
     let (bad, flag) = target(true);
     env.set("ROLLBACK_CMD", &healing_command(&bad))
         .set("ROLLBACK", "alert-only");
@@ -396,7 +325,7 @@ fn watch_exit_codes() {
     );
 
     // 4: a rollback that does not heal
-    let mut env = Env::new();
+    let mut env = new_env();
     let (bad, _) = target(true);
     env.set("ROLLBACK_CMD", "true");
     let url = bad.url("/health");
@@ -407,7 +336,7 @@ fn watch_exit_codes() {
     );
 
     // 0 and nothing written: not applicable
-    let env = Env::new();
+    let env = new_env();
     let out = env.json(
         &[
             "watch",
@@ -433,7 +362,7 @@ fn watch_exit_codes() {
 
 #[test]
 fn eight_concurrent_ticks_run_the_rollback_command_exactly_once() {
-    let mut env = Env::new();
+    let mut env = new_env();
     let (bad, _) = target(true);
     let marker = env.state().join("rollbacks.txt");
     env.set("FAIL_THRESHOLD", "1")
@@ -473,7 +402,7 @@ fn eight_concurrent_ticks_run_the_rollback_command_exactly_once() {
 
 #[test]
 fn status_disarm_and_the_table() {
-    let mut env = Env::new();
+    let mut env = new_env();
     env.set("REPOS", "api,web")
         .set("INTERVAL_S", "30")
         .set("WINDOW_S", "900");
@@ -542,7 +471,7 @@ fn status_disarm_and_the_table() {
 
 #[test]
 fn a_damaged_state_file_is_named_and_the_tick_still_exits_0() {
-    let env = Env::new();
+    let env = new_env();
     let (server, _) = target(true);
     let url = server.url("/health");
     env.json(&[vec!["arm"], arm_args(&url, "dmg")].concat(), 0);
@@ -568,7 +497,7 @@ fn count_5xx_reads_files_and_stdin() {
                {\"status\": 500, \"path\": \"/x\"}\n\
                INFO:     127.0.0.1:5000 - \"GET /health HTTP/1.1\" 200 OK\n\
                starting worker 3\n";
-    let env = Env::new();
+    let env = new_env();
     let file = env.state().join("access.log");
     std::fs::write(&file, log).unwrap();
     let out = env.json(&["count-5xx", file.to_str().unwrap()], 0);
@@ -628,7 +557,7 @@ fn the_demo_ends_with_a_rollback_and_recovery() {
 
 #[test]
 fn ctrl_c_leaves_the_window_whole_and_a_later_tick_goes_on() {
-    let mut env = Env::new();
+    let mut env = new_env();
     env.set("WINDOW_S", "60");
     let (server, _) = target(false);
     let url = server.url("/health");

@@ -14,94 +14,51 @@
     reason = "tests"
 )]
 
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/loopback.rs"]
 mod loopback;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use loopback::{Conn, Server};
+use binary::{Env, health};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
-
-/// A state folder and the environment the binary runs with.
-struct Env {
-    dir: tempfile::TempDir,
-    vars: Vec<(String, String)>,
+/// The environment of these tests, a 5 s health timeout, with `vars` (`ORCH_POST_DEPLOY_`
+/// left off the names) on top.
+fn env_with(vars: &[(&str, &str)]) -> Env {
+    let mut env = Env::new();
+    env.set("HEALTH_TIMEOUT_S", "5");
+    for (k, v) in vars {
+        env.set(k, v);
+    }
+    env
 }
 
 impl Env {
-    fn new(vars: &[(&str, &str)]) -> Self {
-        let mut all: Vec<(String, String)> = vec![
-            ("ORCH_POST_DEPLOY_REPOS".into(), "api".into()),
-            ("ORCH_POST_DEPLOY_HEALTH_TIMEOUT_S".into(), "5".into()),
-            // No docker here: a program that is not there is the monitor's own fault.
-            (
-                "ORCH_POST_DEPLOY_DOCKER".into(),
-                "post-deploy-test-no-docker".into(),
-            ),
-        ];
-        for (k, v) in vars {
-            let k = format!("ORCH_POST_DEPLOY_{k}");
-            all.retain(|(name, _)| *name != k);
-            all.push((k, (*v).to_owned()));
-        }
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            vars: all,
-        }
-    }
-
-    fn state(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).arg("--state-dir").arg(self.state());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("ORCH_POST_DEPLOY_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
-        cmd.stdin(Stdio::null());
-        cmd
-    }
-
-    /// Runs to the end; asserts exit 0 and one JSON value on stdout.
-    fn json(&self, args: &[&str]) -> Value {
-        let out: Output = self.command(args).output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
-    }
-
     fn arm(&self, item: &str, url: &str) {
-        let out = self.json(&[
-            "arm",
-            "--repo",
-            "api",
-            "--work-item",
-            item,
-            "--health-url",
-            url,
-        ]);
+        let out = self.json(
+            &[
+                "arm",
+                "--repo",
+                "api",
+                "--work-item",
+                item,
+                "--health-url",
+                url,
+            ],
+            0,
+        );
         assert_eq!(out["armed"], true, "{out}");
     }
 
     fn tick(&self, item: &str) -> Value {
-        self.json(&["tick", "--repo", "api", "--work-item", item])
+        self.json(&["tick", "--repo", "api", "--work-item", item], 0)
     }
 
     fn repo_dir(&self) -> PathBuf {
@@ -142,25 +99,13 @@ impl Env {
 
     /// `status --json`: exits 0, one row per window; keyed by work item.
     fn status(&self) -> BTreeMap<String, Value> {
-        let rows = self.json(&["status", "--json"]);
+        let rows = self.json(&["status", "--json"], 0);
         rows.as_array()
             .unwrap()
             .iter()
             .map(|r| (r["work_item"].as_str().unwrap().to_owned(), r.clone()))
             .collect()
     }
-}
-
-/// `/health` answers `status`, always.
-fn health(status: u16) -> Server {
-    Server::start(move |c: &mut Conn| {
-        if c.read_request().is_some() {
-            let _ = c.write(
-                format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-                    .as_bytes(),
-            );
-        }
-    })
 }
 
 /// xorshift64*: a tiny seeded generator, so a failing run can be replayed.
@@ -218,7 +163,7 @@ fn ticks_killed_at_random_points_never_run_a_rollback_twice() {
         "sh -c 'echo ran >> \"$0/$POST_DEPLOY_WORK_ITEM\"; sleep 0.3' '{}'",
         markers.path().display()
     );
-    let env = Env::new(&[
+    let env = env_with(&[
         ("FAIL_THRESHOLD", "1"),
         ("INTERVAL_S", "1"),
         ("WINDOW_S", "2"),
@@ -323,7 +268,7 @@ fn a_thousand_windows_ticked_by_sixteen_workers_lose_and_duplicate_no_tick() {
     let started = Instant::now();
     let target = health(200);
     let url = target.url("/health");
-    let env = Env::new(&[
+    let env = env_with(&[
         ("INTERVAL_S", "1"),
         ("WINDOW_S", "3600"),
         ("FAIL_THRESHOLD", "3"),

@@ -14,94 +14,35 @@
     reason = "tests"
 )]
 
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/loopback.rs"]
 mod loopback;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
+use binary::{BIN, Env, health};
 use loopback::{Conn, Server};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
-
-/// A state folder, a separate working directory (so a stray relative write is seen too), and
-/// the environment the binary runs with.
-struct Env {
-    dir: tempfile::TempDir,
-    cwd: tempfile::TempDir,
-    vars: Vec<(String, String)>,
+/// The environment of these tests: commands run in an empty working directory of their own (so
+/// a stray relative write is seen too), a 3 s window, degraded at the first failure.
+fn new_env() -> Env {
+    let mut env = Env::with_cwd();
+    env.set("WINDOW_S", "3").set("FAIL_THRESHOLD", "1");
+    env
 }
 
 impl Env {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            cwd: tempfile::tempdir().unwrap(),
-            vars: vec![
-                ("ORCH_POST_DEPLOY_REPOS".into(), "api".into()),
-                ("ORCH_POST_DEPLOY_WINDOW_S".into(), "3".into()),
-                ("ORCH_POST_DEPLOY_INTERVAL_S".into(), "1".into()),
-                ("ORCH_POST_DEPLOY_FAIL_THRESHOLD".into(), "1".into()),
-                ("ORCH_POST_DEPLOY_HEALTH_TIMEOUT_S".into(), "2".into()),
-                // No docker here: a program that is not there is the monitor's own fault.
-                (
-                    "ORCH_POST_DEPLOY_DOCKER".into(),
-                    "post-deploy-test-no-docker".into(),
-                ),
-            ],
-        }
-    }
-
-    fn set(&mut self, name: &str, value: &str) -> &mut Self {
-        let name = format!("ORCH_POST_DEPLOY_{name}");
-        self.vars.retain(|(k, _)| *k != name);
-        self.vars.push((name, value.to_owned()));
-        self
-    }
-
-    fn state(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = self.program(BIN);
-        cmd.args(args).arg("--state-dir").arg(self.state());
-        cmd
-    }
-
-    /// `program` with this environment: no inherited `ORCH_POST_DEPLOY_*`, ours instead.
-    fn program(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("ORCH_POST_DEPLOY_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
-        cmd.current_dir(self.cwd.path());
-        cmd.stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    fn window_dir(&self, repo: &str, item: &str) -> PathBuf {
-        self.state()
-            .join(format!(".post-deploy-state-{repo}"))
-            .join(item)
-    }
-
     fn assert_nothing_written_in_cwd(&self) {
-        assert_eq!(std::fs::read_dir(self.cwd.path()).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(self.cwd().unwrap()).unwrap().count(), 0);
     }
 
     /// Both the state folder and the working directory are still empty.
     fn assert_nothing_written(&self, what: &str) {
-        for dir in [self.state(), self.cwd.path()] {
+        for dir in [self.state(), self.cwd().unwrap()] {
             let found: Vec<_> = std::fs::read_dir(dir)
                 .unwrap()
                 .map(|e| e.unwrap().file_name())
@@ -143,18 +84,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
-}
-
-/// `/health` answers `status`, always.
-fn health(status: u16) -> Server {
-    Server::start(move |c: &mut Conn| {
-        if c.read_request().is_some() {
-            let _ = c.write(
-                format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-                    .as_bytes(),
-            );
-        }
-    })
 }
 
 // --- The identifier boundary -----------------------------------------------------------
@@ -232,7 +161,7 @@ fn hostile_identifiers_exit_2_name_the_value_and_write_nothing() {
             if args[0] == "status" && args[2] == value && value.starts_with('-') {
                 continue;
             }
-            let env = Env::new();
+            let env = new_env();
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let out = env.run(&args);
             runs += 1;
@@ -254,7 +183,7 @@ fn hostile_identifiers_exit_2_name_the_value_and_write_nothing() {
 
 #[test]
 fn status_names_a_hyphen_value() {
-    let env = Env::new();
+    let env = new_env();
     for flag in ["--repo", "--work-item"] {
         let out = env.run(&["status", flag, "-rf"]);
         assert_eq!(out.status.code(), Some(2));
@@ -273,7 +202,7 @@ fn hostile_repos_in_the_environment_are_refused_naming_variable_and_value() {
         ("SELF_REPO", "../orchestrator"),
         ("SELF_REPO", "."),
     ] {
-        let mut env = Env::new();
+        let mut env = new_env();
         env.set(var, value);
         let out = env.run(&[
             "arm",
@@ -443,7 +372,7 @@ fn a_symlinked_state_folder_is_refused_and_nothing_is_written_through_it() {
     let url = server.url("/health");
     for exists in [true, false] {
         // the repo folder
-        let env = Env::new();
+        let env = new_env();
         let outside = Outside::folder(exists);
         let link = env.state().join(".post-deploy-state-api");
         std::os::unix::fs::symlink(&outside.path, &link).unwrap();
@@ -451,7 +380,7 @@ fn a_symlinked_state_folder_is_refused_and_nothing_is_written_through_it() {
         assert_eq!(outside.exists(), exists);
 
         // the work item folder
-        let env = Env::new();
+        let env = new_env();
         let outside = Outside::folder(exists);
         let repo = env.state().join(".post-deploy-state-api");
         std::fs::create_dir(&repo).unwrap();
@@ -477,7 +406,7 @@ fn a_symlinked_state_file_before_arm_is_never_written_through() {
     let url = server.url("/health");
     for name in STATE_FILES {
         for exists in [true, false] {
-            let env = Env::new();
+            let env = new_env();
             let outside = Outside::file(exists);
             let dir = env.window_dir("api", "w");
             std::fs::create_dir_all(&dir).unwrap();
@@ -501,7 +430,7 @@ fn a_symlinked_state_file_after_arm_is_never_written_through() {
     let url = server.url("/health");
     for name in STATE_FILES {
         for exists in [true, false] {
-            let env = Env::new();
+            let env = new_env();
             let armed = env.run(&[vec!["arm"], arm_args(&url)].concat());
             assert_eq!(armed.status.code(), Some(0), "{}", stderr(&armed));
             let dir = env.window_dir("api", "w");
@@ -522,7 +451,7 @@ fn a_symlinked_log_in_the_artefacts_dir_is_never_written_through() {
     let server = health(500);
     let url = server.url("/health");
     for exists in [true, false] {
-        let env = Env::new();
+        let env = new_env();
         let artefacts = env.state().join("artefacts");
         std::fs::create_dir(&artefacts).unwrap();
         let outside = Outside::file(exists);
@@ -548,7 +477,7 @@ fn a_symlinked_log_in_the_artefacts_dir_is_never_written_through() {
 
 #[test]
 fn arm_names_a_symlinked_target_json() {
-    let env = Env::new();
+    let env = new_env();
     let outside = Outside::file(true);
     let dir = env.window_dir("api", "w");
     std::fs::create_dir_all(&dir).unwrap();
@@ -566,7 +495,7 @@ fn arm_names_a_symlinked_target_json() {
 #[test]
 fn a_symlinked_log_is_named() {
     let server = health(500);
-    let env = Env::new();
+    let env = new_env();
     let outside = Outside::file(true);
     let dir = env.window_dir("api", "w");
     std::fs::create_dir_all(&dir).unwrap();
@@ -587,7 +516,7 @@ fn a_symlinked_log_is_named() {
 fn state_folders_are_0700_and_state_files_0600() {
     let server = health(500);
     let url = server.url("/health");
-    let mut env = Env::new();
+    let mut env = new_env();
     env.set("WINDOW_S", "900");
     let artefacts = env.state().join("artefacts");
     let artefacts = artefacts.to_str().unwrap().to_owned();
@@ -664,7 +593,7 @@ fn state_folders_are_0700_and_state_files_0600() {
 fn loose_state_folders_made_earlier_are_made_0700_at_arm() {
     let server = health(200);
     let url = server.url("/health");
-    let env = Env::new();
+    let env = new_env();
     let repo = env.state().join(".post-deploy-state-api");
     std::fs::create_dir_all(repo.join("w")).unwrap();
     std::fs::set_permissions(&repo, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -710,7 +639,7 @@ fn the_webhook_url_never_appears_in_output_status_or_files() {
         }
     });
     for port in [hook.port(), loopback::closed_port()] {
-        let mut env = Env::new();
+        let mut env = new_env();
         env.set(
             "WEBHOOK_URL",
             &format!(
@@ -780,7 +709,7 @@ fn hostile_previous_images_are_refused_at_arm() {
         String::new(),
     ] {
         for cmd in ["arm", "watch"] {
-            let env = Env::new();
+            let env = new_env();
             let out = env.run(&[
                 cmd,
                 "--repo",
@@ -852,7 +781,7 @@ fn rollback_command_words_are_argv_never_a_shell() {
         (format!("'$(touch {p})'"), vec![format!("$(touch {p})")]),
     ];
     for (i, (hostile, words)) in cases.iter().enumerate() {
-        let mut env = Env::new();
+        let mut env = new_env();
         let argv = scratch.path().join(format!("argv-{i}"));
         env.set("ROLLBACK_CMD", &recording_command(&argv, hostile));
         let item = format!("shell-{i}");
@@ -911,7 +840,7 @@ fn a_rollback_program_spelled_as_shell_syntax_is_run_as_a_program_name() {
     .iter()
     .enumerate()
     {
-        let mut env = Env::new();
+        let mut env = new_env();
         env.set("ROLLBACK_CMD", command);
         let item = format!("prog-{i}");
         let armed = env.run(&[vec!["arm"], arm_args_for(&url, &item)].concat());
@@ -936,7 +865,7 @@ fn a_rollback_program_spelled_as_shell_syntax_is_run_as_a_program_name() {
 
 #[test]
 fn a_rollback_command_with_unbalanced_quotes_is_refused() {
-    let mut env = Env::new();
+    let mut env = new_env();
     env.set("ROLLBACK_CMD", "echo 'unterminated");
     let out = env.run(&[vec!["arm"], arm_args("http://127.0.0.1:9/health")].concat());
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
