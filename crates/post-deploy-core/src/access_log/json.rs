@@ -1,75 +1,251 @@
 //! JSON lines: one JSON object per line with a top-level `status` or `status_code` field.
 //!
-//! A small hand-written scanner instead of serde: it walks the object once, without
-//! allocating, checks the JSON grammar (structure, numbers, literals, escapes) and looks only
-//! at top-level keys, so a `status` nested inside another object or inside a string never
-//! counts. It is lenient in two ways that cost a pass over every byte to check: string contents
-//! are not checked for valid UTF-8 or for raw control characters.
+//! The line is not checked against the whole JSON grammar: it is scanned for its *structure*
+//! only, which is what decides where a key sits. A line counts when
+//! - it is one object: it opens with `{`, and the `}` that closes that object is its last
+//!   non-blank byte;
+//! - its strings are closed (a `\` escapes the byte after it) and its brackets nest properly
+//!   (every `}` closes a `{`, every `]` a `[`, at most [`MAX_DEPTH`] levels below the top);
+//!   there is no `\` outside a string;
+//! - a member of that top-level object (a string after the object's `{` or a `,`, then `:`)
+//!   is `status` or `status_code`, spelled plainly or with escapes, and holds an integer of
+//!   three digits or a string of three digits in 100..=599, followed by a blank, `,` or `}`.
+//!   The first such member counts.
+//!
+//! So a `status` nested in another object or array, or inside a string, never counts, exactly
+//! as with a full parser. What is *not* checked is the text between the strings and brackets:
+//! numbers, `true`/`false`/`null`, the commas and colons between other members, the escapes
+//! inside strings, UTF-8 and control characters. A line that is valid JSON is read exactly as
+//! serde_json reads it (a test holds the two together); a broken line whose strings and brackets
+//! still balance, such as `{"status":503,"a":01,}`, counts by its top-level status where a
+//! strict parser would refuse it. That is the trade for speed: checking every token cost
+//! more than half the parse time, and a log line broken in such a way is still a request.
+//!
+//! Two paths give that same answer. Most lines have no bracket between their outer braces and
+//! no backslash: there every quote opens or closes a string, so whether a `"status` found by
+//! `memmem` is a key follows from the parity of the quotes before it, counted eight bytes at a
+//! time, and nothing else needs looking at. Any other line is walked byte by byte outside its
+//! strings (jumping over strings eight bytes at a time), with the nesting on a bit stack.
+
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+use memchr::{memchr, memchr2, memchr3};
 
 use super::swar;
 
 /// How deep objects and arrays may nest below the top-level object: as deep as serde_json
 /// reads.
-const MAX_DEPTH: u32 = 126;
+pub(super) const MAX_DEPTH: u32 = 126;
 
-/// The status of a JSON access line, or `None` when `line` is not one.
+/// Finds the start of a `status` or `status_code` key, built once.
+static STATUS_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"status"));
+
+/// The status of a JSON access line, or `None` when `line` is not one (see the module doc).
 ///
-/// `line` starts at its first non-blank byte and must hold exactly one JSON object (blanks may
-/// follow). The status is the value of the first top-level `status` or `status_code` key that
-/// holds an integer in 100..=599 or a string of three digits in that range; a key spelled with
-/// escapes (`"st\u0061tus"`) is the same key.
+/// `line` starts at its first non-blank byte.
 #[inline]
 pub(super) fn status(line: &[u8]) -> Option<u16> {
-    // Most log lines hold no backslash at all: then no string has an escape, and the end of a
-    // string is simply the next quote, which is half the search.
-    if memchr::memchr(b'\\', line).is_some() {
-        object::<true>(line)
-    } else {
-        object::<false>(line)
+    let end = line.iter().rposition(|b| !is_ws(*b))?;
+    let (Some(b'{'), Some(b'}')) = (line.first(), line.get(end)) else {
+        return None;
+    };
+    let body = line.get(..=end)?;
+    let interior = body.get(1..end)?;
+    let Some(first) = STATUS_KEY.find(interior) else {
+        // Without a plain `"status` only a key spelled with escapes could be one.
+        return if memchr(b'\\', interior).is_some() {
+            walk(body)
+        } else {
+            None
+        };
+    };
+    if memchr3(b'\\', b'{', b'}', interior).is_some() || memchr2(b'[', b']', interior).is_some() {
+        return walk(body);
+    }
+    flat(body, first.checked_add(1)?)
+}
+
+/// [`status`] of a `body` (from its `{` to its last `}`) without backslashes and without
+/// brackets between its outer braces, where a `"status` starts at index `at`.
+#[inline]
+fn flat(body: &[u8], mut at: usize) -> Option<u16> {
+    // Parity of the quotes in `body[..counted]`.
+    let mut odd = false;
+    let mut counted = 0usize;
+    let mut found = None;
+    loop {
+        odd ^= odd_quotes(body.get(counted..at)?);
+        counted = at;
+        // An even number of quotes before it: this quote opens a string.
+        if !odd && let Some(status) = member_status(body, at) {
+            found = Some(status);
+            break;
+        }
+        let from = at.checked_add(1)?;
+        match STATUS_KEY.find(body.get(from..)?) {
+            Some(next) => at = from.checked_add(next)?,
+            None => break,
+        }
+    }
+    // Every string must be closed, so that the last `}` is outside them.
+    odd ^= odd_quotes(body.get(counted..)?);
+    if odd { None } else { found }
+}
+
+/// [`status`] of any `body` (from its `{` to its last non-blank byte): a walk over its
+/// structure.
+#[inline(never)]
+fn walk(body: &[u8]) -> Option<u16> {
+    // Bit i of `objects` says whether the container i levels up from the innermost one is an
+    // object (1) or an array (0); MAX_DEPTH < 128 keeps every level in the word.
+    let mut objects: u128 = 0;
+    let mut depth: u32 = 0;
+    // The last non-blank byte outside strings (`"` for a string).
+    let mut prev = 0u8;
+    let mut found = None;
+    let mut i = 0usize;
+    while let Some(&byte) = body.get(i) {
+        match byte {
+            b'"' => {
+                if depth == 1 && found.is_none() && matches!(prev, b'{' | b',') {
+                    found = member_status(body, i);
+                }
+                prev = b'"';
+                i = string_end(body, i.checked_add(1)?)?.checked_add(1)?;
+                continue;
+            }
+            b'{' | b'[' => {
+                depth = depth
+                    .checked_add(1)
+                    .filter(|d| *d <= MAX_DEPTH.saturating_add(1))?;
+                objects = objects.wrapping_shl(1) | u128::from(byte == b'{');
+            }
+            b'}' | b']' => {
+                if depth == 0 || (objects & 1 == 1) != (byte == b'}') {
+                    return None;
+                }
+                depth = depth.checked_sub(1)?;
+                objects = objects.wrapping_shr(1);
+                if depth == 0 {
+                    return if i.checked_add(1)? == body.len() {
+                        found
+                    } else {
+                        None
+                    };
+                }
+            }
+            b'\\' => return None,
+            _ => {}
+        }
+        if !is_ws(byte) {
+            prev = byte;
+        }
+        i = i.checked_add(1)?;
+    }
+    None
+}
+
+/// When the string opening at index `at` of `body` is a `status` or `status_code` key, its
+/// member's status; `None` otherwise.
+///
+/// The caller knows that the quote opens a string of the top-level object; this checks that
+/// a `{` or `,` comes before it and a `:` after it.
+#[inline]
+fn member_status(body: &[u8], at: usize) -> Option<u16> {
+    let before = body.get(..at)?;
+    let prev = before.iter().rposition(|b| !is_ws(*b))?;
+    if !matches!(before.get(prev), Some(b'{' | b',')) {
+        return None;
+    }
+    let key_start = at.checked_add(1)?;
+    let after_key = match body.get(key_start..)? {
+        [b's', b't', b'a', b't', b'u', b's', b'"', ..] => key_start.checked_add(7)?,
+        [
+            b's',
+            b't',
+            b'a',
+            b't',
+            b'u',
+            b's',
+            b'_',
+            b'c',
+            b'o',
+            b'd',
+            b'e',
+            b'"',
+            ..,
+        ] => key_start.checked_add(12)?,
+        _ => {
+            let close = string_end(body, key_start)?;
+            let raw = body.get(key_start..close)?;
+            if memchr(b'\\', raw).is_none() || !is_escaped_status_key(raw) {
+                return None;
+            }
+            close.checked_add(1)?
+        }
+    };
+    let rest = skip_ws(body.get(after_key..)?).strip_prefix(b":")?;
+    value_status(skip_ws(rest))
+}
+
+/// The index of the quote that closes a string whose body starts at index `from`.
+#[inline(always)]
+fn string_end(body: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let at = from.checked_add(swar::find2::<b'"', b'\\'>(body.get(from..)?)?)?;
+        if body.get(at) == Some(&b'"') {
+            return Some(at);
+        }
+        // A backslash: the byte after it is escaped, whatever it is.
+        from = at.checked_add(2)?;
     }
 }
 
-/// [`status`], for a line that has backslashes (`ESC`) or not.
+/// Whether `s` holds an odd number of `"`.
 #[inline(always)]
-fn object<const ESC: bool>(line: &[u8]) -> Option<u16> {
-    let mut rest = skip_ws(line.strip_prefix(b"{")?);
-    let mut found = None;
-    if let Some(tail) = rest.strip_prefix(b"}") {
-        rest = tail;
-    } else {
-        loop {
-            // Compared in place, closing quote included: fixed-size loads, no branch on the
-            // key's length.
-            let plain_status = match rest.get(1..8) {
-                Some(b"status\"") => true,
-                Some(b"status_") => rest.get(8..13) == Some(b"code\""),
-                _ => false,
-            };
-            let (key, escaped, tail) = string::<ESC>(rest)?;
-            let value_start = match tail {
-                [b':', value @ ..] => skip_ws(value),
-                _ => skip_ws(skip_ws(tail).strip_prefix(b":")?),
-            };
-            let after = value::<ESC>(value_start)?;
-            if (plain_status || (escaped && is_escaped_status_key(key))) && found.is_none() {
-                let len = value_start.len().checked_sub(after.len())?;
-                found = value_status(value_start.get(..len)?);
-            }
-            match skip_ws(after).split_first() {
-                Some((b',', tail)) => rest = skip_ws(tail),
-                Some((b'}', tail)) => {
-                    rest = tail;
-                    break;
-                }
-                _ => return None,
-            }
-        }
+fn odd_quotes(s: &[u8]) -> bool {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const QUOTES: u64 = 0x2222_2222_2222_2222;
+    let (words, tail) = s.as_chunks::<8>();
+    // The high bit of each byte that is a quote, exactly; the parity of the sum of their counts
+    // is the parity of the count of their xor.
+    let acc = words.iter().fold(0u64, |acc, word| {
+        let t = u64::from_le_bytes(*word) ^ QUOTES;
+        acc ^ !((t & LOW7).wrapping_add(LOW7) | t | LOW7)
+    });
+    let tail = tail.iter().filter(|b| **b == b'"').count();
+    (acc.count_ones() & 1 == 1) != (tail & 1 == 1)
+}
+
+/// Whether `b` is JSON whitespace.
+#[inline(always)]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// `s` without leading JSON whitespace.
+#[inline(always)]
+fn skip_ws(s: &[u8]) -> &[u8] {
+    match s.iter().position(|b| !is_ws(*b)) {
+        Some(n) => s.get(n..).unwrap_or_default(),
+        None => &[],
     }
-    if skip_ws(rest).is_empty() {
-        found
-    } else {
-        None
+}
+
+/// The status a member's value starting `value` holds: an integer, or a string, of three
+/// digits in 100..=599, then a blank, `,` or `}`.
+#[inline(always)]
+fn value_status(value: &[u8]) -> Option<u16> {
+    let ([b'"', a, b, c, b'"', next, ..] | [a, b, c, next, ..]) = value else {
+        return None;
+    };
+    if !(a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit())
+        || !(is_ws(*next) || matches!(next, b',' | b'}'))
+    {
+        return None;
     }
+    Some(super::quoted::digits(*a, *b, *c)).filter(|s| (100..=599).contains(s))
 }
 
 /// Whether the raw key, which has escapes, is `status` or `status_code` once unescaped.
@@ -97,7 +273,8 @@ fn unescaped_eq(raw: &[u8], target: &[u8]) -> bool {
                     b'n' => b'\n',
                     b'r' => b'\r',
                     b't' => b'\t',
-                    other => *other,
+                    b'"' | b'\\' | b'/' => *escape,
+                    _ => return false,
                 };
                 (byte, rest)
             }
@@ -116,199 +293,6 @@ fn hex4(digits: [u8; 4]) -> Option<u16> {
         let digit = u16::try_from(char::from(*d).to_digit(16)?).ok()?;
         acc.checked_mul(16)?.checked_add(digit)
     })
-}
-
-/// The status held by a raw value: an integer, or a string of three digits, in 100..=599.
-#[inline(always)]
-fn value_status(value: &[u8]) -> Option<u16> {
-    let ([a, b, c] | [b'"', a, b, c, b'"']) = value else {
-        return None;
-    };
-    if !(a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit()) {
-        return None;
-    }
-    Some(super::quoted::digits(*a, *b, *c)).filter(|s| (100..=599).contains(s))
-}
-
-/// `s` without leading JSON whitespace.
-#[inline(always)]
-fn skip_ws(s: &[u8]) -> &[u8] {
-    // Log lines are compact JSON: nearly always there is nothing to skip.
-    match s.first() {
-        Some(b' ' | b'\t' | b'\n' | b'\r') => skip_some_ws(s),
-        _ => s,
-    }
-}
-
-/// `s` without leading JSON whitespace, of which there is some.
-#[inline(never)]
-fn skip_some_ws(s: &[u8]) -> &[u8] {
-    match s
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-    {
-        Some(n) => s.get(n..).unwrap_or_default(),
-        None => &[],
-    }
-}
-
-/// A string at the start of `s`: its raw body (escapes kept), whether it has escapes, and what
-/// follows the closing quote. Without `ESC` the caller knows there is no backslash.
-#[inline(always)]
-fn string<const ESC: bool>(s: &[u8]) -> Option<(&[u8], bool, &[u8])> {
-    let body = s.strip_prefix(b"\"")?;
-    if !ESC {
-        let at = swar::find::<b'"'>(body)?;
-        return Some((body.get(..at)?, false, body.get(at..)?.get(1..)?));
-    }
-    let mut from = 0usize;
-    loop {
-        let at = from.checked_add(swar::find2::<b'"', b'\\'>(body.get(from..)?)?)?;
-        match body.get(at..)? {
-            [b'"', tail @ ..] => return Some((body.get(..at)?, from > 0, tail)),
-            [b'\\', b'u', hex @ ..] => {
-                if !hex.get(..4)?.iter().all(u8::is_ascii_hexdigit) {
-                    return None;
-                }
-                from = at.checked_add(6)?;
-            }
-            [
-                b'\\',
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't',
-                ..,
-            ] => {
-                from = at.checked_add(2)?;
-            }
-            _ => return None,
-        }
-    }
-}
-
-/// Any JSON value at the start of `s`; returns what follows it.
-#[inline(always)]
-fn value<const ESC: bool>(s: &[u8]) -> Option<&[u8]> {
-    match s.first()? {
-        b'{' | b'[' => container::<ESC>(s),
-        _ => scalar::<ESC>(s),
-    }
-}
-
-/// A string, number or literal at the start of `s`; returns what follows it.
-#[inline(always)]
-fn scalar<const ESC: bool>(s: &[u8]) -> Option<&[u8]> {
-    match s.first()? {
-        b'"' => string::<ESC>(s).map(|(_, _, tail)| tail),
-        b't' => s.strip_prefix(b"true"),
-        b'f' => s.strip_prefix(b"false"),
-        b'n' => s.strip_prefix(b"null"),
-        _ => number(s),
-    }
-}
-
-/// A number at the start of `s` (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`).
-#[inline(always)]
-fn number(s: &[u8]) -> Option<&[u8]> {
-    let s = s.strip_prefix(b"-").unwrap_or(s);
-    let s = match s.split_first()? {
-        (b'0', tail) => tail,
-        (b'1'..=b'9', tail) => skip_digits(tail),
-        _ => return None,
-    };
-    let s = match s.strip_prefix(b".") {
-        Some(fraction) => at_least_one_digit(fraction)?,
-        None => s,
-    };
-    match s.split_first() {
-        Some((b'e' | b'E', exponent)) => {
-            let exponent = match exponent.split_first() {
-                Some((b'+' | b'-', tail)) => tail,
-                _ => exponent,
-            };
-            at_least_one_digit(exponent)
-        }
-        _ => Some(s),
-    }
-}
-
-/// `s` without its leading digits.
-#[inline(always)]
-fn skip_digits(s: &[u8]) -> &[u8] {
-    let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
-    s.get(n..).unwrap_or_default()
-}
-
-/// `s` without its leading digits, of which there must be one at least.
-#[inline(always)]
-fn at_least_one_digit(s: &[u8]) -> Option<&[u8]> {
-    let rest = skip_digits(s);
-    (rest.len() < s.len()).then_some(rest)
-}
-
-/// An object or array at the start of `s`, nested at most [`MAX_DEPTH`] deep; returns what
-/// follows it. Iterative, so no input can exhaust the stack.
-#[inline(never)]
-fn container<const ESC: bool>(s: &[u8]) -> Option<&[u8]> {
-    // Bit i of `objects` says whether the container i levels up from the innermost one is an
-    // object (1) or an array (0); MAX_DEPTH < 128 keeps every level in the word.
-    let mut objects: u128 = 0;
-    let mut depth: u32 = 0;
-    let mut rest = s;
-    'value: loop {
-        // `rest` starts a value.
-        match rest.split_first()? {
-            (open @ (b'{' | b'['), tail) => {
-                let is_object = *open == b'{';
-                depth = depth.checked_add(1).filter(|d| *d <= MAX_DEPTH)?;
-                objects = objects.wrapping_shl(1) | u128::from(is_object);
-                rest = skip_ws(tail);
-                let close = if is_object { b'}' } else { b']' };
-                match rest.split_first() {
-                    Some((byte, tail)) if *byte == close => {
-                        rest = tail;
-                        depth = depth.checked_sub(1)?;
-                        objects = objects.wrapping_shr(1);
-                    }
-                    _ => {
-                        if is_object {
-                            rest = member_value::<ESC>(rest)?;
-                        }
-                        continue 'value;
-                    }
-                }
-            }
-            _ => rest = scalar::<ESC>(rest)?,
-        }
-        // After a value: close containers, or go on to the next element.
-        loop {
-            if depth == 0 {
-                return Some(rest);
-            }
-            let in_object = objects & 1 == 1;
-            rest = skip_ws(rest);
-            match (rest.split_first()?, in_object) {
-                ((b',', tail), _) => {
-                    rest = skip_ws(tail);
-                    if in_object {
-                        rest = member_value::<ESC>(rest)?;
-                    }
-                    continue 'value;
-                }
-                ((b'}', tail), true) | ((b']', tail), false) => {
-                    rest = tail;
-                    depth = depth.checked_sub(1)?;
-                    objects = objects.wrapping_shr(1);
-                }
-                _ => return None,
-            }
-        }
-    }
-}
-
-/// A member's key and colon at the start of `s`; returns where its value starts.
-#[inline]
-fn member_value<const ESC: bool>(s: &[u8]) -> Option<&[u8]> {
-    let (_, _, tail) = string::<ESC>(s)?;
-    Some(skip_ws(skip_ws(tail).strip_prefix(b":")?))
 }
 
 #[cfg(test)]
@@ -340,6 +324,10 @@ mod tests {
         assert_eq!(status(br#"{"status":[500]}"#), None);
         assert_eq!(status(br#"{"status":{"code":500}}"#), None);
         assert_eq!(status(br#"{"Status":500}"#), None);
+        assert_eq!(status(br#"{"status":0500}"#), None);
+        assert_eq!(status(br#"{"status" 500}"#), None);
+        assert_eq!(status(br#"{status:500}"#), None);
+        assert_eq!(status(br#"{'status':500}"#), None);
         assert_eq!(status(br#"{}"#), None);
     }
 
@@ -348,29 +336,39 @@ mod tests {
         assert_eq!(status(br#"{"status":"ok","status_code":502}"#), Some(502));
         assert_eq!(status(br#"{"status":200,"status_code":502}"#), Some(200));
         assert_eq!(status(br#"{"status":200,"status":502}"#), Some(200));
+        assert_eq!(
+            status(br#"{"a":[1],"status":"ok","status":502}"#),
+            Some(502)
+        );
     }
 
     #[test]
     fn nested_and_quoted_status_do_not_count() {
-        assert_eq!(status(br#"{"http":{"status":500}}"#), None);
-        assert_eq!(status(br#"{"a":[{"status":500}]}"#), None);
-        assert_eq!(status(br#"{"msg":"\"status\":500"}"#), None);
-        assert_eq!(
-            status(br#"{"msg":"{\"status\":500}","status":200}"#),
-            Some(200)
-        );
-        assert_eq!(
-            status(br#"{"http":{"status":500},"status":201}"#),
-            Some(201)
-        );
+        for (line, want) in [
+            (&br#"{"http":{"status":500}}"#[..], None),
+            (br#"{"a":[{"status":500}]}"#, None),
+            (br#"{"a":["status",500]}"#, None),
+            (br#"{"msg":"\"status\":500"}"#, None),
+            (br#"{"msg":"{\"status\":500}","status":200}"#, Some(200)),
+            (br#"{"http":{"status":500},"status":201}"#, Some(201)),
+            // A value that reads `status` is not a key.
+            (br#"{"a":"status":500}"#, None),
+            // Balanced quotes, but `"status"` would close a string: it is not a key.
+            (br#"{"m":", "status":500, "}"#, None),
+            (br#"{"m":"{", "status":500, "}"#, None),
+        ] {
+            assert_eq!(status(line), want, "{}", String::from_utf8_lossy(line));
+        }
     }
 
     #[test]
     fn escaped_keys() {
         assert_eq!(status(br#"{"st\u0061tus":500}"#), Some(500));
+        assert_eq!(status(br#"{"\u0073tatus":500}"#), Some(500));
         assert_eq!(status(br#"{"status\u005fcode":500}"#), Some(500));
         assert_eq!(status(br#"{"st\"atus":500}"#), None);
         assert_eq!(status(br#"{"status\n":500}"#), None);
+        assert_eq!(status(br#"{"\status":500}"#), None);
         assert!(unescaped_eq(br"a\/b", b"a/b"));
         assert!(unescaped_eq(br"\t\n\r\b\f", b"\t\n\r\x08\x0c"));
         assert!(!unescaped_eq(br"\u00e9", b"e"));
@@ -378,39 +376,42 @@ mod tests {
     }
 
     #[test]
-    fn invalid_json_is_not_an_access_line() {
+    fn broken_structure_is_not_an_access_line() {
         for line in [
             &br#"{"status":500"#[..],
-            br#"{"status":500,}"#,
             br#"{"status":500} x"#,
             br#"{"status":500}{}"#,
-            br#"{"status" 500}"#,
-            br#"{status:500}"#,
-            br#"{'status':500}"#,
-            br#"{"status":0500}"#,
-            br#"{"a":01,"status":500}"#,
-            br#"{"a":1.,"status":500}"#,
-            br#"{"a":.5,"status":500}"#,
-            br#"{"a":1e,"status":500}"#,
-            br#"{"a":-,"status":500}"#,
-            br#"{"a":tru,"status":500}"#,
-            br#"{"a":nul,"status":500}"#,
-            br#"{"a":truex,"status":500}"#,
-            br#"{"a":"\x","status":500}"#,
-            br#"{"a":"\u12g4","status":500}"#,
-            br#"{"a":"\u12","status":500}"#,
-            br#"{"a":[1,],"status":500}"#,
-            br#"{"a":[1 2],"status":500}"#,
-            br#"{"a":{"b"},"status":500}"#,
-            br#"{"a":{"b":1,},"status":500}"#,
-            br#"{"a":{1:2},"status":500}"#,
+            br#"{"status":500}}"#,
+            br#"{"status":500]"#,
             br#"{"a":[},"status":500}"#,
             br#"{"a":{],"status":500}"#,
+            br#"{"a":[,"status":500}"#,
             br#"{"a":"unterminated,"status":500}"#,
-            br#"{,"status":500}"#,
+            br#"{"status":500,"a":"}"#,
+            br#"{"status":500,"a":"\"}"#,
+            br#"{"status":500,\"a":1}"#,
+            br#"{"status":500,"a":1}\"#,
             br#"["status",500]"#,
+            br#"x{"status":500}"#,
         ] {
             assert_eq!(status(line), None, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    /// The trade made for speed: the tokens between strings and brackets are not checked.
+    #[test]
+    fn broken_tokens_between_strings_still_count() {
+        for line in [
+            &br#"{"status":500,}"#[..],
+            br#"{,"status":500}"#,
+            br#"{"a":01,"status":500}"#,
+            br#"{"a":tru,"status":500}"#,
+            br#"{"a":1 2,"status":500}"#,
+            br#"{"a":"\x","status":500}"#,
+            br#"{"a":{"b"},"status":500}"#,
+            br#"{"a":[1,],"status":500}"#,
+        ] {
+            assert_eq!(status(line), Some(500), "{}", String::from_utf8_lossy(line));
         }
     }
 
@@ -432,5 +433,43 @@ mod tests {
         assert_eq!(status(&deep(MAX_DEPTH as usize)), Some(500));
         assert_eq!(status(&deep(MAX_DEPTH as usize + 1)), None);
         assert_eq!(status(&deep(100_000)), None);
+    }
+
+    #[test]
+    fn odd_quotes_counts_every_position() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut s = vec![b'a'; len];
+                assert!(!odd_quotes(&s));
+                s[at] = b'"';
+                assert!(odd_quotes(&s), "{len} {at}");
+                s[len - 1 - at] = b'"';
+                assert_eq!(odd_quotes(&s), at == len - 1 - at, "{len} {at}");
+            }
+            assert!(!odd_quotes(&vec![0xa2; len]));
+            assert!(!odd_quotes(&vec![0x23; len]));
+        }
+    }
+
+    /// The flat path and the walk agree wherever the flat path is taken.
+    #[test]
+    fn flat_and_walk_agree() {
+        for line in [
+            &br#"{"status":500}"#[..],
+            br#"{"a":"status","status":501}"#,
+            br#"{"a":"x","status":"ok","status_code":"502"}"#,
+            br#"{"m":", "status":500, "}"#,
+            br#"{"status":500,"m":"}"#,
+            br#"{ "status" : 503 , "x":1}"#,
+        ] {
+            let end = line.len() - 1;
+            let first = STATUS_KEY.find(&line[1..end]).unwrap() + 1;
+            assert_eq!(
+                flat(line, first),
+                walk(line),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 }

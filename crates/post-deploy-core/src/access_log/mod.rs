@@ -15,7 +15,9 @@
 //!   configuration's time and logger name); uvicorn's terminal colour codes are allowed.
 //! - **JSON lines**: one JSON object with a top-level `status` or `status_code` field holding
 //!   an integer, or a string of three digits, in 100..=599 (the first such field counts). A
-//!   `status` nested in another object, or inside a string, does not count.
+//!   `status` nested in another object, or inside a string, does not count. Only the line's
+//!   structure is checked (strings closed, brackets nested, one object), not every token: a
+//!   broken line such as `{"status":503,"a":01,}` still counts (see `json.rs`).
 //! - **Auto**: each line is tried as JSON when its first non-blank byte is `{`, and as CLF or
 //!   uvicorn otherwise (and after JSON fails).
 //!
@@ -23,7 +25,8 @@
 //! are unparsed without being looked at, so memory stays bounded whatever the input.
 //!
 //! Speed: `memchr` finds line ends, inlined 8-bytes-at-a-time (SWAR) searches find quotes
-//! inside a line, nothing is allocated or copied per line (BENCHMARKS.md has the numbers).
+//! inside a line, JSON lines are skimmed for their structure rather than parsed, nothing is
+//! allocated or copied per line (BENCHMARKS.md has the numbers).
 
 mod clf;
 mod json;
