@@ -83,7 +83,7 @@ impl Env {
             for file in std::fs::read_dir(&folder).unwrap() {
                 let name = file.unwrap().file_name().to_string_lossy().into_owned();
                 assert!(!name.contains(".damaged-"), "{}: {name}", folder.display());
-                if name.contains(".tmp-") {
+                if name.ends_with(".tmp") {
                     leftovers.push(folder.join(&name));
                     continue;
                 }

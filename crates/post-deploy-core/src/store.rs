@@ -247,33 +247,13 @@ impl WindowDir {
             .open(&path)
             .map_err(io("opening", &path))?;
         match file.try_lock() {
-            Ok(()) => {
-                self.remove_stale_temporaries();
-                Ok(Some(WindowLock { _file: file }))
-            }
+            Ok(()) => Ok(Some(WindowLock { _file: file })),
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(source)) => Err(StoreError::Io {
                 action: "locking",
                 path,
                 source,
             }),
-        }
-    }
-
-    /// Removes temporary files a writer killed mid-write left behind. Called with the lock
-    /// held: every state write happens under it, so any temporary file found then is stale.
-    fn remove_stale_temporaries(&self) {
-        let Ok(entries) = fs_err::read_dir(&self.path) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let stale = name
-                .to_str()
-                .is_some_and(|n| n.starts_with('.') && n.contains(".tmp-"));
-            if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
-                let _ = std::fs::remove_file(entry.path());
-            }
         }
     }
 
@@ -352,8 +332,9 @@ impl WindowDir {
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
     let path = dir.join(name);
     refuse_symlink(&path)?;
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    // A leftover from a crashed writer of the same pid is stale: replace it.
+    // One temporary name per file: state files are written under the window's lock, so a
+    // temporary found here was left by a writer killed mid-write, and is replaced.
+    let tmp = dir.join(format!(".{name}.tmp"));
     let _ = std::fs::remove_file(&tmp);
     let mut file = private_file_options()
         .write(true)

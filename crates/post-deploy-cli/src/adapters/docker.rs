@@ -252,6 +252,9 @@ impl DockerCli {
             "compose rollback of service {} in project {}",
             service.service, service.project
         );
+        if let Some(detail) = service.refusal() {
+            return Err(ControlError::Failed { what, detail });
+        }
         // `up --force-recreate SERVICE` recreates every container of the service.
         let members = self.service_members(service)?;
         if let Some(hit) = members.iter().find(|m| me.names(m)) {
@@ -862,6 +865,16 @@ impl ComposeService {
                 })
                 .unwrap_or_default(),
         })
+    }
+
+    /// Why compose cannot be given these labels: a project or service that reads as an
+    /// option (a service `--remove-orphans`) would change what `compose up` does. Compose
+    /// itself names neither so; only a container labelled by hand can.
+    fn refusal(&self) -> Option<String> {
+        [("project", &self.project), ("service", &self.service)]
+            .into_iter()
+            .find(|(_, name)| name.starts_with('-'))
+            .map(|(kind, name)| format!("the compose {kind} {name:?} reads as an option"))
     }
 }
 
@@ -1704,6 +1717,89 @@ struct PsRow {
     id: String,
     #[serde(rename = "Names", deserialize_with = "nullable")]
     names: String,
+}
+
+/// The orchestrator's own container in [`parse_inspect_for_fuzzing`].
+const FUZZ_SELF_CONTAINER: &str = "orchestrator";
+/// The previous image in [`parse_inspect_for_fuzzing`].
+const FUZZ_PREVIOUS_IMAGE: &str = "app:previous";
+/// The id `docker create` answers in [`parse_inspect_for_fuzzing`].
+const FUZZ_CREATED_ID: &str = "created-id";
+
+/// Runs `docker inspect` output, however hostile, through everything the built-in rollback
+/// derives from it, without running anything: for the fuzz target
+/// `fuzz/fuzz_targets/docker_inspect.rs` and the replay of its corpus
+/// (`fixtures/fuzz-corpus/docker_inspect/`). Not for anything else.
+///
+/// `bytes` is read as `docker inspect --type container` output, as [`DockerCli`] reads it:
+/// the first element is the rollback's target; a second one, if any, is what inspecting the
+/// orchestrator's own container (configured as `orchestrator`) returned. The target is refused
+/// as the rollback refuses it. Otherwise the result is every argv, without the program, the
+/// rollback would run from it onto the previous image `app:previous`: the plain-container
+/// `create …` without the image's defaults, then with the same bytes read as `docker image
+/// inspect` output for those defaults, the `network connect … -- NETWORK created-id` calls of
+/// each, and, when its labels name a compose service, the `-p PROJECT … up … SERVICE` of the
+/// compose rollback.
+///
+/// # Errors
+/// [`ControlError::BadOutput`] for output the adapter refuses (not a JSON array of at least
+/// one container, or a container without a name); [`ControlError::SelfContainer`] for the
+/// orchestrator's own container; [`ControlError::Failed`] for compose labels the compose
+/// rollback refuses.
+#[doc(hidden)]
+pub fn parse_inspect_for_fuzzing(bytes: &[u8]) -> Result<Vec<Vec<String>>, ControlError> {
+    let what = "docker inspect (fuzzing)";
+    let output = Captured {
+        status: Status::Code(0),
+        stdout: bytes.to_vec(),
+        stdout_truncated: false,
+        stderr_tail: String::new(),
+    };
+    let target: ContainerJson = first_of(what, &output)?;
+    // As `DockerCli::identity` finds the orchestrator's own container.
+    let mut me = SelfIdentity {
+        names: vec![FUZZ_SELF_CONTAINER.to_owned()],
+        ids: Vec::new(),
+    };
+    if let Some(own) = serde_json::from_slice::<Vec<ContainerJson>>(bytes)
+        .ok()
+        .and_then(|all| all.into_iter().nth(1))
+    {
+        me.names.push(own.short_name().to_owned());
+        me.ids.push(own.id);
+    }
+    let name = target.short_name();
+    if me.names(name) || me.is(&target) {
+        return Err(ControlError::SelfContainer(name.to_owned()));
+    }
+    if name.is_empty() {
+        return Err(ControlError::BadOutput {
+            what: what.to_owned(),
+            detail: "no name".to_owned(),
+        });
+    }
+    let defaults = first_of::<ImageJson>(what, &output).ok().map(|i| i.config);
+    let mut argvs = Vec::new();
+    for defaults in [None, defaults.as_ref()] {
+        let plan = recreate_plan(&target, defaults, FUZZ_PREVIOUS_IMAGE);
+        argvs.push(plan.create);
+        argvs.extend(plan.connect.into_iter().map(|mut connect| {
+            connect.push(FUZZ_CREATED_ID.to_owned());
+            connect
+        }));
+    }
+    if let Some(service) = ComposeService::from_labels(&target.config.labels) {
+        if let Some(detail) = service.refusal() {
+            return Err(ControlError::Failed {
+                what: what.to_owned(),
+                detail,
+            });
+        }
+        if let Ok(files) = resolve_config_files(&service, |_| true) {
+            argvs.push(compose_up_args(&service, &files));
+        }
+    }
+    Ok(argvs)
 }
 
 #[cfg(test)]
@@ -2923,5 +3019,244 @@ mod tests {
             cli.rollback("/orchestrator", "app:1"),
             Err(ControlError::SelfContainer("/orchestrator".into()))
         );
+    }
+}
+
+/// Replays `fixtures/fuzz-corpus/docker_inspect/` through [`parse_inspect_for_fuzzing`] with
+/// the checks of the fuzz target `fuzz/fuzz_targets/docker_inspect.rs` (kept the same).
+#[cfg(test)]
+#[expect(
+    clippy::arithmetic_side_effects,
+    reason = "tests: an overflow is a failed test"
+)]
+mod fuzz_corpus {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Flags of `docker create` that take the next word as their value.
+    const VALUED: &[&str] = &[
+        "--add-host",
+        "--cap-add",
+        "--cap-drop",
+        "--cpu-shares",
+        "--cpus",
+        "--device",
+        "--dns",
+        "--dns-option",
+        "--dns-search",
+        "--domainname",
+        "--entrypoint",
+        "--env",
+        "--expose",
+        "--group-add",
+        "--health-cmd",
+        "--health-interval",
+        "--health-retries",
+        "--health-start-period",
+        "--health-timeout",
+        "--hostname",
+        "--ip",
+        "--ip6",
+        "--ipc",
+        "--label",
+        "--log-driver",
+        "--log-opt",
+        "--memory",
+        "--mount",
+        "--network",
+        "--network-alias",
+        "--pid",
+        "--publish",
+        "--restart",
+        "--runtime",
+        "--security-opt",
+        "--shm-size",
+        "--stop-signal",
+        "--stop-timeout",
+        "--sysctl",
+        "--tmpfs",
+        "--ulimit",
+        "--user",
+        "--uts",
+        "--volume",
+        "--volumes-from",
+        "--workdir",
+    ];
+    /// Flags of `docker create` that stand alone.
+    const BARE: &[&str] = &[
+        "--init",
+        "--interactive",
+        "--no-healthcheck",
+        "--privileged",
+        "--publish-all",
+        "--read-only",
+        "--rm",
+        "--tty",
+    ];
+
+    /// Walks `argv` from `at`: known flags with their values, up to the word `end`; the index
+    /// of `end`.
+    fn walk(argv: &[String], mut at: usize, valued: &[&str], bare: &[&str], end: &str) -> usize {
+        loop {
+            let word = argv
+                .get(at)
+                .unwrap_or_else(|| panic!("no {end:?} in {argv:?}"));
+            if word == end {
+                return at;
+            }
+            if bare.contains(&word.as_str()) {
+                at += 1;
+            } else if valued.contains(&word.as_str()) && at + 1 < argv.len() {
+                at += 2;
+            } else {
+                panic!("{word:?} stands where a flag belongs in {argv:?}");
+            }
+        }
+    }
+
+    /// The fuzz target's checks: no panic; the orchestrator's own container is refused; every
+    /// argv keeps each value in a value's place, so no inspected string becomes a flag, the
+    /// image, the network or the service.
+    pub(super) fn check(bytes: &[u8]) {
+        let result = parse_inspect_for_fuzzing(bytes);
+        let elements: Option<Vec<Value>> = serde_json::from_slice(bytes).ok();
+        let target = elements
+            .as_ref()
+            .and_then(|e| e.first())
+            .and_then(Value::as_object);
+        let field = |o: &serde_json::Map<String, Value>, k: &str| -> String {
+            let v = o.get(k).and_then(Value::as_str).unwrap_or_default();
+            v.strip_prefix('/').unwrap_or(v).to_owned()
+        };
+        let name = target.map(|t| field(t, "Name"));
+        if result.is_ok()
+            && let (Some(t), Some(elements)) = (target, &elements)
+        {
+            let own = elements.get(1).and_then(Value::as_object);
+            let same = |k: &str| {
+                own.is_some_and(|o| !field(o, k).is_empty() && field(o, k) == field(t, k))
+            };
+            assert!(
+                field(t, "Name") != FUZZ_SELF_CONTAINER && !same("Name") && !same("Id"),
+                "the orchestrator's own container was not refused: {result:?}"
+            );
+        }
+        if let Err(e) = &result {
+            assert!(!matches!(e, ControlError::ProgramMissing { .. }), "{e}");
+        }
+        let Ok(argvs) = result else { return };
+        assert!(!argvs.is_empty());
+        for argv in &argvs {
+            match argv.first().map(String::as_str) {
+                Some("create") => {
+                    assert_eq!(argv.get(1).map(String::as_str), Some("--name"), "{argv:?}");
+                    let created = argv.get(2).unwrap();
+                    assert!(!created.is_empty());
+                    if let Some(name) = &name {
+                        assert_eq!(created, name);
+                    }
+                    let dashes = walk(argv, 3, VALUED, BARE, "--");
+                    assert_eq!(
+                        argv.get(dashes + 1).map(String::as_str),
+                        Some(FUZZ_PREVIOUS_IMAGE),
+                        "{argv:?}"
+                    );
+                }
+                Some("network") => {
+                    assert_eq!(argv.get(1).map(String::as_str), Some("connect"), "{argv:?}");
+                    let dashes = walk(argv, 2, &["--alias", "--ip", "--ip6"], &[], "--");
+                    assert_eq!(argv.len(), dashes + 3, "{argv:?}");
+                    assert_eq!(argv.last().map(String::as_str), Some(FUZZ_CREATED_ID));
+                }
+                Some("-p") => {
+                    let up = walk(argv, 2, &["--project-directory", "-f"], &[], "up");
+                    // -p takes its value whatever it is, but a project that reads as an
+                    // option is refused all the same.
+                    assert!(!argv[1].starts_with('-'), "{argv:?}");
+                    assert_eq!(
+                        argv[up..argv.len() - 1],
+                        ["up", "-d", "--no-deps", "--force-recreate"],
+                        "{argv:?}"
+                    );
+                    let service = argv.last().unwrap();
+                    assert!(
+                        !service.is_empty() && !service.starts_with('-'),
+                        "the service reads as an option: {argv:?}"
+                    );
+                }
+                _ => panic!("an unexpected argv: {argv:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn docker_inspect_corpus_replays() {
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/fuzz-corpus/docker_inspect");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let failed: Vec<String> = files
+            .iter()
+            .filter(|path| {
+                let bytes = std::fs::read(path).unwrap();
+                catch_unwind(AssertUnwindSafe(|| check(&bytes))).is_err()
+            })
+            .map(|path| path.display().to_string())
+            .collect();
+        assert!(failed.is_empty(), "corpus files fail: {failed:#?}");
+        assert!(
+            files.len() >= 24,
+            "the corpus at {} has only {} files",
+            dir.display(),
+            files.len()
+        );
+    }
+
+    /// The recorded containers reach the argv building; the checks refuse what they must.
+    #[test]
+    fn the_recorded_inspect_output_is_rebuilt_and_checked() {
+        let plain = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/docker/inspect-plain.json"),
+        )
+        .unwrap();
+        let argvs = parse_inspect_for_fuzzing(&plain).unwrap();
+        assert_eq!(argvs.iter().filter(|a| a[0] == "create").count(), 2);
+        assert!(argvs.iter().any(|a| a[..2] == ["network", "connect"]));
+        check(&plain);
+        assert!(matches!(
+            parse_inspect_for_fuzzing(br#"[{"Name": "/orchestrator"}]"#),
+            Err(ControlError::SelfContainer(_))
+        ));
+        assert!(matches!(
+            parse_inspect_for_fuzzing(
+                br#"[{"Name": "/web", "Id": "ab12"}, {"Name": "/x", "Id": "ab12"}]"#
+            ),
+            Err(ControlError::SelfContainer(_))
+        ));
+        assert!(matches!(
+            parse_inspect_for_fuzzing(b"[]"),
+            Err(ControlError::BadOutput { .. })
+        ));
+        // Found by the fuzzer: compose labels whose service or project reads as an option.
+        let labelled = br#"[{"Name": "/web", "Config": {"Labels": {
+            "com.docker.compose.project": "shop",
+            "com.docker.compose.service": "--remove-orphans"}}}]"#;
+        assert!(matches!(
+            parse_inspect_for_fuzzing(labelled),
+            Err(ControlError::Failed { detail, .. }) if detail.contains("reads as an option")
+        ));
+        let bad = vec![
+            "create".to_owned(),
+            "--name".to_owned(),
+            "web".to_owned(),
+            "-it".to_owned(),
+        ];
+        assert!(catch_unwind(|| walk(&bad, 3, VALUED, BARE, "--")).is_err());
     }
 }
