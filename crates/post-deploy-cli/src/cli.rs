@@ -59,7 +59,7 @@ pub enum Command {
         after_help = "Example:\n  docker logs api 2>&1 | post-deploy count-5xx"
     )]
     Count5xx(CountArgs),
-    /// A self-contained run of about 20 seconds: a loopback target turns bad mid-window and
+    /// A self-contained run of about 10 seconds: a loopback target turns bad mid-window and
     /// a rollback command heals it.
     #[command(after_help = "Example:\n  post-deploy demo")]
     Demo(DemoArgs),
