@@ -192,7 +192,10 @@ fn arm_request(args: ArmArgs) -> ArmRequest {
         health_url: args.health_url,
         container: args.container,
         previous_image: args.previous_image,
-        artefacts_dir: args.artefacts_dir,
+        // Recorded for the window's whole life: later ticks may run from another directory.
+        artefacts_dir: args
+            .artefacts_dir
+            .map(|d| std::path::absolute(&d).unwrap_or(d)),
     }
 }
 
