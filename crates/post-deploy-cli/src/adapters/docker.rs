@@ -598,16 +598,18 @@ impl ContainerControl for DockerCli {
         sink: &mut dyn FnMut(&[u8]),
     ) -> Result<LogCursor, ControlError> {
         // `--since` is inclusive to the nanosecond: lines stamped exactly `since` come again
-        // and the tally skips the ones already read. `--until` (inclusive too) stops a
-        // moment ago: the daemon stamps stdout and stderr lines on separate goroutines before
-        // writing them, so a line stamped just before the newest one read could still be on
-        // its way into the log and would be skipped by the next `--since`.
+        // and the tally skips the ones already read. Only lines stamped up to a moment ago
+        // (the horizon) are taken: the daemon stamps stdout and stderr lines on separate
+        // goroutines before writing them, so a line stamped just before the newest one read
+        // could still be on its way into the log and would be skipped by the next `--since`.
+        // The horizon is applied here, over the whole output, not with `--until`: the daemon
+        // stops reading at the first line stamped after `--until`, and a line stamped before
+        // it but written just after it would be missed, then skipped for good.
         let since = cursor.since.to_rfc3339_opts(SecondsFormat::Nanos, true);
-        let until = SystemClock
+        let horizon = SystemClock
             .now()
             .checked_sub_signed(LOG_SETTLE)
-            .unwrap_or(cursor.since)
-            .to_rfc3339_opts(SecondsFormat::Nanos, true);
+            .unwrap_or(cursor.since);
         let what = format!("docker logs {container}");
         let inv = self.docker_call(
             [
@@ -615,14 +617,12 @@ impl ContainerControl for DockerCli {
                 "--timestamps",
                 "--since",
                 since.as_str(),
-                "--until",
-                until.as_str(),
                 "--",
                 container,
             ],
             LOGS_TIMEOUT,
         );
-        let mut tally = LogTally::new(cursor);
+        let mut tally = LogTally::new(cursor, horizon);
         let mut complaints = String::new();
         let ended = self.exec.stream(
             &inv,
@@ -780,6 +780,8 @@ impl SelfIdentity {
 /// The log lines of one read that are new after a cursor, and the cursor after them.
 #[derive(Debug, Clone)]
 struct LogTally {
+    /// Lines stamped after this are left for a later read.
+    horizon: DateTime<Utc>,
     since: DateTime<Utc>,
     /// Lines stamped exactly `since` still to skip: they were read last time.
     skip: u64,
@@ -788,8 +790,9 @@ struct LogTally {
 }
 
 impl LogTally {
-    fn new(cursor: &LogCursor) -> Self {
+    fn new(cursor: &LogCursor, horizon: DateTime<Utc>) -> Self {
         Self {
+            horizon,
             since: cursor.since,
             skip: cursor.seen_at_since,
             last: cursor.since,
@@ -799,7 +802,7 @@ impl LogTally {
 
     /// Whether a line stamped `at` is new; records it when it is.
     fn admit(&mut self, at: DateTime<Utc>) -> bool {
-        if at < self.since {
+        if at < self.since || at > self.horizon {
             return false;
         }
         if at == self.since && self.skip > 0 {
@@ -2046,7 +2049,7 @@ mod tests {
             t("2026-01-01T00:00:03Z"),
         );
         // First read: everything from `a` on.
-        let mut tally = LogTally::new(&LogCursor::at(a));
+        let mut tally = LogTally::new(&LogCursor::at(a), far());
         let admitted: Vec<bool> = [a, b, b].into_iter().map(|x| tally.admit(x)).collect();
         assert_eq!(admitted, [true, true, true]);
         let cursor = tally.cursor();
@@ -2058,7 +2061,7 @@ mod tests {
             }
         );
         // `--since` is inclusive: the two lines at `b` come again, and a third one at `b` is new.
-        let mut tally = LogTally::new(&cursor);
+        let mut tally = LogTally::new(&cursor, far());
         let admitted: Vec<bool> = [b, b, b, c].into_iter().map(|x| tally.admit(x)).collect();
         assert_eq!(admitted, [false, false, true, true]);
         assert_eq!(
@@ -2069,10 +2072,13 @@ mod tests {
             }
         );
         // Nothing new: the cursor stays, ties cumulative.
-        let mut tally = LogTally::new(&LogCursor {
-            since: c,
-            seen_at_since: 1,
-        });
+        let mut tally = LogTally::new(
+            &LogCursor {
+                since: c,
+                seen_at_since: 1,
+            },
+            far(),
+        );
         assert!(!tally.admit(c) && !tally.admit(a));
         assert_eq!(
             tally.cursor(),
@@ -2091,7 +2097,52 @@ mod tests {
         );
     }
 
+    /// A horizon beyond every stamp of a test.
+    fn far() -> DateTime<Utc> {
+        t("2100-01-01T00:00:00Z")
+    }
+
     proptest! {
+        /// Lines reach the log out of stamp order (stdout and stderr are stamped on their own
+        /// goroutines), each within the settle delay of its stamp; reads at any moments take
+        /// everything visible from `since` on and admit up to `now - settle`: every line is
+        /// counted exactly once.
+        #[test]
+        fn log_tally_counts_out_of_order_lines_once(
+            lines in proptest::collection::vec((0_i64..5, 0_i64..1000), 1..80),
+            reads in proptest::collection::vec(0_i64..4000, 1..8),
+        ) {
+            let settle = LOG_SETTLE.num_milliseconds();
+            let base = t("2026-01-01T00:00:00Z");
+            let ms = |n: i64| base + chrono::Duration::milliseconds(n);
+            // (stamp, written): stamps advance by 0–4 ms; writes lag by up to the settle delay.
+            let mut stamp = 0;
+            let mut log: Vec<(i64, i64)> = lines
+                .iter()
+                .map(|(gap, lag)| {
+                    stamp += gap;
+                    (stamp, stamp + lag * settle / 1000)
+                })
+                .collect();
+            log.sort_by_key(|(_, written)| *written);
+            let mut times: Vec<i64> = reads;
+            times.sort_unstable();
+            // A last read long after everything was written.
+            times.push(stamp + 10 * settle);
+            let mut cursor = LogCursor::at(base);
+            let mut counted = 0;
+            for now in times {
+                let mut tally = LogTally::new(&cursor, ms(now - settle));
+                counted += log
+                    .iter()
+                    .filter(|(s, w)| *w <= now && ms(*s) >= cursor.since)
+                    .filter(|(s, _)| tally.admit(ms(*s)))
+                    .count();
+                cursor = tally.cursor();
+            }
+            prop_assert_eq!(counted, log.len());
+        }
+
         /// However a log is cut into reads, each line is counted once.
         #[test]
         fn log_tally_counts_every_line_once(
@@ -2111,7 +2162,7 @@ mod tests {
             let mut counted = 0;
             for end in ends {
                 // docker returns every line stamped at or after `since` logged so far
-                let mut tally = LogTally::new(&cursor);
+                let mut tally = LogTally::new(&cursor, far());
                 counted += stamps[..end].iter().filter(|s| **s >= cursor.since).filter(|s| tally.admit(**s)).count();
                 cursor = tally.cursor();
             }
