@@ -2184,7 +2184,7 @@ mod tests {
         let labels: BTreeMap<String, String> = [
             (LABEL_PROJECT, "pdtest"),
             (LABEL_SERVICE, "web"),
-            (LABEL_WORKING_DIR, "/work/main/fixtures/images"),
+            (LABEL_WORKING_DIR, "/srv/deploy/fixtures/images"),
             (
                 LABEL_CONFIG_FILES,
                 "fixtures/images/compose.yaml,fixtures/images/extra.yaml",
@@ -2195,14 +2195,14 @@ mod tests {
         .collect();
         let s = ComposeService::from_labels(&labels).unwrap();
         assert_eq!(s.config_files.len(), 2);
-        // compose v1 records files relative to where it ran: /work/main here.
+        // compose v1 records files relative to where it ran: /srv/deploy here.
         let files =
-            resolve_config_files(&s, |p| p.starts_with("/work/main/fixtures/images/")).unwrap();
+            resolve_config_files(&s, |p| p.starts_with("/srv/deploy/fixtures/images/")).unwrap();
         assert_eq!(
             files,
             [
-                PathBuf::from("/work/main/fixtures/images/compose.yaml"),
-                "/work/main/fixtures/images/extra.yaml".into()
+                PathBuf::from("/srv/deploy/fixtures/images/compose.yaml"),
+                "/srv/deploy/fixtures/images/extra.yaml".into()
             ]
         );
         assert_eq!(
@@ -2211,11 +2211,11 @@ mod tests {
                 "-p",
                 "pdtest",
                 "--project-directory",
-                "/work/main/fixtures/images",
+                "/srv/deploy/fixtures/images",
                 "-f",
-                "/work/main/fixtures/images/compose.yaml",
+                "/srv/deploy/fixtures/images/compose.yaml",
                 "-f",
-                "/work/main/fixtures/images/extra.yaml",
+                "/srv/deploy/fixtures/images/extra.yaml",
                 "up",
                 "-d",
                 "--no-deps",
