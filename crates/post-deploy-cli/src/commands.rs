@@ -199,7 +199,8 @@ fn arm_request(args: ArmArgs) -> ArmRequest {
     }
 }
 
-/// `disarm`'s JSON: the window's result, and whether this call ended it.
+/// `disarm`'s JSON: the window's result, and `disarmed`: the pair has a window and it is now
+/// finished (by this call, or earlier).
 #[derive(Debug, Serialize)]
 struct Disarmed {
     disarmed: bool,

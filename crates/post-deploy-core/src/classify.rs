@@ -164,7 +164,8 @@ pub fn classify(
     now: DateTime<Utc>,
 ) -> Classification {
     let failed_probes = !obs.health_missing && obs.consecutive_failures >= settings.fail_threshold;
-    let judged = obs.requests >= settings.min_requests && obs.requests > 0;
+    // `above` refuses a zero-request window whatever MIN_REQUESTS says.
+    let judged = obs.requests >= settings.min_requests;
     let rule = if failed_probes {
         Rule::FailedProbes {
             failures: obs.consecutive_failures,

@@ -280,19 +280,13 @@ impl SecretUrl {
     #[must_use]
     pub fn parse(raw: &str) -> Option<Self> {
         let raw = raw.trim();
-        let rest = raw
-            .strip_prefix("http://")
-            .or_else(|| raw.strip_prefix("https://"))
-            .or_else(|| {
-                raw.get(..8)
-                    .filter(|p| p.eq_ignore_ascii_case("https://"))
-                    .and(raw.get(8..))
-            })
-            .or_else(|| {
-                raw.get(..7)
-                    .filter(|p| p.eq_ignore_ascii_case("http://"))
-                    .and(raw.get(7..))
-            })?;
+        // The scheme in any case; the rest as given.
+        let after = |scheme: &str| {
+            raw.get(..scheme.len())
+                .filter(|p| p.eq_ignore_ascii_case(scheme))
+                .and(raw.get(scheme.len()..))
+        };
+        let rest = after("https://").or_else(|| after("http://"))?;
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         let host = authority.rsplit('@').next().unwrap_or_default();
         let ok = !host.is_empty()
