@@ -465,7 +465,7 @@ impl<'a> Monitor<'a> {
         if !dir.exists()? {
             return Ok(self.not_armed(repo, work_item));
         }
-        let Some(_lock) = dir.try_lock()? else {
+        let Some(_lock) = try_lock_briefly(&dir)? else {
             return Ok(self.busy(&dir, repo, work_item));
         };
         let now = self.fx.clock.now();
@@ -1261,6 +1261,32 @@ fn add(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
         .and_then(|d| at.checked_add_signed(d))
         .unwrap_or(at)
 }
+
+/// Takes the window's lock for a tick, which does not wait for another tick; but a lock seen
+/// taken for less than [`LOCK_GLITCH`] is not another tick.
+///
+/// A process that another thread of the host starts inherits the lock's file for a moment,
+/// between its fork and its exec; a tick that closed the file while that lasts leaves the lock
+/// held by the child until the exec. Only a tick that holds the lock for longer than that
+/// makes this one give up.
+fn try_lock_briefly(dir: &WindowDir) -> Result<Option<crate::store::WindowLock>, MonitorError> {
+    const STEP: Duration = Duration::from_millis(5);
+    let mut waited = Duration::ZERO;
+    loop {
+        if let Some(lock) = dir.try_lock()? {
+            return Ok(Some(lock));
+        }
+        if waited >= LOCK_GLITCH {
+            return Ok(None);
+        }
+        // Sleeping is not reading the clock: the wait is counted in steps.
+        std::thread::sleep(STEP);
+        waited = waited.saturating_add(STEP);
+    }
+}
+
+/// How long a tick retries a lock that is taken before it concludes another tick holds it.
+const LOCK_GLITCH: Duration = Duration::from_millis(100);
 
 /// Waits for the window's lock: arm and disarm are operator actions that may wait for a tick
 /// in flight (a rollback command runs for at most [`ROLLBACK_COMMAND_TIMEOUT`]), unlike a

@@ -64,7 +64,14 @@ fn degradation_starting_at_each_tick_rolls_back_once_when_it_can_reach_the_thres
                 .iter()
                 .position(|o| o.action == ActionKind::Rollback)
                 .unwrap();
-            assert_eq!(rolled, start + 2, "start {start}: {:?}", kinds(&outs));
+            assert_eq!(
+                rolled,
+                start + 2,
+                "start {start}: {:#?}",
+                outs.iter()
+                    .map(|o| (o.action, o.requeue_after, &o.reason))
+                    .collect::<Vec<_>>()
+            );
             assert_eq!(
                 (last.verdict, last.action, last.recovered),
                 (Verdict::Degraded, ActionKind::Rollback, Some(true))
@@ -76,7 +83,12 @@ fn degradation_starting_at_each_tick_rolls_back_once_when_it_can_reach_the_thres
                 "start {start}"
             );
             // recovery needs FAIL_THRESHOLD passing probes after the rollback
-            assert_eq!(outs.len(), rolled + 1 + 3, "start {start}");
+            assert_eq!(
+                outs.len(),
+                rolled + 1 + 3,
+                "start {start}: {:#?}",
+                outs.iter().map(|o| &o.reason).collect::<Vec<_>>()
+            );
         } else {
             assert_eq!(s.world.rollbacks(), 0, "start {start}");
             assert_eq!(last.verdict, Verdict::Healthy, "start {start}");
