@@ -21,18 +21,20 @@
 //! strict parser would refuse it. That is the trade for speed: checking every token cost
 //! more than half the parse time, and a log line broken in such a way is still a request.
 //!
-//! Two paths give that same answer. Most lines have no bracket between their outer braces and
-//! no backslash: there every quote opens or closes a string, so whether a `"status` found by
-//! `memmem` is a key follows from the parity of the quotes before it, counted eight bytes at a
-//! time, and nothing else needs looking at. Any other line is walked byte by byte outside its
-//! strings (jumping over strings eight bytes at a time), with the nesting on a bit stack.
+//! Two paths give that same answer. A line without a backslash is read in one pass over its
+//! blocks of 64 bytes: there every quote opens or closes a string, so a prefix xor of the
+//! block's quote mask marks the bytes inside strings, the brackets outside strings give the
+//! depth, and a `"status` found by `memmem` is a key of the top-level object when its quote
+//! opens a string at depth 1 (after a `{` or `,`, checked by `member_status`). A line with a
+//! backslash is walked byte by byte outside its strings (jumping over strings sixteen bytes at
+//! a time), with the nesting on a bit stack.
 
 use std::sync::LazyLock;
 
+use memchr::memchr;
 use memchr::memmem::Finder;
-use memchr::{memchr, memchr2, memchr3};
 
-use super::swar;
+use super::simd;
 
 /// How deep objects and arrays may nest below the top-level object: as deep as serde_json
 /// reads.
@@ -60,37 +62,164 @@ pub(super) fn status(line: &[u8]) -> Option<u16> {
             None
         };
     };
-    if memchr3(b'\\', b'{', b'}', interior).is_some() || memchr2(b'[', b']', interior).is_some() {
-        return walk(body);
-    }
-    flat(body, first.checked_add(1)?)
+    structure(body, first.checked_add(1)?)
 }
 
-/// [`status`] of a `body` (from its `{` to its last `}`) without backslashes and without
-/// brackets between its outer braces, where a `"status` starts at index `at`.
+/// [`status`] of a `body` (from its `{` to its last `}`) in which a `"status` starts at index
+/// `key`: one pass over blocks of 64 bytes, from masks of their quotes and brackets.
 #[inline]
-fn flat(body: &[u8], mut at: usize) -> Option<u16> {
-    // Parity of the quotes in `body[..counted]`.
-    let mut odd = false;
-    let mut counted = 0usize;
-    let mut found = None;
-    loop {
-        odd ^= odd_quotes(body.get(counted..at)?);
-        counted = at;
-        // An even number of quotes before it: this quote opens a string.
-        if !odd && let Some(status) = member_status(body, at) {
-            found = Some(status);
-            break;
+fn structure(body: &[u8], key: usize) -> Option<u16> {
+    let mut scan = Scan {
+        body,
+        key,
+        depth: 0,
+        objects: 0,
+        carry: 0,
+        found: None,
+    };
+    let (blocks, tail) = body.as_chunks::<64>();
+    let mut base = 0usize;
+    for block in blocks {
+        let (quotes, special) = simd::json_masks64(block);
+        match scan.block(base, quotes, special) {
+            Next::More => {}
+            Next::Answer(status) => return status,
+            Next::Walk => return walk(body),
         }
-        let from = at.checked_add(1)?;
-        match STATUS_KEY.find(body.get(from..)?) {
-            Some(next) => at = from.checked_add(next)?,
-            None => break,
+        base = base.checked_add(64)?;
+    }
+    if tail.is_empty() {
+        return None;
+    }
+    let (quotes, special) = match body.len().checked_sub(64) {
+        // The last 64 bytes, of which only the tail's bits are kept.
+        Some(start) => {
+            let (quotes, special) = simd::json_masks64(body.get(start..)?.first_chunk::<64>()?);
+            let seen = u32::try_from(base.checked_sub(start)?).ok()?;
+            (quotes.checked_shr(seen)?, special.checked_shr(seen)?)
+        }
+        None => {
+            let mut padded = [0u8; 64];
+            padded.get_mut(..tail.len())?.copy_from_slice(tail);
+            simd::json_masks64(&padded)
+        }
+    };
+    match scan.block(base, quotes, special) {
+        Next::More | Next::Answer(None) => None,
+        Next::Answer(status) => status,
+        Next::Walk => walk(body),
+    }
+}
+
+/// What [`Scan::block`] found.
+enum Next {
+    /// Nothing decided yet: on to the next block.
+    More,
+    /// The top-level object closed: the line's answer.
+    Answer(Option<u16>),
+    /// A backslash: escapes are for [`walk`].
+    Walk,
+}
+
+/// The state of [`structure`] between blocks.
+struct Scan<'a> {
+    body: &'a [u8],
+    /// The next `"status` to look at; `usize::MAX` when there is none, or one was found.
+    key: usize,
+    /// How many objects and arrays are open.
+    depth: u32,
+    /// Bit i: whether the container i levels up from the innermost one is an object.
+    objects: u128,
+    /// All ones when the previous block ended inside a string.
+    carry: u64,
+    /// The first top-level status member.
+    found: Option<u16>,
+}
+
+impl Scan<'_> {
+    /// Reads the block of 64 bytes that starts at `base`, given the bits of its quotes and of
+    /// its `\ { } [ ]`.
+    #[inline(always)]
+    fn block(&mut self, base: usize, quotes: u64, special: u64) -> Next {
+        // Bit i is set from a string's opening quote up to the byte before its closing one.
+        let in_string = prefix_xor(quotes) ^ self.carry;
+        self.carry = 0u64.wrapping_sub(in_string.wrapping_shr(63));
+        let mut bits = special;
+        while bits != 0 {
+            let offset = bits.trailing_zeros();
+            bits &= bits.wrapping_sub(1);
+            let at = base.wrapping_add(offset as usize);
+            let Some(&byte) = self.body.get(at) else {
+                return Next::Answer(None);
+            };
+            if byte == b'\\' {
+                return Next::Walk;
+            }
+            if in_string.wrapping_shr(offset) & 1 == 1 {
+                continue;
+            }
+            self.keys_before(base, in_string, at);
+            if byte == b'{' || byte == b'[' {
+                let Some(depth) = self
+                    .depth
+                    .checked_add(1)
+                    .filter(|d| *d <= MAX_DEPTH.saturating_add(1))
+                else {
+                    return Next::Answer(None);
+                };
+                self.depth = depth;
+                self.objects = self.objects.wrapping_shl(1) | u128::from(byte == b'{');
+            } else {
+                if self.depth == 0 || (self.objects & 1 == 1) != (byte == b'}') {
+                    return Next::Answer(None);
+                }
+                self.depth = self.depth.wrapping_sub(1);
+                self.objects = self.objects.wrapping_shr(1);
+                if self.depth == 0 {
+                    let last = at.checked_add(1) == Some(self.body.len());
+                    return Next::Answer(if last { self.found } else { None });
+                }
+            }
+        }
+        self.keys_before(base, in_string, base.saturating_add(64));
+        Next::More
+    }
+
+    /// Looks at the `"status` keys of the current block before index `end`, at the current
+    /// depth.
+    #[inline(always)]
+    fn keys_before(&mut self, base: usize, in_string: u64, end: usize) {
+        while self.key < end {
+            let offset = u32::try_from(self.key.wrapping_sub(base)).unwrap_or(u32::MAX);
+            // The key's quote opens a string, of the top-level object.
+            if in_string.checked_shr(offset).unwrap_or(0) & 1 == 1 && self.depth == 1 {
+                self.found = member_status(self.body, self.key);
+                if self.found.is_some() {
+                    self.key = usize::MAX;
+                    return;
+                }
+            }
+            let from = self.key.saturating_add(1);
+            self.key = self
+                .body
+                .get(from..)
+                .and_then(|rest| STATUS_KEY.find(rest))
+                .and_then(|next| from.checked_add(next))
+                .unwrap_or(usize::MAX);
         }
     }
-    // Every string must be closed, so that the last `}` is outside them.
-    odd ^= odd_quotes(body.get(counted..)?);
-    if odd { None } else { found }
+}
+
+/// Bit i of the result is the parity of bits 0..=i of `x`.
+#[inline(always)]
+const fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x.wrapping_shl(1);
+    x ^= x.wrapping_shl(2);
+    x ^= x.wrapping_shl(4);
+    x ^= x.wrapping_shl(8);
+    x ^= x.wrapping_shl(16);
+    x ^= x.wrapping_shl(32);
+    x
 }
 
 /// [`status`] of any `body` (from its `{` to its last non-blank byte): a walk over its
@@ -193,29 +322,13 @@ fn member_status(body: &[u8], at: usize) -> Option<u16> {
 #[inline(always)]
 fn string_end(body: &[u8], mut from: usize) -> Option<usize> {
     loop {
-        let at = from.checked_add(swar::find2::<b'"', b'\\'>(body.get(from..)?)?)?;
+        let at = from.checked_add(simd::find2::<b'"', b'\\'>(body.get(from..)?)?)?;
         if body.get(at) == Some(&b'"') {
             return Some(at);
         }
         // A backslash: the byte after it is escaped, whatever it is.
         from = at.checked_add(2)?;
     }
-}
-
-/// Whether `s` holds an odd number of `"`.
-#[inline(always)]
-fn odd_quotes(s: &[u8]) -> bool {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const QUOTES: u64 = 0x2222_2222_2222_2222;
-    let (words, tail) = s.as_chunks::<8>();
-    // The high bit of each byte that is a quote, exactly; the parity of the sum of their counts
-    // is the parity of the count of their xor.
-    let acc = words.iter().fold(0u64, |acc, word| {
-        let t = u64::from_le_bytes(*word) ^ QUOTES;
-        acc ^ !((t & LOW7).wrapping_add(LOW7) | t | LOW7)
-    });
-    let tail = tail.iter().filter(|b| **b == b'"').count();
-    (acc.count_ones() & 1 == 1) != (tail & 1 == 1)
 }
 
 /// Whether `b` is JSON whitespace.
@@ -435,41 +548,44 @@ mod tests {
         assert_eq!(status(&deep(100_000)), None);
     }
 
+    /// The block scan and the walk agree on every line without backslashes, wherever the
+    /// blocks are cut.
     #[test]
-    fn odd_quotes_counts_every_position() {
-        for len in 0..40 {
-            for at in 0..len {
-                let mut s = vec![b'a'; len];
-                assert!(!odd_quotes(&s));
-                s[at] = b'"';
-                assert!(odd_quotes(&s), "{len} {at}");
-                s[len - 1 - at] = b'"';
-                assert_eq!(odd_quotes(&s), at == len - 1 - at, "{len} {at}");
-            }
-            assert!(!odd_quotes(&vec![0xa2; len]));
-            assert!(!odd_quotes(&vec![0x23; len]));
-        }
-    }
-
-    /// The flat path and the walk agree wherever the flat path is taken.
-    #[test]
-    fn flat_and_walk_agree() {
-        for line in [
+    fn structure_and_walk_agree() {
+        let lines = [
             &br#"{"status":500}"#[..],
             br#"{"a":"status","status":501}"#,
             br#"{"a":"x","status":"ok","status_code":"502"}"#,
             br#"{"m":", "status":500, "}"#,
             br#"{"status":500,"m":"}"#,
             br#"{ "status" : 503 , "x":1}"#,
-        ] {
-            let end = line.len() - 1;
-            let first = STATUS_KEY.find(&line[1..end]).unwrap() + 1;
-            assert_eq!(
-                flat(line, first),
-                walk(line),
-                "{}",
-                String::from_utf8_lossy(line)
-            );
+            br#"{"u":{"status":502},"status":200}"#,
+            br#"{"u":{"status":502}}"#,
+            br#"{"u":["status",{"a":1}],"status":404}"#,
+            br#"{"u":"{[","status":404,"v":"]}"}"#,
+            br#"{"status":404}}"#,
+            br#"{"status":404,"a":{}"#,
+            br#"{"a":[}"status":500}"#,
+            br#"{"a":"}","status":500,"b":"x}"#,
+        ];
+        for line in lines {
+            // Padding inside a string moves every byte across the 64-byte blocks.
+            for pad in 0..140 {
+                let mut padded = br#"{"p":""#.to_vec();
+                padded.extend(std::iter::repeat_n(b'x', pad));
+                padded.extend_from_slice(br#"","#);
+                padded.extend_from_slice(&line[1..]);
+                for body in [line.to_vec(), padded] {
+                    let end = body.len() - 1;
+                    let key = STATUS_KEY.find(&body[1..end]).unwrap() + 1;
+                    assert_eq!(
+                        structure(&body, key),
+                        walk(&body),
+                        "{}",
+                        String::from_utf8_lossy(&body)
+                    );
+                }
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The shape CLF and uvicorn lines share: a quoted request, then a space and a 3-digit status.
 
-use super::swar;
+use super::simd;
 
 /// A quoted request found in a line, and the status that follows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,10 +20,10 @@ pub(super) struct Request {
 /// query string left unescaped) is stepped over; one escaped as `\"` (Apache) is never a close.
 #[inline]
 pub(super) fn find(line: &[u8]) -> Option<Request> {
-    let first_quote = swar::find::<b'"'>(line)?;
+    let first_quote = simd::find::<b'"'>(line)?;
     let mut from = first_quote.checked_add(1)?;
     loop {
-        let close = from.checked_add(swar::find::<b'"'>(line.get(from..)?)?)?;
+        let close = from.checked_add(simd::find::<b'"'>(line.get(from..)?)?)?;
         if let Some(status) = status_after(line, close)
             && !is_escaped(line, close)
         {
