@@ -1290,7 +1290,7 @@ const LOCK_GLITCH: Duration = Duration::from_millis(100);
 
 /// Waits for the window's lock: arm and disarm are operator actions that may wait for a tick
 /// in flight (a rollback command runs for at most [`ROLLBACK_COMMAND_TIMEOUT`]), unlike a
-/// tick, which never waits.
+/// tick, which waits no longer than [`LOCK_GLITCH`].
 fn wait_for_lock(dir: &WindowDir) -> Result<crate::store::WindowLock, MonitorError> {
     const STEP: Duration = Duration::from_millis(20);
     let limit = ROLLBACK_COMMAND_TIMEOUT.saturating_add(Duration::from_secs(60));
