@@ -968,9 +968,16 @@ fn noisy_json() -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec(piece, 0..24),
         any::<bool>(),
         any::<bool>(),
+        prop::option::of(0..140usize),
     )
-        .prop_map(|(pieces, open, close)| {
+        .prop_map(|(pieces, open, close, pad)| {
             let mut text = if open { b"{".to_vec() } else { Vec::new() };
+            // A first member of any length moves the rest across the scanner's 64-byte blocks.
+            if let Some(pad) = pad {
+                text.extend_from_slice(b"\"p\":\"");
+                text.extend(std::iter::repeat_n(b'x', pad));
+                text.extend_from_slice(b"\",");
+            }
             text.extend(pieces.concat());
             if close {
                 text.push(b'}');
