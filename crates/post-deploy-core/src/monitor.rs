@@ -1270,19 +1270,7 @@ fn add(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 /// held by the child until the exec. Only a tick that holds the lock for longer than that
 /// makes this one give up.
 fn try_lock_briefly(dir: &WindowDir) -> Result<Option<crate::store::WindowLock>, MonitorError> {
-    const STEP: Duration = Duration::from_millis(5);
-    let mut waited = Duration::ZERO;
-    loop {
-        if let Some(lock) = dir.try_lock()? {
-            return Ok(Some(lock));
-        }
-        if waited >= LOCK_GLITCH {
-            return Ok(None);
-        }
-        // Sleeping is not reading the clock: the wait is counted in steps.
-        std::thread::sleep(STEP);
-        waited = waited.saturating_add(STEP);
-    }
+    lock_within(dir, LOCK_GLITCH, Duration::from_millis(5))
 }
 
 /// How long a tick retries a lock that is taken before it concludes another tick holds it.
@@ -1292,22 +1280,31 @@ const LOCK_GLITCH: Duration = Duration::from_millis(100);
 /// in flight (a rollback command runs for at most [`ROLLBACK_COMMAND_TIMEOUT`]), unlike a
 /// tick, which waits no longer than [`LOCK_GLITCH`].
 fn wait_for_lock(dir: &WindowDir) -> Result<crate::store::WindowLock, MonitorError> {
-    const STEP: Duration = Duration::from_millis(20);
     let limit = ROLLBACK_COMMAND_TIMEOUT.saturating_add(Duration::from_secs(60));
+    lock_within(dir, limit, Duration::from_millis(20))?.ok_or_else(|| MonitorError::Busy {
+        path: dir.path().to_owned(),
+        waited: limit,
+    })
+}
+
+/// Takes the window's lock, trying again every `step` while it is taken, for `limit` in all;
+/// `Ok(None)` when it stayed taken.
+fn lock_within(
+    dir: &WindowDir,
+    limit: Duration,
+    step: Duration,
+) -> Result<Option<crate::store::WindowLock>, MonitorError> {
     let mut waited = Duration::ZERO;
     loop {
         if let Some(lock) = dir.try_lock()? {
-            return Ok(lock);
+            return Ok(Some(lock));
         }
         if waited >= limit {
-            return Err(MonitorError::Busy {
-                path: dir.path().to_owned(),
-                waited,
-            });
+            return Ok(None);
         }
         // Sleeping is not reading the clock: the wait is counted in steps.
-        std::thread::sleep(STEP);
-        waited = waited.saturating_add(STEP);
+        std::thread::sleep(step);
+        waited = waited.saturating_add(step);
     }
 }
 
