@@ -78,36 +78,37 @@ fn structure(body: &[u8], key: usize) -> Option<u16> {
         found: None,
     };
     let (blocks, tail) = body.as_chunks::<64>();
-    let mut base = 0usize;
-    for block in blocks {
-        let (quotes, special) = simd::json_masks64(block);
-        match scan.block(base, quotes, special) {
+    let last = if tail.is_empty() {
+        None
+    } else {
+        tail_masks(body, tail)
+    };
+    let masks = blocks.iter().map(simd::json_masks64).chain(last);
+    for (index, (quotes, special)) in masks.enumerate() {
+        match scan.block(index.checked_mul(64)?, quotes, special) {
             Next::More => {}
             Next::Answer(status) => return status,
             Next::Walk => return walk(body),
         }
-        base = base.checked_add(64)?;
     }
-    if tail.is_empty() {
-        return None;
-    }
-    let (quotes, special) = match body.len().checked_sub(64) {
+    None
+}
+
+/// [`simd::json_masks64`] of the `tail` of `body` that is left after its blocks of 64 bytes.
+#[inline]
+fn tail_masks(body: &[u8], tail: &[u8]) -> Option<(u64, u64)> {
+    match body.len().checked_sub(64) {
         // The last 64 bytes, of which only the tail's bits are kept.
         Some(start) => {
             let (quotes, special) = simd::json_masks64(body.get(start..)?.first_chunk::<64>()?);
-            let seen = u32::try_from(base.checked_sub(start)?).ok()?;
-            (quotes.checked_shr(seen)?, special.checked_shr(seen)?)
+            let seen = u32::try_from(64usize.checked_sub(tail.len())?).ok()?;
+            Some((quotes.checked_shr(seen)?, special.checked_shr(seen)?))
         }
         None => {
             let mut padded = [0u8; 64];
             padded.get_mut(..tail.len())?.copy_from_slice(tail);
-            simd::json_masks64(&padded)
+            Some(simd::json_masks64(&padded))
         }
-    };
-    match scan.block(base, quotes, special) {
-        Next::More | Next::Answer(None) => None,
-        Next::Answer(status) => status,
-        Next::Walk => walk(body),
     }
 }
 
@@ -570,21 +571,22 @@ mod tests {
         ];
         for line in lines {
             // Padding inside a string moves every byte across the 64-byte blocks.
-            for pad in 0..140 {
+            let padded = (0..140).map(|pad| {
                 let mut padded = br#"{"p":""#.to_vec();
                 padded.extend(std::iter::repeat_n(b'x', pad));
                 padded.extend_from_slice(br#"","#);
                 padded.extend_from_slice(&line[1..]);
-                for body in [line.to_vec(), padded] {
-                    let end = body.len() - 1;
-                    let key = STATUS_KEY.find(&body[1..end]).unwrap() + 1;
-                    assert_eq!(
-                        structure(&body, key),
-                        walk(&body),
-                        "{}",
-                        String::from_utf8_lossy(&body)
-                    );
-                }
+                padded
+            });
+            for body in std::iter::once(line.to_vec()).chain(padded) {
+                let end = body.len() - 1;
+                let key = STATUS_KEY.find(&body[1..end]).unwrap() + 1;
+                assert_eq!(
+                    structure(&body, key),
+                    walk(&body),
+                    "{}",
+                    String::from_utf8_lossy(&body)
+                );
             }
         }
     }

@@ -88,16 +88,19 @@ pub(super) fn find<const A: u8>(s: &[u8]) -> Option<usize> {
 /// is bit i.
 #[inline(always)]
 pub(super) fn json_masks64(block: &[u8; 64]) -> (u64, u64) {
+    (
+        mask64(block, mask::<b'"', b'"'>),
+        mask64(block, json_special_mask),
+    )
+}
+
+/// The bits `mask_of` sets for each sixteen of 64 bytes, as one word: byte i is bit i.
+#[inline(always)]
+fn mask64(block: &[u8; 64], mask_of: impl Fn(&[u8; 16]) -> u32) -> u64 {
     let (chunks, _) = block.as_chunks::<16>();
-    chunks
-        .iter()
-        .rev()
-        .fold((0u64, 0u64), |(quotes, special), chunk| {
-            (
-                quotes.wrapping_shl(16) | u64::from(mask::<b'"', b'"'>(chunk)),
-                special.wrapping_shl(16) | u64::from(json_special_mask(chunk)),
-            )
-        })
+    chunks.iter().rev().fold(0u64, |acc, chunk| {
+        acc.wrapping_shl(16) | u64::from(mask_of(chunk))
+    })
 }
 
 /// Calls `each` with every line of `s` that a `\n` ends (without it), in order; returns the
@@ -115,7 +118,7 @@ pub(super) fn for_each_line(s: &[u8], mut each: impl FnMut(&[u8])) -> usize {
         head.copy_from_slice(tail);
     }
     for block in blocks.iter().chain(std::iter::once(&padded)) {
-        let mut newlines = newlines64(block);
+        let mut newlines = mask64(block, mask::<b'\n', b'\n'>);
         while newlines != 0 {
             let end = base.wrapping_add(newlines.trailing_zeros() as usize);
             each(s.get(start..end).unwrap_or_default());
@@ -125,15 +128,6 @@ pub(super) fn for_each_line(s: &[u8], mut each: impl FnMut(&[u8])) -> usize {
         base = base.wrapping_add(64);
     }
     start
-}
-
-/// A bit for each of the 64 bytes that is `\n`: byte i is bit i.
-#[inline(always)]
-fn newlines64(block: &[u8; 64]) -> u64 {
-    let (chunks, _) = block.as_chunks::<16>();
-    chunks.iter().rev().fold(0u64, |acc, chunk| {
-        acc.wrapping_shl(16) | u64::from(mask::<b'\n', b'\n'>(chunk))
-    })
 }
 
 #[cfg(test)]
