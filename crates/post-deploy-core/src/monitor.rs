@@ -56,6 +56,22 @@ pub enum MonitorError {
     PreviousImage(String),
 }
 
+/// A window's state as a tick or an operator command finds it under the lock.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per call, taken apart at once by its caller"
+)]
+enum Found {
+    /// A window to go on with, and a note when its progress had to be replaced.
+    Window {
+        target: WindowTarget,
+        progress: Progress,
+        note: Option<String>,
+    },
+    /// No window, or one that can only replay its end: the answer, as it is.
+    Ended(TickOutcome),
+}
+
 /// The steps of a tick, reported to a [`Trace`] as they complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -403,22 +419,16 @@ impl<'a> Monitor<'a> {
         work_item: &WorkItem,
     ) -> Result<TickOutcome, MonitorError> {
         let dir = self.dir(repo, work_item);
-        if !dir.exists()? || !dir.file(TARGET_FILE).exists() {
+        if !dir.exists()? {
             return Ok(self.not_armed(repo, work_item));
         }
         let _lock = wait_for_lock(&dir)?;
         let now = self.fx.clock.now();
-        let stamp = damage_stamp(now);
-        let Loaded::Ok(target) = dir.load::<WindowTarget>(TARGET_FILE, &stamp)? else {
-            return Ok(self.not_armed(repo, work_item));
-        };
-        let mut progress = match dir.load::<Progress>(PROGRESS_FILE, &stamp)? {
-            Loaded::Ok(p) => p,
-            Loaded::Missing => Progress::new(target.armed_at),
-            Loaded::Damaged { kept_as, .. } => Progress {
-                damaged: Some(kept_as),
-                ..Progress::new(target.armed_at)
-            },
+        let (target, mut progress) = match self.load_window(&dir, repo, work_item, now)? {
+            Found::Window {
+                target, progress, ..
+            } => (target, progress),
+            Found::Ended(out) => return Ok(out),
         };
         if progress.phase == Phase::Watching {
             let last_verdict = progress.last.as_ref().map(|l| l.verdict);
@@ -433,6 +443,76 @@ impl<'a> Monitor<'a> {
             self.log_outcome(&dir, &target, &progress);
         }
         Ok(replay(&target, &progress))
+    }
+
+    /// Reads a window's state under its lock. A damaged file is kept aside for a person and
+    /// replaced in place, never removed first: a window whose `window.json` was damaged takes
+    /// no action any more, and one whose `target.json` was damaged is finished.
+    fn load_window(
+        &self,
+        dir: &WindowDir,
+        repo: &RepoName,
+        work_item: &WorkItem,
+        now: DateTime<Utc>,
+    ) -> Result<Found, MonitorError> {
+        let stamp = damage_stamp(now);
+        let target = match dir.load::<WindowTarget>(TARGET_FILE, &stamp)? {
+            Loaded::Ok(t) if t.repo == *repo && t.work_item == *work_item => t,
+            // A target.json copied from another window is as good as damaged.
+            Loaded::Ok(_) => {
+                let kept_as = dir.keep_aside(TARGET_FILE, &stamp)?;
+                let detail = "it names another window";
+                return self.target_damaged(dir, repo, work_item, &kept_as, detail, now);
+            }
+            Loaded::Damaged { kept_as, detail } => {
+                return self.target_damaged(dir, repo, work_item, &kept_as, &detail, now);
+            }
+            Loaded::Missing => {
+                // Finished windows whose target was damaged keep only their progress.
+                if let Loaded::Ok(p) = dir.load::<Progress>(PROGRESS_FILE, &stamp)?
+                    && let Some(o) = &p.outcome
+                {
+                    let out = self.replay_without_target(repo, work_item, &p, o);
+                    return Ok(Found::Ended(out));
+                }
+                return Ok(Found::Ended(self.not_armed(repo, work_item)));
+            }
+        };
+        let damaged = match dir.load::<Progress>(PROGRESS_FILE, &stamp)? {
+            Loaded::Ok(progress) => {
+                return Ok(Found::Window {
+                    target,
+                    progress,
+                    note: None,
+                });
+            }
+            // Arm writes window.json before target.json, so a window without one lost it.
+            Loaded::Missing => (
+                format!("{PROGRESS_FILE} (missing)"),
+                format!(
+                    "state file {PROGRESS_FILE} is missing; this window takes no action any more"
+                ),
+            ),
+            Loaded::Damaged { kept_as, detail } => (
+                kept_as.clone(),
+                format!(
+                    "state file {PROGRESS_FILE} was damaged ({detail}) and is kept as {kept_as}; \
+                     this window takes no action any more"
+                ),
+            ),
+        };
+        let progress = Progress {
+            damaged: Some(damaged.0),
+            ..Progress::new(now)
+        };
+        // Replaces the damaged file in place: until this write lands, the next tick finds it
+        // damaged again, never missing.
+        dir.save(PROGRESS_FILE, &progress)?;
+        Ok(Found::Window {
+            target,
+            progress,
+            note: Some(damaged.1),
+        })
     }
 
     fn not_armed(&self, repo: &RepoName, work_item: &WorkItem) -> TickOutcome {
@@ -469,58 +549,15 @@ impl<'a> Monitor<'a> {
             return Ok(self.busy(&dir, repo, work_item));
         };
         let now = self.fx.clock.now();
-        let stamp = damage_stamp(now);
-        let target = match dir.load::<WindowTarget>(TARGET_FILE, &stamp)? {
-            Loaded::Ok(t) if t.repo == *repo && t.work_item == *work_item => t,
-            Loaded::Ok(_) => {
-                // A target.json copied from another window: treat it as damaged.
-                let kept_as = format!("{TARGET_FILE}.damaged-{stamp}");
-                fs_err::rename(dir.file(TARGET_FILE), dir.file(&kept_as)).map_err(|source| {
-                    StoreError::Io {
-                        action: "keeping",
-                        path: dir.file(TARGET_FILE),
-                        source,
-                    }
-                })?;
-                return self.target_damaged(
-                    &dir,
-                    repo,
-                    work_item,
-                    &kept_as,
-                    "it names another window",
-                    now,
-                );
-            }
-            Loaded::Damaged { kept_as, detail } => {
-                return self.target_damaged(&dir, repo, work_item, &kept_as, &detail, now);
-            }
-            Loaded::Missing => {
-                // Finished windows whose target was damaged keep only their progress.
-                if let Loaded::Ok(p) = dir.load::<Progress>(PROGRESS_FILE, &stamp)?
-                    && let Some(o) = &p.outcome
-                {
-                    return Ok(self.replay_without_target(repo, work_item, &p, o));
-                }
-                return Ok(self.not_armed(repo, work_item));
-            }
+        let (target, mut progress, note) = match self.load_window(&dir, repo, work_item, now)? {
+            Found::Window {
+                target,
+                progress,
+                note,
+            } => (target, progress, note),
+            Found::Ended(out) => return Ok(out),
         };
-        let mut notes: Vec<String> = Vec::new();
-        let mut progress = match dir.load::<Progress>(PROGRESS_FILE, &stamp)? {
-            Loaded::Ok(p) => p,
-            Loaded::Missing => Progress::new(target.armed_at),
-            Loaded::Damaged { kept_as, detail } => {
-                notes.push(format!(
-                    "state file {PROGRESS_FILE} was damaged ({detail}) and is kept as {kept_as}; \
-                     this window takes no action any more"
-                ));
-                let p = Progress {
-                    damaged: Some(kept_as),
-                    ..Progress::new(now)
-                };
-                dir.save(PROGRESS_FILE, &p)?;
-                p
-            }
-        };
+        let mut notes: Vec<String> = note.into_iter().collect();
         self.trace.step(Step::Loaded);
         if progress.phase == Phase::Finished {
             return Ok(replay(&target, &progress));
@@ -549,7 +586,9 @@ impl<'a> Monitor<'a> {
 
         // A duplicate job: too soon after the previous probe.
         let interval = target.settings.interval;
-        if let Some(last) = progress.last_probe_at {
+        // A probe recorded later than now (the clock stepped back) is not recent: the window
+        // goes on probing by the clock as it is now.
+        if let Some(last) = progress.last_probe_at.filter(|last| *last <= now) {
             let elapsed = since(last, now);
             if elapsed < half(interval) {
                 let wait = interval.saturating_sub(elapsed);
@@ -948,7 +987,7 @@ impl<'a> Monitor<'a> {
         kept_as: &str,
         detail: &str,
         now: DateTime<Utc>,
-    ) -> Result<TickOutcome, MonitorError> {
+    ) -> Result<Found, MonitorError> {
         let stamp = damage_stamp(now);
         let mut progress = match dir.load::<Progress>(PROGRESS_FILE, &stamp)? {
             Loaded::Ok(p) => p,
@@ -968,6 +1007,8 @@ impl<'a> Monitor<'a> {
             );
             dir.save(PROGRESS_FILE, &progress)?;
         }
+        // Only once the finished progress is on disk: it is kept aside already.
+        dir.remove(TARGET_FILE)?;
         let outcome = progress.outcome.clone().unwrap_or_else(|| Outcome {
             verdict: Verdict::Healthy,
             action: ActionKind::None,
@@ -976,7 +1017,8 @@ impl<'a> Monitor<'a> {
             reason: String::new(),
             at: now,
         });
-        Ok(self.replay_without_target(repo, work_item, &progress, &outcome))
+        let out = self.replay_without_target(repo, work_item, &progress, &outcome);
+        Ok(Found::Ended(out))
     }
 
     fn replay_without_target(
@@ -1330,6 +1372,10 @@ fn peek<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
     if meta.file_type().is_symlink() {
         return Err("is a symbolic link".to_owned());
     }
-    let bytes = fs_err::read(path).map_err(|e| e.to_string())?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("damaged ({e})"))
+    match crate::store::read_state(path) {
+        Ok(Some(Ok(value))) => Ok(value),
+        Ok(Some(Err(e))) => Err(format!("damaged ({e})")),
+        Ok(None) => Err(format!("{} is missing", path.display())),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -22,6 +22,9 @@ pub const PROGRESS_FILE: &str = "window.json";
 pub const LOCK_FILE: &str = "lock";
 /// The log artefact's name.
 pub const LOG_FILE: &str = "16-post-deploy-log.md";
+/// The largest state file that is read: a window's state is a few kilobytes whatever its
+/// number of ticks, so a larger file is damaged, and is not read whole.
+pub const MAX_STATE_FILE: u64 = 1024 * 1024;
 
 /// A fault of the state folder.
 #[derive(Debug, thiserror::Error)]
@@ -257,8 +260,14 @@ impl WindowDir {
         }
     }
 
-    /// Reads a state file; an unreadable one is renamed aside (`<name>.damaged-<stamp>`) and
-    /// reported, never a panic.
+    /// Reads a state file; an unreadable one is copied aside (`<name>.damaged-<stamp>`) for a
+    /// person and reported, never a panic. The damaged file itself stays where it is until
+    /// the caller replaces it: a file that was damaged never becomes a missing one, so a
+    /// crash or a full disk between keeping it and replacing it loses no record that the
+    /// window was there and what it did.
+    ///
+    /// A file larger than [`MAX_STATE_FILE`] is damaged: no state this project writes comes
+    /// near it, and reading it whole would cost its size in memory.
     ///
     /// # Errors
     /// [`StoreError`] only when the folder itself cannot be used.
@@ -271,33 +280,69 @@ impl WindowDir {
         if !refuse_symlink(&path)? {
             return Ok(Loaded::Missing);
         }
-        let bytes = match fs_err::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::Missing),
-            Err(source) => {
-                return Err(StoreError::Io {
-                    action: "reading",
-                    path,
-                    source,
-                });
-            }
+        let detail = match read_state(&path)? {
+            None => return Ok(Loaded::Missing),
+            Some(Ok(value)) => return Ok(Loaded::Ok(value)),
+            Some(Err(detail)) => detail,
         };
-        match serde_json::from_slice::<T>(&bytes) {
-            Ok(value) => Ok(Loaded::Ok(value)),
-            Err(e) => {
-                let kept_as = format!("{name}.damaged-{stamp}");
-                let kept = self.file(&kept_as);
-                fs_err::rename(&path, &kept).map_err(|source| StoreError::Io {
-                    action: "keeping",
-                    path,
-                    source,
-                })?;
-                sync_dir(&self.path)?;
-                Ok(Loaded::Damaged {
-                    kept_as,
-                    detail: e.to_string(),
-                })
+        let kept_as = self.keep_aside(name, stamp)?;
+        Ok(Loaded::Damaged { kept_as, detail })
+    }
+
+    /// Links `name` under a `<name>.damaged-<stamp>` name that is not taken yet, leaving
+    /// `name` itself in place; returns the name it is kept under.
+    ///
+    /// # Errors
+    /// [`StoreError`] when it cannot be linked.
+    pub fn keep_aside(&self, name: &str, stamp: &str) -> Result<String, StoreError> {
+        let path = self.file(name);
+        // A clock that stepped back can give a stamp that was used before: never overwrite
+        // an earlier kept copy.
+        for n in 0u32..100 {
+            let kept_as = if n == 0 {
+                format!("{name}.damaged-{stamp}")
+            } else {
+                format!("{name}.damaged-{stamp}-{n}")
+            };
+            match std::fs::hard_link(&path, self.file(&kept_as)) {
+                Ok(()) => {
+                    sync_dir(&self.path)?;
+                    return Ok(kept_as);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(source) => {
+                    return Err(StoreError::Io {
+                        action: "keeping",
+                        path,
+                        source,
+                    });
+                }
             }
+        }
+        Err(StoreError::Io {
+            action: "keeping",
+            path,
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "every name to keep the damaged file under is taken",
+            ),
+        })
+    }
+
+    /// Removes `name` (a damaged file that was kept aside and is no longer needed).
+    ///
+    /// # Errors
+    /// [`StoreError`] when it cannot be removed.
+    pub fn remove(&self, name: &str) -> Result<(), StoreError> {
+        let path = self.file(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => sync_dir(&self.path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::Io {
+                action: "removing",
+                path,
+                source,
+            }),
         }
     }
 
@@ -378,6 +423,40 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         let _ = dir;
         Ok(())
     }
+}
+
+/// Reads and decodes a state file of at most [`MAX_STATE_FILE`] bytes: `None` when it is
+/// missing, `Some(Err(why))` when it is damaged or too large.
+///
+/// # Errors
+/// [`StoreError`] when it cannot be read at all.
+pub fn read_state<T: DeserializeOwned>(
+    path: &Path,
+) -> Result<Option<Result<T, String>>, StoreError> {
+    use std::io::Read;
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StoreError::Io {
+                action: "reading",
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_STATE_FILE.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io("reading", path))?;
+    if u64::try_from(bytes.len()).map_or(true, |n| n > MAX_STATE_FILE) {
+        return Ok(Some(Err(format!(
+            "larger than {MAX_STATE_FILE} bytes, which no state file is"
+        ))));
+    }
+    Ok(Some(
+        serde_json::from_slice::<T>(&bytes).map_err(|e| e.to_string()),
+    ))
 }
 
 /// The held lock of one window; released when dropped, or when the process dies.

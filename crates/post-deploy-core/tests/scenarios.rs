@@ -467,3 +467,206 @@ fn the_log_artefact_of_a_window_that_rolls_back_and_recovers() {
     insta::assert_snapshot!(log);
     let _ = NEW_IMAGE;
 }
+
+/// Steps the simulated wall clock back by `d` (NTP, a resumed VM).
+fn step_back(s: &Scenario, d: Duration) {
+    s.world
+        .now
+        .set(s.world.now.get() - chrono::Duration::from_std(d).unwrap());
+}
+
+#[test]
+fn a_clock_stepped_back_keeps_the_window_probing_and_detects_a_failure() {
+    let s = Scenario::new();
+    s.arm();
+    assert!(s.tick().probed);
+    // The clock steps an hour back; the target breaks right then.
+    step_back(&s, Duration::from_secs(3600));
+    s.world.break_new_image();
+    let mut outs = Vec::new();
+    for _ in 0..3 {
+        s.world.advance(Duration::from_secs(30));
+        outs.push(s.tick());
+    }
+    assert!(
+        outs.iter().all(|o| o.probed),
+        "every tick at the interval probes: {:?}",
+        outs.iter().map(|o| &o.reason).collect::<Vec<_>>()
+    );
+    let last = outs.last().unwrap();
+    assert_eq!(
+        (last.verdict, last.action),
+        (Verdict::Degraded, ActionKind::Rollback),
+        "{}",
+        last.reason
+    );
+    assert_eq!(s.world.rollbacks(), 1);
+    // Duplicate jobs are still recognised by the clock as it is now.
+    let dup = s.tick();
+    assert!(!dup.probed, "{}", dup.reason);
+}
+
+#[test]
+fn a_clock_that_ran_ahead_and_came_back_keeps_probing_and_finishes() {
+    // One tick with the clock an hour ahead (inside a two-hour window), then the clock
+    // comes back: the next ticks probe, and the window finishes once its deadline passes.
+    let mut s = Scenario::new();
+    s.set("WINDOW_S", "7200");
+    s.arm();
+    s.tick();
+    s.world.advance(Duration::from_secs(3600));
+    assert!(s.tick().probed);
+    step_back(&s, Duration::from_secs(3600 - 30));
+    s.world.break_new_image();
+    let outs = s.run(|_, _| {});
+    assert!(
+        outs.iter().take(3).all(|o| o.probed),
+        "{:?}",
+        outs.iter().map(|o| &o.reason).collect::<Vec<_>>()
+    );
+    let last = outs.last().unwrap();
+    assert!(last.finished);
+    assert_eq!(
+        (last.verdict, last.action),
+        (Verdict::Degraded, ActionKind::Rollback)
+    );
+    assert_eq!(s.world.rollbacks(), 1);
+}
+
+#[test]
+fn verification_with_a_clock_a_day_ahead_then_back_finishes() {
+    // A rollback that does not heal: verification runs past the deadline. One verification
+    // tick runs with the clock a day ahead; when the clock is back the window still probes
+    // and finishes after its verification ticks.
+    let s = Scenario::new();
+    s.world.rollback_heals.set(false);
+    s.world.break_new_image();
+    s.arm();
+    for _ in 0..3 {
+        s.tick();
+        s.world.advance(Duration::from_secs(30));
+    }
+    assert_eq!(s.world.rollbacks(), 1);
+    s.world.advance(Duration::from_secs(86_400));
+    assert!(s.tick().probed);
+    step_back(&s, Duration::from_secs(86_400 - 30));
+    let mut finished = None;
+    for i in 0..20 {
+        let out = s.tick();
+        assert!(out.probed || out.finished, "tick {i}: {}", out.reason);
+        if out.finished {
+            finished = Some(i);
+            break;
+        }
+        s.world.advance(out.requeue_after.unwrap());
+    }
+    assert!(finished.is_some(), "the window never finished");
+    assert_eq!(s.world.rollbacks(), 1);
+}
+
+#[test]
+fn a_missing_progress_file_is_never_a_fresh_window() {
+    // window.json gone (a person, a crash of an older version): the window cannot know what
+    // it did, so it never acts again, even though it rolled back before.
+    let mut s = Scenario::new();
+    s.set("FAIL_THRESHOLD", "1");
+    s.world.rollback_heals.set(false);
+    s.world.break_new_image();
+    s.arm();
+    assert_eq!(s.tick().action, ActionKind::Rollback);
+    std::fs::remove_file(s.window_dir().join("window.json")).unwrap();
+    s.world.advance(Duration::from_secs(30));
+    let out = s.tick();
+    assert!(
+        out.reason.contains("window.json is missing"),
+        "{}",
+        out.reason
+    );
+    let outs = s.run(|_, _| {});
+    assert_eq!(s.world.rollbacks(), 1);
+    assert!(outs.last().unwrap().finished);
+}
+
+#[test]
+fn a_damaged_progress_file_stays_in_place_until_its_replacement_is_written() {
+    // The damaged file is kept aside by a link; until the replacement lands, window.json is
+    // the damaged file, never absent, so a crash there cannot make a fresh window.
+    let mut s = Scenario::new();
+    s.set("FAIL_THRESHOLD", "1");
+    s.world.rollback_heals.set(false);
+    s.world.break_new_image();
+    s.arm();
+    assert_eq!(s.tick().action, ActionKind::Rollback);
+    let dir = post_deploy_core::store::WindowDir::new(s.dir.path(), &s.repo, &s.work_item);
+    std::fs::write(s.window_dir().join("window.json"), b"garbage{").unwrap();
+    let found = dir
+        .load::<serde_json::Value>("window.json", "stamp")
+        .unwrap();
+    assert!(matches!(
+        found,
+        post_deploy_core::store::Loaded::Damaged { .. }
+    ));
+    assert_eq!(
+        std::fs::read(s.window_dir().join("window.json")).unwrap(),
+        b"garbage{"
+    );
+    assert_eq!(
+        std::fs::read(s.window_dir().join("window.json.damaged-stamp")).unwrap(),
+        b"garbage{"
+    );
+    // The same stamp again (a clock stepped back) never overwrites the first copy.
+    let again = dir
+        .load::<serde_json::Value>("window.json", "stamp")
+        .unwrap();
+    match again {
+        post_deploy_core::store::Loaded::Damaged { kept_as, .. } => {
+            assert_eq!(kept_as, "window.json.damaged-stamp-1");
+        }
+        other => panic!("{other:?}"),
+    }
+    s.world.advance(Duration::from_secs(30));
+    let outs = s.run(|_, _| {});
+    assert_eq!(s.world.rollbacks(), 1);
+    assert!(outs.last().unwrap().finished);
+}
+
+#[test]
+fn an_oversized_state_file_is_damaged_and_not_read_whole() {
+    let s = Scenario::new();
+    s.arm();
+    s.tick();
+    // Valid JSON, but far larger than any state: a string of 2 MiB.
+    let big = format!("{{\"padding\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    std::fs::write(s.window_dir().join("window.json"), big).unwrap();
+    s.world.advance(Duration::from_secs(30));
+    let out = s.tick();
+    assert!(
+        out.reason.contains("damaged") && out.reason.contains("larger than"),
+        "{}",
+        out.reason
+    );
+    let status = s.monitor().status(None, None).unwrap();
+    assert_eq!(status.len(), 1);
+}
+
+#[test]
+fn disarm_and_arm_agree_on_a_window_with_a_damaged_target() {
+    let s = Scenario::new();
+    s.arm();
+    std::fs::write(s.window_dir().join("target.json"), b"{ not json").unwrap();
+    // arm says the pair has a window; disarm must not say it has none.
+    assert!(s.arm().already_armed);
+    let out = s.monitor().disarm(&s.repo, &s.work_item).unwrap();
+    assert!(out.finished);
+    assert!(
+        out.reason.contains("target.json") && out.reason.contains("damaged"),
+        "{}",
+        out.reason
+    );
+    assert!(!out.reason.contains("not armed"), "{}", out.reason);
+    // And both still agree afterwards, as ticks do.
+    assert!(s.arm().already_armed);
+    let again = s.monitor().disarm(&s.repo, &s.work_item).unwrap();
+    assert!(again.reason.contains("damaged"), "{}", again.reason);
+    assert!(s.tick().reason.contains("damaged"));
+}
