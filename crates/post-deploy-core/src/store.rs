@@ -434,6 +434,22 @@ pub fn read_state<T: DeserializeOwned>(
     path: &Path,
 ) -> Result<Option<Result<T, String>>, StoreError> {
     use std::io::Read;
+    // Only a regular file is state: opening a FIFO planted under the name would wait for a
+    // writer forever, with the window's lock held.
+    match fs_err::symlink_metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Ok(Some(Err("not a regular file".to_owned())));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StoreError::Io {
+                action: "inspecting",
+                path: path.to_owned(),
+                source,
+            });
+        }
+    }
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -670,3 +670,31 @@ fn disarm_and_arm_agree_on_a_window_with_a_damaged_target() {
     assert!(again.reason.contains("damaged"), "{}", again.reason);
     assert!(s.tick().reason.contains("damaged"));
 }
+
+#[cfg(unix)]
+#[test]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the test plants a FIFO with mkfifo(1); the core itself runs no program"
+)]
+fn a_fifo_planted_as_a_state_file_is_damaged_and_never_waited_on() {
+    let s = Scenario::new();
+    s.arm();
+    s.tick();
+    let window = s.window_dir().join("window.json");
+    std::fs::remove_file(&window).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&window)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    s.world.advance(Duration::from_secs(30));
+    // Opening the FIFO for reading would block this thread for ever.
+    let out = s.tick();
+    assert!(
+        out.reason.contains("damaged") && out.reason.contains("not a regular file"),
+        "{}",
+        out.reason
+    );
+    assert!(s.monitor().status(None, None).is_ok());
+}
