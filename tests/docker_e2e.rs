@@ -109,6 +109,8 @@ struct Cleanup {
     tags: Vec<String>,
     /// Compose projects, with the environment their file needs.
     projects: Vec<(String, Vec<(String, String)>)>,
+    /// Networks, removed after the containers.
+    networks: Vec<String>,
 }
 
 impl Drop for Cleanup {
@@ -144,6 +146,9 @@ impl Drop for Cleanup {
             let mut args = vec!["rm", "-f", "-v"];
             args.extend(all.iter().map(String::as_str));
             let _ = docker(&args);
+        }
+        for network in &self.networks {
+            let _ = docker(&["network", "rm", network]);
         }
         for tag in &self.tags {
             let _ = docker(&["rmi", "--no-prune", tag]);
@@ -304,6 +309,45 @@ impl Run {
         );
         let json = serde_json::from_str(&stdout).unwrap();
         (out.status.code().unwrap_or(-1), json, stderr)
+    }
+
+    /// Runs the binary expecting it to be SIGKILLed before it answers; stderr.
+    fn run_killed(&self, args: &[&str], limit: Duration) -> String {
+        use std::os::unix::process::ExitStatusExt as _;
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).arg("--state-dir").arg(self.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("ORCH_POST_DEPLOY_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(self.vars.iter().chain(&self.extra).map(|(k, v)| (k, v)));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > limit {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "{args:?} ran past {limit:?}; stderr:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.signal(),
+            Some(9),
+            "{args:?} was not killed where the test meant it to be: {:?}; stdout {}; stderr:\n{stderr}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+        );
+        stderr
     }
 
     fn watch(
@@ -678,4 +722,264 @@ fn a_missing_previous_image_only_alerts() {
     assert_eq!(after["Id"].as_str().unwrap(), id);
     assert_eq!(after["State"]["StartedAt"], before["State"]["StartedAt"]);
     assert_eq!(after["Name"], before["Name"]);
+}
+
+/// A stand-in for the docker CLI: forwards every call to `docker`, logs the mutating ones, and
+/// right after the first mutating call whose verb is `$PDE2E_KILL_AFTER` (`network connect` is
+/// `network-connect`) SIGKILLs the process that made it, as a crash at that point would. The
+/// docker call itself has finished: the engine is left exactly as that step leaves it.
+const CRASHING_DOCKER: &str = r#"#!/bin/sh
+docker "$@"
+rc=$?
+verb="$1"
+[ "$1" = network ] && verb="network-$2"
+case "$verb" in
+  rename|create|network-connect|network-disconnect|stop|start|restart|kill|update|rm)
+    echo "$*" >> "$PDE2E_LOG"
+    if [ "$verb" = "$PDE2E_KILL_AFTER" ] && [ ! -e "$PDE2E_LOG.killed" ]; then
+      : > "$PDE2E_LOG.killed"
+      kill -KILL "$PPID"
+    fi ;;
+esac
+exit $rc
+"#;
+
+/// How the next tick is expected to settle the interrupted rollback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    /// The replacement runs the previous image, on the same port.
+    Finished,
+    /// The previous image is gone: the parked container runs under the name again.
+    PutBack,
+}
+
+/// A tick is SIGKILLed right after one step of the plain recreate (`kill_after`, a docker
+/// verb); the next tick settles the rollback from what the engine shows: a container runs
+/// under the name, on the previous image or the parked one, and the reason says which. The
+/// window rolls back once: no later tick parks the container again or decides a rollback.
+fn a_crash_in_the_recreate_is_settled_by_the_next_tick(kill_after: &str, settled: Settled) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique(&format!("kill{}", kill_after.replace('-', "")));
+    let bad = c.tag(BAD_HEALTH, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    // two networks, so the recreate has a `network connect` step
+    let (net_a, net_b) = (format!("{u}a"), format!("{u}b"));
+    for n in [&net_a, &net_b] {
+        docker_ok(&["network", "create", n]);
+        c.networks.push(n.clone());
+    }
+    c.containers.push(u.clone());
+    let old_id = docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &u,
+        "--network",
+        &net_a,
+        "-p",
+        "127.0.0.1::8080",
+        "-e",
+        "FIXTURE_MESSAGE=kept across rollback",
+        "--restart",
+        "unless-stopped",
+        &bad,
+    ]);
+    docker_ok(&["network", "connect", &net_b, &u]);
+    let port = published_port(&u);
+    wait_ready(port);
+
+    let tools = tempfile::tempdir().unwrap();
+    let wrapper = tools.path().join("crashing-docker");
+    std::fs::write(&wrapper, CRASHING_DOCKER).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let calls = tools.path().join("calls");
+
+    let mut run = Run::new();
+    run.set("FAIL_THRESHOLD", "1").set("WINDOW_S", "60");
+    let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let pair = ["--repo", "e2e", "--work-item", "k"];
+    let arm = [
+        &["arm"][..],
+        &pair,
+        &[
+            "--health-url",
+            &url,
+            "--container",
+            &u,
+            "--previous-image",
+            &prev,
+        ],
+    ]
+    .concat();
+    let (code, armed, _) = run.run(&arm, Duration::from_secs(60));
+    assert_eq!((code, armed["armed"].as_bool()), (0, Some(true)), "{armed}");
+
+    // The tick decides the rollback and dies right after `kill_after`.
+    run.set("DOCKER", wrapper.to_str().unwrap())
+        .env("PDE2E_LOG", calls.to_str().unwrap())
+        .env("PDE2E_KILL_AFTER", kill_after);
+    let tick = [&["tick"][..], &pair].concat();
+    let stderr = run.run_killed(&tick, Duration::from_secs(120));
+    let made = std::fs::read_to_string(&calls).unwrap();
+    assert!(
+        made.lines()
+            .last()
+            .is_some_and(|l| l.replace("network ", "network-").starts_with(kill_after)),
+        "killed after {made:?}; stderr:\n{stderr}"
+    );
+    if settled == Settled::PutBack {
+        docker_ok(&["rmi", "--no-prune", &prev]);
+    }
+
+    // The next tick, with the real engine behind the same stand-in (no kill now).
+    std::fs::write(&calls, "").unwrap();
+    run.env("PDE2E_KILL_AFTER", "never");
+    let (code, out, stderr) = run.run(&tick, Duration::from_secs(120));
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    let reason = out["reason"].as_str().unwrap();
+    let now = inspect(&u);
+    assert_eq!(now["State"]["Running"], true, "{reason}\n{now}");
+    let parked = docker_ok(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("name=^/{u}-post-deploy-failed-"),
+    ]);
+    match settled {
+        Settled::Finished => {
+            // what the engine showed after that step
+            let how = match kill_after {
+                "rename" => "recreated it from the parked container",
+                "create" | "network-connect" | "stop" => "started the replacement it had created",
+                _ => "the engine showed it running",
+            };
+            assert!(
+                reason.contains(&format!(
+                    "finished the interrupted rollback: {u} runs the previous image {prev} ({how})"
+                )),
+                "{reason}"
+            );
+            assert_eq!(now["Image"].as_str().unwrap(), image_id(&prev));
+            assert_ne!(now["Id"].as_str().unwrap(), old_id);
+            assert_eq!(published_port(&u), port, "the port mapping is kept");
+            let networks = now["NetworkSettings"]["Networks"].as_object().unwrap();
+            assert!(
+                networks.contains_key(&net_a) && networks.contains_key(&net_b),
+                "{networks:?}"
+            );
+            assert!(env_of(&now).contains(&"FIXTURE_MESSAGE=kept across rollback".to_owned()));
+            wait_ready(port);
+            assert_eq!(
+                get(port, "/cgi-bin/health"),
+                Some((200, "ok (healthy)".to_owned()))
+            );
+            // the failed container is the one parked, stopped
+            assert_eq!(parked.lines().count(), 1, "{parked}");
+            let old = inspect(&old_id);
+            assert!(
+                old["Name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("/{u}-post-deploy-failed-")),
+                "{}",
+                old["Name"]
+            );
+            assert_eq!(old["State"]["Running"], false);
+            assert_eq!(old["HostConfig"]["RestartPolicy"]["Name"], "no");
+        }
+        Settled::PutBack => {
+            assert!(
+                reason.contains(&format!(
+                    "put the parked container back: {u} runs {bad} again"
+                )),
+                "{reason}"
+            );
+            assert_eq!(now["Id"].as_str().unwrap(), old_id);
+            assert!(parked.is_empty(), "{parked}");
+        }
+    }
+    // Settling never parks the container again: at most one rollback.
+    let settling = std::fs::read_to_string(&calls).unwrap();
+    assert!(
+        !settling
+            .lines()
+            .any(|l| l.starts_with(&format!("rename -- {u} "))),
+        "{settling}"
+    );
+
+    // A later tick decides no second rollback and touches nothing. (A window that finished
+    // replays its action: ROLLBACK when the rollback was finished.)
+    std::fs::write(&calls, "").unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let (code, later, stderr) = run.run(&tick, Duration::from_secs(60));
+    assert_eq!(code, 0, "{later}\n{stderr}");
+    if later["finished"] == true {
+        assert_eq!(later["probed"], false, "{later}");
+        let rolled_back = if settled == Settled::Finished {
+            "ROLLBACK"
+        } else {
+            "ALERT_ONLY"
+        };
+        assert_eq!(later["action"], rolled_back, "{later}");
+    } else {
+        assert_ne!(later["action"], "ROLLBACK", "{later}");
+        if later["action"] == "ALERT_ONLY" {
+            assert!(
+                later["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("already rolled back"),
+                "{later}"
+            );
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&calls).unwrap(), "", "{later}");
+    assert_eq!(inspect(&u)["Id"], now["Id"]);
+}
+
+/// (h) Killed after parking the failed container under another name, still running.
+#[test]
+fn a_crash_after_the_rename_is_finished_by_the_next_tick() {
+    a_crash_in_the_recreate_is_settled_by_the_next_tick("rename", Settled::Finished);
+}
+
+/// (h) Killed after creating the replacement, not yet connected or started.
+#[test]
+fn a_crash_after_the_create_is_finished_by_the_next_tick() {
+    a_crash_in_the_recreate_is_settled_by_the_next_tick("create", Settled::Finished);
+}
+
+/// (h) Killed after connecting the replacement to its second network.
+#[test]
+fn a_crash_after_the_network_connect_is_finished_by_the_next_tick() {
+    a_crash_in_the_recreate_is_settled_by_the_next_tick("network-connect", Settled::Finished);
+}
+
+/// (h) Killed after stopping the failed container.
+#[test]
+fn a_crash_after_the_stop_is_finished_by_the_next_tick() {
+    a_crash_in_the_recreate_is_settled_by_the_next_tick("stop", Settled::Finished);
+}
+
+/// (h) Killed after starting the replacement, before the rollback was recorded.
+#[test]
+fn a_crash_after_the_start_is_finished_by_the_next_tick() {
+    a_crash_in_the_recreate_is_settled_by_the_next_tick("start", Settled::Finished);
+}
+
+/// (h) Killed after the last step, telling the parked container not to restart.
+#[test]
+fn a_crash_after_the_last_step_is_finished_by_the_next_tick() {
+    a_crash_in_the_recreate_is_settled_by_the_next_tick("update", Settled::Finished);
+}
+
+/// (h) Killed after the rename, and the previous image is gone before the next tick: the
+/// rollback cannot be finished, so the parked container is put back and runs again.
+#[test]
+fn a_crash_that_cannot_be_finished_puts_the_parked_container_back() {
+    a_crash_in_the_recreate_is_settled_by_the_next_tick("rename", Settled::PutBack);
 }

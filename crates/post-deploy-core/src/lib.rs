@@ -68,5 +68,5 @@ pub use signals::{
 pub use store::StoreError;
 pub use traits::{
     AlertError, AlertSink, Clock, CommandOutcome, ContainerControl, ContainerInfo, ControlError,
-    HttpProbe, LogCursor, ProbeError,
+    HttpProbe, LogCursor, ProbeError, ResumedRollback,
 };

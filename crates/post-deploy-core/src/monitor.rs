@@ -22,7 +22,9 @@ use crate::store::{
     LOG_FILE, Loaded, PROGRESS_FILE, StoreError, TARGET_FILE, WindowDir, append, list_windows,
     write_atomic,
 };
-use crate::traits::{AlertSink, Clock, ContainerControl, ContainerInfo, HttpProbe};
+use crate::traits::{
+    AlertSink, Clock, ContainerControl, ContainerInfo, HttpProbe, ResumedRollback,
+};
 use crate::window::{
     EndReason, LastTick, Outcome, Phase, Progress, RollbackRecord, RollbackState, STATE_VERSION,
     WindowTarget,
@@ -577,7 +579,8 @@ impl<'a> Monitor<'a> {
             return Ok(replay(&target, &progress));
         }
         let mut alerts: Vec<Alert> = Vec::new();
-        self.reconcile(&dir, &target, &mut progress, &mut alerts, now)?;
+        let settled = self.reconcile(&dir, &target, &mut progress, &mut alerts, now)?;
+        notes.extend(settled.clone());
         self.deliver(&alerts);
         let mut row_note: Vec<String> = alerts
             .drain(..)
@@ -598,6 +601,9 @@ impl<'a> Monitor<'a> {
                     elapsed.as_secs(),
                     wait.as_secs()
                 );
+                if let Some(settled) = &settled {
+                    out.reason = format!("{}; {settled}", out.reason);
+                }
                 return Ok(out);
             }
         }
@@ -607,7 +613,10 @@ impl<'a> Monitor<'a> {
             .container
             .as_deref()
             .map(|c| self.fx.control.inspect(c));
-        if let Some(reason) = fenced(&target, &progress, current.as_ref()) {
+        if let Some(mut reason) = fenced(&target, &progress, current.as_ref()) {
+            if let Some(settled) = &settled {
+                reason = format!("{reason}; {settled}");
+            }
             let last = progress.last.as_ref().map(|l| l.verdict);
             finish(&mut progress, EndReason::Superseded, reason, last, now);
             dir.save(PROGRESS_FILE, &progress)?;
@@ -746,6 +755,10 @@ impl<'a> Monitor<'a> {
         });
 
         self.check_finished(&target, &mut progress, &classification, &mut alerts, now);
+        // A window that finishes on the tick that settled its rollback says how it was settled.
+        if let (Some(outcome), Some(settled)) = (progress.outcome.as_mut(), &settled) {
+            outcome.reason = format!("{}; {settled}", outcome.reason);
+        }
         for a in &alerts {
             row_note.push(format!("alert: {}", a.event));
         }
@@ -830,8 +843,11 @@ impl<'a> Monitor<'a> {
         }
     }
 
-    /// A rollback found `Intended` was interrupted by a crash: settle it from what the
-    /// container runs, never by running it again.
+    /// A rollback found `Intended` was interrupted by a crash: settle it from what the engine
+    /// shows, never by deciding it again. The built-in rollback is resumed through
+    /// [`ContainerControl::resume_rollback`] (finished, or the failed container put back); what
+    /// that does not settle, and a rollback command, is judged from what the container runs.
+    /// Returns what was found, for the tick's reason.
     fn reconcile(
         &self,
         dir: &WindowDir,
@@ -839,35 +855,37 @@ impl<'a> Monitor<'a> {
         progress: &mut Progress,
         alerts: &mut Vec<Alert>,
         now: DateTime<Utc>,
-    ) -> Result<(), MonitorError> {
+    ) -> Result<Option<String>, MonitorError> {
         let Some(record) = progress.rollback.as_mut() else {
-            return Ok(());
+            return Ok(None);
         };
         if record.state != RollbackState::Intended {
-            return Ok(());
+            return Ok(None);
         }
         let state = match &record.plan {
             RollbackPlan::Docker {
                 container,
                 previous_image,
                 previous_image_id,
-            } => match self.fx.control.inspect(container) {
-                Ok(info) if info.image_id == *previous_image_id => RollbackState::Done {
-                    detail: format!(
-                        "a crash interrupted the rollback; reconciled: {container} runs the previous image {previous_image}"
-                    ),
+            } => match self.fx.control.resume_rollback(container, previous_image) {
+                Ok(ResumedRollback::Finished { detail }) => RollbackState::Done {
+                    detail: format!("a crash interrupted the rollback; {detail}"),
                 },
-                Ok(info) => RollbackState::Unknown {
-                    detail: format!(
-                        "a crash interrupted the rollback of {container}; it runs {} and not the previous image \
-                             {previous_image}; not run again",
-                        info.image_ref
-                    ),
+                Ok(ResumedRollback::Reverted { detail }) => RollbackState::Failed {
+                    detail: format!("a crash interrupted the rollback; {detail}"),
                 },
+                Ok(ResumedRollback::NotSettled { detail }) => {
+                    let why = if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({detail})")
+                    };
+                    self.judge_by_image(container, previous_image, previous_image_id, &why)
+                }
                 Err(e) => RollbackState::Unknown {
                     detail: format!(
-                        "a crash interrupted the rollback of {container} and its image cannot be checked ({e}); \
-                             not run again"
+                        "a crash interrupted the rollback of {container} and the engine cannot be asked ({e}); \
+                         not run again"
                     ),
                 },
             },
@@ -877,23 +895,66 @@ impl<'a> Monitor<'a> {
                 ),
             },
         };
-        if let RollbackState::Unknown { detail } = &state
-            && progress.alerts_sent.insert(AlertEvent::RollbackUnknown)
+        let event = match &state {
+            RollbackState::Unknown { .. } => Some(AlertEvent::RollbackUnknown),
+            RollbackState::Failed { .. } => Some(AlertEvent::RollbackFailed),
+            _ => None,
+        };
+        let note = match &state {
+            RollbackState::Done { detail }
+            | RollbackState::Failed { detail }
+            | RollbackState::Unknown { detail } => detail.clone(),
+            RollbackState::Intended => String::new(),
+        };
+        if let Some(event) = event
+            && progress.alerts_sent.insert(event)
         {
             alerts.push(self.alert(
                 target,
-                AlertEvent::RollbackUnknown,
+                event,
                 Verdict::Degraded,
                 ActionKind::Rollback,
-                detail,
+                &note,
                 now,
             ));
         }
         record.state = state;
-        progress.since_rollback = Some(Observations::default());
+        if record.took_effect() {
+            progress.since_rollback = Some(Observations::default());
+        }
         progress.ever_degraded = true;
         dir.save(PROGRESS_FILE, progress)?;
-        Ok(())
+        Ok(Some(note))
+    }
+
+    /// An interrupted docker rollback judged from the image the container runs alone.
+    fn judge_by_image(
+        &self,
+        container: &str,
+        previous_image: &str,
+        previous_image_id: &str,
+        why: &str,
+    ) -> RollbackState {
+        match self.fx.control.inspect(container) {
+            Ok(info) if info.image_id == previous_image_id => RollbackState::Done {
+                detail: format!(
+                    "a crash interrupted the rollback; reconciled: {container} runs the previous image {previous_image}{why}"
+                ),
+            },
+            Ok(info) => RollbackState::Unknown {
+                detail: format!(
+                    "a crash interrupted the rollback of {container}; it runs {} and not the previous image \
+                     {previous_image}{why}; not run again",
+                    info.image_ref
+                ),
+            },
+            Err(e) => RollbackState::Unknown {
+                detail: format!(
+                    "a crash interrupted the rollback of {container} and its image cannot be checked ({e}){why}; \
+                     not run again"
+                ),
+            },
+        }
     }
 
     fn check_finished(

@@ -131,6 +131,34 @@ pub enum ControlError {
     },
 }
 
+/// How [`ContainerControl::resume_rollback`] settled a built-in rollback that a crash
+/// interrupted, from what the engine shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "settled", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ResumedRollback {
+    /// The container runs the previous image: the interrupted run got that far, or this call
+    /// finished it. The rollback took effect.
+    Finished {
+        /// What the engine showed and what was done, for the reason.
+        detail: String,
+    },
+    /// The rollback did not take effect: the container runs the image it failed on again,
+    /// because this call put the parked container back (finishing failed), or because the
+    /// engine shows it never changed.
+    Reverted {
+        /// What the engine showed and what was done, for the reason.
+        detail: String,
+    },
+    /// This control does not settle it (a compose service, a state it does not recognise, or
+    /// a control without the built-in rollback): the monitor decides from
+    /// [`ContainerControl::inspect`] alone, and runs nothing.
+    NotSettled {
+        /// Why, for the reason; may be empty.
+        detail: String,
+    },
+}
+
 /// Container control: inspection, logs and the rollback itself.
 pub trait ContainerControl {
     /// What `container` runs.
@@ -163,6 +191,29 @@ pub trait ContainerControl {
     /// # Errors
     /// [`ControlError`] when it could not be done; the container is left running something.
     fn rollback(&self, container: &str, previous_image: &str) -> Result<(), ControlError>;
+
+    /// Settles a built-in [`rollback`](Self::rollback) of `container` to `previous_image`
+    /// that a crash interrupted, from what the engine shows: finishes it where the engine
+    /// shows enough to, or puts the failed container back, so that a container runs under the
+    /// name either way. It never starts a rollback of its own: a container that shows no sign
+    /// of this rollback is left as it is. The same guards hold as for `rollback` (the
+    /// orchestrator's own container is never touched).
+    ///
+    /// The default settles nothing ([`ResumedRollback::NotSettled`]), for a control that
+    /// leaves nothing half-done to resume.
+    ///
+    /// # Errors
+    /// [`ControlError`] when the engine cannot be asked; nothing was changed then.
+    fn resume_rollback(
+        &self,
+        container: &str,
+        previous_image: &str,
+    ) -> Result<ResumedRollback, ControlError> {
+        let _ = (container, previous_image);
+        Ok(ResumedRollback::NotSettled {
+            detail: String::new(),
+        })
+    }
 
     /// Runs a rollback command with `env` added to its environment, never through a shell,
     /// killed after `timeout`.

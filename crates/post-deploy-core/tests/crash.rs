@@ -17,7 +17,7 @@ use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use post_deploy_core::{ActionKind, Effects, Monitor, Step, Verdict};
+use post_deploy_core::{ActionKind, Effects, Monitor, ResumedRollback, Step, Verdict};
 use support::{CrashAt, OLD_IMAGE, Scenario};
 
 const STEPS: [Step; 6] = [
@@ -132,6 +132,64 @@ fn a_crash_at_any_step_never_rolls_back_twice_and_every_window_finishes() {
                 let bytes = std::fs::read(s.window_dir().join(name)).unwrap();
                 serde_json::from_slice::<serde_json::Value>(&bytes).unwrap();
             }
+        }
+    }
+}
+
+/// A built-in rollback interrupted before it could finish is settled by the next tick through
+/// the control's resumption: finished (the rollback took effect and is verified) or reverted
+/// (the failed container is back: the rollback failed, alerted). Never decided or run again.
+#[test]
+fn an_interrupted_docker_rollback_is_settled_by_resuming_it() {
+    for finished in [true, false] {
+        let s = Scenario::new();
+        // The crash leaves the rollback half done: the container still on the new image.
+        s.world.rollback_heals.set(false);
+        crash_then_resume(&s, None, true);
+        assert_eq!(s.world.rollbacks(), 1);
+        let detail = if finished {
+            "finished the interrupted rollback: api-1 runs the previous image api:1.0"
+        } else {
+            "put the parked container back: api-1 runs api:1.1 again"
+        };
+        *s.world.resume.borrow_mut() = Some(if finished {
+            ResumedRollback::Finished {
+                detail: detail.to_owned(),
+            }
+        } else {
+            ResumedRollback::Reverted {
+                detail: detail.to_owned(),
+            }
+        });
+        s.world.advance(Duration::from_secs(30));
+        let settled = s.tick();
+        let case = format!("finished {finished}: {settled:?}");
+        assert!(settled.reason.contains(detail), "{case}");
+        assert_eq!(
+            *s.world.resumes.borrow(),
+            ["resume api-1 api:1.0"],
+            "{case}"
+        );
+        let last = finish(&s);
+        assert_eq!(s.world.rollbacks(), 1, "{case}: never run again");
+        assert_eq!(s.world.resumes.borrow().len(), 1, "{case}: settled once");
+        assert!(last.finished, "{case}");
+        let events = s.world.alert_events();
+        assert!(!events.contains(&"rollback_unknown".to_owned()), "{case}");
+        assert_eq!(
+            events.contains(&"rollback_failed".to_owned()),
+            !finished,
+            "{case}: {events:?}"
+        );
+        if finished {
+            assert_eq!(
+                (last.action, last.recovered),
+                (ActionKind::Rollback, Some(true)),
+                "{case}"
+            );
+        } else {
+            assert_eq!(last.action, ActionKind::AlertOnly, "{case}");
+            assert_eq!(*s.world.image.borrow(), support::NEW_IMAGE, "{case}");
         }
     }
 }

@@ -3,7 +3,8 @@
 //! Reads go through `docker inspect`, `docker image inspect` and `docker logs`, whose JSON is
 //! read with serde. The built-in rollback either re-tags a compose service's image and lets
 //! compose recreate the service, or recreates a plain container under its own name from its
-//! own inspected configuration. Every call is argv only (see [`super::process`]) and bounded
+//! own inspected configuration; a recreate a crash interrupted is finished, or the failed
+//! container put back, by the next tick (`resume_rollback`). Every call is argv only (see [`super::process`]) and bounded
 //! in time, and every mutating call is checked against the orchestrator's own container
 //! first: the core never decides to touch it, and this adapter refuses to anyway.
 
@@ -17,6 +18,7 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use post_deploy_core::config::{CommandLine, ComposeProgram};
 use post_deploy_core::{
     Clock as _, CommandOutcome, ContainerControl, ContainerInfo, ControlError, LogCursor,
+    ResumedRollback,
 };
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
@@ -46,6 +48,13 @@ const LABEL_PROJECT: &str = "com.docker.compose.project";
 const LABEL_SERVICE: &str = "com.docker.compose.service";
 const LABEL_WORKING_DIR: &str = "com.docker.compose.project.working_dir";
 const LABEL_CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+
+/// What a failed container is renamed to while its replacement comes up:
+/// `{name}{PARKED_INFIX}{unix seconds}`.
+const PARKED_INFIX: &str = "-post-deploy-failed-";
+/// The label a replacement is created with: the parked container it replaces. It tells a
+/// replacement this rollback created from any other container, should a crash interrupt it.
+const LABEL_ROLLBACK_OF: &str = "post-deploy.rollback-of";
 
 /// Runs programs: the real one starts processes, the tests' one records and answers.
 trait Exec: Send + Sync {
@@ -390,8 +399,15 @@ impl DockerCli {
         Ok(members)
     }
 
-    /// A plain container: park the failed one under another name, stopped; create and start
-    /// its replacement on the previous image; put the failed one back when that fails.
+    /// A plain container: park the failed one under another name; create its replacement on
+    /// the previous image while it still serves; stop it, start the replacement; put the
+    /// failed one back when that fails.
+    ///
+    /// Every step leaves the engine in a state [`ContainerControl::resume_rollback`] settles
+    /// if a crash stops the rollback there: the parked container is stopped only once the
+    /// replacement is created and connected (so the replacement carries the host ports the
+    /// failed one had), and a put-back starts the parked container before it takes its name
+    /// back (so it is never under its name stopped).
     fn recreate(
         &self,
         me: &SelfIdentity,
@@ -406,39 +422,79 @@ impl DockerCli {
                 detail: "no name".to_owned(),
             });
         }
-        // Without the image's own defaults every setting is carried over as it is.
-        let defaults = self
-            .image_json(&target.image)
-            .ok()
-            .flatten()
-            .map(|i| i.config);
-        let plan = recreate_plan(target, defaults.as_ref(), previous_image);
-        let parked = format!(
-            "{name}-post-deploy-failed-{}",
-            SystemClock.now().timestamp()
-        );
+        let parked = format!("{name}{PARKED_INFIX}{}", SystemClock.now().timestamp());
+        let plan = self.replacement_plan(target, name, previous_image, &parked);
         self.mutate(
             me,
             &[name, parked.as_str()],
             &format!("docker rename {name} {parked}"),
             &self.docker_call(["rename", "--", name, &parked], MUTATE_TIMEOUT),
         )?;
-        if let Err(e) = self.mutate(
+        let parked_ids = [parked.as_str(), target.id.as_str()];
+        self.finish_recreate(
             me,
-            &[parked.as_str()],
-            &format!("docker stop {parked}"),
-            &self.docker_call(["stop", "--", &parked], MUTATE_TIMEOUT),
-        ) {
-            return Err(self.put_back(me, &parked, name, false, e));
-        }
-        match self.bring_up(me, name, &plan, previous_id) {
+            name,
+            &parked_ids,
+            &plan,
+            previous_id,
+            None,
+            target.state.running,
+        )
+    }
+
+    /// How `parked` (the failed container, inspected under any name) is created again as
+    /// `name` on `image`, marked as the replacement of `parked_name`.
+    fn replacement_plan(
+        &self,
+        parked: &ContainerJson,
+        name: &str,
+        image: &str,
+        parked_name: &str,
+    ) -> RecreatePlan {
+        // Without the image's own defaults every setting is carried over as it is.
+        let defaults = self
+            .image_json(&parked.image)
+            .ok()
+            .flatten()
+            .map(|i| i.config);
+        let as_named = ContainerJson {
+            name: format!("/{name}"),
+            ..parked.clone()
+        };
+        marked_plan(&as_named, defaults.as_ref(), image, Some(parked_name))
+    }
+
+    /// From a parked failed container (`parked`: its name, then its id) to a running
+    /// replacement: creates it (or takes `created`, the replacement an interrupted run
+    /// created), connects the networks it is not on yet, stops the parked container, starts
+    /// and checks the replacement. When that fails, removes the replacement and puts the
+    /// parked container back (started when `restart` says so).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one step of a rollback, shared by the rollback and its resumption"
+    )]
+    fn finish_recreate(
+        &self,
+        me: &SelfIdentity,
+        name: &str,
+        parked: &[&str],
+        plan: &RecreatePlan,
+        previous_id: &str,
+        created: Option<&ContainerJson>,
+        restart: bool,
+    ) -> Result<(), ControlError> {
+        let parked_name = parked.first().copied().unwrap_or_default();
+        match self.bring_up(me, name, parked, plan, previous_id, created) {
             Ok(()) => {
                 // Parked, it must not come back by itself (restart policy, daemon restart).
                 let _ = self.mutate(
                     me,
-                    &[parked.as_str()],
-                    &format!("docker update --restart no {parked}"),
-                    &self.docker_call(["update", "--restart", "no", "--", &parked], MUTATE_TIMEOUT),
+                    parked,
+                    &format!("docker update --restart no {parked_name}"),
+                    &self.docker_call(
+                        ["update", "--restart", "no", "--", parked_name],
+                        MUTATE_TIMEOUT,
+                    ),
                 );
                 Ok(())
             }
@@ -451,42 +507,58 @@ impl DockerCli {
                         &self.docker_call(["rm", "--force", "--", &id], MUTATE_TIMEOUT),
                     );
                 }
-                Err(self.put_back(me, &parked, name, target.state.running, e))
+                Err(self.put_back(me, parked, name, restart, e))
             }
         }
     }
 
-    /// Creates, connects, starts and checks the replacement; on failure, the error and the
-    /// id of what was created.
+    /// Creates (unless `created` is given), connects, stops the parked container, starts and
+    /// checks the replacement; on failure, the error and the id of the replacement.
     fn bring_up(
         &self,
         me: &SelfIdentity,
         name: &str,
+        parked: &[&str],
         plan: &RecreatePlan,
         previous_id: &str,
+        created: Option<&ContainerJson>,
     ) -> Result<(), (ControlError, Option<String>)> {
-        let created = self
-            .mutate(
-                me,
-                &[name],
-                &format!("docker create --name {name}"),
-                &self.docker_call(plan.create.iter().cloned(), MUTATE_TIMEOUT),
-            )
-            .map_err(|e| (e, None))?;
-        let id = String::from_utf8_lossy(&created.stdout)
-            .lines()
-            .map(str::trim)
-            .rfind(|l| !l.is_empty())
-            .map(str::to_owned);
-        let Some(id) = id else {
-            let e = ControlError::BadOutput {
-                what: format!("docker create --name {name}"),
-                detail: "no container id".to_owned(),
-            };
-            return Err((e, Some(name.to_owned())));
+        let id = match created {
+            Some(c) => c.id.clone(),
+            None => {
+                let out = self
+                    .mutate(
+                        me,
+                        &[name],
+                        &format!("docker create --name {name}"),
+                        &self.docker_call(plan.create.iter().cloned(), MUTATE_TIMEOUT),
+                    )
+                    .map_err(|e| (e, None))?;
+                let id = String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .map(str::trim)
+                    .rfind(|l| !l.is_empty())
+                    .map(str::to_owned);
+                let Some(id) = id else {
+                    let e = ControlError::BadOutput {
+                        what: format!("docker create --name {name}"),
+                        detail: "no container id".to_owned(),
+                    };
+                    return Err((e, Some(name.to_owned())));
+                };
+                id
+            }
         };
         let fail = |e: ControlError| (e, Some(id.clone()));
         for connect in &plan.connect {
+            // A replacement an interrupted run created may be on some of them already.
+            if created.is_some_and(|c| {
+                connect
+                    .last()
+                    .is_some_and(|n| c.network_settings.networks.contains_key(n))
+            }) {
+                continue;
+            }
             let args = connect.iter().cloned().chain(std::iter::once(id.clone()));
             self.mutate(
                 me,
@@ -496,6 +568,14 @@ impl DockerCli {
             )
             .map_err(fail)?;
         }
+        let parked_name = parked.first().copied().unwrap_or_default();
+        self.mutate(
+            me,
+            parked,
+            &format!("docker stop {parked_name}"),
+            &self.docker_call(["stop", "--", parked_name], MUTATE_TIMEOUT),
+        )
+        .map_err(fail)?;
         self.mutate(
             me,
             &[id.as_str()],
@@ -533,35 +613,44 @@ impl DockerCli {
         Ok(())
     }
 
-    /// Puts the failed container back under its name (and starts it if it ran); returns
-    /// `error`, with what went wrong doing so.
+    /// Puts the failed container back under its name: starts it first if it ran (a crash
+    /// between the two leaves it running under the parked name, which a resumption settles;
+    /// never stopped under its own), then renames it. Returns `error`, with what went wrong
+    /// doing so.
     fn put_back(
         &self,
         me: &SelfIdentity,
-        parked: &str,
+        parked: &[&str],
         name: &str,
         start: bool,
         error: ControlError,
     ) -> ControlError {
+        let parked_name = parked.first().copied().unwrap_or_default();
         let mut notes = Vec::new();
-        if let Err(e) = self.mutate(
-            me,
-            &[parked, name],
-            &format!("docker rename {parked} {name}"),
-            &self.docker_call(["rename", "--", parked, name], MUTATE_TIMEOUT),
-        ) {
-            notes.push(format!("putting the failed container back failed too: {e}"));
-        } else if start
-            && let Err(e) = self.mutate(
+        let started = !start
+            || match self.mutate(
                 me,
-                &[name],
-                &format!("docker start {name}"),
-                &self.docker_call(["start", "--", name], MUTATE_TIMEOUT),
-            )
-        {
-            notes.push(format!("starting the failed container again failed: {e}"));
-        } else {
-            notes.push(format!("the failed container is back as {name}"));
+                parked,
+                &format!("docker start {parked_name}"),
+                &self.docker_call(["start", "--", parked_name], MUTATE_TIMEOUT),
+            ) {
+                Ok(_) => true,
+                Err(e) => {
+                    notes.push(format!("starting the failed container again failed: {e}"));
+                    false
+                }
+            };
+        let mut touches = parked.to_vec();
+        touches.push(name);
+        match self.mutate(
+            me,
+            &touches,
+            &format!("docker rename {parked_name} {name}"),
+            &self.docker_call(["rename", "--", parked_name, name], MUTATE_TIMEOUT),
+        ) {
+            Err(e) => notes.push(format!("putting the failed container back failed too: {e}")),
+            Ok(_) if started => notes.push(format!("the failed container is back as {name}")),
+            Ok(_) => {}
         }
         let note = notes.join("; ");
         match error {
@@ -574,6 +663,187 @@ impl DockerCli {
                 detail: format!("{other}; {note}"),
             },
         }
+    }
+
+    /// The newest container parked by a rollback of `name`
+    /// (`{name}-post-deploy-failed-{seconds}`, the largest seconds), if any.
+    fn newest_parked(&self, name: &str) -> Result<Option<ContainerJson>, ControlError> {
+        let what = format!("listing the parked containers of {name}");
+        let prefix = format!("{name}{PARKED_INFIX}");
+        let c = self.succeed(
+            &what,
+            &self.docker_call(
+                [
+                    "ps".to_owned(),
+                    "--all".to_owned(),
+                    "--no-trunc".to_owned(),
+                    "--filter".to_owned(),
+                    format!("name=^/{prefix}"),
+                    "--format".to_owned(),
+                    "{{json .}}".to_owned(),
+                ],
+                READ_TIMEOUT,
+            ),
+        )?;
+        let mut newest: Option<(u64, String)> = None;
+        for line in c
+            .stdout
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        {
+            let row: PsRow = serde_json::from_slice(line).map_err(|e| ControlError::BadOutput {
+                what: what.clone(),
+                detail: e.to_string(),
+            })?;
+            // The filter is a pattern; only the exact shape counts.
+            let stamp = row
+                .names
+                .split(',')
+                .map(|n| n.trim().trim_start_matches('/'))
+                .filter_map(|n| n.strip_prefix(prefix.as_str()))
+                .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+                .filter_map(|t| t.parse::<u64>().ok())
+                .max();
+            if let Some(stamp) = stamp
+                && newest.as_ref().is_none_or(|(best, _)| stamp > *best)
+            {
+                newest = Some((stamp, row.id));
+            }
+        }
+        match newest {
+            None => Ok(None),
+            Some((_, id)) => match self.inspect_json(&id) {
+                Ok(c) => Ok(Some(c)),
+                // Removed meanwhile.
+                Err(ControlError::ContainerNotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// [`ContainerControl::resume_rollback`] for a plain container; `current` is what runs
+    /// under `name`, if anything.
+    fn resume_recreate(
+        &self,
+        me: &SelfIdentity,
+        name: &str,
+        current: Option<&ContainerJson>,
+        previous_image: &str,
+    ) -> Result<ResumedRollback, ControlError> {
+        let previous_id = self.image_json(previous_image)?.map(|i| i.id);
+        let parked = self.newest_parked(name)?;
+        if let Some(p) = &parked
+            && me.is(p)
+        {
+            return Err(ControlError::SelfContainer(p.short_name().to_owned()));
+        }
+        let parked_ids = parked.as_ref().map(|p| [p.short_name(), p.id.as_str()]);
+        let finished = |how: &str| ResumedRollback::Finished {
+            detail: format!(
+                "finished the interrupted rollback: {name} runs the previous image {previous_image} ({how})"
+            ),
+        };
+        let on_previous = |c: &ContainerJson| previous_id.as_deref() == Some(c.image.as_str());
+        match (current, &parked) {
+            // It got that far: at most the parked container's restart policy is left to do.
+            (Some(c), _) if on_previous(c) && c.state.running && !c.state.restarting => {
+                if let Some(ids) = &parked_ids {
+                    let _ = self.mutate(
+                        me,
+                        ids,
+                        &format!("docker update --restart no {}", ids[0]),
+                        &self.docker_call(
+                            ["update", "--restart", "no", "--", ids[0]],
+                            MUTATE_TIMEOUT,
+                        ),
+                    );
+                }
+                Ok(finished("the engine showed it running"))
+            }
+            // The replacement this rollback created, not running yet: connect, stop, start.
+            (Some(c), Some(p))
+                if !c.state.running
+                    && c.config.labels.get(LABEL_ROLLBACK_OF).map(String::as_str)
+                        == Some(p.short_name()) =>
+            {
+                let Some(ids) = &parked_ids else {
+                    return Ok(not_settled(""));
+                };
+                let expected = previous_id.clone().unwrap_or_else(|| c.image.clone());
+                let plan = self.replacement_plan(p, name, previous_image, p.short_name());
+                match self.finish_recreate(me, name, ids, &plan, &expected, Some(c), true) {
+                    Ok(()) => Ok(finished("started the replacement it had created")),
+                    Err(e) => Ok(self.reverted(name, p, &e)),
+                }
+            }
+            // The failed container runs under its name: the rollback never changed it, or
+            // put it back already. It is not run again.
+            (Some(c), _) if !on_previous(c) && c.state.running => Ok(ResumedRollback::Reverted {
+                detail: format!(
+                    "the rollback had not changed {name} or had put it back: {name} runs {} again, \
+                     not the previous image {previous_image}; not run again",
+                    c.config.image
+                ),
+            }),
+            (Some(_), _) => Ok(not_settled(
+                "the container under the name shows no step of this rollback to finish",
+            )),
+            // Parked, nothing under the name: finish the recreate from the parked container's
+            // own configuration, or put it back when that cannot be done.
+            (None, Some(p)) => {
+                let Some(ids) = &parked_ids else {
+                    return Ok(not_settled(""));
+                };
+                let result = match &previous_id {
+                    Some(id) => {
+                        let plan = self.replacement_plan(p, name, previous_image, p.short_name());
+                        self.finish_recreate(me, name, ids, &plan, id, None, true)
+                    }
+                    None => Err(self.put_back(
+                        me,
+                        ids,
+                        name,
+                        true,
+                        ControlError::Failed {
+                            what: format!("finishing the rollback of {name}"),
+                            detail: format!(
+                                "the previous image {previous_image} is not on the engine any more"
+                            ),
+                        },
+                    )),
+                };
+                match result {
+                    Ok(()) => Ok(finished("recreated it from the parked container")),
+                    Err(e) => Ok(self.reverted(name, p, &e)),
+                }
+            }
+            (None, None) => Ok(not_settled(&format!(
+                "no container under the name {name} and none parked"
+            ))),
+        }
+    }
+
+    /// What a resumption that could not finish left: the parked container `p` back under
+    /// `name`, running, or (if putting it back failed) not settled.
+    fn reverted(&self, name: &str, p: &ContainerJson, e: &ControlError) -> ResumedRollback {
+        match self.inspect_json(name) {
+            Ok(now) if now.id == p.id && now.state.running => ResumedRollback::Reverted {
+                detail: format!(
+                    "could not finish the interrupted rollback ({e}); put the parked container back: \
+                     {name} runs {} again",
+                    p.config.image
+                ),
+            },
+            _ => not_settled(&format!(
+                "could not finish the interrupted rollback, nor put the parked container back: {e}"
+            )),
+        }
+    }
+}
+
+fn not_settled(detail: &str) -> ResumedRollback {
+    ResumedRollback::NotSettled {
+        detail: detail.to_owned(),
     }
 }
 
@@ -687,6 +957,65 @@ impl ContainerControl for DockerCli {
             }
             None => self.recreate(&me, &target, previous_image, &previous_id),
         }
+    }
+
+    /// A plain container's recreate, interrupted, is settled from what the engine shows:
+    ///
+    /// - the name runs the previous image: it got that far (finished);
+    /// - the name holds the replacement it created (labelled with the parked container's
+    ///   name), not running: it is connected to what it misses, the parked container stopped
+    ///   and the replacement started (finished);
+    /// - nothing under the name, a container parked: the recreate is finished from the parked
+    ///   container's own configuration, as the rollback would have;
+    /// - and when finishing fails, the replacement is removed and the parked container put
+    ///   back and started (reverted): finishing is what the window decided, but a window that
+    ///   had a container never ends without one;
+    /// - the name runs another image: the rollback never changed it, or put it back (reverted,
+    ///   not run again).
+    ///
+    /// The parked container is the newest `{name}-post-deploy-failed-{seconds}`. A compose
+    /// service, and anything else, is not settled here: the monitor judges it from the image.
+    fn resume_rollback(
+        &self,
+        container: &str,
+        previous_image: &str,
+    ) -> Result<ResumedRollback, ControlError> {
+        if container == self.self_container
+            || container.strip_prefix('/') == Some(self.self_container.as_str())
+        {
+            return Err(ControlError::SelfContainer(container.to_owned()));
+        }
+        if previous_image.starts_with('-') || previous_image.is_empty() {
+            return Ok(not_settled(&format!(
+                "{previous_image:?} is not an image reference"
+            )));
+        }
+        let me = self.identity();
+        if me.names(container) {
+            return Err(ControlError::SelfContainer(container.to_owned()));
+        }
+        let current = match self.inspect_json(container) {
+            Ok(c) => Some(c),
+            Err(ControlError::ContainerNotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(c) = &current {
+            if me.is(c) {
+                return Err(ControlError::SelfContainer(container.to_owned()));
+            }
+            if ComposeService::from_labels(&c.config.labels).is_some() {
+                return Ok(not_settled(""));
+            }
+        }
+        let name = current
+            .as_ref()
+            .map_or(container.strip_prefix('/').unwrap_or(container), |c| {
+                c.short_name()
+            });
+        if name.is_empty() {
+            return Ok(not_settled(""));
+        }
+        self.resume_recreate(&me, name, current.as_ref(), previous_image)
     }
 
     fn run_command(
@@ -986,6 +1315,17 @@ fn recreate_plan(
     defaults: Option<&ImageConfigJson>,
     image: &str,
 ) -> RecreatePlan {
+    marked_plan(c, defaults, image, None)
+}
+
+/// [`recreate_plan`], the replacement labelled as the one of `parked` when given. The
+/// label a container got as an earlier rollback's replacement is not carried over.
+fn marked_plan(
+    c: &ContainerJson,
+    defaults: Option<&ImageConfigJson>,
+    image: &str,
+    parked: Option<&str>,
+) -> RecreatePlan {
     let cfg = &c.config;
     let hc = &c.host_config;
     let mut a: Vec<String> = vec![
@@ -1001,9 +1341,12 @@ fn recreate_plan(
         }
     }
     for (k, v) in &cfg.labels {
-        if defaults.is_none_or(|d| d.labels.get(k) != Some(v)) {
+        if k != LABEL_ROLLBACK_OF && defaults.is_none_or(|d| d.labels.get(k) != Some(v)) {
             flag(&mut a, "--label", &format!("{k}={v}"));
         }
+    }
+    if let Some(parked) = parked {
+        flag(&mut a, "--label", &format!("{LABEL_ROLLBACK_OF}={parked}"));
     }
 
     // Ports: a dynamic binding keeps the host port it got, so URLs keep working.
@@ -1101,6 +1444,8 @@ fn recreate_plan(
         ep.aliases
             .iter()
             .filter(|al| al.as_str() != short_id && **al != c.id && **al != cfg.hostname)
+            // a name the container had while parked is not the replacement's
+            .filter(|al| !al.starts_with(&format!("{}{PARKED_INFIX}", c.short_name())))
             .cloned()
             .collect()
     };
@@ -2418,10 +2763,17 @@ mod tests {
                                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                         })
                         .collect();
+                    // `name=^/PREFIX`: the only name filter the adapter uses
+                    let prefixes: Vec<String> = args
+                        .windows(2)
+                        .filter(|w| w[0] == "--filter")
+                        .filter_map(|w| w[1].strip_prefix("name=^/").map(str::to_owned))
+                        .collect();
                     let rows: Vec<String> = self
                         .containers
                         .iter()
                         .filter(|c| wanted.iter().all(|(k, v)| c.labels.get(k) == Some(v)))
+                        .filter(|c| prefixes.iter().all(|p| c.name.starts_with(p.as_str())))
                         .map(|c| json!({"ID": c.id, "Names": c.name}).to_string())
                         .collect();
                     (0, rows.join("\n"), String::new())
@@ -2476,13 +2828,20 @@ mod tests {
                     };
                     self.next += 1;
                     let id = format!("{:064x}", 0xfeed_0000_u64 + self.next);
+                    let labels = args
+                        .windows(2)
+                        .take_while(|w| w[0] != "--")
+                        .filter(|w| w[0] == "--label")
+                        .filter_map(|w| w[1].split_once('='))
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect();
                     self.containers.push(FakeContainer {
                         id: id.clone(),
                         name,
                         image_ref: image,
                         image_id,
                         running: false,
-                        labels: BTreeMap::new(),
+                        labels,
                     });
                     (0, format!("{id}\n"), String::new())
                 }
@@ -2625,7 +2984,8 @@ mod tests {
             .map(|c| c[1].as_str())
             .collect();
         assert!(
-            verbs.ends_with(&["rename", "stop", "create", "start", "inspect", "update"]),
+            // the replacement is created while the failed one still serves
+            verbs.ends_with(&["rename", "create", "stop", "start", "inspect", "update"]),
             "{verbs:?}"
         );
         assert!(e.violations.is_empty());
@@ -2763,6 +3123,305 @@ mod tests {
         );
     }
 
+    /// The engine as a crash leaves it: once `after` mutating calls have run, every call
+    /// fails until `dead` is cleared, so the engine stays exactly as that step left it.
+    struct CrashAfter {
+        inner: Arc<FakeExec>,
+        after: usize,
+        made: Mutex<usize>,
+        dead: std::sync::atomic::AtomicBool,
+    }
+
+    impl CrashAfter {
+        fn new(inner: Arc<FakeExec>, after: usize) -> Self {
+            Self {
+                inner,
+                after,
+                made: Mutex::new(0),
+                dead: std::sync::atomic::AtomicBool::new(false),
+            }
+        }
+
+        fn revive(&self) {
+            self.dead.store(false, Ordering::SeqCst);
+        }
+    }
+
+    const MUTATING: [&str; 7] = [
+        "rename", "create", "network", "stop", "start", "update", "rm",
+    ];
+
+    impl Exec for CrashAfter {
+        fn run(
+            &self,
+            inv: &Invocation,
+            o: StdoutTo,
+            f: bool,
+        ) -> Result<Ended<Captured>, ControlError> {
+            if self.dead.load(Ordering::SeqCst) {
+                return Err(ControlError::ProgramMissing {
+                    program: inv.program.clone(),
+                    detail: "crashed".into(),
+                });
+            }
+            let out = self.inner.run(inv, o, f);
+            if inv
+                .args
+                .first()
+                .is_some_and(|a| MUTATING.contains(&a.as_str()))
+            {
+                let mut made = self.made.lock().unwrap();
+                *made += 1;
+                if *made == self.after {
+                    self.dead.store(true, Ordering::SeqCst);
+                }
+            }
+            out
+        }
+
+        fn stream(
+            &self,
+            inv: &Invocation,
+            m: usize,
+            l: &mut dyn FnMut(Pipe, &[u8]),
+        ) -> Result<Ended<Status>, ControlError> {
+            self.inner.stream(inv, m, l)
+        }
+    }
+
+    fn detail(r: &ResumedRollback) -> &str {
+        match r {
+            ResumedRollback::Finished { detail }
+            | ResumedRollback::Reverted { detail }
+            | ResumedRollback::NotSettled { detail } => detail,
+            _ => "",
+        }
+    }
+
+    fn mutating_calls(e: &Engine, from: usize) -> Vec<Vec<String>> {
+        e.calls[from..]
+            .iter()
+            .filter(|c| c[0] == "docker" && MUTATING.contains(&c[1].as_str()))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn a_recreate_interrupted_after_any_step_is_finished() {
+        // rename, create, stop, start, update: the plain recreate's mutating calls in order
+        for (after, how) in [
+            (1, "recreated it from the parked container"),
+            (2, "started the replacement it had created"),
+            (3, "started the replacement it had created"),
+            (4, "the engine showed it running"),
+            (5, "the engine showed it running"),
+        ] {
+            let engine = Engine {
+                containers: vec![
+                    fc("aaaa1111", "orchestrator", None),
+                    fc("bbbb2222", "web", None),
+                ],
+                images: images(),
+                self_id: "aaaa1111".into(),
+                ..Engine::default()
+            };
+            let (cli, exec) = fake(engine, "orchestrator");
+            let crash = Arc::new(CrashAfter::new(exec.clone(), after));
+            let cli = DockerCli {
+                exec: crash.clone(),
+                ..cli
+            };
+            // after the last step only the outcome is lost
+            assert_eq!(
+                cli.rollback("web", "app:prev").is_err(),
+                after < 5,
+                "crash after {after}"
+            );
+            crash.revive();
+            let from = exec.0.lock().unwrap().calls.len();
+
+            let resumed = cli.resume_rollback("web", "app:prev").unwrap();
+            assert!(
+                matches!(resumed, ResumedRollback::Finished { .. }),
+                "after {after}: {resumed:?}"
+            );
+            assert_eq!(
+                detail(&resumed),
+                format!(
+                    "finished the interrupted rollback: web runs the previous image app:prev ({how})"
+                ),
+                "after {after}"
+            );
+            let e = exec.0.lock().unwrap();
+            let web = e.containers.iter().find(|c| c.name == "web").unwrap();
+            assert_eq!((web.image_id.as_str(), web.running), ("sha256:prev", true));
+            let parked: Vec<&FakeContainer> = e
+                .containers
+                .iter()
+                .filter(|c| c.name.starts_with("web-post-deploy-failed-"))
+                .collect();
+            assert_eq!(parked.len(), 1, "after {after}: {parked:?}");
+            assert_eq!(
+                (parked[0].id.as_str(), parked[0].running),
+                ("bbbb2222", false)
+            );
+            let made = mutating_calls(&e, from);
+            assert!(
+                !made.iter().any(|c| c[1] == "rename" || c[1] == "rm"),
+                "after {after}: nothing parked again, nothing removed: {made:?}"
+            );
+            assert_eq!(
+                made.iter().filter(|c| c[1] == "create").count(),
+                usize::from(after == 1),
+                "after {after}: {made:?}"
+            );
+            assert!(
+                made.last().is_some_and(|c| c[1] == "update"),
+                "after {after}: the parked container is told not to restart: {made:?}"
+            );
+            assert!(e.violations.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_parked_stopped_container_with_nothing_under_its_name_is_recreated() {
+        // as a crash after `stop` left it before the replacement was created first
+        let mut parked = fc("bbbb2222", "web-post-deploy-failed-100", None);
+        parked.running = false;
+        let older = fc("cccc3333", "web-post-deploy-failed-99", None);
+        let engine = Engine {
+            containers: vec![older, parked],
+            images: images(),
+            ..Engine::default()
+        };
+        let (cli, exec) = fake(engine, "orchestrator");
+        let resumed = cli.resume_rollback("web", "app:prev").unwrap();
+        assert!(
+            matches!(&resumed, ResumedRollback::Finished { detail } if detail.contains("recreated it from the parked container")),
+            "{resumed:?}"
+        );
+        let e = exec.0.lock().unwrap();
+        let web = e.containers.iter().find(|c| c.name == "web").unwrap();
+        assert_eq!((web.image_id.as_str(), web.running), ("sha256:prev", true));
+        assert_eq!(
+            web.labels.get(LABEL_ROLLBACK_OF).map(String::as_str),
+            Some("web-post-deploy-failed-100"),
+            "the newest parked container is the one replaced"
+        );
+        // the older parked container is left alone
+        let older = e.containers.iter().find(|c| c.id == "cccc3333").unwrap();
+        assert_eq!(older.name, "web-post-deploy-failed-99");
+        assert!(!e.calls.iter().any(|c| {
+            c.iter()
+                .any(|a| a == "web-post-deploy-failed-99" || a == "cccc3333")
+        }));
+    }
+
+    #[test]
+    fn a_recreate_that_cannot_be_finished_puts_the_parked_container_back() {
+        // killed after the rename; the previous image is gone, or creating fails
+        for failing_create in [false, true] {
+            let engine = Engine {
+                containers: vec![fc("bbbb2222", "web-post-deploy-failed-100", None)],
+                images: images(),
+                ..Engine::default()
+            };
+            let (cli, exec) = fake(engine, "orchestrator");
+            let cli = if failing_create {
+                DockerCli {
+                    exec: Arc::new(FailingCreate(exec.clone())),
+                    ..cli
+                }
+            } else {
+                exec.0.lock().unwrap().images.remove("app:prev");
+                cli
+            };
+            let resumed = cli.resume_rollback("web", "app:prev").unwrap();
+            assert!(
+                matches!(&resumed, ResumedRollback::Reverted { detail }
+                    if detail.contains("put the parked container back: web runs app:cur again")),
+                "failing create {failing_create}: {resumed:?}"
+            );
+            let e = exec.0.lock().unwrap();
+            assert_eq!(e.containers.len(), 1, "{:?}", e.containers);
+            let old = &e.containers[0];
+            assert_eq!(
+                (old.id.as_str(), old.name.as_str(), old.running),
+                ("bbbb2222", "web", true)
+            );
+        }
+    }
+
+    #[test]
+    fn what_shows_no_step_of_the_rollback_is_left_alone() {
+        let mut stopped_on_previous = fc("dddd4444", "api", None);
+        stopped_on_previous.image_id = "sha256:prev".into();
+        stopped_on_previous.image_ref = "app:prev".into();
+        stopped_on_previous.running = false;
+        let engine = Engine {
+            containers: vec![
+                fc("bbbb2222", "web", None),
+                fc("cccc3333", "p_web_1", Some(("p", "web"))),
+                stopped_on_previous,
+            ],
+            images: images(),
+            ..Engine::default()
+        };
+        let (cli, exec) = fake(engine, "orchestrator");
+        // the failed container runs under its name: never changed, or put back already
+        let web = cli.resume_rollback("web", "app:prev").unwrap();
+        assert!(
+            matches!(&web, ResumedRollback::Reverted { detail } if detail.contains("web runs app:cur again") && detail.contains("not run again")),
+            "{web:?}"
+        );
+        // a compose service, a container this rollback did not create, nothing at all
+        for name in ["p_web_1", "api", "ghost"] {
+            let r = cli.resume_rollback(name, "app:prev").unwrap();
+            assert!(
+                matches!(r, ResumedRollback::NotSettled { .. }),
+                "{name}: {r:?}"
+            );
+        }
+        let e = exec.0.lock().unwrap();
+        assert_eq!(mutating_calls(&e, 0), Vec::<Vec<String>>::new());
+    }
+
+    #[test]
+    fn resuming_never_touches_the_orchestrators_own_container() {
+        // the orchestrator itself, and an orchestrator that happens to look parked
+        let engine = Engine {
+            containers: vec![
+                fc("aaaa1111", "orchestrator", None),
+                fc("eeee5555", "web-post-deploy-failed-7", None),
+            ],
+            images: images(),
+            self_id: "eeee5555".into(),
+            ..Engine::default()
+        };
+        let (cli, exec) = fake(engine, "web-post-deploy-failed-7");
+        assert!(matches!(
+            cli.resume_rollback("web", "app:prev"),
+            Err(ControlError::SelfContainer(_))
+        ));
+        let (cli2, exec2) = fake(
+            Engine {
+                containers: vec![fc("aaaa1111", "orchestrator", None)],
+                images: images(),
+                self_id: "aaaa1111".into(),
+                ..Engine::default()
+            },
+            "orchestrator",
+        );
+        assert!(matches!(
+            cli2.resume_rollback("orchestrator", "app:prev"),
+            Err(ControlError::SelfContainer(_))
+        ));
+        for e in [exec.0.lock().unwrap(), exec2.0.lock().unwrap()] {
+            assert_eq!(mutating_calls(&e, 0), Vec::<Vec<String>>::new());
+            assert!(e.violations.is_empty());
+        }
+    }
+
     #[test]
     fn read_errors_are_the_monitors_own() {
         let (cli, _) = fake(
@@ -2812,6 +3471,7 @@ mod tests {
         ImageId(bool),
         Logs(Ref),
         Rollback(Ref, bool),
+        Resume(Ref, bool),
         RunCommand(Ref),
     }
 
@@ -2833,6 +3493,7 @@ mod tests {
             any::<bool>().prop_map(Call::ImageId),
             a_ref().prop_map(Call::Logs),
             (a_ref(), any::<bool>()).prop_map(|(r, p)| Call::Rollback(r, p)),
+            (a_ref(), any::<bool>()).prop_map(|(r, p)| Call::Resume(r, p)),
             a_ref().prop_map(Call::RunCommand),
         ]
     }
@@ -2883,6 +3544,14 @@ mod tests {
                     Call::Rollback(r, p) => {
                         let target = resolve(r);
                         let result = cli.rollback(&target, if *p { "app:prev" } else { "gone:1" });
+                        let e = exec.0.lock().unwrap();
+                        if e.find(&target).is_some_and(|i| e.containers[i].id == self_id) {
+                            prop_assert!(matches!(result, Err(ControlError::SelfContainer(_))), "{result:?}");
+                        }
+                    }
+                    Call::Resume(r, p) => {
+                        let target = resolve(r);
+                        let result = cli.resume_rollback(&target, if *p { "app:prev" } else { "gone:1" });
                         let e = exec.0.lock().unwrap();
                         if e.find(&target).is_some_and(|i| e.containers[i].id == self_id) {
                             prop_assert!(matches!(result, Err(ControlError::SelfContainer(_))), "{result:?}");

@@ -21,7 +21,8 @@ use post_deploy_core::config::CommandLine;
 use post_deploy_core::{
     Alert, AlertError, AlertSink, ArmOutcome, ArmRequest, Clock, CommandOutcome, Config,
     ContainerControl, ContainerInfo, ControlError, Effects, HealthSample, HttpProbe, LogCursor,
-    Monitor, ProbeError, ProbeFailure, RepoName, Step, TickOutcome, Trace, WorkItem,
+    Monitor, ProbeError, ProbeFailure, RepoName, ResumedRollback, Step, TickOutcome, Trace,
+    WorkItem,
 };
 
 pub const NEW_IMAGE: &str = "sha256:new";
@@ -57,6 +58,11 @@ pub struct World {
     pub alerts: RefCell<Vec<Alert>>,
     /// Alert delivery fails.
     pub alerts_broken: Cell<bool>,
+    /// How an interrupted built-in rollback is settled; `None`: as a control without one.
+    /// `Finished` puts the previous image in place.
+    pub resume: RefCell<Option<ResumedRollback>>,
+    /// Every resumption asked for.
+    pub resumes: RefCell<Vec<String>>,
 }
 
 pub fn t0() -> DateTime<Utc> {
@@ -80,6 +86,8 @@ impl World {
             crash_during_rollback: Cell::new(false),
             alerts: RefCell::new(Vec::new()),
             alerts_broken: Cell::new(false),
+            resume: RefCell::new(None),
+            resumes: RefCell::new(Vec::new()),
         }
     }
 
@@ -238,6 +246,27 @@ impl ContainerControl for World {
             "crash during the rollback"
         );
         Ok(())
+    }
+
+    fn resume_rollback(
+        &self,
+        container: &str,
+        previous_image: &str,
+    ) -> Result<ResumedRollback, ControlError> {
+        self.resumes
+            .borrow_mut()
+            .push(format!("resume {container} {previous_image}"));
+        match self.resume.borrow().clone() {
+            None => Ok(ResumedRollback::NotSettled {
+                detail: String::new(),
+            }),
+            Some(r) => {
+                if matches!(r, ResumedRollback::Finished { .. }) {
+                    *self.image.borrow_mut() = OLD_IMAGE.to_owned();
+                }
+                Ok(r)
+            }
+        }
     }
 
     fn run_command(
