@@ -597,3 +597,97 @@ fn ctrl_c_leaves_the_window_whole_and_a_later_tick_goes_on() {
     assert_eq!(next["ticks"].as_u64(), Some(ticks + 1), "{next}");
     assert_eq!(next["finished"], false);
 }
+
+/// `http://user:pw@host…` with the user info shown as `***`, as every message shows a URL.
+fn shown(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://***{}", &rest[at..]),
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// The URL table: arm takes exactly the health URLs that the probe can request as they are.
+#[test]
+fn arm_takes_exactly_the_health_urls_the_probe_can_use() {
+    let bad = [
+        "http://127.0.0.1:1/health ",
+        " http://127.0.0.1:1/health",
+        "http://127.0.0.1:1/he alth",
+        "http://127.0.0.1:1/health\t",
+        "http://127.0.0.1:1/\u{a0}health",
+        "http://127.0.0.1:1/health\n",
+        "http://u:p@[::1/x",
+        "http://[::1/x",
+        "http://[::g]/x",
+        "http://[::1]x/",
+        "http://:80/health",
+        "http://u:p@/health",
+        "http://",
+        "http:///health",
+        "http://exa%41mple/",
+        "http://exa_mple..com/",
+        "http://127.0.0.1:0/health",
+        "http://127.0.0.1:65536/health",
+        "http://127.0.0.1:99999/health",
+        "http://127.0.0.1:/health",
+        "http://127.0.0.1:+80/health",
+        "ftp://127.0.0.1/health",
+        "127.0.0.1:8080/health",
+        "//127.0.0.1/health",
+        "",
+    ];
+    for url in bad {
+        let env = new_env();
+        let out = env.run(&[vec!["arm"], arm_args(url, "w")].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url:?}: {err}");
+        assert!(out.stdout.is_empty(), "{url:?}");
+        assert!(
+            err.contains(&format!("{:?}", shown(url))) && err.contains("--health-url"),
+            "{url:?}: the message names the flag and the value: {err}"
+        );
+        assert!(
+            !err.contains("u:p@"),
+            "{url:?}: the user info is shown as ***: {err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(env.state()).unwrap().count(),
+            0,
+            "{url:?}: nothing written"
+        );
+    }
+
+    let (server, _) = target(false);
+    let port = server.port();
+    let closed = loopback::closed_port();
+    let good = [
+        format!("http://user:pa%40ss@127.0.0.1:{port}/health"),
+        format!("http://127.0.0.1:{port}/health?check=deep&x=1"),
+        format!("HTTP://localhost:{port}/health"),
+        format!("http://127.0.0.1:{port}"),
+        format!("http://[::1]:{closed}/health"),
+        format!("https://u@127.0.0.1:{closed}/health#top"),
+    ];
+    for (n, url) in good.iter().enumerate() {
+        let env = new_env();
+        let item = format!("w{n}");
+        let armed = env.json(&[vec!["arm"], arm_args(url, &item)].concat(), 0);
+        assert_eq!(armed["armed"], true, "{url}");
+        // and the probe can use it: a sample (passed or failed), never a monitor fault
+        let tick = env.json(&["tick", "--repo", "api", "--work-item", &item], 0);
+        assert_eq!(tick["probed"], true, "{url}: {tick}");
+        let reason = tick["reason"].as_str().unwrap();
+        assert!(!reason.contains("monitor fault"), "{url}: {reason}");
+    }
+    assert!(
+        server.requests().len() >= 4,
+        "the loopback target was probed: {:?}",
+        server.requests()
+    );
+}

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::alert::{Alert, AlertEvent, AlertSubject};
 use crate::classify::{Classification, Verdict, classify};
-use crate::config::{Config, RollbackMode, SecretUrl, is_container_name};
+use crate::config::{Config, RollbackMode, SecretUrl, UrlError, hide_userinfo, is_container_name};
 use crate::decide::{Action, ActionKind, Facts, ImageCheck, RollbackPlan, decide_action};
 use crate::id::{RepoName, WorkItem};
 use crate::logbook;
@@ -35,9 +35,15 @@ pub enum MonitorError {
     /// The state folder could not be used.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The health URL is not an http or https URL.
-    #[error("invalid --health-url {0:?}: expected an http:// or https:// URL")]
-    HealthUrl(String),
+    /// The health URL is not an http or https URL the probe can request as it is.
+    #[error("invalid --health-url {value:?}: {why}; expected an http:// or https:// URL")]
+    HealthUrl {
+        /// The refused value, its user info shown as `***`.
+        value: String,
+        /// What is wrong with it.
+        #[source]
+        why: UrlError,
+    },
     /// The container name is not a docker container name.
     #[error("invalid --container {0:?}: expected a container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)")]
     Container(String),
@@ -207,7 +213,7 @@ pub struct WindowStatus {
     pub reason: String,
 }
 
-/// Checks an `http://` or `https://` URL.
+/// Checks an `http://` or `https://` URL that the probe can request as it is.
 #[must_use]
 pub fn is_http_url(url: &str) -> bool {
     SecretUrl::parse(url).is_some()
@@ -265,8 +271,11 @@ impl<'a> Monitor<'a> {
     /// [`MonitorError`] for a bad URL, container or image (nothing written), or a state
     /// folder that cannot be used.
     pub fn arm(&self, req: &ArmRequest) -> Result<ArmOutcome, MonitorError> {
-        if !is_http_url(&req.health_url) {
-            return Err(MonitorError::HealthUrl(req.health_url.clone()));
+        if let Err(why) = SecretUrl::new(&req.health_url) {
+            return Err(MonitorError::HealthUrl {
+                value: hide_userinfo(&req.health_url),
+                why,
+            });
         }
         if let Some(c) = req.container.as_deref().filter(|c| !is_container_name(c)) {
             return Err(MonitorError::Container(c.to_owned()));
