@@ -389,6 +389,32 @@ pub fn hide_userinfo(raw: &str) -> String {
     }
 }
 
+/// `text` with every trace of `url`'s user info replaced: the whole URL by the URL shown with
+/// `***`, the user info and its user and password (each when 3 characters or longer, shorter
+/// ones being too common to replace without mangling the text) by `***`. For messages that
+/// came from an HTTP client, which may quote the URL it was given.
+#[must_use]
+pub fn scrub_userinfo(text: &str, url: &str) -> String {
+    let shown = hide_userinfo(url);
+    if shown == url {
+        return text.to_owned();
+    }
+    let mut out = text.replace(url, &shown);
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..end).unwrap_or(rest);
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        let mut secrets: Vec<&str> = vec![userinfo];
+        if let Some((user, password)) = userinfo.split_once(':') {
+            secrets.extend([password, user]);
+        }
+        for secret in secrets.into_iter().filter(|s| s.chars().count() >= 3) {
+            out = out.replace(secret, "***");
+        }
+    }
+    out
+}
+
 /// Splits `host[:port]` (the host maybe a bracketed IPv6 address).
 fn split_host_port(host_port: &str) -> Result<(&str, Option<&str>), UrlError> {
     let split = if host_port.starts_with('[') {

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::classify::Classification;
+use crate::config::hide_userinfo;
 use crate::decide::ActionKind;
 use crate::signals::{HealthSignal, LogSignal, Observations, Signals};
 use crate::window::{Outcome, WindowTarget};
@@ -25,7 +26,12 @@ pub fn header(target: &WindowTarget) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# post-deploy: {} {}\n", target.repo, target.work_item);
     let _ = writeln!(out, "## Target\n");
-    let _ = writeln!(out, "- Health URL: {}", cell(&target.health_url));
+    // target.json keeps the credentials for the probe; the log is for people, and uploaded.
+    let _ = writeln!(
+        out,
+        "- Health URL: {}",
+        cell(&hide_userinfo(&target.health_url))
+    );
     let _ = writeln!(
         out,
         "- Container: {}",
