@@ -691,3 +691,37 @@ fn arm_takes_exactly_the_health_urls_the_probe_can_use() {
         server.requests()
     );
 }
+
+/// An `--artefacts-dir` that is a file, or lies under one, is a usage error found before
+/// anything is written.
+#[test]
+fn an_artefacts_dir_that_is_a_file_is_refused_before_anything_is_written() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    for bad in [file.clone(), file.join("sub"), file.join("sub/deeper")] {
+        let env = new_env();
+        let out = env.run(
+            &[
+                vec!["arm"],
+                arm_args("http://127.0.0.1:9/health", "w"),
+                vec!["--artefacts-dir", bad.to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", bad.display());
+        assert!(out.stdout.is_empty());
+        assert!(
+            err.contains("--artefacts-dir") && err.contains(bad.to_str().unwrap()),
+            "the message names the path: {err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(env.state()).unwrap().count(),
+            0,
+            "{}: no window folder",
+            bad.display()
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}

@@ -55,6 +55,14 @@ pub enum MonitorError {
         /// How long this call waited.
         waited: Duration,
     },
+    /// The artefacts folder is a file, or lies under one: it can never hold the log.
+    #[error("invalid --artefacts-dir {}: {why}", path.display())]
+    ArtefactsDir {
+        /// The folder, as given.
+        path: PathBuf,
+        /// What is in the way.
+        why: String,
+    },
     /// The previous image is not an image reference.
     #[error(
         "invalid --previous-image {0:?}: expected an image reference such as app:1.4 or sha256:…"
@@ -282,6 +290,9 @@ impl<'a> Monitor<'a> {
         }
         if let Some(i) = req.previous_image.as_deref().filter(|i| !is_image_ref(i)) {
             return Err(MonitorError::PreviousImage(i.to_owned()));
+        }
+        if let Some(artefacts) = &req.artefacts_dir {
+            check_artefacts_dir(artefacts)?;
         }
         let base = ArmOutcome {
             armed: false,
@@ -1254,6 +1265,36 @@ fn rollback_target(target: &WindowTarget) -> RollbackTarget<'_> {
         container: target.container.as_deref(),
         previous_image: target.previous_image.as_deref(),
     }
+}
+
+/// An artefacts folder that is a folder, or can be made one: neither it nor the nearest of
+/// its ancestors that exists is anything but a folder (a symlink to one counts).
+fn check_artefacts_dir(path: &Path) -> Result<(), MonitorError> {
+    let refused = |why: String| MonitorError::ArtefactsDir {
+        path: path.to_owned(),
+        why,
+    };
+    for at in path.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        match fs_err::metadata(at) {
+            Ok(meta) if meta.is_dir() => return Ok(()),
+            Ok(_) if at == path => return Err(refused("it is a file, not a folder".to_owned())),
+            Ok(_) => {
+                return Err(refused(format!(
+                    "{} is a file, so no folder can be made under it",
+                    at.display()
+                )));
+            }
+            // Not there, or under a file: the nearer ancestors say which.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) => {}
+            // Unreadable (permissions): left to the create that follows, which names it.
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
 }
 
 fn log_path(dir: &WindowDir, target: &WindowTarget) -> PathBuf {
