@@ -725,3 +725,55 @@ fn an_artefacts_dir_that_is_a_file_is_refused_before_anything_is_written() {
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
 }
+
+/// Two windows that share an `--artefacts-dir` share its one log: each has its own section,
+/// and each row names its window.
+#[test]
+fn two_windows_sharing_an_artefacts_dir_keep_both_logs() {
+    let env = new_env();
+    let (server, _) = target(false);
+    let url = server.url("/health");
+    let artefacts = tempfile::tempdir().unwrap();
+    let dir = artefacts.path().to_str().unwrap();
+    for item in ["PR-1", "PR-2"] {
+        env.json(
+            &[
+                vec!["arm"],
+                arm_args(&url, item),
+                vec!["--artefacts-dir", dir],
+            ]
+            .concat(),
+            0,
+        );
+    }
+    for item in ["PR-1", "PR-2", "PR-1"] {
+        env.json(&["tick", "--repo", "api", "--work-item", item], 0);
+        std::thread::sleep(std::time::Duration::from_millis(600));
+    }
+    env.json(&["disarm", "--repo", "api", "--work-item", "PR-1"], 0);
+    env.json(&["tick", "--repo", "api", "--work-item", "PR-2"], 0);
+    let log = std::fs::read_to_string(artefacts.path().join("16-post-deploy-log.md")).unwrap();
+    for item in ["PR-1", "PR-2"] {
+        assert_eq!(
+            log.matches(&format!("# post-deploy: api {item}\n")).count(),
+            1,
+            "{item}'s header, once: {log}"
+        );
+        let rows = log
+            .lines()
+            .filter(|l| l.starts_with("| 20") && l.contains(&format!("| api {item} |")))
+            .count();
+        assert_eq!(rows, 2, "{item}'s rows: {log}");
+    }
+    assert!(log.contains("## Outcome of api PR-1"), "{log}");
+    // every row is in a table: a row never follows anything but a table line
+    let lines: Vec<&str> = log.lines().collect();
+    for pair in lines.windows(2) {
+        if pair[1].starts_with('|') && !pair[1].starts_with("| time |") {
+            assert!(
+                pair[0].starts_with('|'),
+                "a row out of its table: {pair:?}\n{log}"
+            );
+        }
+    }
+}

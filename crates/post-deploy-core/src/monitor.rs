@@ -368,7 +368,13 @@ impl<'a> Monitor<'a> {
         let log = log_path(&dir, &target);
         if let (Some(parent), Some(name)) = (log.parent(), log.file_name().and_then(|n| n.to_str()))
         {
-            write_atomic(parent, name, logbook::header(&target).as_bytes())?;
+            let header = logbook::header(&target);
+            // An artefacts folder that other windows use holds their log: add a section.
+            if req.artefacts_dir.is_some() && fs_err::metadata(&log).is_ok_and(|m| m.len() > 0) {
+                append(&log, format!("\n---\n\n{header}").as_bytes())?;
+            } else {
+                write_atomic(parent, name, header.as_bytes())?;
+            }
         }
         dir.save(PROGRESS_FILE, &Progress::new(now))?;
         dir.save(TARGET_FILE, &target)?;
@@ -736,6 +742,7 @@ impl<'a> Monitor<'a> {
 
         let log = log_path(&dir, &target);
         let row = logbook::row(
+            &target,
             now,
             &signals,
             &progress.observations,
@@ -744,7 +751,7 @@ impl<'a> Monitor<'a> {
             &row_note.join(", "),
         );
         // The log is for people: a failure to write it never fails the tick, but is named.
-        let log_note = append(&log, row.as_bytes())
+        let log_note = append_row(&log, &row)
             .err()
             .map(|e| format!("; log artefact not written: {e}"));
         if progress.phase == Phase::Finished {
@@ -1099,7 +1106,7 @@ impl<'a> Monitor<'a> {
                 .collect();
             let _ = append(
                 &log_path(dir, target),
-                logbook::outcome(outcome, &sent).as_bytes(),
+                logbook::outcome(target, outcome, &sent).as_bytes(),
             );
         }
     }
@@ -1295,6 +1302,20 @@ fn check_artefacts_dir(path: &Path) -> Result<(), MonitorError> {
         }
     }
     Ok(())
+}
+
+/// Appends a tick's row, under a fresh table head when the log does not end in a table (in a
+/// shared log, another window's section or outcome may have come since this window's last row).
+fn append_row(log: &Path, row: &str) -> Result<(), StoreError> {
+    let in_table = fs_err::read_to_string(log)
+        .ok()
+        .and_then(|text| text.lines().last().map(|l| l.starts_with('|')))
+        .unwrap_or(false);
+    if in_table {
+        append(log, row.as_bytes())
+    } else {
+        append(log, format!("\n{}{row}", logbook::table_head()).as_bytes())
+    }
 }
 
 fn log_path(dir: &WindowDir, target: &WindowTarget) -> PathBuf {
