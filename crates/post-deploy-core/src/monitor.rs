@@ -808,6 +808,14 @@ impl<'a> Monitor<'a> {
         Facts {
             repo: target.repo.clone(),
             container: target.container.clone(),
+            // The target as the engine knows it, at arm and now: the self guard needs its id
+            // and name, whichever of them the configuration and the target were given by.
+            inspected: target
+                .armed_image
+                .iter()
+                .chain(current.and_then(|c| c.as_ref().ok()))
+                .cloned()
+                .collect(),
             previous_image: target.previous_image.clone(),
             image_check,
             scope: self.config.scope.clone(),
