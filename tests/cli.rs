@@ -597,3 +597,183 @@ fn ctrl_c_leaves_the_window_whole_and_a_later_tick_goes_on() {
     assert_eq!(next["ticks"].as_u64(), Some(ticks + 1), "{next}");
     assert_eq!(next["finished"], false);
 }
+
+/// `http://user:pw@host…` with the user info shown as `***`, as every message shows a URL.
+fn shown(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://***{}", &rest[at..]),
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// The URL table: arm takes exactly the health URLs that the probe can request as they are.
+#[test]
+fn arm_takes_exactly_the_health_urls_the_probe_can_use() {
+    let bad = [
+        "http://127.0.0.1:1/health ",
+        " http://127.0.0.1:1/health",
+        "http://127.0.0.1:1/he alth",
+        "http://127.0.0.1:1/health\t",
+        "http://127.0.0.1:1/\u{a0}health",
+        "http://127.0.0.1:1/health\n",
+        "http://u:p@[::1/x",
+        "http://[::1/x",
+        "http://[::g]/x",
+        "http://[::1]x/",
+        "http://:80/health",
+        "http://u:p@/health",
+        "http://",
+        "http:///health",
+        "http://exa%41mple/",
+        "http://exa_mple..com/",
+        "http://127.0.0.1:0/health",
+        "http://127.0.0.1:65536/health",
+        "http://127.0.0.1:99999/health",
+        "http://127.0.0.1:/health",
+        "http://127.0.0.1:+80/health",
+        "ftp://127.0.0.1/health",
+        "127.0.0.1:8080/health",
+        "//127.0.0.1/health",
+        "",
+    ];
+    for url in bad {
+        let env = new_env();
+        let out = env.run(&[vec!["arm"], arm_args(url, "w")].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url:?}: {err}");
+        assert!(out.stdout.is_empty(), "{url:?}");
+        assert!(
+            err.contains(&format!("{:?}", shown(url))) && err.contains("--health-url"),
+            "{url:?}: the message names the flag and the value: {err}"
+        );
+        assert!(
+            !err.contains("u:p@"),
+            "{url:?}: the user info is shown as ***: {err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(env.state()).unwrap().count(),
+            0,
+            "{url:?}: nothing written"
+        );
+    }
+
+    let (server, _) = target(false);
+    let port = server.port();
+    let closed = loopback::closed_port();
+    let good = [
+        format!("http://user:pa%40ss@127.0.0.1:{port}/health"),
+        format!("http://127.0.0.1:{port}/health?check=deep&x=1"),
+        format!("HTTP://localhost:{port}/health"),
+        format!("http://127.0.0.1:{port}"),
+        format!("http://[::1]:{closed}/health"),
+        format!("https://u@127.0.0.1:{closed}/health#top"),
+    ];
+    for (n, url) in good.iter().enumerate() {
+        let env = new_env();
+        let item = format!("w{n}");
+        let armed = env.json(&[vec!["arm"], arm_args(url, &item)].concat(), 0);
+        assert_eq!(armed["armed"], true, "{url}");
+        // and the probe can use it: a sample (passed or failed), never a monitor fault
+        let tick = env.json(&["tick", "--repo", "api", "--work-item", &item], 0);
+        assert_eq!(tick["probed"], true, "{url}: {tick}");
+        let reason = tick["reason"].as_str().unwrap();
+        assert!(!reason.contains("monitor fault"), "{url}: {reason}");
+    }
+    assert!(
+        server.requests().len() >= 4,
+        "the loopback target was probed: {:?}",
+        server.requests()
+    );
+}
+
+/// An `--artefacts-dir` that is a file, or lies under one, is a usage error found before
+/// anything is written.
+#[test]
+fn an_artefacts_dir_that_is_a_file_is_refused_before_anything_is_written() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    for bad in [file.clone(), file.join("sub"), file.join("sub/deeper")] {
+        let env = new_env();
+        let out = env.run(
+            &[
+                vec!["arm"],
+                arm_args("http://127.0.0.1:9/health", "w"),
+                vec!["--artefacts-dir", bad.to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", bad.display());
+        assert!(out.stdout.is_empty());
+        assert!(
+            err.contains("--artefacts-dir") && err.contains(bad.to_str().unwrap()),
+            "the message names the path: {err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(env.state()).unwrap().count(),
+            0,
+            "{}: no window folder",
+            bad.display()
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}
+
+/// Two windows that share an `--artefacts-dir` share its one log: each has its own section,
+/// and each row names its window.
+#[test]
+fn two_windows_sharing_an_artefacts_dir_keep_both_logs() {
+    let env = new_env();
+    let (server, _) = target(false);
+    let url = server.url("/health");
+    let artefacts = tempfile::tempdir().unwrap();
+    let dir = artefacts.path().to_str().unwrap();
+    for item in ["PR-1", "PR-2"] {
+        env.json(
+            &[
+                vec!["arm"],
+                arm_args(&url, item),
+                vec!["--artefacts-dir", dir],
+            ]
+            .concat(),
+            0,
+        );
+    }
+    for item in ["PR-1", "PR-2", "PR-1"] {
+        env.json(&["tick", "--repo", "api", "--work-item", item], 0);
+        std::thread::sleep(std::time::Duration::from_millis(600));
+    }
+    env.json(&["disarm", "--repo", "api", "--work-item", "PR-1"], 0);
+    env.json(&["tick", "--repo", "api", "--work-item", "PR-2"], 0);
+    let log = std::fs::read_to_string(artefacts.path().join("16-post-deploy-log.md")).unwrap();
+    for item in ["PR-1", "PR-2"] {
+        assert_eq!(
+            log.matches(&format!("# post-deploy: api {item}\n")).count(),
+            1,
+            "{item}'s header, once: {log}"
+        );
+        let rows = log
+            .lines()
+            .filter(|l| l.starts_with("| 20") && l.contains(&format!("| api {item} |")))
+            .count();
+        assert_eq!(rows, 2, "{item}'s rows: {log}");
+    }
+    assert!(log.contains("## Outcome of api PR-1"), "{log}");
+    // every row is in a table: a row never follows anything but a table line
+    let lines: Vec<&str> = log.lines().collect();
+    for pair in lines.windows(2) {
+        if pair[1].starts_with('|') && !pair[1].starts_with("| time |") {
+            assert!(
+                pair[0].starts_with('|'),
+                "a row out of its table: {pair:?}\n{log}"
+            );
+        }
+    }
+}

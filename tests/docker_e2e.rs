@@ -983,3 +983,56 @@ fn a_crash_after_the_last_step_is_finished_by_the_next_tick() {
 fn a_crash_that_cannot_be_finished_puts_the_parked_container_back() {
     a_crash_in_the_recreate_is_settled_by_the_next_tick("rename", Settled::PutBack);
 }
+
+/// The orchestrator's own container, named one way in `ORCH_POST_DEPLOY_SELF_CONTAINER` and
+/// another (its id prefix, or its name) by `--container`, is recognised as itself when the
+/// window decides: ALERT_ONLY for the self-hosting reason, not a rollback the docker
+/// adapter then refuses (`rollback_failed`).
+#[test]
+fn the_orchestrators_own_container_by_id_prefix_or_name_only_alerts() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("selfid");
+    let bad = c.tag(BAD_HEALTH, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    c.run_plain(&u, &bad);
+    let port = published_port(&u);
+    wait_ready(port);
+    let before = inspect(&u);
+    let id = before["Id"].as_str().unwrap().to_owned();
+    let prefix = &id[..12];
+
+    for (n, (self_container, target)) in [
+        (u.as_str(), prefix),
+        (prefix, u.as_str()),
+        (id.as_str(), u.as_str()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut run = Run::new();
+        run.set("SELF_CONTAINER", self_container)
+            .set("WINDOW_S", "4");
+        let (code, out, stderr) = run.watch(&format!("c{n}"), port, target, &prev);
+        assert_eq!(code, 4, "{self_container} / {target}: {out}\n{stderr}");
+        assert_eq!(
+            (out["verdict"].as_str(), out["action"].as_str()),
+            (Some("DEGRADED"), Some("ALERT_ONLY")),
+            "{self_container} / {target}: {out}"
+        );
+        assert!(
+            !stderr.contains("rollback_failed") && !stderr.contains("rollback FAILED"),
+            "{self_container} / {target}: decided as self, not refused by the adapter: {stderr}"
+        );
+        assert!(
+            stderr.contains("the orchestrator's own: it is never rolled back"),
+            "{self_container} / {target}: {stderr}"
+        );
+    }
+    let after = inspect(&u);
+    assert_eq!(after["Id"], before["Id"]);
+    assert_eq!(after["State"]["StartedAt"], before["State"]["StartedAt"]);
+    assert_eq!(after["Image"], before["Image"]);
+}

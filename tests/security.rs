@@ -876,3 +876,100 @@ fn a_rollback_command_with_unbalanced_quotes_is_refused() {
     );
     env.assert_nothing_written("unbalanced quotes");
 }
+
+/// The user info of the health URL stays in `target.json` (0600), where the probe needs it,
+/// and nowhere else: no stdout, stderr, status, alert, webhook payload, log header or row.
+#[test]
+fn the_health_urls_user_info_never_appears_outside_target_json() {
+    let failing = health(500);
+    let hook = Server::start(|c: &mut Conn| {
+        if c.read_request().is_some() {
+            let _ = c.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let artefacts = tempfile::tempdir().unwrap();
+    let urls = [
+        // a target that answers, badly
+        failing
+            .url("/health")
+            .replace("http://", "http://user:s3cret@"),
+        // a refused connection: the probe's error must not echo the URL
+        format!(
+            "http://user:s3cret@127.0.0.1:{}/health",
+            loopback::closed_port()
+        ),
+    ];
+    let mut env = new_env();
+    env.set("WEBHOOK_URL", &hook.url("/hook"));
+    let mut outputs = Vec::new();
+    for (n, url) in urls.iter().enumerate() {
+        let item = format!("w{n}");
+        let art = artefacts.path().join(&item);
+        let arm = env.run(&[
+            "arm",
+            "--repo",
+            "api",
+            "--work-item",
+            &item,
+            "--health-url",
+            url,
+            "--artefacts-dir",
+            art.to_str().unwrap(),
+        ]);
+        assert_eq!(arm.status.code(), Some(0), "{}", stderr(&arm));
+        let tick = env.run(&["tick", "--repo", "api", "--work-item", &item]);
+        assert_eq!(tick.status.code(), Some(0), "{}", stderr(&tick));
+        let json: Value = serde_json::from_slice(&tick.stdout).unwrap();
+        assert_eq!(json["verdict"], "DEGRADED", "{json}");
+        assert!(
+            stderr(&tick).contains("post-deploy alert"),
+            "{}",
+            stderr(&tick)
+        );
+        outputs.extend([arm, tick]);
+        // the window finishes: the outcome and its alert
+        std::thread::sleep(std::time::Duration::from_millis(3100));
+        outputs.push(env.run(&["tick", "--repo", "api", "--work-item", &item]));
+        outputs.push(env.run(&["disarm", "--repo", "api", "--work-item", &item]));
+        let log = std::fs::read_to_string(art.join("16-post-deploy-log.md")).unwrap();
+        assert!(
+            log.contains("http://***@127.0.0.1:"),
+            "the header shows the URL: {log}"
+        );
+    }
+    outputs.push(env.run(&["status"]));
+    outputs.push(env.run(&["status", "--json"]));
+    for out in &outputs {
+        for text in [stdout(out), stderr(out)] {
+            assert!(
+                !text.contains("s3cret"),
+                "output leaks the user info: {text}"
+            );
+        }
+    }
+    let mut files = walk(env.state());
+    files.extend(walk(artefacts.path()));
+    let checked: Vec<_> = files
+        .iter()
+        .filter(|p| p.is_file() && p.file_name().unwrap() != "target.json")
+        .collect();
+    assert!(checked.len() >= 6, "{checked:?}");
+    for path in checked {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        assert!(
+            !text.contains("s3cret"),
+            "{} leaks the user info: {text}",
+            path.display()
+        );
+    }
+    let posts = hook.requests();
+    assert!(posts.len() >= 2, "alerts were posted: {posts:?}");
+    for post in posts {
+        assert!(!String::from_utf8_lossy(&post.body).contains("s3cret"));
+    }
+    // the probe itself still carries the credentials (ureq sends them as Basic auth)
+    let target_json =
+        std::fs::read_to_string(env.window_dir("api", "w0").join("target.json")).unwrap();
+    assert!(target_json.contains("user:s3cret@"));
+    assert!(!failing.requests().is_empty());
+}

@@ -48,6 +48,7 @@ fn classify_and_decide(bencher: Bencher<'_, '_>) {
     let facts = Facts {
         repo: RepoName::new("api").unwrap(),
         container: Some("api-1".into()),
+        inspected: Vec::new(),
         previous_image: Some("api:1.0".into()),
         image_check: ImageCheck::Present {
             previous_id: "sha256:old".into(),

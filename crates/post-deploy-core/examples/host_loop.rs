@@ -73,6 +73,8 @@ impl ContainerControl for Sim {
             "new"
         };
         Ok(ContainerInfo {
+            id: format!("{container}-id"),
+            name: container.to_owned(),
             image_id: format!("sha256:{container}-{image}"),
             image_ref: format!("{container}:{image}"),
             running: true,

@@ -270,29 +270,81 @@ pub enum ComposeProgram {
     Command(CommandLine),
 }
 
-/// An `http` or `https` URL whose secrets never appear in output: `Display` and `Debug`
-/// show only the scheme, host and port.
+/// Why a URL was refused: it is not one the HTTP client can request as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// Whitespace or a control character, around the URL or inside it.
+    #[error("it holds whitespace or a control character ({0:?})")]
+    Character(char),
+    /// The URI grammar refuses it (the parser the HTTP client itself uses).
+    #[error("it is not a URI ({0})")]
+    Malformed(String),
+    /// Not `http://` or `https://`.
+    #[error("the scheme must be http or https")]
+    Scheme,
+    /// No host, or a host that is neither a name, an IPv4 address nor a bracketed IPv6 one.
+    #[error("the host {0:?} is not a host name or an IP address")]
+    Host(String),
+    /// A port that is not a number from 1 to 65535.
+    #[error("the port {0:?} is not a number from 1 to 65535")]
+    Port(String),
+}
+
+/// An `http` or `https` URL that the HTTP client can request exactly as it is, and whose
+/// secrets never appear in output: `Display` and `Debug` show only the scheme, host and port.
+///
+/// Parsed with the `http` crate's [`http::Uri`], the type ureq builds its requests from, and
+/// then held to more than that grammar: the scheme is http or https; the host is a name
+/// (letters, digits, `-`, `_`, dots between labels), an IPv4 address or a bracketed IPv6
+/// address; a port is 1 to 65535; no whitespace or control character anywhere.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretUrl(String);
 
 impl SecretUrl {
-    /// Accepts an `http://` or `https://` URL with a host; `None` otherwise.
+    /// Accepts an `http://` or `https://` URL the HTTP client can request as it is; `None`
+    /// otherwise. [`SecretUrl::new`] says why.
     #[must_use]
     pub fn parse(raw: &str) -> Option<Self> {
-        let raw = raw.trim();
-        // The scheme in any case; the rest as given.
-        let after = |scheme: &str| {
-            raw.get(..scheme.len())
-                .filter(|p| p.eq_ignore_ascii_case(scheme))
-                .and(raw.get(scheme.len()..))
-        };
-        let rest = after("https://").or_else(|| after("http://"))?;
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host = authority.rsplit('@').next().unwrap_or_default();
-        let ok = !host.is_empty()
-            && !host.starts_with(':')
-            && !raw.chars().any(|c| c.is_whitespace() || c.is_control());
-        ok.then(|| Self(raw.to_owned()))
+        Self::new(raw).ok()
+    }
+
+    /// Accepts an `http://` or `https://` URL the HTTP client can request as it is.
+    ///
+    /// # Errors
+    /// [`UrlError`] saying what is wrong with it.
+    pub fn new(raw: &str) -> Result<Self, UrlError> {
+        if let Some(c) = raw.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            return Err(UrlError::Character(c));
+        }
+        let is_web = |s: &str| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https");
+        if !raw
+            .split_once("://")
+            .is_some_and(|(scheme, _)| is_web(scheme))
+        {
+            return Err(UrlError::Scheme);
+        }
+        let uri: http::Uri = raw
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| UrlError::Malformed(e.to_string()))?;
+        if !uri.scheme_str().is_some_and(is_web) {
+            return Err(UrlError::Scheme);
+        }
+        let authority = uri.authority().map(http::uri::Authority::as_str);
+        let host_port = authority
+            .map(|a| a.rsplit_once('@').map_or(a, |(_, host)| host))
+            .unwrap_or_default();
+        let (host, port) = split_host_port(host_port)?;
+        if !is_host(host) {
+            return Err(UrlError::Host(host.to_owned()));
+        }
+        if let Some(port) = port
+            && !(port.bytes().all(|b| b.is_ascii_digit())
+                && port.parse::<u16>().is_ok_and(|p| p != 0))
+        {
+            return Err(UrlError::Port(port.to_owned()));
+        }
+        Ok(Self(raw.to_owned()))
     }
 
     /// The whole URL, secrets included: for the HTTP client only, never for output.
@@ -314,6 +366,95 @@ impl SecretUrl {
             if hidden { "/…" } else { "" }
         )
     }
+
+    /// The URL with its user info, if any, shown as `***`: path and query kept.
+    #[must_use]
+    pub fn without_userinfo(&self) -> String {
+        hide_userinfo(&self.0)
+    }
+}
+
+/// `raw` with the user info of its authority (`user:secret@`) shown as `***@`, whether or not
+/// `raw` is a valid URL: how every message shows a URL, refused ones included.
+#[must_use]
+pub fn hide_userinfo(raw: &str) -> String {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        return raw.to_owned();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..end).unwrap_or(rest);
+    match authority.rfind('@').and_then(|at| rest.get(at..)) {
+        Some(from_at) => format!("{scheme}://***{from_at}"),
+        None => raw.to_owned(),
+    }
+}
+
+/// `text` with every trace of `url`'s user info replaced: the whole URL by the URL shown with
+/// `***`, the user info and its user and password (each when 3 characters or longer, shorter
+/// ones being too common to replace without mangling the text) by `***`. For messages that
+/// came from an HTTP client, which may quote the URL it was given.
+#[must_use]
+pub fn scrub_userinfo(text: &str, url: &str) -> String {
+    let shown = hide_userinfo(url);
+    if shown == url {
+        return text.to_owned();
+    }
+    let mut out = text.replace(url, &shown);
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..end).unwrap_or(rest);
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        let mut secrets: Vec<&str> = vec![userinfo];
+        if let Some((user, password)) = userinfo.split_once(':') {
+            secrets.extend([password, user]);
+        }
+        for secret in secrets.into_iter().filter(|s| s.chars().count() >= 3) {
+            out = out.replace(secret, "***");
+        }
+    }
+    out
+}
+
+/// Splits `host[:port]` (the host maybe a bracketed IPv6 address).
+fn split_host_port(host_port: &str) -> Result<(&str, Option<&str>), UrlError> {
+    let split = if host_port.starts_with('[') {
+        host_port
+            .find(']')
+            .and_then(|close| host_port.split_at_checked(close.saturating_add(1)))
+    } else {
+        Some(
+            host_port
+                .find(':')
+                .map_or((host_port, ""), |colon| host_port.split_at(colon)),
+        )
+    };
+    let Some((host, rest)) = split else {
+        return Err(UrlError::Host(host_port.to_owned()));
+    };
+    match rest.strip_prefix(':') {
+        Some(port) => Ok((host, Some(port))),
+        None if rest.is_empty() => Ok((host, None)),
+        None => Err(UrlError::Host(host_port.to_owned())),
+    }
+}
+
+/// A bracketed IPv6 address, or a DNS name or IPv4 address: labels of letters, digits, `-`
+/// and `_`, not starting with `-`, separated by single dots (a trailing dot allowed).
+fn is_host(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        })
 }
 
 impl fmt::Display for SecretUrl {
@@ -481,11 +622,11 @@ impl Config {
         };
         let webhook_url = match vars.get(WEBHOOK_URL) {
             None => None,
-            Some(v) => Some(SecretUrl::parse(v).ok_or_else(|| {
+            Some(v) => Some(SecretUrl::new(v).map_err(|why| {
                 ConfigError::invalid(
                     WEBHOOK_URL,
-                    vars.raw(WEBHOOK_URL),
-                    "expected an http:// or https:// URL",
+                    &hide_userinfo(vars.raw(WEBHOOK_URL)),
+                    format!("{why}; expected an http:// or https:// URL"),
                 )
             })?),
         };
@@ -782,6 +923,55 @@ mod tests {
         assert!(url.expose().contains("SECRET"));
     }
 
+    /// The URL table of the webhook variable: the same parser as `--health-url`.
+    #[test]
+    fn webhook_urls_the_client_cannot_request_are_refused() {
+        for bad in [
+            "http://hooks.example.com/a b",
+            "http://u:p@[::1/x",
+            "http://[::1]x/",
+            "http://:443/hook",
+            "http://hooks.example.com:0/hook",
+            "http://hooks.example.com:65536/hook",
+            "http://hooks.example.com:/hook",
+            "http://hooks..example.com/hook",
+            "http://hooks.example.com/\u{7f}",
+            "ftp://hooks.example.com/hook",
+        ] {
+            let err = load(&[(WEBHOOK_URL, bad)]).unwrap_err().to_string();
+            assert!(err.contains(WEBHOOK_URL), "{bad:?}: {err}");
+            assert!(!err.contains("u:p@"), "{bad:?}: user info shown: {err}");
+            assert!(
+                err.contains(&format!("{:?}", hide_userinfo(bad))),
+                "{bad:?}: {err}"
+            );
+        }
+        for good in [
+            "https://user:pw@hooks.example.com:8443/services/T0?token=x",
+            "http://[::1]:8080/hook",
+            "http://127.0.0.1/hook",
+            "HTTPS://hooks.example.com",
+            // Blank around a variable's value is dropped, as for every variable.
+            " https://hooks.example.com/hook ",
+        ] {
+            assert!(load(&[(WEBHOOK_URL, good)]).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn user_info_is_shown_as_stars() {
+        assert_eq!(
+            hide_userinfo("http://user:s3cret@127.0.0.1:8080/health?x=1"),
+            "http://***@127.0.0.1:8080/health?x=1"
+        );
+        assert_eq!(hide_userinfo("http://u:p@[::1/x"), "http://***@[::1/x");
+        assert_eq!(hide_userinfo("http://a@b@c/x@y"), "http://***@c/x@y");
+        assert_eq!(hide_userinfo("http://host/x@y"), "http://host/x@y");
+        assert_eq!(hide_userinfo("not a url@all"), "not a url@all");
+        let url = SecretUrl::parse("https://bob:hunter2@api.example.com/health").unwrap();
+        assert_eq!(url.without_userinfo(), "https://***@api.example.com/health");
+    }
+
     #[test]
     fn error_messages() {
         let cases: &[&[(&str, &str)]] = &[
@@ -805,6 +995,11 @@ mod tests {
             &[(ROLLBACK_CMD, "deploy 'unbalanced")],
             &[(WEBHOOK_URL, "ftp://example.com/hook")],
             &[(WEBHOOK_URL, "example.com/hook")],
+            &[(
+                WEBHOOK_URL,
+                "https://user:s3cret@hooks.example.com:99999/hook",
+            )],
+            &[(WEBHOOK_URL, "https://hooks.example.com/a b")],
             &[(COMPOSE, "\"")],
             &[(WINDOW_S, "99999999999999999999")],
         ];

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::classify::{Classification, Verdict};
 use crate::config::{CommandLine, RollbackMode, Scope};
 use crate::id::RepoName;
+use crate::traits::ContainerInfo;
 
 /// NONE, ROLLBACK or ALERT_ONLY: the word the contract's JSON uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -179,8 +180,11 @@ pub enum ImageCheck {
 pub struct Facts {
     /// The target repo.
     pub repo: RepoName,
-    /// The target container, if one was named.
+    /// The target container, if one was named (a name, an id or an id prefix).
     pub container: Option<String>,
+    /// What the engine reported about the target container (at arm, at this tick): its id
+    /// and name, for the self-hosting guard. Empty when it could not be inspected.
+    pub inspected: Vec<ContainerInfo>,
     /// The previous image, if one was named.
     pub previous_image: Option<String>,
     /// The engine's word on it.
@@ -199,16 +203,47 @@ pub struct Facts {
 
 impl Facts {
     /// Whether the target is the orchestrator itself, and what matched.
+    ///
+    /// The self container may be configured by name, id or id prefix, and the target named
+    /// by any of those too (docker takes all three): the target is the self container when
+    /// the configured names are the same container, or when the self container is the name,
+    /// the id or an id prefix of the target as the engine reported it.
     #[must_use]
     pub fn self_hosting(&self) -> Option<String> {
+        let me = self.scope.self_container.as_str();
         if self.repo == self.scope.self_repo {
-            Some(format!("repo {}", self.repo))
-        } else if self.container.as_deref() == Some(self.scope.self_container.as_str()) {
-            Some(format!("container {}", self.scope.self_container))
-        } else {
-            None
+            return Some(format!("repo {}", self.repo));
         }
+        let named = self
+            .container
+            .as_deref()
+            .is_some_and(|c| same_container(c, me));
+        let inspected = self.inspected.iter().any(|info| {
+            (!info.name.is_empty() && same_container(&info.name, me))
+                || (!info.id.is_empty() && is_id_prefix(me, &info.id))
+        });
+        (named || inspected).then(|| format!("container {me}"))
     }
+}
+
+/// Whether two ways of naming a container can name the same one, without asking the engine:
+/// the same name (docker's leading `/` aside), or two ids of which one is a prefix of the
+/// other. Leaning to "the same" is the safe side: it only keeps a rollback from running.
+fn same_container(a: &str, b: &str) -> bool {
+    let (a, b) = (
+        a.strip_prefix('/').unwrap_or(a),
+        b.strip_prefix('/').unwrap_or(b),
+    );
+    a == b || is_id_prefix(a, b) || is_id_prefix(b, a)
+}
+
+/// Whether `prefix` is a container id or a prefix of the id `id` (docker resolves both).
+fn is_id_prefix(prefix: &str, id: &str) -> bool {
+    !prefix.is_empty()
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && id.starts_with(prefix)
 }
 
 /// A decision: the action and when it was taken.
@@ -325,6 +360,7 @@ mod tests {
         Facts {
             repo: RepoName::new("api").unwrap(),
             container: Some("api-1".to_owned()),
+            inspected: Vec::new(),
             previous_image: Some("api:1.0".to_owned()),
             image_check: ImageCheck::Present {
                 previous_id: "sha256:old".into(),
@@ -410,6 +446,106 @@ mod tests {
         insta::assert_snapshot!(text.join("\n"));
     }
 
+    const SELF_ID: &str = "3f2a1b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a";
+
+    fn engine_says(id: &str, name: &str) -> ContainerInfo {
+        ContainerInfo {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            image_id: "sha256:new".to_owned(),
+            image_ref: "api:1.1".to_owned(),
+            running: true,
+        }
+    }
+
+    fn self_container(value: &str) -> Scope {
+        Config::from_vars([
+            ("ORCH_POST_DEPLOY_REPOS", "api"),
+            ("ORCH_POST_DEPLOY_SELF_CONTAINER", value),
+        ])
+        .unwrap()
+        .scope
+    }
+
+    /// The self container and the target may each be named by name, id or id prefix: the
+    /// guard knows them for the same container from what the engine reported.
+    #[test]
+    fn the_self_container_is_known_by_name_id_or_id_prefix() {
+        let orchestrator = engine_says(SELF_ID, "orchestrator");
+        let cases = [
+            // (SELF_CONTAINER, --container, what the engine reported about the target)
+            ("orchestrator", "3f2a1b9c8d7e", vec![orchestrator.clone()]),
+            ("orchestrator", SELF_ID, vec![orchestrator.clone()]),
+            (
+                "orchestrator",
+                "3f2a",
+                vec![engine_says(SELF_ID, "/orchestrator")],
+            ),
+            ("3f2a1b9c8d7e", "orchestrator", vec![orchestrator.clone()]),
+            (SELF_ID, "orchestrator", vec![orchestrator.clone()]),
+            ("3f2a1b9c8d7e", "3f2a1b", vec![]),
+            ("3f2a1b", "3f2a1b9c8d7e", vec![]),
+            // the tick's inspect knows it, though arm's did not (e.g. docker was down)
+            (
+                "orchestrator",
+                "3f2a1b9c8d7e",
+                vec![engine_says("", ""), orchestrator.clone()],
+            ),
+        ];
+        for (me, target, inspected) in cases {
+            let facts = Facts {
+                container: Some(target.to_owned()),
+                inspected,
+                scope: self_container(me),
+                ..base()
+            };
+            let d = decide_action(&degraded_now(), &facts, now());
+            assert!(
+                matches!(
+                    d.action,
+                    Action::AlertOnly {
+                        reason: AlertOnlyReason::SelfHosting { .. }
+                    }
+                ),
+                "{me} / {target}: {:?}",
+                d.action
+            );
+        }
+        // Another container is still rolled back, whichever way either is named.
+        for (me, target, inspected) in [
+            (
+                "orchestrator",
+                "api-1",
+                vec![engine_says("9999aaaa", "api-1")],
+            ),
+            (
+                "3f2a1b9c8d7e",
+                "api-1",
+                vec![engine_says("9999aaaa", "api-1")],
+            ),
+            (
+                "orchestrator",
+                "9999aa",
+                vec![engine_says("9999aaaa", "api-1")],
+            ),
+            (
+                "3f2a1b9c8d7e",
+                "9999aa",
+                vec![engine_says("9999aaaa", "api-1")],
+            ),
+            ("orchestrator", "api-1", vec![engine_says("", "")]),
+        ] {
+            let facts = Facts {
+                container: Some(target.to_owned()),
+                inspected,
+                scope: self_container(me),
+                ..base()
+            };
+            let d = decide_action(&degraded_now(), &facts, now());
+            assert_eq!(d.action.kind(), ActionKind::Rollback, "{me} / {target}");
+        }
+    }
+
     #[test]
     fn a_rollback_command_owns_the_target_without_an_image_check() {
         let f = Facts {
@@ -452,6 +588,7 @@ mod tests {
                 |(repo, container, previous, check, shadow, cmd, rolled_back, damaged)| Facts {
                     repo: RepoName::new(repo).unwrap(),
                     container: container.map(Into::into),
+                    inspected: Vec::new(),
                     previous_image: previous.map(Into::into),
                     image_check: check,
                     scope: scope(),

@@ -1,10 +1,15 @@
 //! `16-post-deploy-log.md`: the window's log for people.
+//!
+//! Windows that share an artefacts folder share its one log: each window adds its own section
+//! (header and outcome) and every row names its window, so rows of windows ticking at the same
+//! time can be told apart.
 
 use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::classify::Classification;
+use crate::config::hide_userinfo;
 use crate::decide::ActionKind;
 use crate::signals::{HealthSignal, LogSignal, Observations, Signals};
 use crate::window::{Outcome, WindowTarget};
@@ -25,7 +30,12 @@ pub fn header(target: &WindowTarget) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# post-deploy: {} {}\n", target.repo, target.work_item);
     let _ = writeln!(out, "## Target\n");
-    let _ = writeln!(out, "- Health URL: {}", cell(&target.health_url));
+    // target.json keeps the credentials for the probe; the log is for people, and uploaded.
+    let _ = writeln!(
+        out,
+        "- Health URL: {}",
+        cell(&hide_userinfo(&target.health_url))
+    );
     let _ = writeln!(
         out,
         "- Container: {}",
@@ -70,17 +80,28 @@ pub fn header(target: &WindowTarget) -> String {
     let _ = writeln!(out, "- Armed at: {}", stamp(target.armed_at));
     let _ = writeln!(out, "- Deadline: {}", stamp(target.deadline));
     let _ = writeln!(out, "\n## Ticks\n");
-    let _ = writeln!(
-        out,
-        "| time | health | latency | 5xx in tick | window 5xx ratio | verdict | action | note |"
-    );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    out.push_str(&table_head());
     out
+}
+
+/// The head of the tick table: written under a header, and again before a row whenever
+/// another window's section came in between (a shared log).
+#[must_use]
+pub fn table_head() -> String {
+    "| time | window | health | latency | 5xx in tick | window 5xx ratio | verdict | action | note |\n\
+     |---|---|---|---|---|---|---|---|---|\n"
+        .to_owned()
+}
+
+/// What a row or an outcome calls its window: `repo work-item`.
+fn window_name(target: &WindowTarget) -> String {
+    format!("{} {}", target.repo, target.work_item)
 }
 
 /// One tick's row.
 #[must_use]
 pub fn row(
+    target: &WindowTarget,
     at: DateTime<Utc>,
     signals: &Signals,
     window: &Observations,
@@ -111,8 +132,9 @@ pub fn row(
         format!("{pct:.1}% ({}/{})", window.errors_5xx, window.requests)
     };
     format!(
-        "| {} | {} | {latency} | {tick_5xx} | {ratio} | {} | {action} | {} |\n",
+        "| {} | {} | {} | {latency} | {tick_5xx} | {ratio} | {} | {action} | {} |\n",
         stamp(at),
+        window_name(target),
         cell(&health),
         classification.verdict,
         cell(note),
@@ -121,9 +143,9 @@ pub fn row(
 
 /// The outcome section, written once when the window finishes.
 #[must_use]
-pub fn outcome(outcome: &Outcome, alerts: &[String]) -> String {
+pub fn outcome(target: &WindowTarget, outcome: &Outcome, alerts: &[String]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "\n## Outcome\n");
+    let _ = writeln!(out, "\n## Outcome of {}\n", window_name(target));
     let _ = writeln!(out, "- Finished at: {}", stamp(outcome.at));
     let _ = writeln!(out, "- Verdict: **{}**", outcome.verdict);
     let _ = writeln!(out, "- Action: **{}**", outcome.action);

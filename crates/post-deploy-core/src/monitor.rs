@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::alert::{Alert, AlertEvent, AlertSubject};
 use crate::classify::{Classification, Verdict, classify};
-use crate::config::{Config, RollbackMode, SecretUrl, is_container_name};
+use crate::config::{Config, RollbackMode, SecretUrl, UrlError, hide_userinfo, is_container_name};
 use crate::decide::{Action, ActionKind, Facts, ImageCheck, RollbackPlan, decide_action};
 use crate::id::{RepoName, WorkItem};
 use crate::logbook;
@@ -37,9 +37,15 @@ pub enum MonitorError {
     /// The state folder could not be used.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The health URL is not an http or https URL.
-    #[error("invalid --health-url {0:?}: expected an http:// or https:// URL")]
-    HealthUrl(String),
+    /// The health URL is not an http or https URL the probe can request as it is.
+    #[error("invalid --health-url {value:?}: {why}; expected an http:// or https:// URL")]
+    HealthUrl {
+        /// The refused value, its user info shown as `***`.
+        value: String,
+        /// What is wrong with it.
+        #[source]
+        why: UrlError,
+    },
     /// The container name is not a docker container name.
     #[error("invalid --container {0:?}: expected a container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)")]
     Container(String),
@@ -50,6 +56,14 @@ pub enum MonitorError {
         path: PathBuf,
         /// How long this call waited.
         waited: Duration,
+    },
+    /// The artefacts folder is a file, or lies under one: it can never hold the log.
+    #[error("invalid --artefacts-dir {}: {why}", path.display())]
+    ArtefactsDir {
+        /// The folder, as given.
+        path: PathBuf,
+        /// What is in the way.
+        why: String,
     },
     /// The previous image is not an image reference.
     #[error(
@@ -225,7 +239,7 @@ pub struct WindowStatus {
     pub reason: String,
 }
 
-/// Checks an `http://` or `https://` URL.
+/// Checks an `http://` or `https://` URL that the probe can request as it is.
 #[must_use]
 pub fn is_http_url(url: &str) -> bool {
     SecretUrl::parse(url).is_some()
@@ -283,14 +297,20 @@ impl<'a> Monitor<'a> {
     /// [`MonitorError`] for a bad URL, container or image (nothing written), or a state
     /// folder that cannot be used.
     pub fn arm(&self, req: &ArmRequest) -> Result<ArmOutcome, MonitorError> {
-        if !is_http_url(&req.health_url) {
-            return Err(MonitorError::HealthUrl(req.health_url.clone()));
+        if let Err(why) = SecretUrl::new(&req.health_url) {
+            return Err(MonitorError::HealthUrl {
+                value: hide_userinfo(&req.health_url),
+                why,
+            });
         }
         if let Some(c) = req.container.as_deref().filter(|c| !is_container_name(c)) {
             return Err(MonitorError::Container(c.to_owned()));
         }
         if let Some(i) = req.previous_image.as_deref().filter(|i| !is_image_ref(i)) {
             return Err(MonitorError::PreviousImage(i.to_owned()));
+        }
+        if let Some(artefacts) = &req.artefacts_dir {
+            check_artefacts_dir(artefacts)?;
         }
         let base = ArmOutcome {
             armed: false,
@@ -366,7 +386,13 @@ impl<'a> Monitor<'a> {
         let log = log_path(&dir, &target);
         if let (Some(parent), Some(name)) = (log.parent(), log.file_name().and_then(|n| n.to_str()))
         {
-            write_atomic(parent, name, logbook::header(&target).as_bytes())?;
+            let header = logbook::header(&target);
+            // An artefacts folder that other windows use holds their log: add a section.
+            if req.artefacts_dir.is_some() && fs_err::metadata(&log).is_ok_and(|m| m.len() > 0) {
+                append(&log, format!("\n---\n\n{header}").as_bytes())?;
+            } else {
+                write_atomic(parent, name, header.as_bytes())?;
+            }
         }
         dir.save(PROGRESS_FILE, &Progress::new(now))?;
         dir.save(TARGET_FILE, &target)?;
@@ -768,6 +794,7 @@ impl<'a> Monitor<'a> {
 
         let log = log_path(&dir, &target);
         let row = logbook::row(
+            &target,
             now,
             &signals,
             &progress.observations,
@@ -776,7 +803,7 @@ impl<'a> Monitor<'a> {
             &row_note.join(", "),
         );
         // The log is for people: a failure to write it never fails the tick, but is named.
-        let log_note = append(&log, row.as_bytes())
+        let log_note = append_row(&log, &row)
             .err()
             .map(|e| format!("; log artefact not written: {e}"));
         if progress.phase == Phase::Finished {
@@ -833,6 +860,14 @@ impl<'a> Monitor<'a> {
         Facts {
             repo: target.repo.clone(),
             container: target.container.clone(),
+            // The target as the engine knows it, at arm and now: the self guard needs its id
+            // and name, whichever of them the configuration and the target were given by.
+            inspected: target
+                .armed_image
+                .iter()
+                .chain(current.and_then(|c| c.as_ref().ok()))
+                .cloned()
+                .collect(),
             previous_image: target.previous_image.clone(),
             image_check,
             scope: self.config.scope.clone(),
@@ -1182,7 +1217,7 @@ impl<'a> Monitor<'a> {
                 .collect();
             let _ = append(
                 &log_path(dir, target),
-                logbook::outcome(outcome, &sent).as_bytes(),
+                logbook::outcome(target, outcome, &sent).as_bytes(),
             );
         }
     }
@@ -1347,6 +1382,50 @@ fn rollback_target(target: &WindowTarget) -> RollbackTarget<'_> {
         work_item: &target.work_item,
         container: target.container.as_deref(),
         previous_image: target.previous_image.as_deref(),
+    }
+}
+
+/// An artefacts folder that is a folder, or can be made one: neither it nor the nearest of
+/// its ancestors that exists is anything but a folder (a symlink to one counts).
+fn check_artefacts_dir(path: &Path) -> Result<(), MonitorError> {
+    let refused = |why: String| MonitorError::ArtefactsDir {
+        path: path.to_owned(),
+        why,
+    };
+    for at in path.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        match fs_err::metadata(at) {
+            Ok(meta) if meta.is_dir() => return Ok(()),
+            Ok(_) if at == path => return Err(refused("it is a file, not a folder".to_owned())),
+            Ok(_) => {
+                return Err(refused(format!(
+                    "{} is a file, so no folder can be made under it",
+                    at.display()
+                )));
+            }
+            // Not there, or under a file: the nearer ancestors say which.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) => {}
+            // Unreadable (permissions): left to the create that follows, which names it.
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// Appends a tick's row, under a fresh table head when the log does not end in a table (in a
+/// shared log, another window's section or outcome may have come since this window's last row).
+fn append_row(log: &Path, row: &str) -> Result<(), StoreError> {
+    let in_table = fs_err::read_to_string(log)
+        .ok()
+        .and_then(|text| text.lines().last().map(|l| l.starts_with('|')))
+        .unwrap_or(false);
+    if in_table {
+        append(log, row.as_bytes())
+    } else {
+        append(log, format!("\n{}{row}", logbook::table_head()).as_bytes())
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::access_log::{AccessLogCounter, LogCounts, LogFormat};
+use crate::config::scrub_userinfo;
 use crate::traits::{ContainerControl, HttpProbe, LogCursor};
 
 /// Why a health probe failed: the target's fault.
@@ -161,10 +162,17 @@ pub fn probe_signals(
     http: &dyn HttpProbe,
     control: &dyn ContainerControl,
 ) -> Signals {
+    // What the HTTP client says may quote the URL: its user info never goes further.
+    let scrub = |text: &str| scrub_userinfo(text, health_url);
     let health = match http.get(health_url, timeout) {
-        Ok(sample) => HealthSignal::Sample { sample },
+        Ok(mut sample) => {
+            if let Err(ProbeFailure::Other { detail }) = &mut sample.outcome {
+                *detail = scrub(detail);
+            }
+            HealthSignal::Sample { sample }
+        }
         Err(e) => HealthSignal::Missing {
-            why: format!("health probe not made (monitor fault: {e})"),
+            why: scrub(&format!("health probe not made (monitor fault: {e})")),
         },
     };
     let logs = match container {
@@ -225,5 +233,87 @@ impl Observations {
             next.errors_5xx = self.errors_5xx.saturating_add(counts.errors_5xx);
         }
         next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CommandLine;
+    use crate::traits::{CommandOutcome, ContainerInfo, ControlError, ProbeError};
+
+    const URL: &str = "http://user:s3cret@127.0.0.1:1/health";
+
+    /// An HTTP client that quotes the URL it was given in its errors, as some do.
+    struct Quoting {
+        fault: bool,
+    }
+
+    impl HttpProbe for Quoting {
+        fn get(&self, url: &str, _timeout: Duration) -> Result<HealthSample, ProbeError> {
+            if self.fault {
+                return Err(ProbeError(format!("bad uri: {url} (user:s3cret, s3cret)")));
+            }
+            Ok(HealthSample::fail(
+                ProbeFailure::Other {
+                    detail: format!("connect to {url} failed"),
+                },
+                Duration::from_millis(3),
+            ))
+        }
+    }
+
+    struct NoEngine;
+
+    impl ContainerControl for NoEngine {
+        fn inspect(&self, container: &str) -> Result<ContainerInfo, ControlError> {
+            Err(ControlError::ContainerNotFound(container.to_owned()))
+        }
+        fn image_id(&self, _image: &str) -> Result<Option<String>, ControlError> {
+            Ok(None)
+        }
+        fn read_logs(
+            &self,
+            container: &str,
+            _cursor: &LogCursor,
+            _sink: &mut dyn FnMut(&[u8]),
+        ) -> Result<LogCursor, ControlError> {
+            Err(ControlError::ContainerNotFound(container.to_owned()))
+        }
+        fn rollback(&self, container: &str, _previous_image: &str) -> Result<(), ControlError> {
+            Err(ControlError::ContainerNotFound(container.to_owned()))
+        }
+        fn run_command(
+            &self,
+            _command: &CommandLine,
+            _env: &[(String, String)],
+            _timeout: Duration,
+        ) -> Result<CommandOutcome, ControlError> {
+            Ok(CommandOutcome::TimedOut)
+        }
+    }
+
+    #[test]
+    fn probe_errors_never_carry_the_urls_user_info() {
+        let cursor = LogCursor::at(chrono::DateTime::UNIX_EPOCH);
+        for fault in [true, false] {
+            let signals = probe_signals(
+                URL,
+                Duration::from_secs(1),
+                None,
+                &cursor,
+                &Quoting { fault },
+                &NoEngine,
+            );
+            let text = match &signals.health {
+                HealthSignal::Missing { why } => why.clone(),
+                HealthSignal::Sample { sample } => sample.to_string(),
+            };
+            assert!(!text.contains("s3cret"), "{text}");
+            assert!(
+                text.contains("http://***@127.0.0.1:1/health"),
+                "the URL is still named: {text}"
+            );
+        }
     }
 }

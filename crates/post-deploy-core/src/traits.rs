@@ -38,6 +38,13 @@ pub trait HttpProbe {
 /// What the engine says about a container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerInfo {
+    /// The container's full id, as the engine reports it; empty when unknown (a state file
+    /// written before it was recorded).
+    #[serde(default)]
+    pub id: String,
+    /// The container's name, without docker's leading `/`; empty when unknown.
+    #[serde(default)]
+    pub name: String,
     /// The image id the container runs (`sha256:…`).
     pub image_id: String,
     /// The image reference it was created from (e.g. `app:1.4`).
@@ -240,4 +247,18 @@ pub trait AlertSink {
     /// # Errors
     /// [`AlertError`] when it could not be delivered; the tick goes on.
     fn send(&self, alert: &Alert) -> Result<(), AlertError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `target.json` files written before the id and name were recorded still load.
+    #[test]
+    fn container_info_without_id_and_name_still_loads() {
+        let old = r#"{"image_id":"sha256:new","image_ref":"api:1.1","running":true}"#;
+        let info: ContainerInfo = serde_json::from_str(old).unwrap();
+        assert_eq!((info.id.as_str(), info.name.as_str()), ("", ""));
+        assert_eq!(info.image_ref, "api:1.1");
+    }
 }

@@ -851,6 +851,8 @@ impl ContainerControl for DockerCli {
     fn inspect(&self, container: &str) -> Result<ContainerInfo, ControlError> {
         let c = self.inspect_json(container)?;
         Ok(ContainerInfo {
+            name: c.short_name().to_owned(),
+            id: c.id,
             image_id: c.image,
             image_ref: c.config.image,
             running: c.state.running,

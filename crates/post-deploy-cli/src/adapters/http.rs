@@ -153,6 +153,8 @@ fn io_failure(e: &io::Error) -> ProbeFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use post_deploy_core::config::SecretUrl;
+    use proptest::prelude::*;
 
     #[test]
     fn a_url_without_a_host_is_the_monitors_fault_or_a_failed_probe_never_a_panic() {
@@ -168,6 +170,101 @@ mod tests {
             let _ = probe.get(url, Duration::from_millis(200));
         }
         assert!(probe.get("http://", Duration::from_millis(200)).is_err());
+    }
+
+    /// A port on loopback that nothing listens on: probes there are refused at once.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    /// What arm accepts and what it refuses, against what this probe does with it: every
+    /// accepted URL is requested (a sample, failed or not), never the monitor's fault.
+    #[test]
+    fn every_url_arm_accepts_is_one_the_probe_can_request() {
+        let probe = UreqProbe::new();
+        let port = closed_port();
+        let accepted = [
+            format!("http://127.0.0.1:{port}/health"),
+            format!("http://user:s3cret@127.0.0.1:{port}/health"),
+            format!("http://user:pa%40ss@127.0.0.1:{port}/health?deep=1&x=%20"),
+            format!("http://user@127.0.0.1:{port}"),
+            format!("http://[::1]:{port}/health"),
+            format!("https://[::1]:{port}/health#top"),
+            format!("HTTPS://localhost:{port}/h/é"),
+            format!("http://localhost.:{port}/health"),
+            format!("http://127.0.0.1:0{port}/health"),
+        ];
+        for url in &accepted {
+            assert!(SecretUrl::parse(url).is_some(), "arm accepts {url}");
+            let sample = probe.get(url, Duration::from_secs(2));
+            assert!(sample.is_ok(), "{url}: {sample:?}");
+        }
+        let refused = [
+            format!("http://127.0.0.1:{port}/health "),
+            format!("http://127.0.0.1:{port}/he alth"),
+            "http://u:p@[::1/x".to_owned(),
+            "http://127.0.0.1:99999/health".to_owned(),
+            "http://127.0.0.1:0/health".to_owned(),
+            "http://:80/health".to_owned(),
+            "http://[::1]x/".to_owned(),
+            "ftp://127.0.0.1/health".to_owned(),
+        ];
+        for url in &refused {
+            assert!(SecretUrl::parse(url).is_none(), "arm refuses {url:?}");
+        }
+    }
+
+    fn url_piece(chars: &'static str, max: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            proptest::sample::select(chars.chars().collect::<Vec<_>>()),
+            0..max,
+        )
+        .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Any URL arm accepts is one this probe requests: `get` never answers with the
+        /// monitor-fault `Err` for it. Hosts are loopback names, so every request stays here.
+        #[test]
+        fn no_accepted_url_is_a_monitor_fault(
+            scheme in proptest::sample::select(vec!["http", "http", "https", "HTTP", "ftp", ""]),
+            userinfo in proptest::option::of(prop_oneof![
+                3 => url_piece("abcXYZ019:-._~!$&'()*+,;=", 12),
+                1 => url_piece("abcXYZ019:%@-._~!$&'()*+,;= [", 12),
+            ]),
+            host in proptest::sample::select(vec![
+                "127.0.0.1", "[::1]", "localhost", "LocalHost", "[::1", "::1", "", "127.0.0.1.",
+            ]),
+            port in prop_oneof![
+                Just(None),
+                (0u32..70_000).prop_map(|p| Some(p.to_string())),
+                proptest::option::of(url_piece("0123456789+-a", 7)),
+            ],
+            path in prop_oneof![
+                3 => url_piece("abz09/%?#&=.-_~é{}|", 16).prop_map(|p| format!("/{p}")),
+                1 => url_piece("abz09/%?#&=.-_~é{}|\\^` \t\"<>[]\u{a0}\u{7f}", 16),
+            ],
+        ) {
+            let mut url = format!("{scheme}://");
+            if let Some(u) = &userinfo {
+                url.push_str(u);
+                url.push('@');
+            }
+            url.push_str(host);
+            if let Some(p) = &port {
+                url.push(':');
+                url.push_str(p);
+            }
+            url.push_str(&path);
+            if SecretUrl::parse(&url).is_some() {
+                let probe = UreqProbe::new();
+                let got = probe.get(&url, Duration::from_millis(500));
+                prop_assert!(got.is_ok(), "{url:?}: {got:?}");
+            }
+        }
     }
 
     #[test]

@@ -174,6 +174,8 @@ impl ContainerControl for World {
         }
         .to_owned();
         Ok(ContainerInfo {
+            id: "0123456789abcdef".to_owned(),
+            name: container.to_owned(),
             image_id,
             image_ref,
             running: true,
