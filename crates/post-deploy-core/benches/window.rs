@@ -30,7 +30,7 @@ use std::time::Duration;
 use divan::{Bencher, black_box};
 use post_deploy_core::config::{Config, RollbackMode};
 use post_deploy_core::decide::{Facts, ImageCheck};
-use post_deploy_core::store::WindowDir;
+use post_deploy_core::store::{self, FileStore, StateFile, Store as _, WindowKey};
 use post_deploy_core::window::Progress;
 use post_deploy_core::{Observations, RepoName, WindowSettings, WorkItem, classify, decide_action};
 use support::Scenario;
@@ -81,7 +81,7 @@ fn classify_and_decide(bencher: Bencher<'_, '_>) {
 
 /// A state dir on tmpfs when the machine has one: fsync there is nearly free.
 fn scenario() -> Scenario {
-    let mut s = Scenario::new();
+    let mut s = Scenario::on_files();
     if std::path::Path::new("/dev/shm").is_dir() {
         s.dir = tempfile::tempdir_in("/dev/shm").unwrap();
         let dir = s.dir.path().display().to_string();
@@ -132,18 +132,36 @@ fn tick_among_many(bencher: Bencher<'_, '_>) {
 
 #[divan::bench]
 fn state_save(bencher: Bencher<'_, '_>) {
-    let dir = tempfile::tempdir().unwrap();
-    let window = WindowDir::from_path(dir.path().to_owned());
+    let (_dir, files, key) = one_window();
     let progress = Progress::new(support::t0());
-    bencher.bench_local(|| window.save("window.json", black_box(&progress)).unwrap());
+    bencher.bench_local(|| {
+        store::save(&files, &key, StateFile::Progress, black_box(&progress)).unwrap();
+    });
 }
 
 #[divan::bench]
 fn state_load(bencher: Bencher<'_, '_>) {
+    let (_dir, files, key) = one_window();
+    store::save(
+        &files,
+        &key,
+        StateFile::Progress,
+        &Progress::new(support::t0()),
+    )
+    .unwrap();
+    bencher.bench_local(|| {
+        black_box(store::load::<Progress>(&files, &key, StateFile::Progress, "x").unwrap())
+    });
+}
+
+/// A file store with one window's folder made.
+fn one_window() -> (tempfile::TempDir, FileStore, WindowKey) {
     let dir = tempfile::tempdir().unwrap();
-    let window = WindowDir::from_path(dir.path().to_owned());
-    window
-        .save("window.json", &Progress::new(support::t0()))
-        .unwrap();
-    bencher.bench_local(|| black_box(window.load::<Progress>("window.json", "x").unwrap()));
+    let files = FileStore::new(dir.path());
+    let key = WindowKey::new(
+        &RepoName::new("api").unwrap(),
+        &WorkItem::new("PR-42").unwrap(),
+    );
+    files.create(&key).unwrap();
+    (dir, files, key)
 }

@@ -42,6 +42,7 @@ pub mod config;
 pub mod decide;
 pub mod id;
 pub mod logbook;
+pub mod machine;
 pub mod monitor;
 pub mod rollback;
 pub mod signals;

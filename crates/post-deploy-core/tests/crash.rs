@@ -17,7 +17,8 @@ use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use post_deploy_core::{ActionKind, Effects, Monitor, ResumedRollback, Step, Verdict};
+use post_deploy_core::store::Store as _;
+use post_deploy_core::{ActionKind, ResumedRollback, Step, Verdict};
 use support::{CrashAt, OLD_IMAGE, Scenario};
 
 const STEPS: [Step; 6] = [
@@ -40,17 +41,7 @@ fn crash_then_resume(s: &Scenario, crash: Option<Step>, during_rollback: bool) {
     }
     s.world.crash_during_rollback.set(during_rollback);
     let trace = CrashAt(Cell::new(crash));
-    let w = &s.world;
-    let crashing = Monitor::new(
-        s.config(),
-        Effects {
-            http: w,
-            clock: w,
-            control: w,
-            alerts: w,
-        },
-    )
-    .with_trace(&trace);
+    let crashing = s.monitor().with_trace(&trace);
     let died = catch_unwind(AssertUnwindSafe(|| crashing.tick(&s.repo, &s.work_item))).is_err();
     assert!(
         died,
@@ -72,7 +63,7 @@ fn a_crash_at_any_step_never_rolls_back_twice_and_every_window_finishes() {
             .map(|s| (Some(*s), false))
             .chain([(None, true)])
         {
-            let mut s = Scenario::new();
+            let mut s = Scenario::on_files();
             if plan == "command" {
                 s.set("ROLLBACK_CMD", "./rollback.sh");
             }
@@ -142,7 +133,7 @@ fn a_crash_at_any_step_never_rolls_back_twice_and_every_window_finishes() {
 #[test]
 fn an_interrupted_docker_rollback_is_settled_by_resuming_it() {
     for finished in [true, false] {
-        let s = Scenario::new();
+        let s = Scenario::on_files();
         // The crash leaves the rollback half done: the container still on the new image.
         s.world.rollback_heals.set(false);
         crash_then_resume(&s, None, true);
@@ -196,12 +187,12 @@ fn an_interrupted_docker_rollback_is_settled_by_resuming_it() {
 
 #[test]
 fn concurrent_ticks_of_one_window_act_once() {
-    let s = Scenario::new();
+    let s = Scenario::on_files();
     s.world.break_new_image();
     s.arm();
     // A tick that holds the lock makes every other tick of the pair return without acting.
-    let dir = post_deploy_core::store::WindowDir::new(s.dir.path(), &s.repo, &s.work_item);
-    let held = dir.try_lock().unwrap().expect("free");
+    let store = post_deploy_core::store::FileStore::new(s.dir.path());
+    let held = store.try_lock(&s.key()).unwrap().expect("free");
     for _ in 0..8 {
         let out = s.tick();
         assert!(!out.probed && !out.finished);

@@ -65,7 +65,7 @@ pub fn state_files(input: &[u8]) -> usize {
     }
 
     // The same files in a window's folder, under a tick.
-    let mut s = Scenario::new();
+    let mut s = Scenario::on_files();
     s.set("FAIL_THRESHOLD", "1");
     s.world.break_new_image();
     assert!(s.arm().armed);
@@ -320,7 +320,7 @@ fn the_sandbox_rolls_back_unless_its_files_forbid_it() {
     assert_eq!(state_files(&[b"w".as_slice(), &fresh].concat()), 1);
     assert_eq!(state_files(b"w{"), 0);
 
-    let armed = Scenario::new();
+    let armed = Scenario::on_files();
     armed.arm();
     let bytes = std::fs::read(armed.window_dir().join(TARGET_FILE)).unwrap();
     let mut target: WindowTarget = serde_json::from_slice(&bytes).unwrap();

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use post_deploy_core::config::CommandLine;
+use post_deploy_core::store::{MemoryStore, WindowKey};
 use post_deploy_core::{
     Alert, AlertError, AlertSink, ArmOutcome, ArmRequest, Clock, CommandOutcome, Config,
     ContainerControl, ContainerInfo, ControlError, Effects, HealthSample, HttpProbe, LogCursor,
@@ -322,10 +323,13 @@ impl Trace for CrashAt {
     }
 }
 
-/// A scenario: a world, a state folder, and the configuration.
+/// A scenario: a world, a store (in memory, or files under a state folder), and the
+/// configuration.
 pub struct Scenario {
     pub world: World,
     pub dir: tempfile::TempDir,
+    /// The in-memory store the monitor keeps its windows in; `None`: files under `dir`.
+    pub memory: Option<MemoryStore>,
     pub vars: Vec<(String, String)>,
     pub repo: RepoName,
     pub work_item: WorkItem,
@@ -350,11 +354,70 @@ impl Scenario {
                 ),
             ],
             dir,
+            memory: Some(MemoryStore::new()),
             repo: RepoName::new("api").unwrap(),
             work_item: WorkItem::new("PR-42").unwrap(),
             container: Some("api-1".into()),
             previous_image: Some("api:1.0".into()),
             artefacts_dir: None,
+        }
+    }
+
+    /// As `new`, with the windows in files under the state folder, as the binary keeps them.
+    pub fn on_files() -> Self {
+        Self {
+            memory: None,
+            ..Self::new()
+        }
+    }
+
+    pub fn key(&self) -> WindowKey {
+        WindowKey::new(&self.repo, &self.work_item)
+    }
+
+    /// The bytes of a file of the window, in whichever store it lives.
+    pub fn file(&self, name: &str) -> Option<Vec<u8>> {
+        match &self.memory {
+            Some(m) => m.file(&self.key(), name),
+            None => std::fs::read(self.window_dir().join(name)).ok(),
+        }
+    }
+
+    /// Writes (or, with `None`, removes) a file of the window, as a person could.
+    pub fn set_file(&self, name: &str, bytes: Option<&[u8]>) {
+        match (&self.memory, bytes) {
+            (Some(m), _) => m.set_file(&self.key(), name, bytes),
+            (None, Some(bytes)) => std::fs::write(self.window_dir().join(name), bytes).unwrap(),
+            (None, None) => std::fs::remove_file(self.window_dir().join(name)).unwrap(),
+        }
+    }
+
+    /// The names of the window's files, sorted.
+    pub fn file_names(&self) -> Vec<String> {
+        match &self.memory {
+            Some(m) => m.file_names(&self.key()),
+            None => {
+                let mut names: Vec<String> = std::fs::read_dir(self.window_dir())
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
+                names.sort();
+                names
+            }
+        }
+    }
+
+    /// The window's log artefact.
+    pub fn log(&self) -> String {
+        let artefacts = self.artefacts_dir.as_deref();
+        match &self.memory {
+            Some(m) => m.log(&self.key(), artefacts),
+            None => std::fs::read_to_string(
+                artefacts
+                    .map_or_else(|| self.window_dir(), std::path::Path::to_path_buf)
+                    .join("16-post-deploy-log.md"),
+            )
+            .unwrap(),
         }
     }
 
@@ -371,7 +434,7 @@ impl Scenario {
 
     pub fn monitor(&self) -> Monitor<'_> {
         let w = &self.world;
-        Monitor::new(
+        let monitor = Monitor::new(
             self.config(),
             Effects {
                 http: w,
@@ -379,7 +442,11 @@ impl Scenario {
                 control: w,
                 alerts: w,
             },
-        )
+        );
+        match &self.memory {
+            Some(m) => monitor.with_store(m.clone()),
+            None => monitor,
+        }
     }
 
     pub fn arm(&self) -> ArmOutcome {

@@ -1,23 +1,18 @@
-//! The state folder: sentinel files written atomically, a lock per window, and damaged files
-//! kept aside for a person.
+//! The sentinel files: the [`Store`] of `<state dir>/.post-deploy-state-<repo>/<work item>/`.
 //!
-//! `<state dir>/.post-deploy-state-<repo>/<work item>/` holds `target.json` (written once, at
-//! arm), `window.json` (the window's progress, rewritten whole at every tick), `lock` (held
-//! while a tick runs) and, unless an artefacts dir was named, `16-post-deploy-log.md`.
+//! Each window's folder holds `target.json` (written once, at arm), `window.json` (the
+//! window's progress, rewritten whole at every tick), `lock` (held while a tick runs) and,
+//! unless an artefacts dir was named, `16-post-deploy-log.md`. Writes go to a temporary file,
+//! are synced, renamed into place and the folder synced; folders are 0700 and files 0600; a
+//! symlink where state belongs is refused, never written through.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
+use super::{Read, StateFile, Store, StoreError, WindowKey, WindowLock};
 use crate::id::{RepoName, WorkItem};
 
-/// The file written once at arm.
-pub const TARGET_FILE: &str = "target.json";
-/// The file rewritten at every tick.
-pub const PROGRESS_FILE: &str = "window.json";
 /// The lock file.
 pub const LOCK_FILE: &str = "lock";
 /// The log artefact's name.
@@ -25,38 +20,6 @@ pub const LOG_FILE: &str = "16-post-deploy-log.md";
 /// The largest state file that is read: a window's state is a few kilobytes whatever its
 /// number of ticks, so a larger file is damaged, and is not read whole.
 pub const MAX_STATE_FILE: u64 = 1024 * 1024;
-
-/// A fault of the state folder.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// A file or folder could not be read or written.
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// Where.
-        path: PathBuf,
-        /// What the system said.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A symlink stands where a state folder or file belongs; nothing is written through it.
-    #[error("refusing {}: it is a symbolic link, and state is never written through one", path.display())]
-    Symlink {
-        /// Where.
-        path: PathBuf,
-    },
-    /// A state file could not be encoded.
-    #[error("encoding {}: {source}", path.display())]
-    Encode {
-        /// Where.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: serde_json::Error,
-    },
-}
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
@@ -66,25 +29,9 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
-/// What reading a state file found.
-#[derive(Debug)]
-pub enum Loaded<T> {
-    /// No such file.
-    Missing,
-    /// The file, whole.
-    Ok(T),
-    /// The file could not be read as state; it was renamed to `kept_as` for a person.
-    Damaged {
-        /// The name it was kept under, in the same folder.
-        kept_as: String,
-        /// Why it was unreadable.
-        detail: String,
-    },
-}
-
 /// One window's folder.
 #[derive(Debug, Clone)]
-pub struct WindowDir {
+struct WindowDir {
     path: PathBuf,
 }
 
@@ -171,7 +118,7 @@ fn private_file_options() -> OpenOptions {
 impl WindowDir {
     /// The folder of (`repo`, `work_item`) under `state_dir`, not yet touched.
     #[must_use]
-    pub fn new(state_dir: &Path, repo: &RepoName, work_item: &WorkItem) -> Self {
+    fn new(state_dir: &Path, repo: &RepoName, work_item: &WorkItem) -> Self {
         Self {
             path: state_dir
                 .join(repo_folder_name(repo))
@@ -179,21 +126,15 @@ impl WindowDir {
         }
     }
 
-    /// Wraps an existing folder path (as found by a listing).
-    #[must_use]
-    pub fn from_path(path: PathBuf) -> Self {
-        Self { path }
-    }
-
     /// The folder.
     #[must_use]
-    pub fn path(&self) -> &Path {
+    fn path(&self) -> &Path {
         &self.path
     }
 
     /// A file in the folder.
     #[must_use]
-    pub fn file(&self, name: &str) -> PathBuf {
+    fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
 
@@ -201,7 +142,7 @@ impl WindowDir {
     ///
     /// # Errors
     /// [`StoreError::Symlink`] when it or its parent is a symlink.
-    pub fn exists(&self) -> Result<bool, StoreError> {
+    fn exists(&self) -> Result<bool, StoreError> {
         if let Some(parent) = self.path.parent()
             && !refuse_symlink(parent)?
         {
@@ -214,7 +155,7 @@ impl WindowDir {
     ///
     /// # Errors
     /// [`StoreError`] when a folder cannot be created or a symlink is in the way.
-    pub fn create(&self) -> Result<(), StoreError> {
+    fn create(&self) -> Result<(), StoreError> {
         if let Some(parent) = self.path.parent() {
             if let Some(state_dir) = parent.parent()
                 && !state_dir.as_os_str().is_empty()
@@ -239,7 +180,7 @@ impl WindowDir {
     ///
     /// # Errors
     /// [`StoreError`] when the lock file cannot be opened.
-    pub fn try_lock(&self) -> Result<Option<WindowLock>, StoreError> {
+    fn try_lock(&self) -> Result<Option<WindowLock>, StoreError> {
         let path = self.file(LOCK_FILE);
         refuse_symlink(&path)?;
         let file = private_file_options()
@@ -250,7 +191,7 @@ impl WindowDir {
             .open(&path)
             .map_err(io("opening", &path))?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(WindowLock { _file: file })),
+            Ok(()) => Ok(Some(WindowLock::new(file))),
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(source)) => Err(StoreError::Io {
                 action: "locking",
@@ -260,41 +201,12 @@ impl WindowDir {
         }
     }
 
-    /// Reads a state file; an unreadable one is copied aside (`<name>.damaged-<stamp>`) for a
-    /// person and reported, never a panic. The damaged file itself stays where it is until
-    /// the caller replaces it: a file that was damaged never becomes a missing one, so a
-    /// crash or a full disk between keeping it and replacing it loses no record that the
-    /// window was there and what it did.
-    ///
-    /// A file larger than [`MAX_STATE_FILE`] is damaged: no state this project writes comes
-    /// near it, and reading it whole would cost its size in memory.
-    ///
-    /// # Errors
-    /// [`StoreError`] only when the folder itself cannot be used.
-    pub fn load<T: DeserializeOwned>(
-        &self,
-        name: &str,
-        stamp: &str,
-    ) -> Result<Loaded<T>, StoreError> {
-        let path = self.file(name);
-        if !refuse_symlink(&path)? {
-            return Ok(Loaded::Missing);
-        }
-        let detail = match read_state(&path)? {
-            None => return Ok(Loaded::Missing),
-            Some(Ok(value)) => return Ok(Loaded::Ok(value)),
-            Some(Err(detail)) => detail,
-        };
-        let kept_as = self.keep_aside(name, stamp)?;
-        Ok(Loaded::Damaged { kept_as, detail })
-    }
-
     /// Links `name` under a `<name>.damaged-<stamp>` name that is not taken yet, leaving
     /// `name` itself in place; returns the name it is kept under.
     ///
     /// # Errors
     /// [`StoreError`] when it cannot be linked.
-    pub fn keep_aside(&self, name: &str, stamp: &str) -> Result<String, StoreError> {
+    fn keep_aside(&self, name: &str, stamp: &str) -> Result<String, StoreError> {
         let path = self.file(name);
         // A clock that stepped back can give a stamp that was used before: never overwrite
         // an earlier kept copy.
@@ -333,7 +245,7 @@ impl WindowDir {
     ///
     /// # Errors
     /// [`StoreError`] when it cannot be removed.
-    pub fn remove(&self, name: &str) -> Result<(), StoreError> {
+    fn remove(&self, name: &str) -> Result<(), StoreError> {
         let path = self.file(name);
         match std::fs::remove_file(&path) {
             Ok(()) => sync_dir(&self.path),
@@ -345,36 +257,13 @@ impl WindowDir {
             }),
         }
     }
-
-    /// Writes a state file atomically: a temporary file, fsync, rename, fsync of the folder.
-    /// A crash at any point leaves either the old file or the new one, whole.
-    ///
-    /// # Errors
-    /// [`StoreError`] when it cannot be written; the old file is then untouched.
-    pub fn save<T: Serialize>(&self, name: &str, value: &T) -> Result<(), StoreError> {
-        let path = self.file(name);
-        let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| StoreError::Encode {
-            path: path.clone(),
-            source,
-        })?;
-        bytes.push(b'\n');
-        self.write_atomic(name, &bytes)
-    }
-
-    /// Writes `bytes` to `name` atomically (see [`WindowDir::save`]).
-    ///
-    /// # Errors
-    /// [`StoreError`] when it cannot be written.
-    pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        write_atomic(&self.path, name, bytes)
-    }
 }
 
 /// Writes `dir/name` atomically: temporary file (0600), fsync, rename, fsync of `dir`.
 ///
 /// # Errors
 /// [`StoreError`] when it cannot be written; an old file is then untouched.
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
     let path = dir.join(name);
     refuse_symlink(&path)?;
     // One temporary name per file: state files are written under the window's lock, so a
@@ -401,7 +290,7 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreErr
 ///
 /// # Errors
 /// [`StoreError`] when it cannot be written.
-pub fn append(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+fn append(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     refuse_symlink(path)?;
     let mut file = private_file_options()
         .append(true)
@@ -425,78 +314,43 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// Reads and decodes a state file of at most [`MAX_STATE_FILE`] bytes: `None` when it is
-/// missing, `Some(Err(why))` when it is damaged or too large.
-///
-/// # Errors
-/// [`StoreError`] when it cannot be read at all.
-pub fn read_state<T: DeserializeOwned>(
-    path: &Path,
-) -> Result<Option<Result<T, String>>, StoreError> {
-    use std::io::Read;
+/// Reads a state file of at most [`MAX_STATE_FILE`] bytes.
+fn read_bytes(path: &Path) -> Result<Read, StoreError> {
+    if !refuse_symlink(path)? {
+        return Ok(Read::Missing);
+    }
     // Only a regular file is state: opening a FIFO planted under the name would wait for a
     // writer forever, with the window's lock held.
     match fs_err::symlink_metadata(path) {
-        Ok(meta) if !meta.is_file() => {
-            return Ok(Some(Err("not a regular file".to_owned())));
-        }
+        Ok(meta) if !meta.is_file() => return Ok(Read::Unusable("not a regular file".to_owned())),
         Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StoreError::Io {
-                action: "inspecting",
-                path: path.to_owned(),
-                source,
-            });
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Read::Missing),
+        Err(source) => return Err(StoreError::io("inspecting", path, source)),
     }
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StoreError::Io {
-                action: "reading",
-                path: path.to_owned(),
-                source,
-            });
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Read::Missing),
+        Err(source) => return Err(StoreError::io("reading", path, source)),
     };
     let mut bytes = Vec::new();
     file.take(MAX_STATE_FILE.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(io("reading", path))?;
     if u64::try_from(bytes.len()).map_or(true, |n| n > MAX_STATE_FILE) {
-        return Ok(Some(Err(format!(
+        return Ok(Read::Unusable(format!(
             "larger than {MAX_STATE_FILE} bytes, which no state file is"
-        ))));
+        )));
     }
-    Ok(Some(
-        serde_json::from_slice::<T>(&bytes).map_err(|e| e.to_string()),
-    ))
+    Ok(Read::Bytes(bytes))
 }
 
-/// The held lock of one window; released when dropped, or when the process dies.
-#[derive(Debug)]
-pub struct WindowLock {
-    _file: File,
-}
-
-/// Every window folder under `state_dir`, as (repo, work item, folder), sorted.
-///
-/// # Errors
-/// [`StoreError`] when the state dir cannot be listed.
-pub fn list_windows(state_dir: &Path) -> Result<Vec<(RepoName, WorkItem, WindowDir)>, StoreError> {
+/// Every window folder under `state_dir`, sorted.
+fn list_windows(state_dir: &Path) -> Result<Vec<WindowKey>, StoreError> {
     let mut found = Vec::new();
     let entries = match fs_err::read_dir(state_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
-        Err(source) => {
-            return Err(StoreError::Io {
-                action: "listing",
-                path: state_dir.to_owned(),
-                source,
-            });
-        }
+        Err(source) => return Err(StoreError::io("listing", state_dir, source)),
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
@@ -520,10 +374,211 @@ pub fn list_windows(state_dir: &Path) -> Result<Vec<(RepoName, WorkItem, WindowD
                 continue;
             };
             if item.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                found.push((repo.clone(), work_item, WindowDir::from_path(item.path())));
+                found.push(WindowKey {
+                    repo: repo.clone(),
+                    work_item,
+                });
             }
         }
     }
-    found.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    found.sort();
     Ok(found)
+}
+
+/// The windows' state as sentinel files under a state folder.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    state_dir: PathBuf,
+}
+
+impl FileStore {
+    /// The store under `state_dir` (created when a window is armed).
+    #[must_use]
+    pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            state_dir: state_dir.into(),
+        }
+    }
+
+    /// The state folder.
+    #[must_use]
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// The folder of a window.
+    #[must_use]
+    pub fn window_path(&self, key: &WindowKey) -> PathBuf {
+        self.dir(key).path
+    }
+
+    /// Where a window's log is: `artefacts_dir`, or the window's folder.
+    #[must_use]
+    pub fn log_path(&self, key: &WindowKey, artefacts_dir: Option<&Path>) -> PathBuf {
+        artefacts_dir
+            .map_or_else(|| self.window_path(key), Path::to_path_buf)
+            .join(LOG_FILE)
+    }
+
+    fn dir(&self, key: &WindowKey) -> WindowDir {
+        WindowDir::new(&self.state_dir, &key.repo, &key.work_item)
+    }
+
+    fn known_good_name(repo: &RepoName) -> String {
+        format!(".post-deploy-known-good-{repo}.json")
+    }
+}
+
+impl Store for FileStore {
+    fn exists(&self, key: &WindowKey) -> Result<bool, StoreError> {
+        self.dir(key).exists()
+    }
+
+    fn create(&self, key: &WindowKey) -> Result<(), StoreError> {
+        self.dir(key).create()
+    }
+
+    fn try_lock(&self, key: &WindowKey) -> Result<Option<WindowLock>, StoreError> {
+        self.dir(key).try_lock()
+    }
+
+    fn read(&self, key: &WindowKey, file: StateFile) -> Result<Read, StoreError> {
+        read_bytes(&self.dir(key).file(file.name()))
+    }
+
+    fn write(&self, key: &WindowKey, file: StateFile, bytes: &[u8]) -> Result<(), StoreError> {
+        write_atomic(self.dir(key).path(), file.name(), bytes)
+    }
+
+    fn keep_aside(
+        &self,
+        key: &WindowKey,
+        file: StateFile,
+        stamp: &str,
+    ) -> Result<String, StoreError> {
+        self.dir(key).keep_aside(file.name(), stamp)
+    }
+
+    fn kept_aside(&self, key: &WindowKey, file: StateFile) -> Result<bool, StoreError> {
+        let dir = self.dir(key);
+        let prefix = format!("{}.damaged-", file.name());
+        let entries = match fs_err::read_dir(dir.path()) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(source) => return Err(StoreError::io("listing", dir.path(), source)),
+        };
+        Ok(entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(&prefix)))
+    }
+
+    fn remove(&self, key: &WindowKey, file: StateFile) -> Result<(), StoreError> {
+        self.dir(key).remove(file.name())
+    }
+
+    fn list(&self) -> Result<Vec<WindowKey>, StoreError> {
+        list_windows(&self.state_dir)
+    }
+
+    fn check_artefacts_dir(&self, artefacts_dir: &Path) -> Result<(), String> {
+        check_artefacts_dir(artefacts_dir)
+    }
+
+    fn start_log(
+        &self,
+        key: &WindowKey,
+        artefacts_dir: Option<&Path>,
+        header: &str,
+    ) -> Result<(), StoreError> {
+        if let Some(artefacts) = artefacts_dir {
+            fs_err::create_dir_all(artefacts).map_err(io("creating", artefacts))?;
+        }
+        let log = self.log_path(key, artefacts_dir);
+        // An artefacts folder that other windows use holds their log: add a section.
+        if artefacts_dir.is_some() && fs_err::metadata(&log).is_ok_and(|m| m.len() > 0) {
+            return append(&log, format!("\n---\n\n{header}").as_bytes());
+        }
+        match (log.parent(), log.file_name().and_then(|n| n.to_str())) {
+            (Some(parent), Some(name)) => write_atomic(parent, name, header.as_bytes()),
+            _ => Ok(()),
+        }
+    }
+
+    fn append_log_row(
+        &self,
+        key: &WindowKey,
+        artefacts_dir: Option<&Path>,
+        row: &str,
+        head: &str,
+    ) -> Result<(), StoreError> {
+        let log = self.log_path(key, artefacts_dir);
+        let in_table = artefacts_dir.is_none() || ends_in_table(&log);
+        if in_table {
+            append(&log, row.as_bytes())
+        } else {
+            append(&log, format!("\n{head}{row}").as_bytes())
+        }
+    }
+
+    fn append_log(
+        &self,
+        key: &WindowKey,
+        artefacts_dir: Option<&Path>,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        append(&self.log_path(key, artefacts_dir), text.as_bytes())
+    }
+
+    fn read_known_good(&self, repo: &RepoName) -> Result<Read, StoreError> {
+        read_bytes(&self.state_dir.join(Self::known_good_name(repo)))
+    }
+
+    fn write_known_good(&self, repo: &RepoName, bytes: &[u8]) -> Result<(), StoreError> {
+        write_atomic(&self.state_dir, &Self::known_good_name(repo), bytes)
+    }
+}
+
+/// Whether the log's last line is a table row. Only its end is read.
+fn ends_in_table(log: &Path) -> bool {
+    use std::io::{Seek as _, SeekFrom};
+    let Ok(mut file) = File::open(log) else {
+        return false;
+    };
+    let tail = file.metadata().map_or(0, |m| m.len().saturating_sub(4096));
+    let mut text = String::new();
+    if file.seek(SeekFrom::Start(tail)).is_err() {
+        return false;
+    }
+    let mut bytes = Vec::new();
+    if file.take(4096).read_to_end(&mut bytes).is_err() {
+        return false;
+    }
+    text.push_str(&String::from_utf8_lossy(&bytes));
+    text.lines().last().is_some_and(|l| l.starts_with('|'))
+}
+
+/// An artefacts folder that is a folder, or can be made one: neither it nor the nearest of
+/// its ancestors that exists is anything but a folder (a symlink to one counts).
+fn check_artefacts_dir(path: &Path) -> Result<(), String> {
+    for at in path.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        match fs_err::metadata(at) {
+            Ok(meta) if meta.is_dir() => return Ok(()),
+            Ok(_) if at == path => return Err("it is a file, not a folder".to_owned()),
+            Ok(_) => {
+                return Err(format!(
+                    "{} is a file, so no folder can be made under it",
+                    at.display()
+                ));
+            }
+            // Not there, or under a file: the nearer ancestors say which.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) => {}
+            // Unreadable (permissions): left to the create that follows, which names it.
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,916 @@
+//! The window as a pure state machine: what a tick or an operator command does to a window,
+//! given what was observed, returned as data.
+//!
+//! No I/O, no clock, no sleeping: the driver ([`crate::Monitor`]) reads the clock once, loads
+//! the window, and calls [`transition`] with what it has observed so far. The answer is
+//! either something more to observe ([`Transition::Need`]), a rollback to write ahead and run
+//! ([`Transition::Rollback`]), or the end of the call ([`Transition::Done`]): the next
+//! progress to save, the alerts to deliver, the log text to append and the outcome. The
+//! driver fills in what was asked and calls again with the same inputs; the same inputs
+//! always give the same answer, so a crash between any two steps loses nothing that the
+//! saved state does not say.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::alert::{Alert, AlertEvent, AlertSubject};
+use crate::classify::{Classification, Verdict, classify};
+use crate::config::{RollbackMode, Scope, Switches};
+use crate::decide::{Action, ActionKind, Facts, ImageCheck, RollbackPlan, decide_action};
+use crate::logbook;
+use crate::monitor::TickOutcome;
+use crate::signals::{HealthSignal, LogSignal, Observations, Signals};
+use crate::traits::{ContainerInfo, ControlError, ResumedRollback};
+use crate::window::{
+    EndReason, LastTick, Outcome, Phase, Progress, RollbackRecord, RollbackState, WindowTarget,
+};
+
+/// What the driver is asked to do to a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// One step of the window: probe, classify, decide, act.
+    Tick,
+    /// An operator ends the window early.
+    Disarm,
+}
+
+/// What the driver observed so far in this call. Each field stays `None` until a
+/// transition asks for it with [`Transition::Need`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// What resuming an interrupted built-in rollback found and did.
+    pub resumed: Option<Result<ResumedRollback, ControlError>>,
+    /// What the target container runs now.
+    pub container: Option<Result<ContainerInfo, ControlError>>,
+    /// This tick's probe of the target.
+    pub signals: Option<Signals>,
+    /// The engine's word on the previous image.
+    pub image_check: Option<ImageCheck>,
+    /// How the rollback of [`Transition::Rollback`] ended: what was done, or why it failed.
+    pub rollback: Option<Result<String, String>>,
+}
+
+/// Everything a transition depends on besides what is observed.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// What the window watches, as armed.
+    pub target: &'a WindowTarget,
+    /// How far it got, as loaded.
+    pub progress: &'a Progress,
+    /// The operational switches, as read for this call.
+    pub switches: &'a Switches,
+    /// Where the monitor applies, and what is its own.
+    pub scope: &'a Scope,
+    /// The one reading of the clock for this call.
+    pub now: DateTime<Utc>,
+    /// Notes from loading the window (a damaged file replaced), for this tick's reason.
+    pub notes: &'a [String],
+}
+
+/// Something the driver must observe before the transition can go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Need {
+    /// Resume the built-in rollback a crash interrupted ([`Observed::resumed`], through
+    /// [`ContainerControl::resume_rollback`](crate::ContainerControl::resume_rollback)).
+    Resume,
+    /// Inspect the target container ([`Observed::container`]).
+    Container,
+    /// Probe the target ([`Observed::signals`]).
+    Signals,
+    /// Ask the engine about the previous image ([`Observed::image_check`]).
+    ImageCheck,
+}
+
+/// The end of a call: what to save, deliver and log, and what to answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct End {
+    /// The progress to save; `None`: unchanged.
+    pub progress: Option<Progress>,
+    /// Alerts to deliver, once the progress is saved.
+    pub alerts: Vec<Alert>,
+    /// A row to add to the window's log artefact's table of ticks.
+    pub log_row: Option<String>,
+    /// A section to add to the window's log artefact (its outcome).
+    pub log_section: Option<String>,
+    /// The answer.
+    pub outcome: TickOutcome,
+}
+
+/// What a transition says to do next.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Transition {
+    /// Observe this, then call again.
+    Need(Need),
+    /// Save `intent` (the rollback written ahead), deliver `alerts`, carry `plan` out once,
+    /// then call again with its result in [`Observed::rollback`].
+    Rollback {
+        /// The progress with the rollback [`Intended`](RollbackState::Intended).
+        intent: Box<Progress>,
+        /// Alerts to deliver before the rollback runs.
+        alerts: Vec<Alert>,
+        /// How to roll back.
+        plan: RollbackPlan,
+    },
+    /// The call is decided.
+    Done(Box<End>),
+}
+
+/// The next step of `command` on a window. Pure: the same arguments give the same answer.
+#[must_use]
+pub fn transition(command: Command, input: &Input<'_>, observed: &Observed) -> Transition {
+    match command {
+        Command::Tick => tick(input, observed),
+        Command::Disarm => disarm(input),
+    }
+}
+
+fn disarm(input: &Input<'_>) -> Transition {
+    let Input {
+        target, progress, ..
+    } = *input;
+    if progress.phase != Phase::Watching {
+        return done(None, Vec::new(), None, replay(target, progress));
+    }
+    let mut p = progress.clone();
+    let last = p.last.as_ref().map(|l| l.verdict);
+    let reason = "disarmed by an operator".to_owned();
+    finish(&mut p, EndReason::Disarmed, reason, last, input.now);
+    finished(target, p, Vec::new())
+}
+
+/// What one tick gathers on its way: alerts to deliver, and notes for the log row.
+#[derive(Default)]
+struct Gathered {
+    alerts: Vec<Alert>,
+    row_notes: Vec<String>,
+    notes: Vec<String>,
+    /// How an interrupted rollback was settled on this tick.
+    settled: Option<String>,
+}
+
+fn tick(input: &Input<'_>, observed: &Observed) -> Transition {
+    let Input {
+        target,
+        progress,
+        now,
+        ..
+    } = *input;
+    if progress.phase == Phase::Finished {
+        return done(None, Vec::new(), None, replay(target, progress));
+    }
+    let mut p = progress.clone();
+    if !input.switches.enabled {
+        let last = p.last.as_ref().map(|l| l.verdict);
+        let reason = "post-deploy is disabled (ORCH_POST_DEPLOY_ENABLED): the window finished \
+                      without acting"
+            .to_owned();
+        finish(&mut p, EndReason::Disabled, reason, last, now);
+        return finished(target, p, Vec::new());
+    }
+    let mut got = Gathered {
+        notes: input.notes.to_vec(),
+        ..Gathered::default()
+    };
+    let settled = match reconcile(target, &mut p, observed, &mut got, now) {
+        Ok(settled) => settled,
+        Err(need) => return Transition::Need(need),
+    };
+    got.notes.extend(settled.clone());
+    got.settled = settled;
+    if let Some(out) = duplicate(input, &p, &got) {
+        return out;
+    }
+    let current = match (&target.container, &observed.container) {
+        (None, _) => None,
+        (Some(_), None) => return Transition::Need(Need::Container),
+        (Some(_), Some(current)) => Some(current),
+    };
+    if let Some(reason) = fenced(target, &p, current) {
+        let reason = with_settled(reason, got.settled.as_ref());
+        let last = p.last.as_ref().map(|l| l.verdict);
+        finish(&mut p, EndReason::Superseded, reason, last, now);
+        return finished(target, p, got.alerts);
+    }
+    let Some(signals) = &observed.signals else {
+        return Transition::Need(Need::Signals);
+    };
+    let classification = observe(target, &mut p, signals, current, &mut got.notes, now);
+    let image_check = match (
+        needs_images(&classification, &p, input),
+        &observed.image_check,
+    ) {
+        (false, _) => ImageCheck::NotChecked,
+        (true, None) => return Transition::Need(Need::ImageCheck),
+        (true, Some(check)) => check.clone(),
+    };
+    let facts = facts(input, &p, image_check, current);
+    let decision = decide_action(&classification, &facts, now);
+    let mut reason = classification.rule.to_string();
+    match &decision.action {
+        Action::None => {}
+        Action::AlertOnly { reason: why } => {
+            reason = format!("{reason}; alert only: {why}");
+            let a = alert(
+                target,
+                AlertEvent::Degraded,
+                Verdict::Degraded,
+                ActionKind::AlertOnly,
+                &reason,
+                now,
+            );
+            send_once(&mut p, &mut got.alerts, a);
+        }
+        Action::Rollback { plan } => {
+            reason = format!("{reason}; rolling back");
+            let step = Rollback {
+                target,
+                plan,
+                observed,
+                now,
+            };
+            if let Err(intent) = step.record(&mut p, &mut got, &mut reason) {
+                return intent;
+            }
+        }
+    }
+    conclude(
+        input,
+        p,
+        signals,
+        &classification,
+        &decision.action,
+        reason,
+        got,
+    )
+}
+
+/// `reason`, and how an interrupted rollback was settled on this tick, when it was.
+fn with_settled(reason: String, settled: Option<&String>) -> String {
+    match settled {
+        Some(settled) => format!("{reason}; {settled}"),
+        None => reason,
+    }
+}
+
+/// The rollback a tick decided.
+struct Rollback<'a> {
+    target: &'a WindowTarget,
+    plan: &'a RollbackPlan,
+    observed: &'a Observed,
+    now: DateTime<Utc>,
+}
+
+impl Rollback<'_> {
+    /// Writes the rollback intent into `p`; without a result yet, the [`Transition::Rollback`]
+    /// to carry out; with one, records how it ended.
+    fn record(
+        &self,
+        p: &mut Progress,
+        got: &mut Gathered,
+        reason: &mut String,
+    ) -> Result<(), Transition> {
+        let Self {
+            target,
+            plan,
+            observed,
+            now,
+        } = *self;
+        p.rollback = Some(RollbackRecord {
+            plan: plan.clone(),
+            state: RollbackState::Intended,
+            decided_at: now,
+        });
+        let mut before = std::mem::take(&mut got.alerts);
+        let event = AlertEvent::Degraded;
+        let a = alert(
+            target,
+            event,
+            Verdict::Degraded,
+            ActionKind::Rollback,
+            reason,
+            now,
+        );
+        send_once(p, &mut before, a);
+        let Some(result) = &observed.rollback else {
+            return Err(Transition::Rollback {
+                intent: Box::new(p.clone()),
+                alerts: before,
+                plan: plan.clone(),
+            });
+        };
+        // Delivered with the intent, before the rollback ran.
+        got.row_notes
+            .extend(before.iter().map(|a| format!("alert: {}", a.event)));
+        let state = match result {
+            Ok(detail) => {
+                *reason = format!("{reason}: {detail}");
+                got.row_notes.push(format!("rolled back: {detail}"));
+                p.since_rollback = Some(Observations::default());
+                RollbackState::Done {
+                    detail: detail.clone(),
+                }
+            }
+            Err(detail) => {
+                *reason = format!("{reason}: FAILED: {detail}");
+                got.row_notes.push(format!("rollback FAILED: {detail}"));
+                let event = AlertEvent::RollbackFailed;
+                let a = alert(
+                    target,
+                    event,
+                    Verdict::Degraded,
+                    ActionKind::Rollback,
+                    detail,
+                    now,
+                );
+                send_once(p, &mut got.alerts, a);
+                RollbackState::Failed {
+                    detail: detail.clone(),
+                }
+            }
+        };
+        if let Some(record) = p.rollback.as_mut() {
+            record.state = state;
+        }
+        Ok(())
+    }
+}
+
+/// Records this tick's probe in `p` and classifies the window.
+fn observe(
+    target: &WindowTarget,
+    p: &mut Progress,
+    signals: &Signals,
+    current: Option<&Result<ContainerInfo, ControlError>>,
+    notes: &mut Vec<String>,
+    now: DateTime<Utc>,
+) -> Classification {
+    p.ticks = p.ticks.saturating_add(1);
+    p.last_probe_at = Some(now);
+    p.observations = p.observations.observe(signals);
+    p.since_rollback = p.since_rollback.map(|o| o.observe(signals));
+    if let LogSignal::Counted { cursor, .. } = &signals.logs {
+        p.log_cursor = cursor.clone();
+    }
+    if let HealthSignal::Missing { why } = &signals.health {
+        notes.push(why.clone());
+    }
+    if let LogSignal::Missing { why } = &signals.logs {
+        notes.push(why.clone());
+    }
+    if let Some(Err(e)) = current {
+        notes.push(format!("container not inspected (monitor fault: {e})"));
+    }
+    let classification = classify(&p.observations, &target.settings, now);
+    if classification.verdict == Verdict::Degraded && !p.ever_degraded {
+        p.ever_degraded = true;
+        p.degraded_reason = Some(classification.rule.to_string());
+    }
+    classification
+}
+
+/// The end of a tick that probed: verification, the last tick, the deadline, the log row.
+fn conclude(
+    input: &Input<'_>,
+    mut p: Progress,
+    signals: &Signals,
+    classification: &Classification,
+    action: &Action,
+    mut reason: String,
+    mut got: Gathered,
+) -> Transition {
+    let Input { target, now, .. } = *input;
+    for note in &got.notes {
+        reason = format!("{reason}; {note}");
+    }
+    if p.rollback.as_ref().is_some_and(RollbackRecord::took_effect)
+        && !matches!(action, Action::Rollback { .. })
+    {
+        p.verification_ticks = p.verification_ticks.saturating_add(1);
+    }
+    p.last = Some(LastTick {
+        verdict: classification.verdict,
+        action: action.kind(),
+        reason: reason.clone(),
+        health: match &signals.health {
+            HealthSignal::Sample { sample } => Some(sample.clone()),
+            HealthSignal::Missing { .. } => None,
+        },
+    });
+    check_finished(target, &mut p, classification, &mut got.alerts, now);
+    // A window that finishes on the tick that settled its rollback says how it was settled.
+    if let (Some(outcome), Some(settled)) = (p.outcome.as_mut(), &got.settled) {
+        outcome.reason = format!("{}; {settled}", outcome.reason);
+    }
+    got.row_notes
+        .extend(got.alerts.iter().map(|a| format!("alert: {}", a.event)));
+    let row = logbook::row(
+        target,
+        now,
+        signals,
+        &p.observations,
+        classification,
+        action.kind(),
+        &got.row_notes.join(", "),
+    );
+    if p.phase == Phase::Finished {
+        let section = outcome_log(target, &p);
+        let outcome = replay(target, &p);
+        return Transition::Done(Box::new(End {
+            progress: Some(p),
+            alerts: got.alerts,
+            log_row: Some(row),
+            log_section: section,
+            outcome,
+        }));
+    }
+    let interval = target.settings.interval;
+    let until_deadline = since(now, target.deadline);
+    let requeue = if until_deadline.is_zero() {
+        interval
+    } else {
+        interval.min(until_deadline.max(half(interval)))
+    };
+    let mut outcome = progress_outcome(target, &p, Some(requeue), true);
+    outcome.verdict = classification.verdict;
+    outcome.action = action.kind();
+    outcome.reason = reason;
+    Transition::Done(Box::new(End {
+        progress: Some(p),
+        alerts: got.alerts,
+        log_row: Some(row),
+        log_section: None,
+        outcome,
+    }))
+}
+
+/// A rollback found [`Intended`](RollbackState::Intended) was interrupted by a crash: settle
+/// it from what the engine shows, never by deciding it again. The built-in rollback is
+/// resumed ([`Need::Resume`]: finished, or the failed container put back); what that does not
+/// settle, and a rollback command, is judged from what the container runs. Returns what was
+/// found, for the tick's reason; `Err` when something must be observed first.
+fn reconcile(
+    target: &WindowTarget,
+    p: &mut Progress,
+    observed: &Observed,
+    got: &mut Gathered,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, Need> {
+    let Some(record) = p.rollback.as_ref() else {
+        return Ok(None);
+    };
+    if record.state != RollbackState::Intended {
+        return Ok(None);
+    }
+    let state = match &record.plan {
+        RollbackPlan::Docker {
+            container,
+            previous_image,
+            previous_image_id,
+        } => match &observed.resumed {
+            None => return Err(Need::Resume),
+            Some(Ok(ResumedRollback::Finished { detail })) => RollbackState::Done {
+                detail: format!("a crash interrupted the rollback; {detail}"),
+            },
+            Some(Ok(ResumedRollback::Reverted { detail })) => RollbackState::Failed {
+                detail: format!("a crash interrupted the rollback; {detail}"),
+            },
+            Some(Ok(ResumedRollback::NotSettled { detail })) => {
+                let Some(current) = &observed.container else {
+                    return Err(Need::Container);
+                };
+                let why = if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({detail})")
+                };
+                let previous = (previous_image.as_str(), previous_image_id.as_str());
+                judge_by_image(container, previous, current, &why)
+            }
+            Some(Err(e)) => RollbackState::Unknown {
+                detail: format!(
+                    "a crash interrupted the rollback of {container} and the engine cannot be \
+                     asked ({e}); not run again"
+                ),
+            },
+        },
+        RollbackPlan::Command { command } => RollbackState::Unknown {
+            detail: format!(
+                "a crash interrupted the rollback command `{command}`; its outcome is unknown \
+                 and it is not run again"
+            ),
+        },
+    };
+    let (event, note) = match &state {
+        RollbackState::Unknown { detail } => (Some(AlertEvent::RollbackUnknown), detail.clone()),
+        RollbackState::Failed { detail } => (Some(AlertEvent::RollbackFailed), detail.clone()),
+        RollbackState::Done { detail } => (None, detail.clone()),
+        RollbackState::Intended => (None, String::new()),
+    };
+    if let Some(event) = event {
+        let a = alert(
+            target,
+            event,
+            Verdict::Degraded,
+            ActionKind::Rollback,
+            &note,
+            now,
+        );
+        send_once(p, &mut got.alerts, a);
+    }
+    if let Some(record) = p.rollback.as_mut() {
+        record.state = state;
+        if record.took_effect() {
+            p.since_rollback = Some(Observations::default());
+        }
+    }
+    p.ever_degraded = true;
+    Ok(Some(note))
+}
+
+/// An interrupted docker rollback judged from the image the container runs alone.
+fn judge_by_image(
+    container: &str,
+    (previous_image, previous_image_id): (&str, &str),
+    current: &Result<ContainerInfo, ControlError>,
+    why: &str,
+) -> RollbackState {
+    match current {
+        Ok(info) if info.image_id == previous_image_id => RollbackState::Done {
+            detail: format!(
+                "a crash interrupted the rollback; reconciled: {container} runs the previous \
+                 image {previous_image}{why}"
+            ),
+        },
+        Ok(info) => RollbackState::Unknown {
+            detail: format!(
+                "a crash interrupted the rollback of {container}; it runs {} and not the \
+                 previous image {previous_image}{why}; not run again",
+                info.image_ref
+            ),
+        },
+        Err(e) => RollbackState::Unknown {
+            detail: format!(
+                "a crash interrupted the rollback of {container} and its image cannot be \
+                 checked ({e}){why}; not run again"
+            ),
+        },
+    }
+}
+
+/// A tick sooner than half an interval after the previous probe: it does not probe. A probe
+/// recorded later than now (the clock stepped back) is not recent.
+fn duplicate(input: &Input<'_>, p: &Progress, got: &Gathered) -> Option<Transition> {
+    let Input {
+        target,
+        progress: loaded,
+        now,
+        ..
+    } = *input;
+    let interval = target.settings.interval;
+    let last = p.last_probe_at.filter(|last| *last <= now)?;
+    let elapsed = since(last, now);
+    if elapsed >= half(interval) {
+        return None;
+    }
+    let wait = interval.saturating_sub(elapsed);
+    let mut outcome = progress_outcome(target, p, Some(wait), false);
+    let reason = format!(
+        "duplicate tick: the previous probe was {} s ago; the next is due in {} s",
+        elapsed.as_secs(),
+        wait.as_secs()
+    );
+    outcome.reason = with_settled(reason, got.settled.as_ref());
+    // A settled rollback is saved even when the tick goes no further.
+    let changed = (p != loaded).then(|| p.clone());
+    Some(done(changed, got.alerts.clone(), None, outcome))
+}
+
+/// Whether the built-in rollback could run, so the previous image must be checked.
+fn needs_images(classification: &Classification, p: &Progress, input: &Input<'_>) -> bool {
+    let switches = input.switches;
+    input.target.previous_image.is_some()
+        && classification.verdict == Verdict::Degraded
+        && p.rollback.is_none()
+        && p.damaged.is_none()
+        && switches.rollback == RollbackMode::Auto
+        && switches.rollback_cmd.is_none()
+}
+
+fn facts(
+    input: &Input<'_>,
+    p: &Progress,
+    image_check: ImageCheck,
+    current: Option<&Result<ContainerInfo, ControlError>>,
+) -> Facts {
+    let image_check = match image_check {
+        ImageCheck::Present { previous_id, .. } => ImageCheck::Present {
+            previous_id,
+            current_id: current
+                .and_then(|c| c.as_ref().ok())
+                .map(|c| c.image_id.clone()),
+        },
+        other => other,
+    };
+    let target = input.target;
+    Facts {
+        repo: target.repo.clone(),
+        container: target.container.clone(),
+        previous_image: target.previous_image.clone(),
+        image_check,
+        scope: input.scope.clone(),
+        mode: input.switches.rollback,
+        rollback_cmd: input.switches.rollback_cmd.clone(),
+        rolled_back: p.rollback.is_some(),
+        state_damaged: p.damaged.is_some(),
+        // The target as the engine knows it, at arm and now: the self guard needs its id
+        // and name, whichever of them the configuration and the target were given by.
+        inspected: target
+            .armed_image
+            .iter()
+            .chain(current.and_then(|c| c.as_ref().ok()))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// The window's end, when this tick reaches it: recovered, not recovered, or the deadline.
+fn check_finished(
+    target: &WindowTarget,
+    p: &mut Progress,
+    classification: &Classification,
+    alerts: &mut Vec<Alert>,
+    now: DateTime<Utc>,
+) {
+    let Some((end, reason)) = end_of(target, p, classification, now) else {
+        return;
+    };
+    finish(p, end, reason, Some(classification.verdict), now);
+    let Some(outcome) = p.outcome.clone() else {
+        return;
+    };
+    let event = match outcome.recovered {
+        Some(true) => AlertEvent::Recovered,
+        Some(false) => AlertEvent::NotRecovered,
+        None => return,
+    };
+    let a = alert(
+        target,
+        event,
+        outcome.verdict,
+        outcome.action,
+        &outcome.reason,
+        now,
+    );
+    send_once(p, alerts, a);
+}
+
+fn end_of(
+    target: &WindowTarget,
+    p: &Progress,
+    classification: &Classification,
+    now: DateTime<Utc>,
+) -> Option<(EndReason, String)> {
+    let settings = &target.settings;
+    let past_deadline = now >= target.deadline;
+    if p.rollback.as_ref().is_some_and(RollbackRecord::took_effect) {
+        let since = p.since_rollback.unwrap_or_default();
+        let healthy_since = classify(&since, settings, now).verdict == Verdict::Healthy;
+        if since.consecutive_passes >= settings.fail_threshold && healthy_since {
+            return Some((
+                EndReason::Recovered,
+                format!(
+                    "rolled back and recovered: {} consecutive health probes passed after the \
+                     rollback",
+                    since.consecutive_passes
+                ),
+            ));
+        }
+        if past_deadline && p.verification_ticks >= settings.fail_threshold {
+            return Some((
+                EndReason::NotRecovered,
+                format!(
+                    "rolled back but not recovered by the end of the window ({} verification \
+                     ticks)",
+                    p.verification_ticks
+                ),
+            ));
+        }
+        return None;
+    }
+    if !past_deadline {
+        return None;
+    }
+    let reason = if p.ever_degraded {
+        let first = p.degraded_reason.clone().unwrap_or_default();
+        let now_state = if classification.verdict == Verdict::Healthy {
+            "healthy again"
+        } else {
+            "still degraded"
+        };
+        let acted = match p.rollback.as_ref().map(|r| &r.state) {
+            Some(RollbackState::Failed { detail }) => format!("the rollback failed: {detail}"),
+            _ => "no rollback".to_owned(),
+        };
+        format!("window ended DEGRADED ({first}); {acted}; {now_state} at the deadline")
+    } else {
+        format!("window ended HEALTHY after {} ticks", p.ticks)
+    };
+    Some((EndReason::Deadline, reason))
+}
+
+/// Adds `alert` to `alerts` unless this window sent its event already.
+fn send_once(p: &mut Progress, alerts: &mut Vec<Alert>, alert: Alert) {
+    if p.alerts_sent.insert(alert.event) {
+        alerts.push(alert);
+    }
+}
+
+/// An alert about `target`'s window.
+#[must_use]
+pub fn alert(
+    target: &WindowTarget,
+    event: AlertEvent,
+    verdict: Verdict,
+    action: ActionKind,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Alert {
+    Alert::new(
+        event,
+        &AlertSubject {
+            repo: target.repo.clone(),
+            work_item: target.work_item.clone(),
+            container: target.container.clone(),
+        },
+        verdict,
+        action,
+        reason.to_owned(),
+        now,
+    )
+}
+
+fn done(
+    progress: Option<Progress>,
+    alerts: Vec<Alert>,
+    log_section: Option<String>,
+    outcome: TickOutcome,
+) -> Transition {
+    Transition::Done(Box::new(End {
+        progress,
+        alerts,
+        log_row: None,
+        log_section,
+        outcome,
+    }))
+}
+
+/// A window that this call finished: save it, log its outcome, replay it.
+fn finished(target: &WindowTarget, p: Progress, alerts: Vec<Alert>) -> Transition {
+    let section = outcome_log(target, &p);
+    let outcome = replay(target, &p);
+    done(Some(p), alerts, section, outcome)
+}
+
+/// The log artefact's outcome section of a finished window.
+#[must_use]
+pub fn outcome_log(target: &WindowTarget, p: &Progress) -> Option<String> {
+    p.outcome.as_ref().map(|outcome| {
+        let sent: Vec<String> = p.alerts_sent.iter().map(ToString::to_string).collect();
+        logbook::outcome(target, outcome, &sent)
+    })
+}
+
+/// What the window did so far: ROLLBACK if a rollback took effect, ALERT_ONLY after any
+/// other degradation, else NONE.
+#[must_use]
+pub fn window_action(p: &Progress) -> ActionKind {
+    if p.rollback.as_ref().is_some_and(RollbackRecord::took_effect) {
+        ActionKind::Rollback
+    } else if p.ever_degraded {
+        ActionKind::AlertOnly
+    } else {
+        ActionKind::None
+    }
+}
+
+/// Finishes the window: its final result, sticky from now on.
+pub fn finish(
+    p: &mut Progress,
+    end: EndReason,
+    reason: String,
+    last: Option<Verdict>,
+    now: DateTime<Utc>,
+) {
+    let verdict = if p.ever_degraded {
+        Verdict::Degraded
+    } else {
+        Verdict::Healthy
+    };
+    let recovered = match end {
+        _ if !p.ever_degraded => None,
+        EndReason::Recovered => Some(true),
+        EndReason::NotRecovered => Some(false),
+        _ => Some(last == Some(Verdict::Healthy)),
+    };
+    p.phase = Phase::Finished;
+    p.outcome = Some(Outcome {
+        verdict,
+        action: window_action(p),
+        recovered,
+        end,
+        reason,
+        at: now,
+    });
+}
+
+/// The final result of a finished window, as every later tick answers it.
+#[must_use]
+pub fn replay(target: &WindowTarget, p: &Progress) -> TickOutcome {
+    let o = p.outcome.as_ref();
+    TickOutcome {
+        verdict: o.map_or(Verdict::Healthy, |o| o.verdict),
+        action: o.map_or(ActionKind::None, |o| o.action),
+        finished: true,
+        requeue_after: None,
+        reason: o.map_or_else(String::new, |o| o.reason.clone()),
+        recovered: o.and_then(|o| o.recovered),
+        ..progress_outcome(target, p, None, false)
+    }
+}
+
+/// A watching window's answer, before this tick's verdict and reason are filled in.
+#[must_use]
+pub fn progress_outcome(
+    target: &WindowTarget,
+    p: &Progress,
+    requeue: Option<Duration>,
+    probed: bool,
+) -> TickOutcome {
+    let last = p.last.as_ref();
+    TickOutcome {
+        repo: target.repo.clone(),
+        work_item: target.work_item.clone(),
+        verdict: last.map_or(Verdict::Healthy, |l| l.verdict),
+        action: ActionKind::None,
+        finished: false,
+        requeue_after: requeue,
+        reason: last.map_or_else(String::new, |l| l.reason.clone()),
+        recovered: None,
+        probed,
+        ticks: p.ticks,
+        consecutive_failures: p.observations.consecutive_failures,
+        window_requests: p.observations.requests,
+        window_errors_5xx: p.observations.errors_5xx,
+        deadline: Some(target.deadline),
+    }
+}
+
+/// Whether the target container was found on an image this window did not put there.
+fn fenced(
+    target: &WindowTarget,
+    p: &Progress,
+    current: Option<&Result<ContainerInfo, ControlError>>,
+) -> Option<String> {
+    let armed = target.armed_image.as_ref()?;
+    let Some(Ok(now_running)) = current else {
+        return None;
+    };
+    if now_running.image_id == armed.image_id {
+        return None;
+    }
+    match p.rollback.as_ref().map(|r| &r.plan) {
+        // A rollback command owns its target: whatever it put there is this window's doing.
+        Some(RollbackPlan::Command { .. }) => return None,
+        Some(RollbackPlan::Docker {
+            previous_image_id, ..
+        }) if *previous_image_id == now_running.image_id => {
+            return None;
+        }
+        _ => {}
+    }
+    Some(format!(
+        "superseded: container {} now runs {} ({}), not the image at arm {} and not put there \
+         by this window",
+        target.container.as_deref().unwrap_or_default(),
+        now_running.image_ref,
+        now_running.image_id,
+        armed.image_ref
+    ))
+}
+
+/// Time from `from` to `to`, zero when `to` is not later.
+fn since(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+    to.signed_duration_since(from)
+        .to_std()
+        .unwrap_or(Duration::ZERO)
+}
+
+/// Half of `d`.
+#[must_use]
+pub fn half(d: Duration) -> Duration {
+    d.checked_div(2).unwrap_or(Duration::ZERO)
+}
