@@ -602,3 +602,66 @@ fn disarm_and_arm_agree_on_a_window_with_a_damaged_target() {
     assert!(again.reason.contains("damaged"), "{}", again.reason);
     assert!(s.tick().reason.contains("damaged"));
 }
+
+/// One monitor, built once, as a host that links the crate keeps it: the switches come from
+/// the host's variables at every tick.
+#[test]
+fn a_linking_host_flipping_rollback_mid_window_sees_it_at_the_next_tick() {
+    let s = Scenario::new();
+    let vars = std::cell::RefCell::new(s.vars.clone());
+    let source = || vars.borrow().clone();
+    let set = |name: &str, value: &str| {
+        let name = format!("ORCH_POST_DEPLOY_{name}");
+        let mut vars = vars.borrow_mut();
+        vars.retain(|(k, _)| *k != name);
+        vars.push((name, value.to_owned()));
+    };
+    let monitor = s.monitor().with_switches_from(&source);
+    let tick = || {
+        let out = monitor.tick(&s.repo, &s.work_item).unwrap();
+        s.world.advance(out.requeue_after.unwrap_or_default());
+        out
+    };
+    s.arm();
+    assert_eq!(tick().action, ActionKind::None);
+    set("ROLLBACK", "alert-only");
+    s.world.break_new_image();
+    let outs: Vec<_> = (0..3).map(|_| tick()).collect();
+    assert_eq!(outs[2].action, ActionKind::AlertOnly, "{}", outs[2].reason);
+    assert!(outs[2].reason.contains("alert-only"), "{}", outs[2].reason);
+    assert_eq!(s.world.rollbacks(), 0);
+    // Back to auto: the next degraded tick rolls back, once.
+    set("ROLLBACK", "auto");
+    let out = tick();
+    assert_eq!(out.action, ActionKind::Rollback, "{}", out.reason);
+    assert_eq!(s.world.rollbacks(), 1);
+}
+
+#[test]
+fn a_linking_host_flipping_the_kill_switch_mid_window_sees_it_at_the_next_tick() {
+    let s = Scenario::new();
+    let vars = std::cell::RefCell::new(s.vars.clone());
+    let source = || vars.borrow().clone();
+    let monitor = s.monitor().with_switches_from(&source);
+    s.arm();
+    let first = monitor.tick(&s.repo, &s.work_item).unwrap();
+    assert!(first.probed && !first.finished);
+    vars.borrow_mut()
+        .push(("ORCH_POST_DEPLOY_ENABLED".to_owned(), "off".to_owned()));
+    s.world.break_new_image();
+    s.world.advance(Duration::from_secs(30));
+    let out = monitor.tick(&s.repo, &s.work_item).unwrap();
+    assert!(out.finished, "{}", out.reason);
+    assert!(out.reason.contains("disabled"), "{}", out.reason);
+    assert_eq!(s.world.rollbacks(), 0);
+    // A bad value in the host's variables is a configuration error of that call.
+    vars.borrow_mut().push((
+        "ORCH_POST_DEPLOY_ROLLBACK".to_owned(),
+        "sometimes".to_owned(),
+    ));
+    let err = monitor.tick(&s.repo, &s.work_item).unwrap_err();
+    assert!(
+        err.to_string().contains("ORCH_POST_DEPLOY_ROLLBACK"),
+        "{err}"
+    );
+}
