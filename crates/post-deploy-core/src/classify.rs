@@ -78,16 +78,8 @@ pub struct Classification {
     pub at: DateTime<Utc>,
 }
 
-#[expect(
-    clippy::cast_precision_loss,
-    reason = "a ratio for people; exactness is kept by the integer comparison"
-)]
 fn ratio(errors: u64, requests: u64) -> f64 {
-    if requests == 0 {
-        0.0
-    } else {
-        errors as f64 / requests as f64
-    }
+    crate::access_log::ratio(errors, requests).unwrap_or(0.0)
 }
 
 /// `errors / requests > threshold`. The quotient is correctly rounded, as is the threshold

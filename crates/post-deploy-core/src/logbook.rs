@@ -124,13 +124,13 @@ pub fn row(
         LogSignal::NoContainer => "-".to_owned(),
         LogSignal::Missing { .. } => "missing".to_owned(),
     };
-    let ratio = if window.requests == 0 {
-        "-".to_owned()
-    } else {
-        #[expect(clippy::cast_precision_loss, reason = "a percentage for people")]
-        let pct = 100.0 * window.errors_5xx as f64 / window.requests as f64;
-        format!("{pct:.1}% ({}/{})", window.errors_5xx, window.requests)
-    };
+    let ratio = crate::access_log::ratio(window.errors_5xx, window.requests).map_or_else(
+        || "-".to_owned(),
+        |r| {
+            let pct = 100.0 * r;
+            format!("{pct:.1}% ({}/{})", window.errors_5xx, window.requests)
+        },
+    );
     format!(
         "| {} | {} | {} | {latency} | {tick_5xx} | {ratio} | {} | {action} | {} |\n",
         stamp(at),

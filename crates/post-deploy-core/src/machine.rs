@@ -199,16 +199,33 @@ fn tick(input: &Input<'_>, observed: &Observed) -> Transition {
         return Transition::Need(Need::Signals);
     };
     let classification = observe(target, &mut p, signals, current, &mut got.notes, now);
+    match decide(input, observed, &mut p, &classification, current, &mut got) {
+        Ok((action, reason)) => conclude(input, p, signals, &classification, &action, reason, got),
+        Err(next) => next,
+    }
+}
+
+/// Decides what this tick's classification leads to and records it in `p`: the action and
+/// the tick's reason, or the next step to take first.
+fn decide(
+    input: &Input<'_>,
+    observed: &Observed,
+    p: &mut Progress,
+    classification: &Classification,
+    current: Option<&Result<ContainerInfo, ControlError>>,
+    got: &mut Gathered,
+) -> Result<(Action, String), Transition> {
+    let Input { target, now, .. } = *input;
     let image_check = match (
-        needs_images(&classification, &p, input),
+        needs_images(classification, p, input),
         &observed.image_check,
     ) {
         (false, _) => ImageCheck::NotChecked,
-        (true, None) => return Transition::Need(Need::ImageCheck),
+        (true, None) => return Err(Transition::Need(Need::ImageCheck)),
         (true, Some(check)) => check.clone(),
     };
-    let facts = facts(input, &p, image_check, current);
-    let decision = decide_action(&classification, &facts, now);
+    let facts = facts(input, p, image_check, current);
+    let decision = decide_action(classification, &facts, now);
     let mut reason = classification.rule.to_string();
     match &decision.action {
         Action::None => {}
@@ -222,7 +239,7 @@ fn tick(input: &Input<'_>, observed: &Observed) -> Transition {
                 &reason,
                 now,
             );
-            send_once(&mut p, &mut got.alerts, a);
+            send_once(p, &mut got.alerts, a);
         }
         Action::Rollback { plan } => {
             reason = format!("{reason}; rolling back");
@@ -232,20 +249,10 @@ fn tick(input: &Input<'_>, observed: &Observed) -> Transition {
                 observed,
                 now,
             };
-            if let Err(intent) = step.record(&mut p, &mut got, &mut reason) {
-                return intent;
-            }
+            step.record(p, got, &mut reason)?;
         }
     }
-    conclude(
-        input,
-        p,
-        signals,
-        &classification,
-        &decision.action,
-        reason,
-        got,
-    )
+    Ok((decision.action, reason))
 }
 
 /// `reason`, and how an interrupted rollback was settled on this tick, when it was.

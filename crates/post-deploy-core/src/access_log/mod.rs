@@ -127,14 +127,24 @@ pub struct LogCounts {
     pub unparsed: u64,
 }
 
+/// The share of 5xx answers among `requests`, correctly rounded; `None` when there were none.
+/// The one place the ratio is computed: for classification, the log artefact, the progress
+/// line and `count-5xx`.
+#[must_use]
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "the quotient of the two counts as f64 is correctly rounded, and that is what \
+              the threshold is compared with"
+)]
+pub fn ratio(errors_5xx: u64, requests: u64) -> Option<f64> {
+    (requests > 0).then(|| errors_5xx as f64 / requests as f64)
+}
+
 impl LogCounts {
     /// The share of 5xx answers among the access lines; `None` when there were none.
     #[must_use]
     pub fn ratio(&self) -> Option<f64> {
-        if self.total == 0 {
-            return None;
-        }
-        Some(self.errors_5xx as f64 / self.total as f64)
+        ratio(self.errors_5xx, self.total)
     }
 
     /// Adds `other` to these counts, saturating at `u64::MAX`.
