@@ -4,6 +4,7 @@
 //! - `tick`: one whole in-process tick over in-memory fakes (probe, classify, decide, state
 //!   write, log row), with the state folder on tmpfs where there is one so that fsync is
 //!   nearly free: the cost of the monitor itself.
+//! - `tick_in_memory`: the same over the in-memory store: the driver and the transition.
 //! - `tick_late`: the same after 300 earlier ticks, and `tick_among_many`: the same with 1,000
 //!   other windows in the state dir; neither should cost more than `tick`.
 //! - `state_save` / `state_load`: one atomic write (fsync included) and one read of
@@ -103,6 +104,15 @@ fn bench_tick(bencher: Bencher<'_, '_>, s: &Scenario) {
 #[divan::bench]
 fn tick(bencher: Bencher<'_, '_>) {
     let s = scenario();
+    s.arm();
+    bench_tick(bencher, &s);
+}
+
+/// The same tick over the in-memory store: the driver and the transition alone, no files.
+#[divan::bench]
+fn tick_in_memory(bencher: Bencher<'_, '_>) {
+    let mut s = Scenario::new();
+    s.set("WINDOW_S", "2592000");
     s.arm();
     bench_tick(bencher, &s);
 }

@@ -405,15 +405,25 @@ impl<'a> Monitor<'a> {
                 ),
             },
         };
+        // Every field of the request, by name: a field added to one and not the other does
+        // not compile.
+        let ArmRequest {
+            repo,
+            work_item,
+            health_url,
+            container,
+            previous_image,
+            artefacts_dir,
+        } = req.clone();
         let target = WindowTarget {
             version: STATE_VERSION,
-            repo: req.repo.clone(),
-            work_item: req.work_item.clone(),
-            health_url: req.health_url.clone(),
-            container: req.container.clone(),
-            previous_image: req.previous_image.clone(),
+            repo,
+            work_item,
+            health_url,
+            container,
+            previous_image,
             armed_image,
-            artefacts_dir: req.artefacts_dir.clone(),
+            artefacts_dir,
             settings,
             armed_at: now,
             deadline: add(now, settings.window),
