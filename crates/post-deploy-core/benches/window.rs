@@ -30,9 +30,9 @@ use std::time::Duration;
 
 use divan::{Bencher, black_box};
 use post_deploy_core::config::{Config, RollbackMode};
-use post_deploy_core::decide::{Facts, ImageCheck};
 use post_deploy_core::store::{self, FileStore, StateFile, Store as _, WindowKey};
 use post_deploy_core::window::Progress;
+use post_deploy_core::{Facts, ImageCheck};
 use post_deploy_core::{Observations, RepoName, WindowSettings, WorkItem, classify, decide_action};
 use support::Scenario;
 

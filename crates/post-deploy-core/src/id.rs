@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// The longest identifier accepted, in characters (all accepted characters are one byte).
-pub const MAX_ID_LEN: usize = 128;
+pub(crate) const MAX_ID_LEN: usize = 128;
 
 /// Which identifier a value was meant to be; names it in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub enum IdError {
         /// The refused value.
         value: String,
     },
-    /// The value was longer than [`MAX_ID_LEN`].
+    /// The value was longer than 128 characters.
     #[error("invalid {kind} {value:?}: it is {len} characters long, the limit is 128")]
     TooLong {
         /// Which identifier.

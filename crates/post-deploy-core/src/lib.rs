@@ -3,25 +3,40 @@
 //! When a deploy reaches `done`, a host *arms* an observation window for (repo, work item)
 //! and then *ticks* it from its job loop every interval. Each tick probes the target
 //! ([`probe_signals`]), classifies the window ([`classify()`]), decides ([`decide_action`]),
-//! carries the decision out ([`run_rollback`], alerts), persists, and says when to tick again.
-//! [`Monitor`] is that loop step; the pure functions are exported for hosts that compose
-//! their own.
+//! carries the decision out ([`run_rollback`], alerts), persists, and says when to tick again
+//! ([`TickOutcome::requeue_after`]).
+//!
+//! # The surface
+//!
+//! - **Configuration and identifiers**: [`Config`] (from a map of `ORCH_POST_DEPLOY_*`
+//!   variables), [`Switches`], [`WindowSettings`], [`RollbackMode`], [`VarSource`] (where a
+//!   host's switches are read from at every tick), [`ConfigError`]; [`RepoName`], [`WorkItem`].
+//! - **The driver and its outcomes**: [`Monitor`] (arm, tick, disarm, status) over
+//!   [`Effects`] and a [`Store`]; [`ArmRequest`], [`ArmOutcome`], [`TickOutcome`],
+//!   [`WindowStatus`], [`MonitorError`]; [`Trace`] and [`Step`] to observe a tick.
+//! - **The pure steps**, for hosts that compose their own loop: [`probe_signals`],
+//!   [`classify()`], [`decide_action`], [`run_rollback`], and their values ([`Signals`],
+//!   [`Observations`], [`Classification`], [`Verdict`], [`Facts`], [`Action`], ...).
+//! - **The traits a host implements** (or takes from the `post-deploy-adapters` crate):
+//!   [`HttpProbe`], [`Clock`], [`ContainerControl`], [`AlertSink`], and their value types.
+//! - **Modules** for what goes deeper: [`config`] (every variable), [`store`] (the [`Store`]
+//!   trait, [`FileStore`], [`MemoryStore`]), [`window`] (the window's state and its pure
+//!   transition, [`window::machine`]), [`access_log`] (the parser behind the 5xx ratio).
 //!
 //! # In scope
 //!
-//! - Configuration from a map of `ORCH_POST_DEPLOY_*` variables ([`Config::from_vars`]),
-//!   identifiers that cannot escape their folder ([`RepoName`], [`WorkItem`]).
 //! - The deterministic rules: classification and the action a verdict leads to, including
 //!   the self-hosting guard (the orchestrator's own repo and container are ALERT_ONLY).
-//! - The access-log parser behind the 5xx ratio ([`access_log`]).
-//! - The window's state under `.post-deploy-state-<repo>/<work item>/`: atomic writes, a
-//!   lock per window, a write-ahead rollback intent, damaged files kept aside.
+//! - The window as a pure state machine, and its driver: locks, a write-ahead rollback
+//!   intent, damaged state kept aside, the window's state under
+//!   `.post-deploy-state-<repo>/<work item>/`.
+//! - The access-log parser behind the 5xx ratio.
 //!
 //! # Out of scope
 //!
 //! - Sockets, processes and clock reads: HTTP, the docker CLI, webhooks and the clock come in
-//!   through the [`HttpProbe`], [`ContainerControl`], [`AlertSink`] and [`Clock`] traits, which
-//!   the host implements (the `post-deploy` binary has ureq, docker CLI and webhook adapters).
+//!   through the traits; the real ones (ureq, docker CLI, webhook, system clock) are the
+//!   `post-deploy-adapters` crate.
 //! - Scheduling: the host runs the next tick after [`TickOutcome::requeue_after`].
 //!
 //! No public function panics, on any input: errors are values.
@@ -36,37 +51,35 @@
 )]
 
 pub mod access_log;
-pub mod alert;
-pub mod classify;
 pub mod config;
-pub mod decide;
-pub mod id;
-pub mod logbook;
-pub mod machine;
-pub mod monitor;
-pub mod rollback;
-pub mod signals;
 pub mod store;
-pub mod traits;
 pub mod window;
 
-pub use access_log::{AccessLogCounter, LogCounts, LogFormat};
+mod alert;
+mod classify;
+mod decide;
+mod driver;
+mod id;
+mod outcome;
+mod rollback;
+mod signals;
+mod traits;
+
+pub use access_log::{LogCounts, LogFormat};
 pub use alert::{Alert, AlertEvent, AlertSubject};
 pub use classify::{Classification, Rule, Verdict, classify};
-pub use config::{Config, ConfigError, RollbackMode, Switches, WindowSettings};
+pub use config::{Config, ConfigError, RollbackMode, Switches, VarSource, WindowSettings};
 pub use decide::{
     Action, ActionKind, AlertOnlyReason, Decision, Facts, ImageCheck, RollbackPlan, decide_action,
 };
+pub use driver::{ArmRequest, Effects, Monitor, MonitorError, Step, Trace};
 pub use id::{IdError, RepoName, WorkItem};
-pub use monitor::{
-    ArmOutcome, ArmRequest, Effects, Monitor, MonitorError, NoTrace, Step, TickOutcome, Trace,
-    WindowStatus,
-};
-pub use rollback::run_rollback;
+pub use outcome::{ArmOutcome, TickOutcome, WindowStatus};
+pub use rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 pub use signals::{
     HealthSample, HealthSignal, LogSignal, Observations, ProbeFailure, Signals, probe_signals,
 };
-pub use store::StoreError;
+pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use traits::{
     AlertError, AlertSink, Clock, CommandOutcome, ContainerControl, ContainerInfo, ControlError,
     HttpProbe, LogCursor, ProbeError, ResumedRollback,

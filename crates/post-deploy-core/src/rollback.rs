@@ -25,7 +25,7 @@ pub struct RollbackTarget<'a> {
 /// The environment a rollback command receives: the target, never spliced into its command
 /// line.
 #[must_use]
-pub fn command_env(target: &RollbackTarget<'_>) -> Vec<(String, String)> {
+pub(crate) fn command_env(target: &RollbackTarget<'_>) -> Vec<(String, String)> {
     vec![
         ("POST_DEPLOY_REPO".to_owned(), target.repo.to_string()),
         (

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use post_deploy_core::access_log::LogCounts;
-use post_deploy_core::machine::{Command, Input, Need, Observed, Transition, transition};
+use post_deploy_core::window::machine::{Command, Input, Need, Observed, Transition, transition};
 use post_deploy_core::window::{Progress, WindowTarget};
 use post_deploy_core::{
     ActionKind, Config, ContainerInfo, ControlError, HealthSample, HealthSignal, ImageCheck,

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
 
 use crate::classify::Verdict;
 use crate::config::{
@@ -18,12 +17,13 @@ use crate::config::{
 };
 use crate::decide::{ActionKind, ImageCheck, RollbackPlan};
 use crate::id::{RepoName, WorkItem};
-use crate::logbook;
-use crate::machine::{self, Command, Input, Need, Observed, Transition, half};
+use crate::outcome::{ArmOutcome, TickOutcome, WindowStatus};
 use crate::rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 use crate::signals::probe_signals;
 use crate::store::{self, FileStore, Loaded, StateFile, Store, StoreError, WindowKey, WindowLock};
 use crate::traits::{AlertSink, Clock, ContainerControl, HttpProbe, ResumedRollback};
+use crate::window::logbook;
+use crate::window::machine::{self, Command, Input, Need, Observed, Transition, half};
 use crate::window::{EndReason, Outcome, Phase, Progress, STATE_VERSION, WindowTarget};
 
 /// A fault that stops an arm, tick or disarm before it could run.
@@ -97,7 +97,7 @@ pub trait Trace {
 
 /// The trace that observes nothing.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct NoTrace;
+pub(crate) struct NoTrace;
 
 impl Trace for NoTrace {
     fn step(&self, _step: Step) {}
@@ -133,104 +133,9 @@ pub struct ArmRequest {
     pub artefacts_dir: Option<PathBuf>,
 }
 
-/// What arm did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ArmOutcome {
-    /// The pair has a window (new or earlier).
-    pub armed: bool,
-    /// It had one before this call.
-    pub already_armed: bool,
-    /// The monitor applies to the repo.
-    pub applies: bool,
-    /// Why, for people.
-    pub reason: String,
-    /// When the window ends; `None` when not armed.
-    pub deadline: Option<DateTime<Utc>>,
-    /// The repo.
-    pub repo: RepoName,
-    /// The work item.
-    pub work_item: WorkItem,
-}
-
-/// What one tick did, or the final result of a finished window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TickOutcome {
-    /// The repo.
-    pub repo: RepoName,
-    /// The work item.
-    pub work_item: WorkItem,
-    /// This tick's verdict; for a finished window, DEGRADED if it ever was.
-    pub verdict: Verdict,
-    /// This tick's action; for a finished window, the window's.
-    pub action: ActionKind,
-    /// The window has finished: the host stops ticking it.
-    pub finished: bool,
-    /// When to tick again; `None` when finished.
-    #[serde(rename = "requeue_after_s", serialize_with = "ser_secs")]
-    pub requeue_after: Option<Duration>,
-    /// Why, with the numbers.
-    pub reason: String,
-    /// After a degradation, once finished: whether health came back.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovered: Option<bool>,
-    /// This tick probed the target.
-    pub probed: bool,
-    /// Ticks that probed, this window.
-    pub ticks: u64,
-    /// Consecutive failed health probes.
-    pub consecutive_failures: u32,
-    /// Requests counted in the window so far.
-    pub window_requests: u64,
-    /// 5xx answers among them.
-    pub window_errors_5xx: u64,
-    /// When the window ends; `None` when no window.
-    pub deadline: Option<DateTime<Utc>>,
-}
-
-#[expect(
-    clippy::ref_option,
-    reason = "serde's serialize_with passes a reference to the field"
-)]
-fn ser_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        // Whole seconds, rounded up so a host never ticks early.
-        Some(d) => s.serialize_u64(d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0))),
-        None => s.serialize_none(),
-    }
-}
-
-/// One window, as `status` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WindowStatus {
-    /// The repo.
-    pub repo: RepoName,
-    /// The work item.
-    pub work_item: WorkItem,
-    /// `watching` or `finished`.
-    pub phase: String,
-    /// DEGRADED if the window ever was, else HEALTHY.
-    pub verdict: Verdict,
-    /// ROLLBACK if a rollback took effect, ALERT_ONLY after another degradation, else NONE.
-    pub action: ActionKind,
-    /// Ticks that probed.
-    pub ticks: u64,
-    /// When it was armed.
-    pub armed_at: Option<DateTime<Utc>>,
-    /// When it ends.
-    pub deadline: Option<DateTime<Utc>>,
-    /// The latest reason.
-    pub reason: String,
-}
-
-/// Checks an `http://` or `https://` URL that the probe can request as it is.
-#[must_use]
-pub fn is_http_url(url: &str) -> bool {
-    SecretUrl::parse(url).is_some()
-}
-
 /// An image reference as docker spells one: no shell, no option, no control characters.
 #[must_use]
-pub fn is_image_ref(image: &str) -> bool {
+pub(crate) fn is_image_ref(image: &str) -> bool {
     !image.is_empty()
         && image.len() <= 512
         && !image.starts_with('-')
@@ -255,7 +160,7 @@ enum Found {
     Ended(TickOutcome),
 }
 
-/// The observation-window monitor: the driver of [`machine`] over a host's effects.
+/// The observation-window monitor: the driver of the window's [`transition`](machine::transition) over a host's effects.
 pub struct Monitor<'a> {
     config: Config,
     fx: Effects<'a>,

@@ -1,5 +1,9 @@
-//! The window's persisted state: what was armed (written once) and how far it got (rewritten
-//! whole at every tick). Neither grows with the number of ticks.
+//! The window: its persisted state, what was armed (written once) and how far it got
+//! (rewritten whole at every tick, bounded in size), its pure [`machine`], and the text of
+//! its log artefact ([`logbook`]).
+
+pub mod logbook;
+pub mod machine;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

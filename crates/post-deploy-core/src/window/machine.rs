@@ -1,7 +1,7 @@
 //! The window as a pure state machine: what a tick or an operator command does to a window,
 //! given what was observed, returned as data.
 //!
-//! No I/O, no clock, no sleeping: the driver ([`crate::Monitor`]) reads the clock once, loads
+//! No I/O, no clock, no sleeping: the driver ([`Monitor`](crate::Monitor)) reads the clock once, loads
 //! the window, and calls [`transition`] with what it has observed so far. The answer is
 //! either something more to observe ([`Transition::Need`]), a rollback to write ahead and run
 //! ([`Transition::Rollback`]), or the end of the call ([`Transition::Done`]): the next
@@ -14,17 +14,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::logbook;
+use super::{
+    EndReason, LastTick, Outcome, Phase, Progress, RollbackRecord, RollbackState, WindowTarget,
+};
 use crate::alert::{Alert, AlertEvent, AlertSubject};
 use crate::classify::{Classification, Verdict, classify};
 use crate::config::{RollbackMode, Scope, Switches};
 use crate::decide::{Action, ActionKind, Facts, ImageCheck, RollbackPlan, decide_action};
-use crate::logbook;
-use crate::monitor::TickOutcome;
+use crate::outcome::TickOutcome;
 use crate::signals::{HealthSignal, LogSignal, Observations, Signals};
 use crate::traits::{ContainerInfo, ControlError, ResumedRollback};
-use crate::window::{
-    EndReason, LastTick, Outcome, Phase, Progress, RollbackRecord, RollbackState, WindowTarget,
-};
 
 /// What the driver is asked to do to a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

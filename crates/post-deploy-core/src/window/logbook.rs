@@ -8,11 +8,11 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use super::{Outcome, WindowTarget};
 use crate::classify::Classification;
 use crate::config::hide_userinfo;
 use crate::decide::ActionKind;
 use crate::signals::{HealthSignal, LogSignal, Observations, Signals};
-use crate::window::{Outcome, WindowTarget};
 
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)

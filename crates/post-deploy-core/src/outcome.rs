@@ -1,0 +1,100 @@
+//! What the driver answers: an arm, a tick, a window as `status` shows it. The binary prints
+//! these as JSON, with the keys the contract names.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::classify::Verdict;
+use crate::decide::ActionKind;
+use crate::id::{RepoName, WorkItem};
+
+/// What arm did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArmOutcome {
+    /// The pair has a window (new or earlier).
+    pub armed: bool,
+    /// It had one before this call.
+    pub already_armed: bool,
+    /// The monitor applies to the repo.
+    pub applies: bool,
+    /// Why, for people.
+    pub reason: String,
+    /// When the window ends; `None` when not armed.
+    pub deadline: Option<DateTime<Utc>>,
+    /// The repo.
+    pub repo: RepoName,
+    /// The work item.
+    pub work_item: WorkItem,
+}
+
+/// What one tick did, or the final result of a finished window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TickOutcome {
+    /// The repo.
+    pub repo: RepoName,
+    /// The work item.
+    pub work_item: WorkItem,
+    /// This tick's verdict; for a finished window, DEGRADED if it ever was.
+    pub verdict: Verdict,
+    /// This tick's action; for a finished window, the window's.
+    pub action: ActionKind,
+    /// The window has finished: the host stops ticking it.
+    pub finished: bool,
+    /// When to tick again; `None` when finished.
+    #[serde(rename = "requeue_after_s", serialize_with = "ser_secs")]
+    pub requeue_after: Option<Duration>,
+    /// Why, with the numbers.
+    pub reason: String,
+    /// After a degradation, once finished: whether health came back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<bool>,
+    /// This tick probed the target.
+    pub probed: bool,
+    /// Ticks that probed, this window.
+    pub ticks: u64,
+    /// Consecutive failed health probes.
+    pub consecutive_failures: u32,
+    /// Requests counted in the window so far.
+    pub window_requests: u64,
+    /// 5xx answers among them.
+    pub window_errors_5xx: u64,
+    /// When the window ends; `None` when no window.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+#[expect(
+    clippy::ref_option,
+    reason = "serde's serialize_with passes a reference to the field"
+)]
+fn ser_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        // Whole seconds, rounded up so a host never ticks early.
+        Some(d) => s.serialize_u64(d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0))),
+        None => s.serialize_none(),
+    }
+}
+
+/// One window, as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowStatus {
+    /// The repo.
+    pub repo: RepoName,
+    /// The work item.
+    pub work_item: WorkItem,
+    /// `watching` or `finished`.
+    pub phase: String,
+    /// DEGRADED if the window ever was, else HEALTHY.
+    pub verdict: Verdict,
+    /// ROLLBACK if a rollback took effect, ALERT_ONLY after another degradation, else NONE.
+    pub action: ActionKind,
+    /// Ticks that probed.
+    pub ticks: u64,
+    /// When it was armed.
+    pub armed_at: Option<DateTime<Utc>>,
+    /// When it ends.
+    pub deadline: Option<DateTime<Utc>>,
+    /// The latest reason.
+    pub reason: String,
+}
