@@ -22,11 +22,7 @@ pub const LOG_FILE: &str = "16-post-deploy-log.md";
 pub const MAX_STATE_FILE: u64 = 1024 * 1024;
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
-    move |source| StoreError::Io {
-        action,
-        path: path.to_owned(),
-        source,
-    }
+    move |source| StoreError::io(action, path, source)
 }
 
 /// One window's folder.
@@ -48,11 +44,7 @@ fn refuse_symlink(path: &Path) -> Result<bool, StoreError> {
         }),
         Ok(_) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(source) => Err(StoreError::Io {
-            action: "inspecting",
-            path: path.to_owned(),
-            source,
-        }),
+        Err(source) => Err(StoreError::io("inspecting", path, source)),
     }
 }
 
@@ -62,11 +54,7 @@ fn private_dir(path: &Path) -> Result<(), StoreError> {
     match std::fs::DirBuilder::new().mode(0o700).create(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => make_private(path),
-        Err(source) => Err(StoreError::Io {
-            action: "creating",
-            path: path.to_owned(),
-            source,
-        }),
+        Err(source) => Err(StoreError::io("creating", path, source)),
     }
 }
 
@@ -97,11 +85,7 @@ fn private_dir(path: &Path) -> Result<(), StoreError> {
     match std::fs::create_dir(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(source) => Err(StoreError::Io {
-            action: "creating",
-            path: path.to_owned(),
-            source,
-        }),
+        Err(source) => Err(StoreError::io("creating", &path, source)),
     }
 }
 
@@ -161,11 +145,8 @@ impl WindowDir {
                 && !state_dir.as_os_str().is_empty()
                 && !state_dir.exists()
             {
-                fs_err::create_dir_all(state_dir).map_err(|source| StoreError::Io {
-                    action: "creating",
-                    path: state_dir.to_owned(),
-                    source,
-                })?;
+                fs_err::create_dir_all(state_dir)
+                    .map_err(|source| StoreError::io("creating", state_dir, source))?;
             }
             refuse_symlink(parent)?;
             private_dir(parent)?;
@@ -193,11 +174,7 @@ impl WindowDir {
         match file.try_lock() {
             Ok(()) => Ok(Some(WindowLock::new(file))),
             Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(source)) => Err(StoreError::Io {
-                action: "locking",
-                path,
-                source,
-            }),
+            Err(TryLockError::Error(source)) => Err(StoreError::io("locking", &path, source)),
         }
     }
 
@@ -223,11 +200,7 @@ impl WindowDir {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(source) => {
-                    return Err(StoreError::Io {
-                        action: "keeping",
-                        path,
-                        source,
-                    });
+                    return Err(StoreError::io("keeping", &path, source));
                 }
             }
         }
@@ -250,11 +223,7 @@ impl WindowDir {
         match std::fs::remove_file(&path) {
             Ok(()) => sync_dir(&self.path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(StoreError::Io {
-                action: "removing",
-                path,
-                source,
-            }),
+            Err(source) => Err(StoreError::io("removing", &path, source)),
         }
     }
 }
@@ -278,11 +247,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> 
     file.write_all(bytes).map_err(io("writing", &tmp))?;
     file.sync_all().map_err(io("syncing", &tmp))?;
     drop(file);
-    fs_err::rename(&tmp, &path).map_err(|source| StoreError::Io {
-        action: "replacing",
-        path: path.clone(),
-        source,
-    })?;
+    fs_err::rename(&tmp, &path).map_err(|source| StoreError::io("replacing", &path, source))?;
     sync_dir(dir)
 }
 
