@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use post_deploy_cli::adapters::docker::{
+use post_deploy_adapters::docker::{
     FUZZ_CREATED_ID, FUZZ_PREVIOUS_IMAGE, FUZZ_SELF_CONTAINER, parse_inspect_for_fuzzing,
 };
 use post_deploy_core::ControlError;

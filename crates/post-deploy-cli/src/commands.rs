@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use post_deploy_adapters::clock::SystemClock;
+use post_deploy_adapters::docker::DockerCli;
+use post_deploy_adapters::http::UreqProbe;
+use post_deploy_adapters::webhook::WebhookSink;
 use post_deploy_core::config::PREFIX;
 use post_deploy_core::{
     ActionKind, ArmOutcome, ArmRequest, Clock, Config, ConfigError, Effects, LogFormat, Monitor,
@@ -14,10 +18,6 @@ use post_deploy_core::{
 };
 use serde::Serialize;
 
-use crate::adapters::clock::SystemClock;
-use crate::adapters::docker::DockerCli;
-use crate::adapters::http::UreqProbe;
-use crate::adapters::webhook::WebhookSink;
 use crate::cli::{ArmArgs, Cli, Command, CountArgs, FormatArg, StatusArgs};
 use crate::output;
 

@@ -12,7 +12,7 @@ use post_deploy_core::config::SecretUrl;
 use post_deploy_core::{Alert, AlertError, AlertSink};
 use ureq::Agent;
 
-use crate::adapters::http::USER_AGENT;
+use crate::http::USER_AGENT;
 
 /// The time limit of one webhook POST, the whole exchange.
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);

@@ -23,8 +23,8 @@ use post_deploy_core::{
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
-use crate::adapters::clock::SystemClock;
-use crate::adapters::process::{self, Captured, Ended, Invocation, Pipe, Status, StdoutTo};
+use crate::clock::SystemClock;
+use crate::process::{self, Captured, Ended, Invocation, Pipe, Status, StdoutTo};
 
 /// A read: `inspect`, `image inspect`, `ps`, `compose version`.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);

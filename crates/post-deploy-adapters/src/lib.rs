@@ -1,0 +1,21 @@
+//! post-deploy-adapters: the real effects behind `post-deploy-core`'s traits, for every host.
+//!
+//! The core decides and never touches the outside world; these adapters do, one module per
+//! outside system, so a Rust host links them and writes no adapter of its own (the
+//! `post-deploy` binary is one such host):
+//!
+//! - [`http`]: health probes over ureq ([`http::UreqProbe`], a [`post_deploy_core::HttpProbe`]).
+//! - [`docker`]: container control over the docker CLI ([`docker::DockerCli`], a
+//!   [`post_deploy_core::ContainerControl`]), with the built-in compose and plain-container
+//!   rollback.
+//! - [`webhook`]: alert delivery to stderr and a webhook ([`webhook::WebhookSink`], an
+//!   [`post_deploy_core::AlertSink`]).
+//! - [`process`]: child processes, argv only and bounded in time (the docker CLI and rollback
+//!   commands run through it).
+//! - [`clock`]: the system clock ([`clock::SystemClock`], a [`post_deploy_core::Clock`]).
+
+pub mod clock;
+pub mod docker;
+pub mod http;
+pub mod process;
+pub mod webhook;
