@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use post_deploy_core::{Clock as _, ControlError, LogCursor};
+use post_deploy_core::{ControlError, LogCursor};
 
 use super::DockerCli;
 use super::exec::is_not_found;
-use crate::clock::SystemClock;
 use crate::process::{Ended, Pipe};
 #[cfg(doc)]
 use post_deploy_core::ContainerControl;
@@ -36,7 +35,8 @@ impl DockerCli {
         // stops reading at the first line stamped after `--until`, and a line stamped before
         // it but written just after it would be missed, then skipped for good.
         let since = cursor.since.to_rfc3339_opts(SecondsFormat::Nanos, true);
-        let horizon = SystemClock
+        let horizon = self
+            .clock
             .now()
             .checked_sub_signed(LOG_SETTLE)
             .unwrap_or(cursor.since);

@@ -34,9 +34,11 @@ use std::time::Duration;
 
 use post_deploy_core::config::{CommandLine, ComposeProgram};
 use post_deploy_core::{
-    CommandOutcome, ContainerControl, ContainerInfo, ControlError, LogCursor, ResumedRollback,
+    Clock, CommandOutcome, ContainerControl, ContainerInfo, ControlError, LogCursor,
+    ResumedRollback,
 };
 
+use crate::clock::SystemClock;
 use crate::process::{Captured, Ended, Invocation, Status, StdoutTo};
 use compose::ComposeService;
 use exec::{Exec, RealExec};
@@ -55,6 +57,8 @@ pub struct DockerCli {
     self_container: String,
     exec: Arc<dyn Exec>,
     settle: Duration,
+    /// Names a parked container and bounds log reads.
+    clock: Arc<dyn Clock + Send + Sync>,
 }
 
 impl fmt::Debug for DockerCli {
@@ -78,7 +82,15 @@ impl DockerCli {
             self_container,
             exec: Arc::new(RealExec),
             settle: SETTLE,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The same, reading the time from `clock` instead of the system clock: the name a failed
+    /// container is parked under, and how far a log read goes, follow it.
+    #[must_use]
+    pub fn with_clock(self, clock: Arc<dyn Clock + Send + Sync>) -> Self {
+        Self { clock, ..self }
     }
 }
 

@@ -4,14 +4,13 @@
 
 use std::time::Duration;
 
-use post_deploy_core::{Clock as _, ControlError, ResumedRollback};
+use post_deploy_core::{ControlError, ResumedRollback};
 
 use super::DockerCli;
 use super::exec::{MUTATE_TIMEOUT, READ_TIMEOUT};
 use super::inspect::{ContainerJson, PsRow};
 use super::plan::{RecreatePlan, marked_plan};
 use super::self_guard::SelfIdentity;
-use crate::clock::SystemClock;
 #[cfg(doc)]
 use post_deploy_core::ContainerControl;
 
@@ -46,7 +45,7 @@ impl DockerCli {
                 detail: "no name".to_owned(),
             });
         }
-        let parked = format!("{name}{PARKED_INFIX}{}", SystemClock.now().timestamp());
+        let parked = format!("{name}{PARKED_INFIX}{}", self.clock.now().timestamp());
         let plan = self.replacement_plan(target, name, previous_image, &parked);
         self.mutate(
             me,

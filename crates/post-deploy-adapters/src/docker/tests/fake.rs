@@ -311,6 +311,7 @@ pub(super) fn fake(engine: Engine, self_container: &str) -> (DockerCli, Arc<Fake
         self_container: self_container.into(),
         exec: exec.clone(),
         settle: Duration::ZERO,
+        clock: Arc::new(SystemClock),
     };
     (cli, exec)
 }

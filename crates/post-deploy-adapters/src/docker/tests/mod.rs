@@ -30,6 +30,7 @@ use super::logs::*;
 use super::plan::*;
 use super::recreate::*;
 use super::self_guard::*;
+use crate::clock::SystemClock;
 use crate::process::{self, Captured, Ended, Invocation, Pipe, Status, StdoutTo};
 use fake::*;
 

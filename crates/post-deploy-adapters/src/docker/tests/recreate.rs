@@ -38,6 +38,30 @@ fn plain_rollback_parks_the_failed_container_and_recreates_it() {
     assert!(e.violations.is_empty());
 }
 
+/// A clock of its own, fixed at `.0`.
+struct Fixed(DateTime<Utc>);
+
+impl post_deploy_core::Clock for Fixed {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+#[test]
+fn the_parked_name_follows_the_injected_clock() {
+    let engine = Engine {
+        containers: vec![fc("bbbb2222", "web", None)],
+        images: images(),
+        ..Engine::default()
+    };
+    let (cli, exec) = fake(engine, "orchestrator");
+    let cli = cli.with_clock(Arc::new(Fixed(t("2027-01-15T08:00:00Z"))));
+    cli.rollback("web", "app:prev").unwrap();
+    let e = exec.0.lock().unwrap();
+    let parked = e.containers.iter().find(|c| c.id == "bbbb2222").unwrap();
+    assert_eq!(parked.name, "web-post-deploy-failed-1800000000");
+}
+
 #[test]
 fn a_compose_failure_leaves_the_image_reference_as_it_was() {
     let engine = Engine {
