@@ -7,13 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use post_deploy_adapters::System;
 use post_deploy_adapters::clock::SystemClock;
-use post_deploy_adapters::docker::DockerCli;
-use post_deploy_adapters::http::UreqProbe;
-use post_deploy_adapters::webhook::WebhookSink;
 use post_deploy_core::config::PREFIX;
 use post_deploy_core::{
-    ActionKind, ArmOutcome, ArmRequest, Clock, Config, ConfigError, Effects, LogFormat, Monitor,
+    ActionKind, ArmOutcome, ArmRequest, Clock, Config, ConfigError, LogFormat, Monitor,
     MonitorError, TickOutcome, Verdict,
 };
 use serde::Serialize;
@@ -82,11 +80,12 @@ impl CliError {
 }
 
 /// Loads the configuration from the process environment: only `ORCH_POST_DEPLOY_*`
-/// variables are read; a value that is not UTF-8 is refused, naming the variable.
+/// variables are read; a value that is not UTF-8 is refused, naming the variable. Returns
+/// the variables too: the switches are read from them again at every tick.
 fn load_config(
     env: impl IntoIterator<Item = (OsString, OsString)>,
     cli: &Cli,
-) -> Result<Config, CliError> {
+) -> Result<(Config, Vec<(String, String)>), CliError> {
     let mut vars = Vec::new();
     for (k, v) in env {
         let Some(k) = k
@@ -108,43 +107,11 @@ fn load_config(
             }
         }
     }
-    let mut config = Config::from_vars(vars)?;
+    let mut config = Config::from_vars(vars.iter().map(|(k, v)| (k, v)))?;
     if let Some(dir) = &cli.state_dir {
         config.state_dir.clone_from(dir);
     }
-    Ok(config)
-}
-
-/// The real adapters for a configuration.
-pub(crate) struct RealEffects {
-    pub(crate) http: UreqProbe,
-    pub(crate) clock: SystemClock,
-    pub(crate) docker: DockerCli,
-    pub(crate) alerts: WebhookSink,
-}
-
-impl RealEffects {
-    pub(crate) fn new(config: &Config) -> Self {
-        Self {
-            http: UreqProbe::new(),
-            clock: SystemClock,
-            docker: DockerCli::new(
-                config.switches.docker.clone(),
-                config.switches.compose.clone(),
-                config.scope.self_container.clone(),
-            ),
-            alerts: WebhookSink::new(config.switches.webhook_url.clone()),
-        }
-    }
-
-    pub(crate) fn effects(&self) -> Effects<'_> {
-        Effects {
-            http: &self.http,
-            clock: &self.clock,
-            control: &self.docker,
-            alerts: &self.alerts,
-        }
-    }
+    Ok((config, vars))
 }
 
 /// Runs a parsed command with the environment `env`.
@@ -158,11 +125,12 @@ pub fn run(
     if let Command::Count5xx(args) = &cli.command {
         return count(args);
     }
-    let config = load_config(env, &cli)?;
+    let (config, vars) = load_config(env, &cli)?;
     if let Command::Demo(args) = &cli.command {
         return crate::demo::run(args, &config);
     }
-    let real = RealEffects::new(&config);
+    // The variables this process was given: its switches cannot change under it.
+    let real = System::with_source(&config, move || vars.clone());
     let monitor = Monitor::new(config, real.effects());
     match cli.command {
         Command::Arm(args) => {
@@ -179,8 +147,8 @@ pub fn run(
             output::json(&Disarmed::from(out));
             Ok(Exit::Ok)
         }
-        Command::Watch(args) => watch(&monitor, &real.clock, args),
-        Command::Status(args) => status(&monitor, &real.clock, &args),
+        Command::Watch(args) => watch(&monitor, real.clock(), args),
+        Command::Status(args) => status(&monitor, real.clock(), &args),
         Command::Count5xx(_) | Command::Demo(_) => Ok(Exit::Ok),
     }
 }

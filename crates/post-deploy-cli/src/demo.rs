@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use post_deploy_adapters::System;
 use post_deploy_core::{ArmRequest, Clock as _, Config, Monitor, RepoName, WorkItem};
 
 use crate::cli::DemoArgs;
-use crate::commands::{CliError, Exit, RealEffects, watch_exit};
+use crate::commands::{CliError, Exit, watch_exit};
 use crate::output;
 
 /// The demo's target: healthy, then bad, until rolled back.
@@ -126,7 +127,7 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
         quote(&exe.display().to_string())
     );
     let state_dir = state.display().to_string();
-    let config = Config::from_vars([
+    let demo_vars: Vec<(String, String)> = [
         ("ORCH_POST_DEPLOY_REPOS", "shop"),
         ("ORCH_POST_DEPLOY_WINDOW_S", window.as_str()),
         ("ORCH_POST_DEPLOY_INTERVAL_S", interval.as_str()),
@@ -134,8 +135,13 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
         ("ORCH_POST_DEPLOY_HEALTH_TIMEOUT_S", "2"),
         ("ORCH_POST_DEPLOY_STATE_DIR", state_dir.as_str()),
         ("ORCH_POST_DEPLOY_ROLLBACK_CMD", heal_cmd.as_str()),
-    ])?;
-    let real = RealEffects::new(&config);
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = Config::from_vars(demo_vars.iter().map(|(k, v)| (k, v)))?;
+    let vars = demo_vars.clone();
+    let real = System::with_source(&config, move || vars.clone());
     let monitor = Monitor::new(config, real.effects());
     let repo = RepoName::new("shop").map_err(|e| CliError::Io(e.to_string()))?;
     let work_item = WorkItem::new("release-2").map_err(|e| CliError::Io(e.to_string()))?;
@@ -155,11 +161,11 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
         artefacts_dir: None,
     })?;
     output::note(&format!("post-deploy demo: {}", armed.reason));
-    let start = real.clock.now();
+    let start = real.clock().now();
     let breaks_after =
         chrono::Duration::seconds(i64::try_from(args.interval.saturating_mul(3)).unwrap_or(3));
     loop {
-        let now = real.clock.now();
+        let now = real.clock().now();
         if now.signed_duration_since(start) >= breaks_after
             && !target.rolled_back.load(Ordering::SeqCst)
             && !target.bad.swap(true, Ordering::SeqCst)

@@ -469,6 +469,19 @@ impl fmt::Debug for SecretUrl {
     }
 }
 
+/// Where a linking host's variables come from: read afresh at every call for the operational
+/// switches, as the binary reads its environment (`Monitor::with_switches_from`).
+pub trait VarSource {
+    /// The variables as they are now; only `ORCH_POST_DEPLOY_*` ones are looked at.
+    fn vars(&self) -> Vec<(String, String)>;
+}
+
+impl<F: Fn() -> Vec<(String, String)>> VarSource for F {
+    fn vars(&self) -> Vec<(String, String)> {
+        self()
+    }
+}
+
 /// The operational switches: read afresh at every tick so an operator can flip them
 /// mid-window.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,7 @@ pub(super) const LABEL_CONFIG_FILES: &str = "com.docker.compose.project.config_f
 
 impl DockerCli {
     pub(super) fn compose_prefix(&self) -> Vec<String> {
-        if let ComposeProgram::Command(cmd) = &self.compose {
+        if let ComposeProgram::Command(cmd) = self.board.compose() {
             return std::iter::once(cmd.program().to_owned())
                 .chain(cmd.args().iter().cloned())
                 .collect();
@@ -38,7 +38,7 @@ impl DockerCli {
             )
             .is_ok_and(|c| c.status.success());
         if plugin {
-            vec![self.docker.clone(), "compose".to_owned()]
+            vec![self.board.docker(), "compose".to_owned()]
         } else {
             vec!["docker-compose".to_owned()]
         }

@@ -64,7 +64,7 @@ impl DockerCli {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Invocation::new(self.docker.clone(), timeout).args(args)
+        Invocation::new(self.board.docker(), timeout).args(args)
     }
 
     /// Runs `inv` and captures its output; a time-out is an error, a non-zero exit is not.

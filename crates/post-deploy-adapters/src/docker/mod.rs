@@ -40,6 +40,7 @@ use post_deploy_core::{
 
 use crate::clock::SystemClock;
 use crate::process::{Captured, Ended, Invocation, Status, StdoutTo};
+use crate::switchboard::Switchboard;
 use compose::ComposeService;
 use exec::{Exec, RealExec};
 use recreate::{SETTLE, not_settled};
@@ -52,8 +53,8 @@ pub use fuzzing::{
 /// The docker CLI as [`ContainerControl`].
 #[derive(Clone)]
 pub struct DockerCli {
-    docker: String,
-    compose: ComposeProgram,
+    /// The `docker` and `compose` programs, as the switches are now.
+    board: Switchboard,
     self_container: String,
     exec: Arc<dyn Exec>,
     settle: Duration,
@@ -64,8 +65,8 @@ pub struct DockerCli {
 impl fmt::Debug for DockerCli {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DockerCli")
-            .field("docker", &self.docker)
-            .field("compose", &self.compose)
+            .field("docker", &self.board.docker())
+            .field("compose", &self.board.compose())
             .field("self_container", &self.self_container)
             .finish_non_exhaustive()
     }
@@ -76,9 +77,18 @@ impl DockerCli {
     /// `self_container`.
     #[must_use]
     pub fn new(docker: String, compose: ComposeProgram, self_container: String) -> Self {
+        Self::switched(
+            Switchboard::fixed_parts(docker, compose, None),
+            self_container,
+        )
+    }
+
+    /// Drives the `docker` and `compose` programs the switches of `board` name at each call
+    /// (`ORCH_POST_DEPLOY_DOCKER`, `ORCH_POST_DEPLOY_COMPOSE`); never mutates `self_container`.
+    #[must_use]
+    pub fn switched(board: Switchboard, self_container: String) -> Self {
         Self {
-            docker,
-            compose,
+            board,
             self_container,
             exec: Arc::new(RealExec),
             settle: SETTLE,

@@ -306,8 +306,7 @@ impl Exec for FakeExec {
 pub(super) fn fake(engine: Engine, self_container: &str) -> (DockerCli, Arc<FakeExec>) {
     let exec = Arc::new(FakeExec(Mutex::new(engine)));
     let cli = DockerCli {
-        docker: "docker".into(),
-        compose: ComposeProgram::Auto,
+        board: Switchboard::fixed_parts("docker".into(), ComposeProgram::Auto, None),
         self_container: self_container.into(),
         exec: exec.clone(),
         settle: Duration::ZERO,

@@ -7,6 +7,7 @@ mod plan;
 mod real_engine;
 mod recreate;
 mod self_guard;
+mod switches;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ use super::recreate::*;
 use super::self_guard::*;
 use crate::clock::SystemClock;
 use crate::process::{self, Captured, Ended, Invocation, Pipe, Status, StdoutTo};
+use crate::switchboard::Switchboard;
 use fake::*;
 
 fn fixture(name: &str) -> String {

@@ -82,7 +82,11 @@ fn a_compose_failure_leaves_the_image_reference_as_it_was() {
             "orchestrator",
         );
         let cli = DockerCli {
-            compose: ComposeProgram::Command(CommandLine::parse(program).unwrap()),
+            board: Switchboard::fixed_parts(
+                "docker".into(),
+                ComposeProgram::Command(CommandLine::parse(program).unwrap()),
+                None,
+            ),
             ..cli
         };
         let err = cli.rollback("p_web_1", "app:prev").unwrap_err().to_string();
