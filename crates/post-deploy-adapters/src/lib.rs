@@ -14,7 +14,7 @@
 //!   commands run through it).
 //! - [`clock`]: the system clock ([`clock::SystemClock`], a [`post_deploy_core::Clock`]), and
 //!   the monotonic one.
-//! - [`env`]: the process environment as a source of `ORCH_POST_DEPLOY_*` variables
+//! - [`env`](mod@env): the process environment as a source of `ORCH_POST_DEPLOY_*` variables
 //!   ([`env::ProcessEnv`], a [`post_deploy_core::config::VarSource`]).
 //!
 //! And the wiring of them:

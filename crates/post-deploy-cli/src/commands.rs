@@ -195,7 +195,13 @@ pub fn watch_exit(out: &TickOutcome) -> Exit {
     }
 }
 
-fn watch(monitor: &Monitor<'_>, clock: &SystemClock, args: ArmArgs) -> Result<Exit, CliError> {
+/// `watch`: arms the window of `args`, then ticks it until it finishes (or Ctrl-C), with a
+/// progress line per tick on stderr and the final outcome as JSON; the demo runs it too.
+pub(crate) fn watch(
+    monitor: &Monitor<'_>,
+    clock: &SystemClock,
+    args: ArmArgs,
+) -> Result<Exit, CliError> {
     let armed: ArmOutcome = monitor.arm(&arm_request(args))?;
     let (repo, work_item) = (armed.repo.clone(), armed.work_item.clone());
     if !armed.applies {
