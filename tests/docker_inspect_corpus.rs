@@ -18,12 +18,15 @@
     reason = "fuzz checks and tests: a panic is the finding"
 )]
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::catch_unwind;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use post_deploy_cli::adapters::docker::{
+#[path = "support/corpus.rs"]
+mod corpus;
+
+use post_deploy_adapters::docker::{
     FUZZ_CREATED_ID, FUZZ_PREVIOUS_IMAGE, FUZZ_SELF_CONTAINER, parse_inspect_for_fuzzing,
 };
 use post_deploy_core::ControlError;
@@ -185,28 +188,7 @@ pub fn check(bytes: &[u8]) {
 
 #[test]
 fn docker_inspect_corpus_replays() {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/fuzz-corpus/docker_inspect");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let failed: Vec<String> = files
-        .iter()
-        .filter(|path| {
-            let bytes = std::fs::read(path).unwrap();
-            catch_unwind(AssertUnwindSafe(|| check(&bytes))).is_err()
-        })
-        .map(|path| path.display().to_string())
-        .collect();
-    assert!(failed.is_empty(), "corpus files fail: {failed:#?}");
-    assert!(
-        files.len() >= 24,
-        "the corpus at {} has only {} files",
-        dir.display(),
-        files.len()
-    );
+    corpus::replay("docker_inspect", &check, 24);
 }
 
 /// The recorded containers reach the argv building; the checks refuse what they must.

@@ -20,8 +20,8 @@ mod support {
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use post_deploy_cli::adapters::http::UreqProbe;
-use post_deploy_cli::adapters::webhook::WebhookSink;
+use post_deploy_adapters::http::UreqProbe;
+use post_deploy_adapters::webhook::WebhookSink;
 use post_deploy_core::config::SecretUrl;
 use post_deploy_core::{
     ActionKind, Alert, AlertEvent, AlertSink, AlertSubject, HealthSample, HttpProbe, ProbeFailure,

@@ -7,17 +7,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use post_deploy_adapters::System;
+use post_deploy_adapters::clock::SystemClock;
 use post_deploy_core::config::PREFIX;
 use post_deploy_core::{
-    ActionKind, ArmOutcome, ArmRequest, Clock, Config, ConfigError, Effects, LogFormat, Monitor,
+    ActionKind, ArmOutcome, ArmRequest, Clock, Config, ConfigError, LogFormat, Monitor,
     MonitorError, TickOutcome, Verdict,
 };
 use serde::Serialize;
 
-use crate::adapters::clock::SystemClock;
-use crate::adapters::docker::DockerCli;
-use crate::adapters::http::UreqProbe;
-use crate::adapters::webhook::WebhookSink;
 use crate::cli::{ArmArgs, Cli, Command, CountArgs, FormatArg, StatusArgs};
 use crate::output;
 
@@ -82,11 +80,12 @@ impl CliError {
 }
 
 /// Loads the configuration from the process environment: only `ORCH_POST_DEPLOY_*`
-/// variables are read; a value that is not UTF-8 is refused, naming the variable.
+/// variables are read; a value that is not UTF-8 is refused, naming the variable. Returns
+/// the variables too: the switches are read from them again at every tick.
 fn load_config(
     env: impl IntoIterator<Item = (OsString, OsString)>,
     cli: &Cli,
-) -> Result<Config, CliError> {
+) -> Result<(Config, Vec<(String, String)>), CliError> {
     let mut vars = Vec::new();
     for (k, v) in env {
         let Some(k) = k
@@ -108,43 +107,11 @@ fn load_config(
             }
         }
     }
-    let mut config = Config::from_vars(vars)?;
+    let mut config = Config::from_vars(vars.iter().map(|(k, v)| (k, v)))?;
     if let Some(dir) = &cli.state_dir {
         config.state_dir.clone_from(dir);
     }
-    Ok(config)
-}
-
-/// The real adapters for a configuration.
-pub(crate) struct RealEffects {
-    pub(crate) http: UreqProbe,
-    pub(crate) clock: SystemClock,
-    pub(crate) docker: DockerCli,
-    pub(crate) alerts: WebhookSink,
-}
-
-impl RealEffects {
-    pub(crate) fn new(config: &Config) -> Self {
-        Self {
-            http: UreqProbe::new(),
-            clock: SystemClock,
-            docker: DockerCli::new(
-                config.switches.docker.clone(),
-                config.switches.compose.clone(),
-                config.scope.self_container.clone(),
-            ),
-            alerts: WebhookSink::new(config.switches.webhook_url.clone()),
-        }
-    }
-
-    pub(crate) fn effects(&self) -> Effects<'_> {
-        Effects {
-            http: &self.http,
-            clock: &self.clock,
-            control: &self.docker,
-            alerts: &self.alerts,
-        }
-    }
+    Ok((config, vars))
 }
 
 /// Runs a parsed command with the environment `env`.
@@ -158,12 +125,13 @@ pub fn run(
     if let Command::Count5xx(args) = &cli.command {
         return count(args);
     }
-    let config = load_config(env, &cli)?;
+    let (config, vars) = load_config(env, &cli)?;
     if let Command::Demo(args) = &cli.command {
         return crate::demo::run(args, &config);
     }
-    let real = RealEffects::new(&config);
-    let monitor = Monitor::new(config, real.effects());
+    // The variables this process was given: its switches cannot change under it.
+    let real = System::with_source(&config, move || vars.clone());
+    let monitor = Monitor::new(config, real.effects()).with_switches_from(real.switchboard());
     match cli.command {
         Command::Arm(args) => {
             let out = monitor.arm(&arm_request(args))?;
@@ -179,8 +147,8 @@ pub fn run(
             output::json(&Disarmed::from(out));
             Ok(Exit::Ok)
         }
-        Command::Watch(args) => watch(&monitor, &real.clock, args),
-        Command::Status(args) => status(&monitor, &real.clock, &args),
+        Command::Watch(args) => watch(&monitor, real.clock(), args),
+        Command::Status(args) => status(&monitor, real.clock(), &args),
         Command::Count5xx(_) | Command::Demo(_) => Ok(Exit::Ok),
     }
 }
@@ -227,7 +195,13 @@ pub fn watch_exit(out: &TickOutcome) -> Exit {
     }
 }
 
-fn watch(monitor: &Monitor<'_>, clock: &SystemClock, args: ArmArgs) -> Result<Exit, CliError> {
+/// `watch`: arms the window of `args`, then ticks it until it finishes (or Ctrl-C), with a
+/// progress line per tick on stderr and the final outcome as JSON; the demo runs it too.
+pub(crate) fn watch(
+    monitor: &Monitor<'_>,
+    clock: &SystemClock,
+    args: ArmArgs,
+) -> Result<Exit, CliError> {
     let armed: ArmOutcome = monitor.arm(&arm_request(args))?;
     let (repo, work_item) = (armed.repo.clone(), armed.work_item.clone());
     if !armed.applies {
@@ -292,13 +266,8 @@ fn progress_line(out: &TickOutcome, now: DateTime<Utc>, live: bool) {
         .deadline
         .map(|d| d.signed_duration_since(now).num_seconds().max(0))
         .map_or_else(|| "-".to_owned(), |s| format!("{}m{:02}s", s / 60, s % 60));
-    let ratio = if out.window_requests == 0 {
-        "-".to_owned()
-    } else {
-        #[expect(clippy::cast_precision_loss, reason = "a percentage for people")]
-        let pct = 100.0 * out.window_errors_5xx as f64 / out.window_requests as f64;
-        format!("{pct:.1}%")
-    };
+    let ratio = post_deploy_core::access_log::ratio(out.window_errors_5xx, out.window_requests)
+        .map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", 100.0 * r));
     let line = format!(
         "post-deploy: tick {:>3} | {} left | {} | {} | failures in a row {} | window 5xx {ratio} ({}/{})",
         out.ticks,
@@ -352,12 +321,7 @@ fn count(args: &CountArgs) -> Result<Exit, CliError> {
         None => post_deploy_core::access_log::count_reader(format, std::io::stdin().lock()),
     }
     .map_err(|e| CliError::Io(format!("reading the log: {e}")))?;
-    #[expect(clippy::cast_precision_loss, reason = "a ratio for people and scripts")]
-    let ratio = if counts.total == 0 {
-        0.0
-    } else {
-        counts.errors_5xx as f64 / counts.total as f64
-    };
+    let ratio = counts.ratio().unwrap_or(0.0);
     output::json(&Counted {
         total: counts.total,
         errors_5xx: counts.errors_5xx,

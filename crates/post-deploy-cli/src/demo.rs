@@ -10,18 +10,34 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use post_deploy_core::{ArmRequest, Clock as _, Config, Monitor, RepoName, WorkItem};
+use post_deploy_adapters::System;
+use post_deploy_adapters::clock::monotonic_now;
+use post_deploy_core::{Config, Monitor, RepoName, WorkItem};
 
-use crate::cli::DemoArgs;
-use crate::commands::{CliError, Exit, RealEffects, watch_exit};
+use crate::cli::{ArmArgs, DemoArgs, PairArgs};
+use crate::commands::{CliError, Exit, watch};
 use crate::output;
 
-/// The demo's target: healthy, then bad, until rolled back.
+/// The demo's target: healthy until `breaks_at` (if ever), then bad, until rolled back.
 struct Target {
+    breaks_at: Option<Instant>,
     bad: AtomicBool,
     rolled_back: AtomicBool,
+}
+
+impl Target {
+    /// Whether `/health` answers badly now; the first time it does, says so.
+    fn is_bad(&self) -> bool {
+        if self.breaks_at.is_some_and(|at| monotonic_now() >= at)
+            && !self.rolled_back.load(Ordering::SeqCst)
+            && !self.bad.swap(true, Ordering::SeqCst)
+        {
+            output::note("post-deploy demo: ... production turns bad: /health now answers 500");
+        }
+        self.bad.load(Ordering::SeqCst)
+    }
 }
 
 fn respond(mut stream: TcpStream, target: &Target) {
@@ -50,9 +66,7 @@ fn respond(mut stream: TcpStream, target: &Target) {
             target.bad.store(false, Ordering::SeqCst);
             (200, "rolled back to the previous release\n")
         }
-        ("GET", "/health") if target.bad.load(Ordering::SeqCst) => {
-            (500, "database connection pool exhausted\n")
-        }
+        ("GET", "/health") if target.is_bad() => (500, "database connection pool exhausted\n"),
         ("GET", "/health") => (200, "ok\n"),
         _ => (404, "not found\n"),
     };
@@ -107,7 +121,9 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
         .local_addr()
         .map_err(|e| CliError::Io(e.to_string()))?
         .port();
+    let breaks_after = Duration::from_secs(args.interval.saturating_mul(3));
     let target = Arc::new(Target {
+        breaks_at: monotonic_now().checked_add(breaks_after),
         bad: AtomicBool::new(false),
         rolled_back: AtomicBool::new(false),
     });
@@ -126,7 +142,7 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
         quote(&exe.display().to_string())
     );
     let state_dir = state.display().to_string();
-    let config = Config::from_vars([
+    let demo_vars: Vec<(String, String)> = [
         ("ORCH_POST_DEPLOY_REPOS", "shop"),
         ("ORCH_POST_DEPLOY_WINDOW_S", window.as_str()),
         ("ORCH_POST_DEPLOY_INTERVAL_S", interval.as_str()),
@@ -134,9 +150,14 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
         ("ORCH_POST_DEPLOY_HEALTH_TIMEOUT_S", "2"),
         ("ORCH_POST_DEPLOY_STATE_DIR", state_dir.as_str()),
         ("ORCH_POST_DEPLOY_ROLLBACK_CMD", heal_cmd.as_str()),
-    ])?;
-    let real = RealEffects::new(&config);
-    let monitor = Monitor::new(config, real.effects());
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = Config::from_vars(demo_vars.iter().map(|(k, v)| (k, v)))?;
+    let vars = demo_vars.clone();
+    let real = System::with_source(&config, move || vars.clone());
+    let monitor = Monitor::new(config, real.effects()).with_switches_from(real.switchboard());
     let repo = RepoName::new("shop").map_err(|e| CliError::Io(e.to_string()))?;
     let work_item = WorkItem::new("release-2").map_err(|e| CliError::Io(e.to_string()))?;
     output::note(&format!(
@@ -146,52 +167,36 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
         "post-deploy demo: state and the window's log go to {}",
         state.display()
     ));
-    let armed = monitor.arm(&ArmRequest {
-        repo: repo.clone(),
-        work_item: work_item.clone(),
-        health_url: format!("http://127.0.0.1:{port}/health"),
-        container: None,
-        previous_image: None,
-        artefacts_dir: None,
-    })?;
-    output::note(&format!("post-deploy demo: {}", armed.reason));
-    let start = real.clock.now();
-    let breaks_after =
-        chrono::Duration::seconds(i64::try_from(args.interval.saturating_mul(3)).unwrap_or(3));
-    loop {
-        let now = real.clock.now();
-        if now.signed_duration_since(start) >= breaks_after
-            && !target.rolled_back.load(Ordering::SeqCst)
-            && !target.bad.swap(true, Ordering::SeqCst)
-        {
-            output::note("post-deploy demo: ... production turns bad: /health now answers 500");
-        }
-        let out = monitor.tick(&repo, &work_item)?;
-        output::note(&format!(
-            "  t+{:>2}s  tick {:>2}  {:<8} {:<10} {}",
-            now.signed_duration_since(start).num_seconds(),
-            out.ticks,
-            out.verdict.to_string(),
-            out.action.to_string(),
-            out.reason
-        ));
-        if out.finished {
-            let log = state
-                .join(format!(".post-deploy-state-{repo}"))
-                .join(work_item.as_str())
-                .join(post_deploy_core::store::LOG_FILE);
-            if let Ok(text) = fs_err::read_to_string(&log) {
-                output::note(&format!("\n--- {} ---\n{text}", log.display()));
-            }
-            output::json(&out);
-            let healed = watch_exit(&out) == Exit::RolledBackRecovered;
-            output::note(if healed {
-                "post-deploy demo: the degradation was caught, rolled back and verified as recovered."
-            } else {
-                "post-deploy demo: the window did not end with a verified rollback (see above)."
-            });
-            return Ok(if healed { Exit::Ok } else { Exit::Failed });
-        }
-        std::thread::sleep(out.requeue_after.unwrap_or(Duration::from_secs(1)));
+    // The binary's own `watch`: arm, then tick until the window finishes.
+    let exit = watch(
+        &monitor,
+        real.clock(),
+        ArmArgs {
+            pair: PairArgs {
+                repo: repo.clone(),
+                work_item: work_item.clone(),
+            },
+            health_url: format!("http://127.0.0.1:{port}/health"),
+            container: None,
+            previous_image: None,
+            artefacts_dir: None,
+        },
+    )?;
+    if exit == Exit::Interrupted {
+        return Ok(exit);
     }
+    let log = state
+        .join(format!(".post-deploy-state-{repo}"))
+        .join(work_item.as_str())
+        .join(post_deploy_core::store::LOG_FILE);
+    if let Ok(text) = fs_err::read_to_string(&log) {
+        output::note(&format!("\n--- {} ---\n{text}", log.display()));
+    }
+    let healed = exit == Exit::RolledBackRecovered;
+    output::note(if healed {
+        "post-deploy demo: the degradation was caught, rolled back and verified as recovered."
+    } else {
+        "post-deploy demo: the window did not end with a verified rollback (see above)."
+    });
+    Ok(if healed { Exit::Ok } else { Exit::Failed })
 }

@@ -1,8 +1,7 @@
 //! The `post-deploy` binary's shell: parses the command line, loads the configuration, wires
-//! the real adapters (ureq, the system clock, the docker CLI, a webhook) into the core, and
-//! prints one JSON value per command.
+//! the real adapters of `post-deploy-adapters` (ureq, the system clock, the docker CLI, a
+//! webhook) into the core, and prints one JSON value per command.
 
-pub mod adapters;
 pub mod cli;
 mod commands;
 pub mod demo;

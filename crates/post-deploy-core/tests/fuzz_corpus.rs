@@ -19,7 +19,9 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::panic::AssertUnwindSafe;
+#[path = "../../../tests/support/corpus.rs"]
+mod corpus;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -265,40 +267,9 @@ pub fn config(input: &[u8]) {
     assert_eq!(own, c.switches.enabled && listed);
 }
 
-fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/fuzz-corpus")
-        .join(name)
-}
-
-/// Runs every file of a corpus through `check`; names the files that fail.
-fn replay(name: &str, check: &dyn Fn(&[u8]), at_least: usize) {
-    let dir = corpus(name);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let failed: Vec<String> = files
-        .iter()
-        .filter(|path| {
-            let bytes = std::fs::read(path).unwrap();
-            std::panic::catch_unwind(AssertUnwindSafe(|| check(&bytes))).is_err()
-        })
-        .map(|path| path.display().to_string())
-        .collect();
-    assert!(failed.is_empty(), "corpus files fail: {failed:#?}");
-    assert!(
-        files.len() >= at_least,
-        "the corpus at {} has only {} files",
-        dir.display(),
-        files.len()
-    );
-}
-
 #[test]
 fn state_files_corpus_replays() {
-    replay(
+    corpus::replay(
         "state_files",
         &|b| {
             state_files(b);
@@ -309,7 +280,7 @@ fn state_files_corpus_replays() {
 
 #[test]
 fn config_corpus_replays() {
-    replay("config", &config, 24);
+    corpus::replay("config", &config, 24);
 }
 
 /// The checks are not vacuous: the sandbox window rolls back when its files let it, and

@@ -159,7 +159,7 @@ pub enum Pipe {
 /// the invocation's.
 #[expect(
     clippy::disallowed_methods,
-    reason = "the single place the CLI starts a child process: argv only, never a shell, always with a time limit"
+    reason = "the single place a child process is started: argv only, never a shell, always with a time limit"
 )]
 fn command(inv: &Invocation) -> Command {
     let mut cmd = Command::new(&inv.program);

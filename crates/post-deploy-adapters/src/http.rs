@@ -60,12 +60,8 @@ impl UreqProbe {
 }
 
 /// The one clock read of a probe: latency is measured on the monotonic clock.
-#[expect(
-    clippy::disallowed_methods,
-    reason = "probe latency needs the monotonic clock; the core never reads it"
-)]
 fn started() -> Instant {
-    Instant::now()
+    crate::clock::monotonic_now()
 }
 
 impl HttpProbe for UreqProbe {

@@ -8,11 +8,12 @@
 
 use std::time::Duration;
 
-use post_deploy_core::config::SecretUrl;
+use post_deploy_core::config::{ComposeProgram, SecretUrl};
 use post_deploy_core::{Alert, AlertError, AlertSink};
 use ureq::Agent;
 
-use crate::adapters::http::USER_AGENT;
+use crate::http::USER_AGENT;
+use crate::switchboard::Switchboard;
 
 /// The time limit of one webhook POST, the whole exchange.
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -20,7 +21,9 @@ pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Alerts to stderr and, when set, a webhook.
 #[derive(Debug)]
 pub struct WebhookSink {
-    target: Option<(SecretUrl, Agent)>,
+    /// The URL, as the switches are now.
+    board: Switchboard,
+    agent: Agent,
 }
 
 impl WebhookSink {
@@ -33,17 +36,27 @@ impl WebhookSink {
     /// Delivers to stderr, and to `url` when set, giving each POST `timeout` in all.
     #[must_use]
     pub fn with_timeout(url: Option<SecretUrl>, timeout: Duration) -> Self {
-        let target = url.map(|url| {
-            let config = Agent::config_builder()
-                .http_status_as_error(false)
-                .max_redirects(0)
-                .max_redirects_will_error(false)
-                .timeout_global(Some(timeout))
-                .user_agent(USER_AGENT)
-                .build();
-            (url, Agent::new_with_config(config))
-        });
-        Self { target }
+        Self::switched(
+            Switchboard::fixed_parts("docker".to_owned(), ComposeProgram::Auto, url),
+            timeout,
+        )
+    }
+
+    /// Delivers to stderr, and to the URL the switches of `board` name at each alert
+    /// (`ORCH_POST_DEPLOY_WEBHOOK_URL`) when set, giving each POST `timeout` in all.
+    #[must_use]
+    pub fn switched(board: Switchboard, timeout: Duration) -> Self {
+        let config = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_global(Some(timeout))
+            .user_agent(USER_AGENT)
+            .build();
+        Self {
+            board,
+            agent: Agent::new_with_config(config),
+        }
     }
 
     /// POSTs `body` to the webhook. The error is already redacted.
@@ -75,10 +88,10 @@ impl AlertSink for WebhookSink {
         {
             eprintln!("post-deploy alert: {line}");
         }
-        let Some((url, agent)) = &self.target else {
+        let Some(url) = self.board.webhook_url() else {
             return Ok(());
         };
-        Self::post(url, agent, line.as_bytes()).map_err(|why| {
+        Self::post(&url, &self.agent, line.as_bytes()).map_err(|why| {
             #[expect(
                 clippy::print_stderr,
                 reason = "a failed delivery is reported on stderr, redacted"
@@ -156,9 +169,66 @@ mod tests {
         }
     }
 
+    fn alert() -> Alert {
+        let subject = post_deploy_core::AlertSubject {
+            repo: post_deploy_core::RepoName::new("shop").unwrap(),
+            work_item: post_deploy_core::WorkItem::new("wi-42").unwrap(),
+            container: None,
+        };
+        Alert::new(
+            post_deploy_core::AlertEvent::Degraded,
+            &subject,
+            post_deploy_core::Verdict::Degraded,
+            post_deploy_core::ActionKind::AlertOnly,
+            "a test".to_owned(),
+            chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        )
+    }
+
+    /// Flipping `WEBHOOK_URL` in the host's variables is seen by the alert after the next
+    /// read of the switches (the driver's, at a tick), and not before.
+    #[test]
+    fn a_flipped_webhook_url_is_used_by_the_next_alert() {
+        use std::sync::{Arc, Mutex};
+
+        use post_deploy_core::config::{VarSource as _, WEBHOOK_URL};
+
+        // A port nothing listens on: a POST there fails, and says so.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://127.0.0.1:{}/hook",
+            closed.local_addr().unwrap().port()
+        );
+        drop(closed);
+        let vars: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let source = {
+            let vars = Arc::clone(&vars);
+            move || vars.lock().unwrap().clone()
+        };
+        let board = Switchboard::new(
+            post_deploy_core::Config::switches_from_vars(vars.lock().unwrap().clone()).unwrap(),
+            source,
+        );
+        let sink = WebhookSink::switched(board.clone(), Duration::from_secs(5));
+        assert_eq!(sink.send(&alert()), Ok(()));
+
+        *vars.lock().unwrap() = vec![(WEBHOOK_URL.to_owned(), url)];
+        assert_eq!(sink.send(&alert()), Ok(()), "not read before the tick");
+        let _ = board.vars();
+        let err = sink.send(&alert()).unwrap_err();
+        assert!(
+            err.0.contains("webhook") && err.0.contains("not reached"),
+            "{err}"
+        );
+
+        vars.lock().unwrap().clear();
+        let _ = board.vars();
+        assert_eq!(sink.send(&alert()), Ok(()));
+    }
+
     #[test]
     fn no_url_means_stderr_only() {
         let sink = WebhookSink::new(None);
-        assert!(sink.target.is_none());
+        assert!(sink.board.webhook_url().is_none());
     }
 }

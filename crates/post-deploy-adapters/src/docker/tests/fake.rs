@@ -1,0 +1,348 @@
+//! A fake engine behind the docker CLI: it answers the calls the adapter makes as docker
+//! would, records them, and notes every call that names the orchestrator's own container.
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FakeContainer {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) image_ref: String,
+    pub(super) image_id: String,
+    pub(super) running: bool,
+    pub(super) labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Engine {
+    pub(super) containers: Vec<FakeContainer>,
+    pub(super) images: BTreeMap<String, String>,
+    pub(super) self_id: String,
+    pub(super) calls: Vec<Vec<String>>,
+    pub(super) violations: Vec<String>,
+    pub(super) next: u64,
+    pub(super) untagged: Vec<String>,
+}
+
+impl Engine {
+    /// As docker resolves a reference: full id, then name, then a unique id prefix.
+    pub(super) fn find(&self, r: &str) -> Option<usize> {
+        let r = r.strip_prefix('/').unwrap_or(r);
+        if r.is_empty() {
+            return None;
+        }
+        let by = |f: &dyn Fn(&FakeContainer) -> bool| {
+            let hits: Vec<usize> = (0..self.containers.len())
+                .filter(|&i| f(&self.containers[i]))
+                .collect();
+            (hits.len() == 1).then(|| hits[0])
+        };
+        by(&|c| c.id == r)
+            .or_else(|| by(&|c| c.name == r))
+            .or_else(|| by(&|c| c.id.starts_with(r)))
+    }
+
+    pub(super) fn image(&self, r: &str) -> Option<String> {
+        self.images.get(r).cloned().or_else(|| {
+            self.images
+                .values()
+                .chain(&self.untagged)
+                .find(|id| *id == r)
+                .cloned()
+        })
+    }
+
+    pub(super) fn check(&mut self, call: &[String], r: &str) {
+        if self
+            .find(r)
+            .is_some_and(|i| self.containers[i].id == self.self_id)
+        {
+            self.violations
+                .push(format!("{call:?} names the self container"));
+        }
+    }
+
+    pub(super) fn answer(
+        &mut self,
+        program: &str,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> (i32, String, String) {
+        let mut call = vec![program.to_owned()];
+        call.extend(args.iter().cloned());
+        self.calls.push(call.clone());
+        let last = args.last().cloned().unwrap_or_default();
+        let no_such =
+            |what: &str, r: &str| (1, String::new(), format!("Error: No such {what}: {r}"));
+        if program == "docker-compose" && args.iter().any(|a| a == "version") {
+            return (
+                0,
+                "docker-compose version 1.29.2\n".to_owned(),
+                String::new(),
+            );
+        }
+        if program == "docker-compose" {
+            let project = args
+                .windows(2)
+                .find(|w| w[0] == "-p")
+                .map(|w| w[1].clone())
+                .unwrap_or_default();
+            for c in &mut self.containers {
+                if c.labels.get(LABEL_PROJECT) == Some(&project)
+                    && c.labels.get(LABEL_SERVICE) == Some(&last)
+                {
+                    if c.id == self.self_id {
+                        self.violations
+                            .push(format!("{call:?} recreates the self container"));
+                    }
+                    c.image_id = self.images.get(&c.image_ref).cloned().unwrap_or_default();
+                    c.running = true;
+                }
+            }
+            return (0, String::new(), String::new());
+        }
+        if program == "failing-compose" {
+            let up = args.iter().any(|a| a == "up");
+            return (
+                i32::from(up),
+                String::new(),
+                if up {
+                    "ERROR: boom".into()
+                } else {
+                    String::new()
+                },
+            );
+        }
+        if program != "docker" {
+            // a rollback command
+            if let Some((_, v)) = env.iter().find(|(k, _)| k == "POST_DEPLOY_CONTAINER") {
+                self.check(&call, &v.clone());
+            }
+            return (0, String::new(), String::new());
+        }
+        let verb: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
+        match verb.as_slice() {
+            ["inspect", ..] => match self.find(&last) {
+                Some(i) => {
+                    let c = &self.containers[i];
+                    let j = json!([{
+                        "Id": c.id, "Name": format!("/{}", c.name), "Image": c.image_id,
+                        "State": {"Running": c.running, "Status": if c.running { "running" } else { "exited" }},
+                        "Config": {"Image": c.image_ref, "Labels": c.labels, "Env": ["A=1"], "Cmd": null},
+                        "HostConfig": {"NetworkMode": "default", "RestartPolicy": {"Name": "always"}},
+                        "NetworkSettings": {"Networks": {"bridge": {"Aliases": null}}},
+                        "Mounts": []
+                    }]);
+                    (0, j.to_string(), String::new())
+                }
+                None => no_such("container", &last),
+            },
+            ["image", "inspect"] => match self.image(&last) {
+                Some(id) => (
+                    0,
+                    json!([{"Id": id, "Config": {}}]).to_string(),
+                    String::new(),
+                ),
+                None => no_such("image", &last),
+            },
+            ["compose", ..] => (
+                1,
+                String::new(),
+                "docker: 'compose' is not a docker command.".to_owned(),
+            ),
+            ["ps", ..] => {
+                let wanted: Vec<(String, String)> = args
+                    .windows(2)
+                    .filter(|w| w[0] == "--filter")
+                    .filter_map(|w| {
+                        w[1].strip_prefix("label=")?
+                            .split_once('=')
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    })
+                    .collect();
+                // `name=^/PREFIX`: the only name filter the adapter uses
+                let prefixes: Vec<String> = args
+                    .windows(2)
+                    .filter(|w| w[0] == "--filter")
+                    .filter_map(|w| w[1].strip_prefix("name=^/").map(str::to_owned))
+                    .collect();
+                let rows: Vec<String> = self
+                    .containers
+                    .iter()
+                    .filter(|c| wanted.iter().all(|(k, v)| c.labels.get(k) == Some(v)))
+                    .filter(|c| prefixes.iter().all(|p| c.name.starts_with(p.as_str())))
+                    .map(|c| json!({"ID": c.id, "Names": c.name}).to_string())
+                    .collect();
+                (0, rows.join("\n"), String::new())
+            }
+            ["rename", ..] => {
+                let (old, new) = (&args[args.len() - 2], &last);
+                self.check(&call, old);
+                if self.containers.iter().any(|c| c.name == *new) {
+                    return (1, String::new(), format!("Error: name {new} is in use"));
+                }
+                match self.find(old) {
+                    Some(i) => {
+                        self.containers[i].name.clone_from(new);
+                        (0, String::new(), String::new())
+                    }
+                    None => no_such("container", old),
+                }
+            }
+            ["stop" | "start" | "update" | "rm", ..] => {
+                self.check(&call, &last);
+                match self.find(&last) {
+                    Some(i) if verb[0] == "rm" => {
+                        self.containers.remove(i);
+                        (0, String::new(), String::new())
+                    }
+                    Some(i) => {
+                        if verb[0] != "update" {
+                            self.containers[i].running = verb[0] == "start";
+                        }
+                        (0, String::new(), String::new())
+                    }
+                    None => no_such("container", &last),
+                }
+            }
+            ["network", "connect"] => {
+                self.check(&call, &last);
+                (0, String::new(), String::new())
+            }
+            ["create", ..] => {
+                let name = args
+                    .windows(2)
+                    .find(|w| w[0] == "--name")
+                    .map(|w| w[1].clone())
+                    .unwrap_or_default();
+                self.check(&call, &name);
+                let image = after_dashes(args).first().cloned().unwrap_or_default();
+                if self.containers.iter().any(|c| c.name == name) {
+                    return (1, String::new(), format!("Conflict: name {name} in use"));
+                }
+                let Some(image_id) = self.image(&image) else {
+                    return no_such("image", &image);
+                };
+                self.next += 1;
+                let id = format!("{:064x}", 0xfeed_0000_u64 + self.next);
+                let labels = args
+                    .windows(2)
+                    .take_while(|w| w[0] != "--")
+                    .filter(|w| w[0] == "--label")
+                    .filter_map(|w| w[1].split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect();
+                self.containers.push(FakeContainer {
+                    id: id.clone(),
+                    name,
+                    image_ref: image,
+                    image_id,
+                    running: false,
+                    labels,
+                });
+                (0, format!("{id}\n"), String::new())
+            }
+            ["tag", ..] => {
+                let (src, dst) = (&args[args.len() - 2], &last);
+                match self.image(src) {
+                    Some(id) => {
+                        // an image whose last tag moves stays, by its id
+                        self.untagged.extend(self.images.insert(dst.clone(), id));
+                        (0, String::new(), String::new())
+                    }
+                    None => no_such("image", src),
+                }
+            }
+            ["logs", ..] => match self.find(&last) {
+                Some(_) => (0, String::new(), String::new()),
+                None => no_such("container", &last),
+            },
+            _ => (1, String::new(), format!("unknown call {call:?}")),
+        }
+    }
+}
+
+pub(super) struct FakeExec(pub(super) Mutex<Engine>);
+
+impl Exec for FakeExec {
+    fn run(&self, inv: &Invocation, _: StdoutTo, _: bool) -> Result<Ended<Captured>, ControlError> {
+        if inv.program == "missing-compose" {
+            return Err(ControlError::ProgramMissing {
+                program: inv.program.clone(),
+                detail: "not found".into(),
+            });
+        }
+        let (code, stdout, stderr) =
+            self.0
+                .lock()
+                .unwrap()
+                .answer(&inv.program, &inv.args, &inv.env);
+        Ok(Ended::Finished(Captured {
+            status: Status::Code(code),
+            stdout: stdout.into_bytes(),
+            stdout_truncated: false,
+            stderr_tail: stderr,
+        }))
+    }
+
+    fn stream(
+        &self,
+        inv: &Invocation,
+        _: usize,
+        on_line: &mut dyn FnMut(Pipe, &[u8]),
+    ) -> Result<Ended<Status>, ControlError> {
+        let (code, _, stderr) = self
+            .0
+            .lock()
+            .unwrap()
+            .answer(&inv.program, &inv.args, &inv.env);
+        if !stderr.is_empty() {
+            on_line(Pipe::Stderr, format!("{stderr}\n").as_bytes());
+        }
+        Ok(Ended::Finished(Status::Code(code)))
+    }
+}
+
+pub(super) fn fake(engine: Engine, self_container: &str) -> (DockerCli, Arc<FakeExec>) {
+    let exec = Arc::new(FakeExec(Mutex::new(engine)));
+    let cli = DockerCli {
+        board: Switchboard::fixed_parts("docker".into(), ComposeProgram::Auto, None),
+        self_container: self_container.into(),
+        exec: exec.clone(),
+        settle: Duration::ZERO,
+        clock: Arc::new(SystemClock),
+    };
+    (cli, exec)
+}
+
+pub(super) fn compose_file() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/images/compose.yaml")
+        .display()
+        .to_string()
+}
+
+pub(super) fn fc(id: &str, name: &str, service: Option<(&str, &str)>) -> FakeContainer {
+    let mut labels = BTreeMap::new();
+    if let Some((p, s)) = service {
+        labels.insert(LABEL_PROJECT.to_owned(), p.to_owned());
+        labels.insert(LABEL_SERVICE.to_owned(), s.to_owned());
+        labels.insert(LABEL_WORKING_DIR.to_owned(), "/nonexistent".to_owned());
+        labels.insert(LABEL_CONFIG_FILES.to_owned(), compose_file());
+    }
+    FakeContainer {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        image_ref: "app:cur".into(),
+        image_id: "sha256:cur".into(),
+        running: true,
+        labels,
+    }
+}
+
+pub(super) fn images() -> BTreeMap<String, String> {
+    [("app:cur", "sha256:cur"), ("app:prev", "sha256:prev")]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
+}
