@@ -575,14 +575,11 @@ impl<'a> Monitor<'a> {
             // Arm writes window.json before target.json, so a window without one lost it.
             Loaded::Missing => (
                 format!("{name} (missing)"),
-                format!("state file {name} is missing; this window takes no action any more"),
+                format!("state file {name} is missing"),
             ),
             Loaded::Damaged { kept_as, detail } => (
                 kept_as.clone(),
-                format!(
-                    "state file {name} was damaged ({detail}) and is kept as {kept_as}; \
-                     this window takes no action any more"
-                ),
+                format!("state file {name} was damaged ({detail}) and is kept as {kept_as}"),
             ),
         };
         let progress = Progress {
@@ -643,18 +640,26 @@ impl<'a> Monitor<'a> {
         )))
     }
 
+    /// The answer to a tick that found another tick of the window running: what the window
+    /// says so far, and to come back in half an interval.
     fn busy(&self, key: &WindowKey) -> TickOutcome {
-        let target = store::peek::<WindowTarget>(&*self.store, key, StateFile::Target);
-        let interval = target
-            .as_ref()
-            .map_or(Duration::from_secs(1), |t| t.settings.interval);
+        let store = &*self.store;
+        let reason =
+            "another tick of this window is running: this one did not probe or act".to_owned();
+        let Ok(target) = store::peek::<WindowTarget>(store, key, StateFile::Target) else {
+            return TickOutcome {
+                finished: false,
+                requeue_after: Some(Duration::from_secs(1)),
+                reason,
+                ..not_armed(&key.repo, &key.work_item)
+            };
+        };
+        let progress = store::peek::<Progress>(store, key, StateFile::Progress)
+            .unwrap_or_else(|_| Progress::new(target.armed_at));
+        let interval = half(target.settings.interval);
         TickOutcome {
-            finished: false,
-            requeue_after: Some(half(interval)),
-            reason: "another tick of this window is running: this one did not probe or act"
-                .to_owned(),
-            deadline: target.ok().map(|t| t.deadline),
-            ..not_armed(&key.repo, &key.work_item)
+            reason,
+            ..machine::progress_outcome(&target, &progress, Some(interval), false)
         }
     }
 

@@ -90,16 +90,23 @@ fn a_crash_at_any_step_never_rolls_back_twice_and_every_window_finishes() {
                         "{case}"
                     );
                 }
-                // Intent written, nothing run: the outcome is unknown to the next tick, which
-                // never re-runs it blindly and alerts instead.
+                // Intent written, nothing run: never re-run blindly. A command's outcome is
+                // unknown to the next tick, which alerts; a docker rollback is judged from the
+                // container, which still runs the image it was armed on: it did not take
+                // effect, and the window says so (rollback_failed, ALERT_ONLY).
                 Some(Step::IntentWritten) => {
                     assert_eq!(s.world.rollbacks(), 0, "{case}");
+                    let (event, action) = if plan == "command" {
+                        ("rollback_unknown", ActionKind::Rollback)
+                    } else {
+                        ("rollback_failed", ActionKind::AlertOnly)
+                    };
                     assert!(
-                        s.world
-                            .alert_events()
-                            .contains(&"rollback_unknown".to_owned()),
-                        "{case}"
+                        s.world.alert_events().contains(&event.to_owned()),
+                        "{case}: {:?}",
+                        s.world.alert_events()
                     );
+                    assert_eq!(last.action, action, "{case}");
                 }
                 // The rollback ran (and healed) before the crash.
                 _ => {
@@ -200,4 +207,95 @@ fn concurrent_ticks_of_one_window_act_once() {
     }
     drop(held);
     assert!(s.tick().probed);
+}
+
+/// A crash right after the rollback intent of a docker rollback was written, then the next
+/// call runs with `vars` on top of the scenario's: it settles the rollback first, from what
+/// the container runs, and never resumes (changes containers) when the switches forbid it.
+fn settled_under(vars: &[(&str, &str)]) -> (Scenario, post_deploy_core::TickOutcome) {
+    let mut s = Scenario::on_files();
+    crash_then_resume(&s, Some(Step::IntentWritten), false);
+    *s.world.resume.borrow_mut() = Some(ResumedRollback::Finished {
+        detail: "would have finished it".to_owned(),
+    });
+    for (k, v) in vars {
+        s.set(k, v);
+    }
+    s.world.advance(Duration::from_secs(30));
+    let out = s.tick();
+    (s, out)
+}
+
+#[test]
+fn the_kill_switch_after_a_crash_mid_rollback_settles_and_alerts_without_touching_containers() {
+    let (s, out) = settled_under(&[("ENABLED", "false")]);
+    assert!(out.finished, "{}", out.reason);
+    assert!(out.reason.contains("disabled"), "{}", out.reason);
+    assert!(out.reason.contains("crash interrupted"), "{}", out.reason);
+    assert!(
+        s.world.resumes.borrow().is_empty(),
+        "resumed with the kill switch off"
+    );
+    assert_eq!(s.world.rollbacks(), 0);
+    assert!(
+        s.world
+            .alert_events()
+            .contains(&"rollback_failed".to_owned()),
+        "{:?}",
+        s.world.alert_events()
+    );
+}
+
+#[test]
+fn shadow_mode_after_a_crash_mid_rollback_settles_without_touching_containers() {
+    let (s, out) = settled_under(&[("ROLLBACK", "alert-only")]);
+    assert!(
+        s.world.resumes.borrow().is_empty(),
+        "resumed in shadow mode"
+    );
+    assert_eq!(s.world.rollbacks(), 0);
+    assert!(out.reason.contains("crash interrupted"), "{}", out.reason);
+    assert!(
+        s.world
+            .alert_events()
+            .contains(&"rollback_failed".to_owned()),
+        "{:?}",
+        s.world.alert_events()
+    );
+}
+
+#[test]
+fn disarm_after_a_crash_mid_rollback_settles_it_first() {
+    let s = Scenario::on_files();
+    crash_then_resume(&s, Some(Step::IntentWritten), false);
+    *s.world.resume.borrow_mut() = Some(ResumedRollback::Finished {
+        detail: "finished it".to_owned(),
+    });
+    let out = s.monitor().disarm(&s.repo, &s.work_item).unwrap();
+    assert!(out.finished);
+    assert!(
+        out.reason.contains("disarmed") && out.reason.contains("finished it"),
+        "{}",
+        out.reason
+    );
+    assert_eq!(s.world.resumes.borrow().len(), 1);
+    assert_eq!(out.action, ActionKind::Rollback);
+}
+
+#[test]
+fn busy_and_duplicate_answers_tell_the_windows_verdict_so_far() {
+    let s = Scenario::on_files();
+    crash_then_resume(&s, Some(Step::IntentWritten), false);
+    // The next call settles the crash (no probe: the previous probe was just now).
+    let settled = s.tick();
+    assert!(!settled.probed, "{}", settled.reason);
+    assert_eq!(settled.verdict, Verdict::Degraded, "{}", settled.reason);
+    // Another tick holds the lock: the busy answer still says DEGRADED.
+    let store = post_deploy_core::store::FileStore::new(s.dir.path());
+    let held = store.try_lock(&s.key()).unwrap().expect("free");
+    let busy = s.tick();
+    drop(held);
+    assert!(busy.reason.contains("another tick"), "{}", busy.reason);
+    assert_eq!(busy.verdict, Verdict::Degraded);
+    assert!(busy.ticks > 0);
 }

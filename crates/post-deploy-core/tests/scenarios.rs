@@ -384,9 +384,36 @@ fn damaged_progress_is_kept_named_and_never_rolls_back() {
     assert_eq!(kept.len(), 1);
     assert!(out.reason.contains(&kept[0]), "{}", out.reason);
     assert_eq!(s.file(&kept[0]).unwrap(), b"{ not json");
-    let outs = s.run(|_, _| {});
+    // It cannot know what it already did: it ends at once, without acting or alerting.
+    assert!(out.finished && !out.probed, "{}", out.reason);
+    assert_eq!(out.action, ActionKind::None);
+    s.world.advance(Duration::from_secs(30));
+    let again = s.tick();
+    assert!(again.finished && !again.probed);
     assert_eq!(s.world.rollbacks(), 0);
-    assert_eq!(outs.last().unwrap().action, ActionKind::AlertOnly);
+    assert!(s.world.alerts.borrow().is_empty());
+}
+
+#[test]
+fn a_finished_window_whose_progress_is_damaged_stays_finished_and_alerts_no_more() {
+    // Degraded and alerted, then disarmed; window.json is damaged afterwards.
+    let mut s = Scenario::new();
+    s.set("FAIL_THRESHOLD", "1");
+    s.set("ROLLBACK", "alert-only");
+    s.world.break_new_image();
+    s.arm();
+    assert_eq!(s.tick().action, ActionKind::AlertOnly);
+    assert_eq!(s.world.alert_events(), ["degraded"]);
+    assert!(s.monitor().disarm(&s.repo, &s.work_item).unwrap().finished);
+    s.set_file("window.json", Some(b"{garbage"));
+    for _ in 0..3 {
+        s.world.advance(Duration::from_secs(30));
+        let out = s.tick();
+        assert!(out.finished && !out.probed, "{}", out.reason);
+    }
+    assert_eq!(s.world.alert_events(), ["degraded"], "an alert sent twice");
+    let status = s.monitor().status(None, None).unwrap();
+    assert_eq!(status[0].phase, "finished");
 }
 
 #[test]

@@ -124,11 +124,11 @@ pub enum Transition {
 pub fn transition(command: Command, input: &Input<'_>, observed: &Observed) -> Transition {
     match command {
         Command::Tick => tick(input, observed),
-        Command::Disarm => disarm(input),
+        Command::Disarm => disarm(input, observed),
     }
 }
 
-fn disarm(input: &Input<'_>) -> Transition {
+fn disarm(input: &Input<'_>, observed: &Observed) -> Transition {
     let Input {
         target, progress, ..
     } = *input;
@@ -136,10 +136,16 @@ fn disarm(input: &Input<'_>) -> Transition {
         return done(None, Vec::new(), None, replay(target, progress));
     }
     let mut p = progress.clone();
+    let mut got = Gathered::default();
+    // As a tick would: an interrupted rollback is settled before the window ends.
+    match reconcile(input, &mut p, observed, &mut got) {
+        Ok(settled) => got.settled = settled,
+        Err(need) => return Transition::Need(need),
+    }
     let last = p.last.as_ref().map(|l| l.verdict);
-    let reason = "disarmed by an operator".to_owned();
+    let reason = with_settled("disarmed by an operator".to_owned(), got.settled.as_ref());
     finish(&mut p, EndReason::Disarmed, reason, last, input.now);
-    finished(target, p, Vec::new())
+    finished(target, p, got.alerts)
 }
 
 /// What one tick gathers on its way: alerts to deliver, and notes for the log row.
@@ -163,24 +169,26 @@ fn tick(input: &Input<'_>, observed: &Observed) -> Transition {
         return done(None, Vec::new(), None, replay(target, progress));
     }
     let mut p = progress.clone();
-    if !input.switches.enabled {
-        let last = p.last.as_ref().map(|l| l.verdict);
-        let reason = "post-deploy is disabled (ORCH_POST_DEPLOY_ENABLED): the window finished \
-                      without acting"
-            .to_owned();
-        finish(&mut p, EndReason::Disabled, reason, last, now);
-        return finished(target, p, Vec::new());
-    }
     let mut got = Gathered {
         notes: input.notes.to_vec(),
         ..Gathered::default()
     };
-    let settled = match reconcile(target, &mut p, observed, &mut got, now) {
-        Ok(settled) => settled,
+    // An interrupted rollback is settled first, whatever the switches say now: a window never
+    // ends leaving one unspoken for.
+    match reconcile(input, &mut p, observed, &mut got) {
+        Ok(settled) => {
+            got.notes.extend(settled.clone());
+            got.settled = settled;
+        }
         Err(need) => return Transition::Need(need),
-    };
-    got.notes.extend(settled.clone());
-    got.settled = settled;
+    }
+    if let Some(end) = ends_now(input, &p) {
+        let (end, reason) = end;
+        let reason = with_settled(reason, got.settled.as_ref());
+        let last = p.last.as_ref().map(|l| l.verdict);
+        finish(&mut p, end, reason, last, now);
+        return finished(target, p, got.alerts);
+    }
     if let Some(out) = duplicate(input, &p, &got) {
         return out;
     }
@@ -255,6 +263,33 @@ fn decide(
     Ok((decision.action, reason))
 }
 
+/// A window that ends at this tick before probing: the kill switch is off, or its state was
+/// damaged (it cannot know what it already did, so it neither acts nor alerts again).
+fn ends_now(input: &Input<'_>, p: &Progress) -> Option<(EndReason, String)> {
+    if !input.switches.enabled {
+        return Some((
+            EndReason::Disabled,
+            "post-deploy is disabled (ORCH_POST_DEPLOY_ENABLED): the window finished without \
+             acting"
+                .to_owned(),
+        ));
+    }
+    let kept_as = p.damaged.as_ref()?;
+    // What loading found, when it was this call that found it.
+    let found = if input.notes.is_empty() {
+        format!(
+            "the window's state was damaged ({} kept as {kept_as})",
+            crate::store::PROGRESS_FILE
+        )
+    } else {
+        input.notes.join("; ")
+    };
+    Some((
+        EndReason::Damaged,
+        format!("{found}: it cannot know what it already did, and ends without acting"),
+    ))
+}
+
 /// `reason`, and how an interrupted rollback was settled on this tick, when it was.
 fn with_settled(reason: String, settled: Option<&String>) -> String {
     match settled {
@@ -290,6 +325,16 @@ impl Rollback<'_> {
             plan: plan.clone(),
             state: RollbackState::Intended,
             decided_at: now,
+        });
+        // What a call that finds only the intent (a crash came next) answers meanwhile.
+        p.last = Some(LastTick {
+            verdict: Verdict::Degraded,
+            action: ActionKind::Rollback,
+            reason: reason.clone(),
+            health: observed.signals.as_ref().and_then(|s| match &s.health {
+                HealthSignal::Sample { sample } => Some(sample.clone()),
+                HealthSignal::Missing { .. } => None,
+            }),
         });
         let mut before = std::mem::take(&mut got.alerts);
         let event = AlertEvent::Degraded;
@@ -460,25 +505,36 @@ fn conclude(
 /// settle, and a rollback command, is judged from what the container runs. Returns what was
 /// found, for the tick's reason; `Err` when something must be observed first.
 fn reconcile(
-    target: &WindowTarget,
+    input: &Input<'_>,
     p: &mut Progress,
     observed: &Observed,
     got: &mut Gathered,
-    now: DateTime<Utc>,
 ) -> Result<Option<String>, Need> {
+    let Input { target, now, .. } = *input;
     let Some(record) = p.rollback.as_ref() else {
         return Ok(None);
     };
     if record.state != RollbackState::Intended {
         return Ok(None);
     }
+    // Finishing an interrupted recreate changes containers: only when the switches allow a
+    // rollback now. Otherwise the rollback is judged from what the container runs.
+    let may_resume = input.switches.enabled && input.switches.rollback == RollbackMode::Auto;
     let state = match &record.plan {
         RollbackPlan::Docker {
             container,
             previous_image,
             previous_image_id,
         } => match &observed.resumed {
-            None => return Err(Need::Resume),
+            None if may_resume => return Err(Need::Resume),
+            None => {
+                let Some(current) = &observed.container else {
+                    return Err(Need::Container);
+                };
+                let why = " (not resumed: the switches allow no rollback now)";
+                let previous = (previous_image.as_str(), previous_image_id.as_str());
+                judge_by_image(target, container, previous, current, why)
+            }
             Some(Ok(ResumedRollback::Finished { detail })) => RollbackState::Done {
                 detail: format!("a crash interrupted the rollback; {detail}"),
             },
@@ -495,7 +551,7 @@ fn reconcile(
                     format!(" ({detail})")
                 };
                 let previous = (previous_image.as_str(), previous_image_id.as_str());
-                judge_by_image(container, previous, current, &why)
+                judge_by_image(target, container, previous, current, &why)
             }
             Some(Err(e)) => RollbackState::Unknown {
                 detail: format!(
@@ -538,18 +594,29 @@ fn reconcile(
     Ok(Some(note))
 }
 
-/// An interrupted docker rollback judged from the image the container runs alone.
+/// An interrupted docker rollback judged from the image the container runs alone: the
+/// previous image (it took effect), the image it was armed on (it did not), or neither
+/// (unknown).
 fn judge_by_image(
+    target: &WindowTarget,
     container: &str,
     (previous_image, previous_image_id): (&str, &str),
     current: &Result<ContainerInfo, ControlError>,
     why: &str,
 ) -> RollbackState {
+    let armed = target.armed_image.as_ref().map(|i| i.image_id.as_str());
     match current {
         Ok(info) if info.image_id == previous_image_id => RollbackState::Done {
             detail: format!(
                 "a crash interrupted the rollback; reconciled: {container} runs the previous \
                  image {previous_image}{why}"
+            ),
+        },
+        Ok(info) if Some(info.image_id.as_str()) == armed => RollbackState::Failed {
+            detail: format!(
+                "a crash interrupted the rollback of {container}; it still runs the image it \
+                 was armed on, {}: the rollback did not take effect{why}; not run again",
+                info.image_ref
             ),
         },
         Ok(info) => RollbackState::Unknown {
@@ -858,10 +925,16 @@ pub fn progress_outcome(
     probed: bool,
 ) -> TickOutcome {
     let last = p.last.as_ref();
+    // Before any tick of its own (a crash settled, say), the window's verdict so far.
+    let so_far = if p.ever_degraded {
+        Verdict::Degraded
+    } else {
+        Verdict::Healthy
+    };
     TickOutcome {
         repo: target.repo.clone(),
         work_item: target.work_item.clone(),
-        verdict: last.map_or(Verdict::Healthy, |l| l.verdict),
+        verdict: last.map_or(so_far, |l| l.verdict),
         action: ActionKind::None,
         finished: false,
         requeue_after: requeue,
