@@ -1036,3 +1036,43 @@ fn the_orchestrators_own_container_by_id_prefix_or_name_only_alerts() {
     assert_eq!(after["State"]["StartedAt"], before["State"]["StartedAt"]);
     assert_eq!(after["Image"], before["Image"]);
 }
+
+/// A window whose container vanishes right after arm cannot read the 5xx ratio it was armed
+/// to read: with health passing all along, it ends HEALTHY but blind: `watch` exits 5, the
+/// final JSON says `blind: true` and why, and one `blind` alert goes out.
+#[test]
+fn a_container_that_vanishes_after_arm_makes_a_blind_window() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let front = unique("blindfront");
+    let gone = unique("blindgone");
+    let healthy = c.tag(HEALTHY, &front, "ok");
+    c.run_plain(&front, &healthy);
+    c.run_plain(&gone, &healthy);
+    let port = published_port(&front);
+    wait_ready(port);
+    let mut run = Run::new();
+    run.set("WINDOW_S", "6").set("MIN_REQUESTS", "1");
+    let (code, out, stderr) = std::thread::scope(|scope| {
+        let watching = scope.spawn(|| run.watch("blind", port, &gone, &healthy));
+        // The first tick reads its logs at arm; every later one finds no container.
+        std::thread::sleep(Duration::from_millis(1500));
+        docker_ok(&["rm", "-f", &gone]);
+        watching.join().unwrap()
+    });
+    assert_eq!(code, 5, "{out}\n{stderr}");
+    assert_eq!(out["verdict"], "HEALTHY", "{out}");
+    assert_eq!(out["blind"], true, "{out}");
+    let reason = out["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("BLIND") && reason.contains(&gone),
+        "{reason}"
+    );
+    assert_eq!(
+        stderr.matches("\"event\":\"blind\"").count(),
+        1,
+        "one blind alert: {stderr}"
+    );
+}

@@ -44,7 +44,8 @@ pub enum Command {
         after_help = "Example:\n  post-deploy watch --repo api --work-item PR-42 \\\n    \
         --health-url http://127.0.0.1:8080/health --container api --previous-image api:1.4\n\n\
         Exit codes: 0 never DEGRADED; 3 rolled back and recovered; 4 a degradation was left \
-        standing; 2 usage or configuration."
+        standing; 5 never DEGRADED but blind (the 5xx signal missing in more than half the \
+        ticks); 2 usage or configuration."
     )]
     Watch(ArmArgs),
     /// Show every window under the state folder.

@@ -32,6 +32,8 @@ pub enum Exit {
     RolledBackRecovered,
     /// 4: `watch` left a degradation standing.
     DegradedStanding,
+    /// 5: `watch`'s window was never DEGRADED, but blind.
+    Blind,
     /// 130: interrupted; the window's state is whole.
     Interrupted,
 }
@@ -46,6 +48,7 @@ impl Exit {
             Self::Usage => 2,
             Self::RolledBackRecovered => 3,
             Self::DegradedStanding => 4,
+            Self::Blind => 5,
             Self::Interrupted => 130,
         }
     }
@@ -189,6 +192,7 @@ impl From<TickOutcome> for Disarmed {
 #[must_use]
 pub fn watch_exit(out: &TickOutcome) -> Exit {
     match (out.verdict, out.action, out.recovered) {
+        (Verdict::Healthy, _, _) if out.blind == Some(true) => Exit::Blind,
         (Verdict::Healthy, _, _) => Exit::Ok,
         (Verdict::Degraded, ActionKind::Rollback, Some(true)) => Exit::RolledBackRecovered,
         (Verdict::Degraded, _, _) => Exit::DegradedStanding,

@@ -24,6 +24,9 @@ pub enum AlertEvent {
     NotRecovered,
     /// Health came back after a degradation.
     Recovered,
+    /// The window finished never DEGRADED but blind: a signal it was armed to read was
+    /// missing in more than half of its probing ticks.
+    Blind,
 }
 
 impl AlertEvent {
@@ -36,6 +39,7 @@ impl AlertEvent {
             Self::RollbackUnknown => "rollback_unknown",
             Self::NotRecovered => "not_recovered",
             Self::Recovered => "recovered",
+            Self::Blind => "blind",
         }
     }
 }
@@ -106,6 +110,9 @@ impl Alert {
                 "degradation NOT recovered by the end of the window".to_owned()
             }
             AlertEvent::Recovered => "recovered: health is back".to_owned(),
+            AlertEvent::Blind => {
+                "window ended BLIND: it could not see what it was armed to watch".to_owned()
+            }
         };
         let text = format!("[post-deploy] {repo} {work_item}: {headline}: {reason}");
         Self {

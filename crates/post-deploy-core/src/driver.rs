@@ -634,6 +634,7 @@ impl<'a> Monitor<'a> {
             end: EndReason::Damaged,
             reason: String::new(),
             at: now,
+            blind: false,
         });
         Ok(Found::Ended(replay_without_target(
             key, &progress, &outcome,
@@ -810,6 +811,7 @@ fn not_armed(repo: &RepoName, work_item: &WorkItem) -> TickOutcome {
         requeue_after: None,
         reason: format!("not armed: no window for {repo} {work_item}"),
         recovered: None,
+        blind: None,
         probed: false,
         ticks: 0,
         consecutive_failures: 0,

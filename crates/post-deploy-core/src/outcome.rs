@@ -50,6 +50,10 @@ pub struct TickOutcome {
     /// After a degradation, once finished: whether health came back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovered: Option<bool>,
+    /// Once finished: whether the window was blind (never DEGRADED, but a signal it was armed
+    /// to read was missing in more than half of its probing ticks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blind: Option<bool>,
     /// This tick probed the target.
     pub probed: bool,
     /// Ticks that probed, this window.

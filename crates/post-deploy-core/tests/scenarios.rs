@@ -692,3 +692,70 @@ fn a_linking_host_flipping_the_kill_switch_mid_window_sees_it_at_the_next_tick()
         "{err}"
     );
 }
+
+/// Runs a window whose container's logs cannot be read on the ticks `missing` says.
+fn run_with_missing_logs(
+    missing: impl Fn(usize) -> bool,
+) -> (Scenario, Vec<post_deploy_core::TickOutcome>) {
+    let s = Scenario::new();
+    s.arm();
+    let outs = s.run(|w, i| w.docker_broken.set(missing(i)));
+    (s, outs)
+}
+
+#[test]
+fn a_window_missing_its_5xx_signal_in_more_than_half_its_ticks_ends_blind() {
+    // 11 ticks; the logs are missing in 6 of them.
+    let (s, outs) = run_with_missing_logs(|i| i % 2 == 0);
+    let last = outs.last().unwrap();
+    assert_eq!(outs.len(), 11);
+    assert!(last.finished);
+    assert_eq!(
+        (last.verdict, last.action),
+        (Verdict::Healthy, ActionKind::None)
+    );
+    assert_eq!(last.blind, Some(true), "{}", last.reason);
+    assert!(
+        last.reason.contains("BLIND") && last.reason.contains("6 of 11"),
+        "{}",
+        last.reason
+    );
+    assert_eq!(s.world.alert_events(), ["blind"]);
+    // The final result again: still blind, no second alert.
+    assert_eq!(s.tick().blind, Some(true));
+    assert_eq!(s.world.alert_events(), ["blind"]);
+    assert!(s.log().contains("- Blind: yes"), "{}", s.log());
+}
+
+#[test]
+fn a_window_missing_its_5xx_signal_in_half_its_ticks_or_fewer_is_not_blind() {
+    // 11 ticks; missing in 5 (the ticks 1, 3, 5, 7, 9).
+    let (s, outs) = run_with_missing_logs(|i| i % 2 == 1);
+    let last = outs.last().unwrap();
+    assert_eq!(last.blind, Some(false), "{}", last.reason);
+    assert!(s.world.alert_events().is_empty());
+}
+
+#[test]
+fn a_window_without_a_container_or_that_degraded_is_never_blind() {
+    // No container named: there is no 5xx signal it was armed to read.
+    let mut s = Scenario::new();
+    s.container = None;
+    s.arm();
+    let outs = s.run(|_, _| {});
+    assert_eq!(outs.last().unwrap().blind, Some(false));
+    // A degradation is not blindness, however much was missing.
+    let mut s = Scenario::new();
+    s.set("ROLLBACK", "alert-only");
+    s.arm();
+    let outs = s.run(|w, i| {
+        w.docker_broken.set(true);
+        if i == 3 {
+            w.break_new_image();
+        }
+    });
+    let last = outs.last().unwrap();
+    assert_eq!(last.verdict, Verdict::Degraded);
+    assert_eq!(last.blind, Some(false));
+    assert!(!s.world.alert_events().contains(&"blind".to_owned()));
+}

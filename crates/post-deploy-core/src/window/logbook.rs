@@ -152,6 +152,9 @@ pub fn outcome(target: &WindowTarget, outcome: &Outcome, alerts: &[String]) -> S
     if let Some(recovered) = outcome.recovered {
         let _ = writeln!(out, "- Recovered: {}", if recovered { "yes" } else { "no" });
     }
+    if outcome.blind {
+        let _ = writeln!(out, "- Blind: yes");
+    }
     let _ = writeln!(out, "- Reason: {}", cell(&outcome.reason));
     if !alerts.is_empty() {
         let _ = writeln!(out, "- Alerts sent: {}", alerts.join(", "));

@@ -401,6 +401,9 @@ fn observe(
     now: DateTime<Utc>,
 ) -> Classification {
     p.ticks = p.ticks.saturating_add(1);
+    if target.container.is_some() && matches!(signals.logs, LogSignal::Missing { .. }) {
+        p.ratio_missing = p.ratio_missing.saturating_add(1);
+    }
     p.last_probe_at = Some(now);
     p.observations = p.observations.observe(signals);
     p.since_rollback = p.since_rollback.map(|o| o.observe(signals));
@@ -729,6 +732,7 @@ fn check_finished(
     let event = match outcome.recovered {
         Some(true) => AlertEvent::Recovered,
         Some(false) => AlertEvent::NotRecovered,
+        None if outcome.blind => AlertEvent::Blind,
         None => return,
     };
     let a = alert(
@@ -790,6 +794,15 @@ fn end_of(
             _ => "no rollback".to_owned(),
         };
         format!("window ended DEGRADED ({first}); {acted}; {now_state} at the deadline")
+    } else if is_blind(p) {
+        format!(
+            "window ended HEALTHY after {} ticks, but BLIND: the 5xx signal (the logs of \
+             container {}) was missing in {} of {} probing ticks",
+            p.ticks,
+            target.container.as_deref().unwrap_or_default(),
+            p.ratio_missing,
+            p.ticks
+        )
     } else {
         format!("window ended HEALTHY after {} ticks", p.ticks)
     };
@@ -890,6 +903,8 @@ pub fn finish(
         EndReason::NotRecovered => Some(false),
         _ => Some(last == Some(Verdict::Healthy)),
     };
+    // Only a window that ran its course can be blind; one ended early saw too little to say.
+    let blind = end == EndReason::Deadline && !p.ever_degraded && is_blind(p);
     p.phase = Phase::Finished;
     p.outcome = Some(Outcome {
         verdict,
@@ -898,7 +913,14 @@ pub fn finish(
         end,
         reason,
         at: now,
+        blind,
     });
+}
+
+/// Whether the signal the window was armed to read was missing in more than half of its
+/// probing ticks.
+fn is_blind(p: &Progress) -> bool {
+    p.ratio_missing > p.ticks.saturating_sub(p.ratio_missing)
 }
 
 /// The final result of a finished window, as every later tick answers it.
@@ -912,6 +934,7 @@ pub fn replay(target: &WindowTarget, p: &Progress) -> TickOutcome {
         requeue_after: None,
         reason: o.map_or_else(String::new, |o| o.reason.clone()),
         recovered: o.and_then(|o| o.recovered),
+        blind: o.map(|o| o.blind),
         ..progress_outcome(target, p, None, false)
     }
 }
@@ -940,6 +963,7 @@ pub fn progress_outcome(
         requeue_after: requeue,
         reason: last.map_or_else(String::new, |l| l.reason.clone()),
         recovered: None,
+        blind: None,
         probed,
         ticks: p.ticks,
         consecutive_failures: p.observations.consecutive_failures,

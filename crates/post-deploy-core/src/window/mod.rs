@@ -155,6 +155,10 @@ pub struct Outcome {
     pub reason: String,
     /// When.
     pub at: DateTime<Utc>,
+    /// It finished never DEGRADED, but a signal it was armed to read was missing in more than
+    /// half of its probing ticks.
+    #[serde(default)]
+    pub blind: bool,
 }
 
 /// The last tick's result, for `status` and for duplicate ticks.
@@ -180,6 +184,10 @@ pub struct Progress {
     pub phase: Phase,
     /// Ticks that probed.
     pub ticks: u64,
+    /// Of those, ticks whose 5xx signal was missing although the window was armed to read
+    /// one (a container named): a window missing it in more than half is blind.
+    #[serde(default)]
+    pub ratio_missing: u64,
     /// When the latest probe was made.
     pub last_probe_at: Option<DateTime<Utc>>,
     /// The window's observations so far.
@@ -215,6 +223,7 @@ impl Progress {
             version: STATE_VERSION,
             phase: Phase::Watching,
             ticks: 0,
+            ratio_missing: 0,
             last_probe_at: None,
             observations: Observations::default(),
             since_rollback: None,
