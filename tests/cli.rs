@@ -77,6 +77,10 @@ fn help_and_version() {
         vec!["watch", "--help"],
         vec!["status", "--help"],
         vec!["disarm", "--help"],
+        vec!["extend", "--help"],
+        vec!["rollback", "--help"],
+        vec!["promote", "--help"],
+        vec!["known-good", "--help"],
         vec!["count-5xx", "--help"],
         vec!["demo", "--help"],
     ] {
@@ -776,4 +780,47 @@ fn two_windows_sharing_an_artefacts_dir_keep_both_logs() {
             );
         }
     }
+}
+
+/// The operator's commands through the binary: their JSON, exit 0 when done and 4 when
+/// refused, and the messages people read.
+#[test]
+fn operator_commands_answer_done_or_refused_with_why() {
+    let env = new_env();
+    let (server, _) = target(true);
+    let url = server.url("/health");
+    let pair = ["--repo", "api", "--work-item", "op"];
+    fn with<'a>(cmd: &[&'a str], pair: &[&'a str]) -> Vec<&'a str> {
+        [cmd, pair].concat()
+    }
+    let with = |cmd: &[&'static str]| with(cmd, &pair);
+    env.json(&[&with(&["arm"])[..], &["--health-url", &url]].concat(), 0);
+    let mut messages = Vec::new();
+    let mut note = |what: &str, out: &serde_json::Value| {
+        messages.push(format!("{what}: done={} {}", out["done"], out["reason"].as_str().unwrap()));
+    };
+    let out = env.json(&[&with(&["extend"])[..], &["--by", "60"]].concat(), 0);
+    assert_eq!(out["done"], true);
+    note("extend --by 60", &out);
+    let out = env.json(&[&with(&["extend"])[..], &["--by", "2592000"]].concat(), 4);
+    assert_eq!(out["done"], false);
+    note("extend --by 2592000", &out);
+    // No container and no rollback command: nothing to roll back to.
+    let out = env.json(&with(&["rollback"]), 4);
+    note("rollback", &out);
+    let out = env.json(&with(&["promote"]), 0);
+    assert_eq!((out["done"].clone(), out["finished"].clone()), (true.into(), true.into()));
+    note("promote", &out);
+    let out = env.json(&with(&["promote"]), 4);
+    note("promote again", &out);
+    let out = env.json(&["rollback", "--repo", "api", "--work-item", "none"], 4);
+    note("rollback of no window", &out);
+    // `extend --by 0` is a usage error.
+    assert_eq!(env.run(&[&with(&["extend"])[..], &["--by", "0"]].concat()).status.code(), Some(2));
+    // No container was named: nothing was proved.
+    let listed = env.json(&["known-good", "--repo", "api", "--json"], 0);
+    assert_eq!(listed, serde_json::json!([]));
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]");
+    settings.bind(|| insta::assert_snapshot!("operator_messages", messages.join("\n")));
 }

@@ -1076,3 +1076,217 @@ fn a_container_that_vanishes_after_arm_makes_a_blind_window() {
         "one blind alert: {stderr}"
     );
 }
+
+/// Replaces container `name` with one on `image`: a deploy.
+fn deploy(c: &mut Cleanup, name: &str, image: &str) -> u16 {
+    let _ = Command::new("docker").args(["rm", "-f", name]).output();
+    c.containers.retain(|n| n != name);
+    c.run_plain(name, image);
+    let port = published_port(name);
+    wait_ready(port);
+    port
+}
+
+/// A healthy window proves its image; a bad deploy later, armed without `--previous-image`,
+/// rolls back to that image, not to the one before it, which no window ever proved.
+#[test]
+fn a_bad_deploy_rolls_back_to_the_image_production_proved() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("kgood");
+    let proved = c.tag(HEALTHY, &u, "v1");
+    let unproved = c.tag(BAD_API, &u, "v2");
+    let bad = c.tag(BAD_HEALTH, &u, "v3");
+    let mut run = Run::new();
+    run.set("WINDOW_S", "3");
+    let url = |port: u16| format!("http://127.0.0.1:{port}/cgi-bin/health");
+    // v1 runs a whole window without degrading.
+    let port = deploy(&mut c, &u, &proved);
+    let (code, out, stderr) = run.run(
+        &[
+            "watch",
+            "--repo",
+            "e2e",
+            "--work-item",
+            "v1",
+            "--health-url",
+            &url(port),
+            "--container",
+            &u,
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    let (_, listed, _) = run.run(
+        &["known-good", "--repo", "e2e", "--container", &u, "--json"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(listed[0]["image"], proved.as_str(), "{listed}");
+    assert_eq!(listed[0]["work_item"], "v1", "{listed}");
+    // v2 is deployed with no window; then v3, which fails its health checks.
+    deploy(&mut c, &u, &unproved);
+    let port = deploy(&mut c, &u, &bad);
+    let (code, armed, stderr) = run.run(
+        &[
+            "arm",
+            "--repo",
+            "e2e",
+            "--work-item",
+            "v3",
+            "--health-url",
+            &url(port),
+            "--container",
+            &u,
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(armed["previous_image"], proved.as_str(), "{armed}");
+    assert_eq!(armed["previous_image_source"], "known_good", "{armed}");
+    let mut last = Value::Null;
+    for _ in 0..40 {
+        let (_, out, _) = run.run(
+            &["tick", "--repo", "e2e", "--work-item", "v3"],
+            Duration::from_secs(60),
+        );
+        last = out;
+        if last["finished"] == true {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert_eq!(last["action"], "ROLLBACK", "{last}");
+    assert_eq!(inspect(&u)["Image"].as_str().unwrap(), image_id(&proved));
+}
+
+/// `extend` keeps a window watching past its old deadline; `promote` then ends it as good
+/// and records its image.
+#[test]
+fn extend_keeps_a_window_watching_and_promote_records_it() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("extend");
+    let ok = c.tag(HEALTHY, &u, "ok");
+    let port = deploy(&mut c, &u, &ok);
+    let mut run = Run::new();
+    run.set("WINDOW_S", "2");
+    let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let pair = ["--repo", "e2e", "--work-item", "ext"];
+    let (code, _, stderr) = run.run(
+        &[
+            &["arm"][..],
+            &pair,
+            &["--health-url", &url, "--container", &u],
+        ]
+        .concat(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (code, out, stderr) = run.run(
+        &[&["extend"][..], &pair, &["--by", "120"]].concat(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(out["done"], true, "{out}");
+    std::thread::sleep(Duration::from_secs(3));
+    let (_, tick, _) = run.run(&[&["tick"][..], &pair].concat(), Duration::from_secs(30));
+    assert_eq!(
+        tick["finished"], false,
+        "past the old deadline it still watches: {tick}"
+    );
+    let (code, out, stderr) = run.run(&[&["promote"][..], &pair].concat(), Duration::from_secs(30));
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert!(out["done"] == true && out["finished"] == true, "{out}");
+    let (_, listed, _) = run.run(
+        &["known-good", "--repo", "e2e", "--json"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(listed[0]["image"], ok.as_str(), "{listed}");
+    // A finished window refuses them all: exit 4.
+    for command in ["extend", "promote", "rollback"] {
+        let extra: &[&str] = if command == "extend" {
+            &["--by", "60"]
+        } else {
+            &[]
+        };
+        let (code, out, _) = run.run(
+            &[&[command][..], &pair, extra].concat(),
+            Duration::from_secs(30),
+        );
+        assert_eq!(
+            (code, out["done"].clone()),
+            (4, Value::Bool(false)),
+            "{command}: {out}"
+        );
+    }
+}
+
+/// An operator's `rollback` runs once, even when ticks and other `rollback`s race it.
+#[test]
+fn an_operator_rollback_runs_once_when_ticks_race_it() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("oprb");
+    let bad = c.tag(BAD_API, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    let port = deploy(&mut c, &u, &bad);
+    let mut run = Run::new();
+    // The signals never decide a rollback themselves in this window.
+    run.set("FAIL_THRESHOLD", "1000").set("WINDOW_S", "600");
+    let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let pair = ["--repo", "e2e", "--work-item", "race"];
+    let (code, _, stderr) = run.run(
+        &[
+            &["arm"][..],
+            &pair,
+            &[
+                "--health-url",
+                &url,
+                "--container",
+                &u,
+                "--previous-image",
+                &prev,
+            ],
+        ]
+        .concat(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let results: Vec<(i32, Value, String)> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..6)
+            .map(|i| {
+                let run = &run;
+                let pair = &pair;
+                scope.spawn(move || {
+                    let command = if i % 2 == 0 { "rollback" } else { "tick" };
+                    run.run(
+                        &[&[command][..], &pair[..]].concat(),
+                        Duration::from_secs(180),
+                    )
+                })
+            })
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let done: Vec<_> = results
+        .iter()
+        .filter(|(_, out, _)| out["done"] == true)
+        .collect();
+    assert_eq!(done.len(), 1, "exactly one rollback done: {results:?}");
+    let parked = docker_ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("name=^/{u}-post-deploy-failed-"),
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert_eq!(parked.lines().count(), 1, "one container parked: {parked}");
+    assert_eq!(inspect(&u)["Image"].as_str().unwrap(), image_id(&prev));
+}

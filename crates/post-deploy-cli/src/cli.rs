@@ -54,6 +54,33 @@ pub enum Command {
     /// End a window early.
     #[command(after_help = "Example:\n  post-deploy disarm --repo api --work-item PR-42")]
     Disarm(PairArgs),
+    /// Move a watching window's deadline later (at most 30 days from arm in all).
+    #[command(
+        after_help = "Example:\n  post-deploy extend --repo api --work-item PR-42 --by 600\n\n\
+        Exit codes: 0 done; 4 refused (a finished window, or past 30 days); 2 usage."
+    )]
+    Extend(ExtendArgs),
+    /// Roll a watching window back now, through the same guards and at-most-once path as an
+    /// automatic rollback; the window then verifies recovery.
+    #[command(
+        after_help = "Example:\n  post-deploy rollback --repo api --work-item PR-42\n\n\
+        Exit codes: 0 rolled back; 4 refused (a finished window, a guard, a window that \
+        already rolled back) or the rollback failed; 2 usage."
+    )]
+    Rollback(PairArgs),
+    /// End a watching window now as good; its image becomes known good when it never
+    /// degraded.
+    #[command(
+        after_help = "Example:\n  post-deploy promote --repo api --work-item PR-42\n\n\
+        Exit codes: 0 done; 4 refused (a finished window); 2 usage."
+    )]
+    Promote(PairArgs),
+    /// List the images production proved for a repo, newest first.
+    #[command(
+        name = "known-good",
+        after_help = "Example:\n  post-deploy known-good --repo api --container api --json"
+    )]
+    KnownGood(KnownGoodArgs),
     /// Count requests and 5xx answers in access-log lines from FILE or stdin.
     #[command(
         name = "count-5xx",
@@ -95,6 +122,31 @@ pub struct ArmArgs {
     /// Where to write 16-post-deploy-log.md (default: the window's state folder).
     #[arg(long, value_name = "DIR")]
     pub artefacts_dir: Option<PathBuf>,
+}
+
+/// What `extend` takes.
+#[derive(Debug, Args)]
+pub struct ExtendArgs {
+    /// The window's identity.
+    #[command(flatten)]
+    pub pair: PairArgs,
+    /// Seconds to move the deadline by.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+    pub by: u64,
+}
+
+/// What `known-good` takes.
+#[derive(Debug, Args)]
+pub struct KnownGoodArgs {
+    /// The repo.
+    #[arg(long, value_name = "R", value_parser = parse_repo, allow_hyphen_values = true)]
+    pub repo: RepoName,
+    /// Only this container's images.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// A JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What `status` takes.

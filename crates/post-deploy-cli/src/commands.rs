@@ -12,7 +12,7 @@ use post_deploy_adapters::clock::SystemClock;
 use post_deploy_core::config::PREFIX;
 use post_deploy_core::{
     ActionKind, ArmOutcome, ArmRequest, Clock, Config, ConfigError, LogFormat, Monitor,
-    MonitorError, TickOutcome, Verdict,
+    MonitorError, OperatorOutcome, TickOutcome, Verdict,
 };
 use serde::Serialize;
 
@@ -32,6 +32,8 @@ pub enum Exit {
     RolledBackRecovered,
     /// 4: `watch` left a degradation standing.
     DegradedStanding,
+    /// 4: an operator command was refused (or its rollback failed).
+    Refused,
     /// 5: `watch`'s window was never DEGRADED, but blind.
     Blind,
     /// 130: interrupted; the window's state is whole.
@@ -47,7 +49,7 @@ impl Exit {
             Self::Failed => 1,
             Self::Usage => 2,
             Self::RolledBackRecovered => 3,
-            Self::DegradedStanding => 4,
+            Self::DegradedStanding | Self::Refused => 4,
             Self::Blind => 5,
             Self::Interrupted => 130,
         }
@@ -150,10 +152,34 @@ pub fn run(
             output::json(&Disarmed::from(out));
             Ok(Exit::Ok)
         }
+        Command::Extend(args) => {
+            let by = Duration::from_secs(args.by);
+            operator(monitor.extend(&args.pair.repo, &args.pair.work_item, by)?)
+        }
+        Command::Rollback(pair) => operator(monitor.rollback(&pair.repo, &pair.work_item)?),
+        Command::Promote(pair) => operator(monitor.promote(&pair.repo, &pair.work_item)?),
+        Command::KnownGood(args) => {
+            let rows = monitor.known_good(&args.repo, args.container.as_deref())?;
+            if args.json {
+                output::json(&rows);
+            } else {
+                output::text(&crate::output_table::render_known_good(
+                    &rows,
+                    real.clock().now(),
+                ));
+            }
+            Ok(Exit::Ok)
+        }
         Command::Watch(args) => watch(&monitor, real.clock(), args),
         Command::Status(args) => status(&monitor, real.clock(), &args),
         Command::Count5xx(_) | Command::Demo(_) => Ok(Exit::Ok),
     }
+}
+
+/// An operator command's JSON, and its exit code: 0 done, 4 refused.
+fn operator(out: OperatorOutcome) -> Result<Exit, CliError> {
+    output::json(&out);
+    Ok(if out.done { Exit::Ok } else { Exit::Refused })
 }
 
 fn arm_request(args: ArmArgs) -> ArmRequest {

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use post_deploy_core::WindowStatus;
+use post_deploy_core::known_good::KnownGood;
 
 /// "3m ago", "in 12m", "2h ago".
 #[must_use]
@@ -38,20 +39,51 @@ pub(crate) fn render(rows: &[WindowStatus], now: DateTime<Utc>) -> String {
         "DEADLINE",
         "REASON",
     ];
-    let mut table: Vec<Vec<String>> = vec![head.iter().map(|s| (*s).to_owned()).collect()];
-    for r in rows {
-        table.push(vec![
-            r.repo.to_string(),
-            r.work_item.to_string(),
-            r.phase.clone(),
-            r.verdict.to_string(),
-            r.action.to_string(),
-            r.ticks.to_string(),
-            r.armed_at.map_or_else(|| "-".to_owned(), |t| age(t, now)),
-            r.deadline.map_or_else(|| "-".to_owned(), |t| age(t, now)),
-            r.reason.clone(),
-        ]);
+    let body = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.repo.to_string(),
+                r.work_item.to_string(),
+                r.phase.clone(),
+                r.verdict.to_string(),
+                r.action.to_string(),
+                r.ticks.to_string(),
+                r.armed_at.map_or_else(|| "-".to_owned(), |t| age(t, now)),
+                r.deadline.map_or_else(|| "-".to_owned(), |t| age(t, now)),
+                r.reason.clone(),
+            ]
+        })
+        .collect();
+    table(&head, body)
+}
+
+/// The known-good images as a table for people.
+#[must_use]
+pub(crate) fn render_known_good(rows: &[KnownGood], now: DateTime<Utc>) -> String {
+    if rows.is_empty() {
+        return "no known-good images\n".to_owned();
     }
+    let head = ["IMAGE", "IMAGE ID", "TARGET", "PROVED BY", "WHEN"];
+    let body = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.image.clone(),
+                r.image_id.clone(),
+                r.target.clone(),
+                r.work_item.to_string(),
+                age(r.at, now),
+            ]
+        })
+        .collect();
+    table(&head, body)
+}
+
+/// Aligns `head` and `body` in columns; the last column is not padded.
+fn table(head: &[&str], body: Vec<Vec<String>>) -> String {
+    let mut table: Vec<Vec<String>> = vec![head.iter().map(|s| (*s).to_owned()).collect()];
+    table.extend(body);
     let columns = head.len();
     let widths: Vec<usize> = (0..columns)
         .map(|c| {

@@ -277,6 +277,12 @@ pub fn decide_action(
     Decision { action, at: now }
 }
 
+/// The rollback the guards allow for these facts, or why none: the one path of both an
+/// automatic rollback and an operator's.
+pub(crate) fn plan_rollback(facts: &Facts) -> Result<RollbackPlan, AlertOnlyReason> {
+    degraded(facts)
+}
+
 fn degraded(facts: &Facts) -> Result<RollbackPlan, AlertOnlyReason> {
     if let Some(matched) = facts.self_hosting() {
         return Err(AlertOnlyReason::SelfHosting { matched });

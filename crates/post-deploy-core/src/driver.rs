@@ -17,14 +17,18 @@ use crate::config::{
 };
 use crate::decide::{ActionKind, ImageCheck, RollbackPlan};
 use crate::id::{RepoName, WorkItem};
-use crate::outcome::{ArmOutcome, TickOutcome, WindowStatus};
+use crate::known_good::{KnownGood, KnownGoodList};
+use crate::outcome::{ArmOutcome, OperatorOutcome, TickOutcome, WindowStatus};
 use crate::rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 use crate::signals::probe_signals;
 use crate::store::{self, FileStore, Loaded, StateFile, Store, StoreError, WindowKey, WindowLock};
+use crate::traits::ContainerInfo;
 use crate::traits::{AlertSink, Clock, ContainerControl, HttpProbe, ResumedRollback};
 use crate::window::logbook;
 use crate::window::machine::{self, Command, Input, Need, Observed, Transition, half};
-use crate::window::{EndReason, Outcome, Phase, Progress, STATE_VERSION, WindowTarget};
+use crate::window::{
+    EndReason, Outcome, Phase, PreviousImageSource, Progress, STATE_VERSION, WindowTarget,
+};
 
 /// A fault that stops an arm, tick or disarm before it could run.
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +148,12 @@ pub(crate) fn is_image_ref(image: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':' | '@'))
 }
 
+/// What a call answers, and why an operator's command was refused.
+struct Answer {
+    outcome: TickOutcome,
+    refused: Option<String>,
+}
+
 /// A window's state as a call finds it under the lock.
 #[expect(
     clippy::large_enum_variant,
@@ -254,6 +264,8 @@ impl<'a> Monitor<'a> {
             applies: applicability.applies,
             reason: applicability.reason.clone(),
             deadline: None,
+            previous_image: None,
+            previous_image_source: None,
             repo: req.repo.clone(),
             work_item: req.work_item.clone(),
         };
@@ -261,14 +273,14 @@ impl<'a> Monitor<'a> {
             return Ok(base);
         }
         let key = WindowKey::new(&req.repo, &req.work_item);
-        if let Some(deadline) = self.existing(&key)? {
-            return Ok(already_armed(base, deadline));
+        if let Some(found) = self.existing(&key)? {
+            return Ok(already_armed(base, found));
         }
         self.store.create(&key)?;
         // Only one arm of a pair writes; a concurrent one waits for the lock and then finds it.
         let _lock = self.wait_for_lock(&key)?;
-        if let Some(deadline) = self.existing(&key)? {
-            return Ok(already_armed(base, deadline));
+        if let Some(found) = self.existing(&key)? {
+            return Ok(already_armed(base, found));
         }
         let (target, image_note) = self.new_target(req);
         // The log first: the window exists only once target.json is whole.
@@ -292,6 +304,8 @@ impl<'a> Monitor<'a> {
                 applicability.reason
             ),
             deadline: Some(target.deadline),
+            previous_image: target.previous_image.clone(),
+            previous_image_source: target.previous_image_source,
             ..base
         })
     }
@@ -312,12 +326,19 @@ impl<'a> Monitor<'a> {
         };
         // Every field of the request, by name: a field added to one and not the other does
         // not compile.
+        let (previous_image, previous_image_source) = match &req.previous_image {
+            Some(flag) => (Some(flag.clone()), Some(PreviousImageSource::Flag)),
+            None => match self.known_good_previous(req, armed_image.as_ref()) {
+                Some(image) => (Some(image), Some(PreviousImageSource::KnownGood)),
+                None => (None, None),
+            },
+        };
         let ArmRequest {
             repo,
             work_item,
             health_url,
             container,
-            previous_image,
+            previous_image: _,
             artefacts_dir,
         } = req.clone();
         let target = WindowTarget {
@@ -327,6 +348,7 @@ impl<'a> Monitor<'a> {
             health_url,
             container,
             previous_image,
+            previous_image_source,
             armed_image,
             artefacts_dir,
             settings,
@@ -336,23 +358,89 @@ impl<'a> Monitor<'a> {
         (target, image_note)
     }
 
-    /// `Some(deadline)` when the pair has a window already.
-    fn existing(&self, key: &WindowKey) -> Result<Option<Option<DateTime<Utc>>>, MonitorError> {
+    /// The newest known-good image of the request's container that is on the engine under
+    /// its recorded reference and is not what the container runs now.
+    fn known_good_previous(
+        &self,
+        req: &ArmRequest,
+        running: Option<&ContainerInfo>,
+    ) -> Option<String> {
+        let container = req.container.as_deref()?;
+        let list = self.known_good_list(&req.repo).ok()?;
+        let running = running.map(|r| r.image_id.as_str());
+        let control = self.fx.control;
+        let on_engine = |e: &KnownGood| {
+            control
+                .image_id(&e.image)
+                .is_ok_and(|id| id.as_deref() == Some(e.image_id.as_str()))
+        };
+        list.previous_for(container, running, on_engine)
+            .map(|e| e.image.clone())
+    }
+
+    /// A repo's known-good images (none yet: an empty list).
+    fn known_good_list(&self, repo: &RepoName) -> Result<KnownGoodList, MonitorError> {
+        match self.store.read_known_good(repo)? {
+            store::Read::Missing => Ok(KnownGoodList::default()),
+            store::Read::Bytes(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
+            store::Read::Unusable(_) => Ok(KnownGoodList::default()),
+        }
+    }
+
+    /// The known-good images of `repo`, newest first; only `target`'s (a container or
+    /// service) when one is named.
+    ///
+    /// # Errors
+    /// [`MonitorError`] when the state folder cannot be read.
+    pub fn known_good(
+        &self,
+        repo: &RepoName,
+        target: Option<&str>,
+    ) -> Result<Vec<KnownGood>, MonitorError> {
+        let list = self.known_good_list(repo)?;
+        Ok(list
+            .entries
+            .into_iter()
+            .filter(|e| target.is_none_or(|t| e.target == t))
+            .collect())
+    }
+
+    /// Records an image a window proved, under the repo's lock: windows of one repo that
+    /// finish at once each add theirs.
+    fn record_known_good(&self, repo: &RepoName, proved: KnownGood) -> Result<(), MonitorError> {
+        let _lock = self.wait_for(|| self.store.try_lock_repo(repo), repo.as_str())?;
+        let list = self.known_good_list(repo)?.record(proved);
+        let mut bytes = serde_json::to_vec_pretty(&list).map_err(|source| StoreError::Encode {
+            what: format!("known-good images of {repo}"),
+            source,
+        })?;
+        bytes.push(b'\n');
+        self.store.write_known_good(repo, &bytes)?;
+        Ok(())
+    }
+
+    /// What an earlier arm of the pair recorded, when the pair has a window already.
+    fn existing(&self, key: &WindowKey) -> Result<Option<Existing>, MonitorError> {
         if !self.store.exists(key)? {
             return Ok(None);
         }
-        match self.store.read(key, StateFile::Target)? {
-            store::Read::Missing => {}
-            _ => {
-                let target = store::peek::<WindowTarget>(&*self.store, key, StateFile::Target);
-                return Ok(Some(target.ok().map(|t| t.deadline)));
-            }
+        if self.store.read(key, StateFile::Target)? != store::Read::Missing {
+            let store = &*self.store;
+            let Ok(target) = store::peek::<WindowTarget>(store, key, StateFile::Target) else {
+                return Ok(Some(Existing::default()));
+            };
+            let progress = store::peek::<Progress>(store, key, StateFile::Progress).ok();
+            return Ok(Some(Existing {
+                deadline: Some(progress.map_or(target.deadline, |p| p.deadline(&target))),
+                previous_image: target.previous_image,
+                previous_image_source: target.previous_image_source,
+            }));
         }
         // A target kept aside as damaged still means the pair had a window.
         Ok(self
             .store
             .kept_aside(key, StateFile::Target)?
-            .then_some(None))
+            .then(Existing::default))
     }
 
     /// Ends a window early; later ticks report it finished, disarmed.
@@ -369,7 +457,74 @@ impl<'a> Monitor<'a> {
             return Ok(not_armed(repo, work_item));
         }
         let _lock = self.wait_for_lock(&key)?;
-        self.run(Command::Disarm, &key)
+        Ok(self.run(Command::Disarm, &key)?.outcome)
+    }
+
+    /// An operator moves a watching window's deadline `by` later (at most 30 days from arm in
+    /// all).
+    ///
+    /// # Errors
+    /// [`MonitorError`] when the state folder cannot be used.
+    pub fn extend(
+        &self,
+        repo: &RepoName,
+        work_item: &WorkItem,
+        by: Duration,
+    ) -> Result<OperatorOutcome, MonitorError> {
+        self.operator(Command::Extend(by), repo, work_item)
+    }
+
+    /// An operator asks for the rollback now: the same guards and at-most-once path as an
+    /// automatic one; the window then verifies recovery.
+    ///
+    /// # Errors
+    /// [`MonitorError`] when the state folder cannot be used.
+    pub fn rollback(
+        &self,
+        repo: &RepoName,
+        work_item: &WorkItem,
+    ) -> Result<OperatorOutcome, MonitorError> {
+        self.operator(Command::Rollback, repo, work_item)
+    }
+
+    /// An operator ends a watching window now as good (its image is known good when it
+    /// never degraded).
+    ///
+    /// # Errors
+    /// [`MonitorError`] when the state folder cannot be used.
+    pub fn promote(
+        &self,
+        repo: &RepoName,
+        work_item: &WorkItem,
+    ) -> Result<OperatorOutcome, MonitorError> {
+        self.operator(Command::Promote, repo, work_item)
+    }
+
+    /// Runs an operator's command under the window's lock, waiting for a tick in flight.
+    fn operator(
+        &self,
+        command: Command,
+        repo: &RepoName,
+        work_item: &WorkItem,
+    ) -> Result<OperatorOutcome, MonitorError> {
+        let key = WindowKey::new(repo, work_item);
+        let answer = if self.store.exists(&key)? {
+            let _lock = self.wait_for_lock(&key)?;
+            self.run(command, &key)?
+        } else {
+            let outcome = not_armed(repo, work_item);
+            let refused = Some(outcome.reason.clone());
+            Answer { outcome, refused }
+        };
+        let Answer { outcome, refused } = answer;
+        Ok(OperatorOutcome {
+            repo: outcome.repo,
+            work_item: outcome.work_item,
+            done: refused.is_none(),
+            reason: refused.unwrap_or(outcome.reason),
+            finished: outcome.finished,
+            deadline: outcome.deadline,
+        })
     }
 
     /// One step of the window: probe, classify, decide, act, persist; or the final result
@@ -386,11 +541,11 @@ impl<'a> Monitor<'a> {
         let Some(_lock) = self.lock_briefly(&key)? else {
             return Ok(self.busy(&key));
         };
-        self.run(Command::Tick, &key)
+        Ok(self.run(Command::Tick, &key)?.outcome)
     }
 
     /// Runs `command` on a locked window: load it, then the transition until it is done.
-    fn run(&self, command: Command, key: &WindowKey) -> Result<TickOutcome, MonitorError> {
+    fn run(&self, command: Command, key: &WindowKey) -> Result<Answer, MonitorError> {
         let now = self.fx.clock.now();
         let switches = self.switches()?;
         let (target, progress, note) = match self.load_window(key, now)? {
@@ -399,7 +554,10 @@ impl<'a> Monitor<'a> {
                 progress,
                 note,
             } => (target, progress, note),
-            Found::Ended(out) => return Ok(out),
+            Found::Ended(outcome) => {
+                let refused = Some(outcome.reason.clone());
+                return Ok(Answer { outcome, refused });
+            }
         };
         self.trace.step(Step::Loaded);
         let notes: Vec<String> = note.into_iter().collect();
@@ -503,14 +661,24 @@ impl<'a> Monitor<'a> {
         key: &WindowKey,
         target: &WindowTarget,
         end: machine::End,
-    ) -> Result<TickOutcome, MonitorError> {
+    ) -> Result<Answer, MonitorError> {
         let machine::End {
             progress,
             alerts,
             log_row,
             log_section,
+            known_good,
+            refused,
             mut outcome,
         } = end;
+        // Before the finished state: a crash in between records it again, never loses it.
+        if let Some(proved) = known_good
+            && let Err(e) = self.record_known_good(&key.repo, proved)
+        {
+            outcome
+                .reason
+                .push_str(&format!("; known-good image not recorded: {e}"));
+        }
         if let Some(progress) = &progress {
             store::save(&*self.store, key, StateFile::Progress, progress)?;
         }
@@ -532,7 +700,7 @@ impl<'a> Monitor<'a> {
                 .push_str(&format!("; log artefact not written: {e}"));
         }
         self.trace.step(Step::LogWritten);
-        Ok(outcome)
+        Ok(Answer { outcome, refused })
     }
 
     /// Reads a window's state under its lock. A damaged file is kept aside for a person and
@@ -716,6 +884,9 @@ impl<'a> Monitor<'a> {
         };
         row.phase = p.phase.as_str().to_owned();
         row.ticks = p.ticks;
+        if let Ok(t) = &target {
+            row.deadline = Some(p.deadline(t));
+        }
         if let Some(o) = &p.outcome {
             row.verdict = o.verdict;
             row.action = o.action;
@@ -746,48 +917,68 @@ impl<'a> Monitor<'a> {
     /// leaves the lock held by the child until the exec. Only a tick that holds the lock for
     /// longer than that makes this one give up.
     fn lock_briefly(&self, key: &WindowKey) -> Result<Option<WindowLock>, MonitorError> {
-        self.lock_within(key, LOCK_GLITCH, Duration::from_millis(5))
+        retry(
+            || self.store.try_lock(key),
+            LOCK_GLITCH,
+            Duration::from_millis(5),
+        )
     }
 
-    /// Waits for the window's lock: arm and disarm are operator actions that may wait for a
+    /// Waits for the window's lock: arm, disarm and the operator's commands may wait for a
     /// tick in flight (a rollback command runs for at most [`ROLLBACK_COMMAND_TIMEOUT`]),
     /// unlike a tick, which waits no longer than [`LOCK_GLITCH`].
     fn wait_for_lock(&self, key: &WindowKey) -> Result<WindowLock, MonitorError> {
-        let limit = ROLLBACK_COMMAND_TIMEOUT.saturating_add(Duration::from_secs(60));
-        self.lock_within(key, limit, Duration::from_millis(20))?
-            .ok_or_else(|| MonitorError::Busy {
-                key: format!("{} {}", key.repo, key.work_item),
-                waited: limit,
-            })
+        let what = format!("{} {}", key.repo, key.work_item);
+        self.wait_for(|| self.store.try_lock(key), &what)
     }
 
-    /// Takes the window's lock, trying again every `step` while it is taken, for `limit` in
-    /// all; `Ok(None)` when it stayed taken.
-    fn lock_within(
+    /// Waits for a lock that `try_lock` takes, for as long as a tick in flight may hold one.
+    fn wait_for(
         &self,
-        key: &WindowKey,
-        limit: Duration,
-        step: Duration,
-    ) -> Result<Option<WindowLock>, MonitorError> {
-        let mut waited = Duration::ZERO;
-        loop {
-            if let Some(lock) = self.store.try_lock(key)? {
-                return Ok(Some(lock));
-            }
-            if waited >= limit {
-                return Ok(None);
-            }
-            // Sleeping is not reading the clock: the wait is counted in steps.
-            std::thread::sleep(step);
-            waited = waited.saturating_add(step);
+        try_lock: impl Fn() -> Result<Option<WindowLock>, StoreError>,
+        what: &str,
+    ) -> Result<WindowLock, MonitorError> {
+        let limit = ROLLBACK_COMMAND_TIMEOUT.saturating_add(Duration::from_secs(60));
+        retry(try_lock, limit, Duration::from_millis(20))?.ok_or_else(|| MonitorError::Busy {
+            key: what.to_owned(),
+            waited: limit,
+        })
+    }
+}
+
+/// Takes a lock with `try_lock`, trying again every `step` while it is taken, for `limit` in
+/// all; `Ok(None)` when it stayed taken.
+fn retry(
+    try_lock: impl Fn() -> Result<Option<WindowLock>, StoreError>,
+    limit: Duration,
+    step: Duration,
+) -> Result<Option<WindowLock>, MonitorError> {
+    let mut waited = Duration::ZERO;
+    loop {
+        if let Some(lock) = try_lock()? {
+            return Ok(Some(lock));
         }
+        if waited >= limit {
+            return Ok(None);
+        }
+        // Sleeping is not reading the clock: the wait is counted in steps.
+        std::thread::sleep(step);
+        waited = waited.saturating_add(step);
     }
 }
 
 /// How long a tick retries a lock that is taken before it concludes another tick holds it.
 const LOCK_GLITCH: Duration = Duration::from_millis(100);
 
-fn already_armed(base: ArmOutcome, deadline: Option<DateTime<Utc>>) -> ArmOutcome {
+/// What an earlier arm recorded, as `arm` answers it again.
+#[derive(Default)]
+struct Existing {
+    deadline: Option<DateTime<Utc>>,
+    previous_image: Option<String>,
+    previous_image_source: Option<PreviousImageSource>,
+}
+
+fn already_armed(base: ArmOutcome, found: Existing) -> ArmOutcome {
     ArmOutcome {
         armed: true,
         already_armed: true,
@@ -796,7 +987,9 @@ fn already_armed(base: ArmOutcome, deadline: Option<DateTime<Utc>>) -> ArmOutcom
             "already armed: the window of {} {} is kept as it is",
             base.repo, base.work_item
         ),
-        deadline,
+        deadline: found.deadline,
+        previous_image: found.previous_image,
+        previous_image_source: found.previous_image_source,
         ..base
     }
 }

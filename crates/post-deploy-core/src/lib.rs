@@ -60,6 +60,7 @@ mod classify;
 mod decide;
 mod driver;
 mod id;
+pub mod known_good;
 mod outcome;
 mod rollback;
 mod signals;
@@ -74,7 +75,7 @@ pub use decide::{
 };
 pub use driver::{ArmRequest, Effects, Monitor, MonitorError, Step, Trace};
 pub use id::{IdError, RepoName, WorkItem};
-pub use outcome::{ArmOutcome, TickOutcome, WindowStatus};
+pub use outcome::{ArmOutcome, OperatorOutcome, TickOutcome, WindowStatus};
 pub use rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 pub use signals::{
     HealthSample, HealthSignal, LogSignal, Observations, ProbeFailure, Signals, probe_signals,

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::classify::Verdict;
 use crate::decide::ActionKind;
 use crate::id::{RepoName, WorkItem};
+use crate::window::PreviousImageSource;
 
 /// What arm did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,10 +24,31 @@ pub struct ArmOutcome {
     pub reason: String,
     /// When the window ends; `None` when not armed.
     pub deadline: Option<DateTime<Utc>>,
+    /// The image the window rolls back to, as recorded (for example `app:1.4`).
+    pub previous_image: Option<String>,
+    /// Where it came from: `flag`, `known_good`, or `None` when there is none.
+    pub previous_image_source: Option<PreviousImageSource>,
     /// The repo.
     pub repo: RepoName,
     /// The work item.
     pub work_item: WorkItem,
+}
+
+/// What an operator command (`extend`, `rollback`, `promote`) did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperatorOutcome {
+    /// The repo.
+    pub repo: RepoName,
+    /// The work item.
+    pub work_item: WorkItem,
+    /// The command was carried out; `false`: refused (or a rollback that failed), and why.
+    pub done: bool,
+    /// What was done, or why not.
+    pub reason: String,
+    /// The window has finished.
+    pub finished: bool,
+    /// The window's deadline after the command; `None` when there is no window.
+    pub deadline: Option<DateTime<Utc>>,
 }
 
 /// What one tick did, or the final result of a finished window.

@@ -68,6 +68,7 @@ fn target(config: &Config) -> WindowTarget {
         health_url: "http://api.internal/health".to_owned(),
         container: Some("api-1".to_owned()),
         previous_image: Some("api:old".to_owned()),
+        previous_image_source: None,
         armed_image: Some(info(NEW)),
         artefacts_dir: None,
         settings: config.window,
@@ -108,6 +109,8 @@ struct Call {
     step_s: i64,
     world: World,
     crash: Crash,
+    /// A tick, or an operator's command.
+    command: Command,
 }
 
 fn a_world() -> impl Strategy<Value = World> {
@@ -161,11 +164,19 @@ fn a_call() -> impl Strategy<Value = Call> {
             1 => Just(Crash::AfterRollback),
             1 => Just(Crash::BeforeSave),
         ],
+        prop_oneof![
+            16 => Just(Command::Tick),
+            1 => Just(Command::Rollback),
+            1 => (1u64..4000).prop_map(|s| Command::Extend(Duration::from_secs(s))),
+            1 => Just(Command::Promote),
+            1 => Just(Command::Disarm),
+        ],
     )
-        .prop_map(|(step_s, world, crash)| Call {
+        .prop_map(|(step_s, world, crash, command)| Call {
             step_s,
             world,
             crash,
+            command,
         })
 }
 
@@ -259,6 +270,10 @@ impl Driver {
 
     /// One call; `None` when it crashed.
     fn call(&mut self, world: &World, crash: Crash) -> Option<TickOutcome> {
+        self.call_with(Command::Tick, world, crash)
+    }
+
+    fn call_with(&mut self, command: Command, world: &World, crash: Crash) -> Option<TickOutcome> {
         let loaded = self.saved.clone();
         let input = Input {
             target: &self.target,
@@ -270,7 +285,7 @@ impl Driver {
         };
         let mut observed = Observed::default();
         for _ in 0..16 {
-            match transition(Command::Tick, &input, &observed) {
+            match transition(command, &input, &observed) {
                 Transition::Need(need) => observe(need, world, &mut observed),
                 Transition::Rollback { intent, .. } => {
                     if crash == Crash::BeforeIntent {
@@ -331,14 +346,14 @@ proptest! {
         let mut d = Driver::new(rollback_cmd);
         for call in &calls {
             d.now += chrono::Duration::seconds(call.step_s);
-            if let Some(out) = d.call(&call.world, call.crash) {
+            if let Some(out) = d.call_with(call.command, &call.world, call.crash) {
                 d.check_sticky(&out);
             }
             prop_assert!(d.rollbacks <= 1, "{} rollbacks", d.rollbacks);
         }
         // Then the clock is past the deadline and the host ticks at the interval, without
         // crashes: the window finishes within the verification ticks it is owed.
-        d.now = d.now.max(d.target.deadline);
+        d.now = d.now.max(d.saved.deadline(&d.target));
         let mut finished_after = None;
         for i in 0..=FAIL_THRESHOLD + 1 {
             d.now += chrono::Duration::seconds(30);

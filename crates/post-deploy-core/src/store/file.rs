@@ -494,6 +494,19 @@ impl Store for FileStore {
         append(&self.log_path(key, artefacts_dir), text.as_bytes())
     }
 
+    fn try_lock_repo(&self, repo: &RepoName) -> Result<Option<WindowLock>, StoreError> {
+        // The repo's folder itself is the lock: no file of its own, and the known-good
+        // records beside it are replaced by rename, so they cannot carry one.
+        let path = self.state_dir.join(repo_folder_name(repo));
+        refuse_symlink(&path)?;
+        let folder = File::open(&path).map_err(io("opening", &path))?;
+        match folder.try_lock() {
+            Ok(()) => Ok(Some(WindowLock::new(folder))),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(source)) => Err(StoreError::io("locking", &path, source)),
+        }
+    }
+
     fn read_known_good(&self, repo: &RepoName) -> Result<Read, StoreError> {
         read_bytes(&self.state_dir.join(Self::known_good_name(repo)))
     }

@@ -12,6 +12,7 @@ struct Inner {
     files: BTreeMap<(WindowKey, String), Vec<u8>>,
     windows: BTreeSet<WindowKey>,
     locks: BTreeSet<WindowKey>,
+    repo_locks: BTreeSet<RepoName>,
     logs: BTreeMap<PathBuf, String>,
     known_good: BTreeMap<RepoName, Vec<u8>>,
 }
@@ -32,6 +33,18 @@ struct Held {
 impl Drop for Held {
     fn drop(&mut self) {
         lock(&self.inner).locks.remove(&self.key);
+    }
+}
+
+/// Releases a repo's lock in a [`MemoryStore`] when dropped.
+struct HeldRepo {
+    inner: Arc<Mutex<Inner>>,
+    repo: RepoName,
+}
+
+impl Drop for HeldRepo {
+    fn drop(&mut self) {
+        lock(&self.inner).repo_locks.remove(&self.repo);
     }
 }
 
@@ -224,6 +237,16 @@ impl Store for MemoryStore {
             .or_default()
             .push_str(text);
         Ok(())
+    }
+
+    fn try_lock_repo(&self, repo: &RepoName) -> Result<Option<WindowLock>, StoreError> {
+        if !self.inner().repo_locks.insert(repo.clone()) {
+            return Ok(None);
+        }
+        Ok(Some(WindowLock::new(HeldRepo {
+            inner: Arc::clone(&self.inner),
+            repo: repo.clone(),
+        })))
     }
 
     fn read_known_good(&self, repo: &RepoName) -> Result<Read, StoreError> {

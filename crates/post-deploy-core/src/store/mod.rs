@@ -243,7 +243,14 @@ pub trait Store {
         text: &str,
     ) -> Result<(), StoreError>;
 
-    /// Reads the known-good records of `repo` (room for known-good images).
+    /// Takes the lock of a repo's known-good records without waiting; `None`: someone else
+    /// holds it.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the lock cannot be taken or asked about.
+    fn try_lock_repo(&self, repo: &RepoName) -> Result<Option<WindowLock>, StoreError>;
+
+    /// Reads the known-good records of `repo`.
     ///
     /// # Errors
     /// [`StoreError`] when they cannot be read.

@@ -38,6 +38,9 @@ pub struct WindowTarget {
     pub container: Option<String>,
     /// The image to roll back to, if named.
     pub previous_image: Option<String>,
+    /// Where the previous image came from: the flag, or the known-good images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_image_source: Option<PreviousImageSource>,
     /// What the container ran at arm (fencing); `None` when it could not be inspected.
     pub armed_image: Option<ContainerInfo>,
     /// Where the log artefact goes; `None`: the window's folder.
@@ -48,6 +51,25 @@ pub struct WindowTarget {
     pub armed_at: DateTime<Utc>,
     /// When it ends (verification after a rollback may go past it).
     pub deadline: DateTime<Utc>,
+}
+
+/// Where a window's previous image came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreviousImageSource {
+    /// `--previous-image`.
+    Flag,
+    /// The newest known-good image of the target that is on the engine and is not the one it
+    /// runs ([`crate::known_good`]).
+    KnownGood,
+}
+
+impl Progress {
+    /// The window's deadline: the one at arm, or the one an operator moved it to.
+    #[must_use]
+    pub fn deadline(&self, target: &WindowTarget) -> DateTime<Utc> {
+        self.deadline.unwrap_or(target.deadline)
+    }
 }
 
 /// Watching or finished.
@@ -106,6 +128,9 @@ pub struct RollbackRecord {
     pub state: RollbackState,
     /// When it was decided.
     pub decided_at: DateTime<Utc>,
+    /// An operator asked for it (`post-deploy rollback`), not the signals.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_operator: bool,
 }
 
 impl RollbackRecord {
@@ -138,6 +163,8 @@ pub enum EndReason {
     Disabled,
     /// Its target record was damaged.
     Damaged,
+    /// An operator promoted it: it ended as good.
+    Promoted,
 }
 
 /// The final result, replayed by every tick after the window finished.
@@ -213,6 +240,10 @@ pub struct Progress {
     pub damaged: Option<String>,
     /// The final result, once finished.
     pub outcome: Option<Outcome>,
+    /// The deadline an operator moved the window's to (`post-deploy extend`); `None`: the
+    /// deadline at arm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
 }
 
 impl Progress {
@@ -236,6 +267,7 @@ impl Progress {
             last: None,
             damaged: None,
             outcome: None,
+            deadline: None,
         }
     }
 }

@@ -190,7 +190,11 @@ impl ContainerControl for World {
                 detail: "not found".into(),
             });
         }
-        Ok((image == "api:1.0" && self.previous_present.get()).then(|| OLD_IMAGE.to_owned()))
+        Ok(match image {
+            "api:1.0" => self.previous_present.get().then(|| OLD_IMAGE.to_owned()),
+            "api:1.1" => Some(NEW_IMAGE.to_owned()),
+            _ => None,
+        })
     }
 
     fn read_logs(

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+mod operator;
+
 use super::logbook;
 use super::{
     EndReason, LastTick, Outcome, Phase, Progress, RollbackRecord, RollbackState, WindowTarget,
@@ -22,6 +24,7 @@ use crate::alert::{Alert, AlertEvent, AlertSubject};
 use crate::classify::{Classification, Verdict, classify};
 use crate::config::{RollbackMode, Scope, Switches};
 use crate::decide::{Action, ActionKind, Facts, ImageCheck, RollbackPlan, decide_action};
+use crate::known_good::KnownGood;
 use crate::outcome::TickOutcome;
 use crate::signals::{HealthSignal, LogSignal, Observations, Signals};
 use crate::traits::{ContainerInfo, ControlError, ResumedRollback};
@@ -34,6 +37,13 @@ pub enum Command {
     Tick,
     /// An operator ends the window early.
     Disarm,
+    /// An operator moves a watching window's deadline later by this much.
+    Extend(Duration),
+    /// An operator asks for the rollback now, through the same guards and the same
+    /// at-most-once path as an automatic one.
+    Rollback,
+    /// An operator ends a watching window now as good.
+    Promote,
 }
 
 /// What the driver observed so far in this call. Each field stays `None` until a
@@ -95,6 +105,10 @@ pub struct End {
     pub log_row: Option<String>,
     /// A section to add to the window's log artefact (its outcome).
     pub log_section: Option<String>,
+    /// An image this window proved, to record as known good (before the progress is saved).
+    pub known_good: Option<KnownGood>,
+    /// Why an operator command was refused; `None`: it was done (or it was no operator's).
+    pub refused: Option<String>,
     /// The answer.
     pub outcome: TickOutcome,
 }
@@ -125,6 +139,9 @@ pub fn transition(command: Command, input: &Input<'_>, observed: &Observed) -> T
     match command {
         Command::Tick => tick(input, observed),
         Command::Disarm => disarm(input, observed),
+        Command::Extend(by) => operator::extend(input, by),
+        Command::Rollback => operator::rollback(input, observed),
+        Command::Promote => operator::promote(input),
     }
 }
 
@@ -256,6 +273,7 @@ fn decide(
                 plan,
                 observed,
                 now,
+                by_operator: false,
             };
             step.record(p, got, &mut reason)?;
         }
@@ -304,6 +322,7 @@ struct Rollback<'a> {
     plan: &'a RollbackPlan,
     observed: &'a Observed,
     now: DateTime<Utc>,
+    by_operator: bool,
 }
 
 impl Rollback<'_> {
@@ -320,15 +339,23 @@ impl Rollback<'_> {
             plan,
             observed,
             now,
+            ..
         } = *self;
         p.rollback = Some(RollbackRecord {
             plan: plan.clone(),
             state: RollbackState::Intended,
             decided_at: now,
+            by_operator: self.by_operator,
         });
-        // What a call that finds only the intent (a crash came next) answers meanwhile.
+        // What a call that finds only the intent (a crash came next) answers meanwhile: an
+        // operator's rollback leaves the verdict what the signals said.
+        let verdict = match (&p.last, self.by_operator) {
+            (Some(last), true) => last.verdict,
+            (None, true) => Verdict::Healthy,
+            (_, false) => Verdict::Degraded,
+        };
         p.last = Some(LastTick {
-            verdict: Verdict::Degraded,
+            verdict,
             action: ActionKind::Rollback,
             reason: reason.clone(),
             health: observed.signals.as_ref().and_then(|s| match &s.health {
@@ -337,16 +364,18 @@ impl Rollback<'_> {
             }),
         });
         let mut before = std::mem::take(&mut got.alerts);
-        let event = AlertEvent::Degraded;
-        let a = alert(
-            target,
-            event,
-            Verdict::Degraded,
-            ActionKind::Rollback,
-            reason,
-            now,
-        );
-        send_once(p, &mut before, a);
+        if !self.by_operator {
+            let event = AlertEvent::Degraded;
+            let a = alert(
+                target,
+                event,
+                Verdict::Degraded,
+                ActionKind::Rollback,
+                reason,
+                now,
+            );
+            send_once(p, &mut before, a);
+        }
         let Some(result) = &observed.rollback else {
             return Err(Transition::Rollback {
                 intent: Box::new(p.clone()),
@@ -474,16 +503,19 @@ fn conclude(
     if p.phase == Phase::Finished {
         let section = outcome_log(target, &p);
         let outcome = replay(target, &p);
+        let known_good = proved(target, &p);
         return Transition::Done(Box::new(End {
             progress: Some(p),
             alerts: got.alerts,
             log_row: Some(row),
             log_section: section,
+            known_good,
+            refused: None,
             outcome,
         }));
     }
     let interval = target.settings.interval;
-    let until_deadline = since(now, target.deadline);
+    let until_deadline = since(now, p.deadline(target));
     let requeue = if until_deadline.is_zero() {
         interval
     } else {
@@ -498,6 +530,8 @@ fn conclude(
         alerts: got.alerts,
         log_row: Some(row),
         log_section: None,
+        known_good: None,
+        refused: None,
         outcome,
     }))
 }
@@ -753,7 +787,7 @@ fn end_of(
     now: DateTime<Utc>,
 ) -> Option<(EndReason, String)> {
     let settings = &target.settings;
-    let past_deadline = now >= target.deadline;
+    let past_deadline = now >= p.deadline(target);
     if p.rollback.as_ref().is_some_and(RollbackRecord::took_effect) {
         let since = p.since_rollback.unwrap_or_default();
         let healthy_since = classify(&since, settings, now).verdict == Verdict::Healthy;
@@ -851,15 +885,43 @@ fn done(
         alerts,
         log_row: None,
         log_section,
+        known_good: None,
+        refused: None,
         outcome,
     }))
 }
 
-/// A window that this call finished: save it, log its outcome, replay it.
+/// A window that this call finished: save it, log its outcome, replay it, and record the
+/// image it proved.
 fn finished(target: &WindowTarget, p: Progress, alerts: Vec<Alert>) -> Transition {
     let section = outcome_log(target, &p);
     let outcome = replay(target, &p);
-    done(Some(p), alerts, section, outcome)
+    let known_good = proved(target, &p);
+    let mut next = done(Some(p), alerts, section, outcome);
+    if let Transition::Done(end) = &mut next {
+        end.known_good = known_good;
+    }
+    next
+}
+
+/// The image a finished window proved good: it finished never DEGRADED at its deadline or by
+/// an operator's promote, never rolled back, was not blind or damaged, and knew what its
+/// target ran.
+fn proved(target: &WindowTarget, p: &Progress) -> Option<KnownGood> {
+    let outcome = p.outcome.as_ref()?;
+    let good_end = matches!(outcome.end, EndReason::Deadline | EndReason::Promoted);
+    if !good_end || p.ever_degraded || p.rollback.is_some() || outcome.blind || p.damaged.is_some()
+    {
+        return None;
+    }
+    let image = target.armed_image.as_ref()?;
+    Some(KnownGood {
+        target: target.container.clone()?,
+        image: image.image_ref.clone(),
+        image_id: image.image_id.clone(),
+        work_item: target.work_item.clone(),
+        at: outcome.at,
+    })
 }
 
 /// The log artefact's outcome section of a finished window.
@@ -897,8 +959,9 @@ pub fn finish(
     } else {
         Verdict::Healthy
     };
+    let rolled_back = p.rollback.as_ref().is_some_and(RollbackRecord::took_effect);
     let recovered = match end {
-        _ if !p.ever_degraded => None,
+        _ if !p.ever_degraded && !rolled_back => None,
         EndReason::Recovered => Some(true),
         EndReason::NotRecovered => Some(false),
         _ => Some(last == Some(Verdict::Healthy)),
@@ -969,7 +1032,7 @@ pub fn progress_outcome(
         consecutive_failures: p.observations.consecutive_failures,
         window_requests: p.observations.requests,
         window_errors_5xx: p.observations.errors_5xx,
-        deadline: Some(target.deadline),
+        deadline: Some(p.deadline(target)),
     }
 }
 
