@@ -5,7 +5,7 @@
 //! JSON as plain dicts and lists. This file converts to and from Python values and nothing
 //! else: the variables and arguments are read under the GIL, the call runs with the GIL
 //! released (a tick probes, reads logs and may roll back), and the answer comes back as
-//! dicts. What a call does is [`host`].
+//! dicts. What a call does is `host.rs`.
 //!
 //! Calls never raise: every fault comes back in the answer as `error: {kind, message}`. Only
 //! an argument of the wrong Python type raises `TypeError`, as PyO3 checks it.
