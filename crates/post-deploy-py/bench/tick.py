@@ -6,6 +6,7 @@ tick probes the target and writes the window's state and log, as a real tick doe
 ways alternate, so a busy moment of the machine hits both.
 
     python crates/post-deploy-py/bench/tick.py --bin target/release/post-deploy [--ticks 200]
+        [--state-parent /dev/shm]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -41,12 +43,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", required=True, type=Path, help="the post-deploy binary")
     parser.add_argument("--ticks", type=int, default=200, help="ticks per way")
+    parser.add_argument("--state-parent", type=Path, default=None,
+                        help="where the state folder is made (default: the temporary folder)")
     args = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Healthy)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/health"
-    state = Path(tempfile.mkdtemp(prefix="post-deploy-bench-"))
+    state = Path(tempfile.mkdtemp(prefix="post-deploy-bench-", dir=args.state_parent))
     variables = {"ORCH_POST_DEPLOY_REPOS": "api", "ORCH_POST_DEPLOY_STATE_DIR": str(state)}
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORCH_POST_DEPLOY_")}
     env.update(variables)
@@ -75,9 +79,10 @@ def main() -> None:
             if i >= 5:  # warm-up
                 times[name].append(took)
     server.shutdown()
+    shutil.rmtree(state)
 
-    print(f"{args.ticks} ticks each, one loopback GET per tick\n")
-    print(f"| way | mean (ms) | median (ms) | min (ms) | p95 (ms) |")
+    print(f"{args.ticks} ticks each, one loopback GET per tick, state under {state}\n")
+    print("| way | mean (ms) | median (ms) | min (ms) | p95 (ms) |")
     print("|---|---:|---:|---:|---:|")
     for name, t in times.items():
         ms = sorted(x * 1000 for x in t)

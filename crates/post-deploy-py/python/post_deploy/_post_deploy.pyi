@@ -66,7 +66,8 @@ class DisarmResult(TickResult):
     disarmed: bool
 
 class WindowStatus(TypedDict, total=False):
-    """One row of ``post-deploy status --json``; on a fault, the only row, with only ``error``."""
+    """One row of ``post-deploy status --json``; on a fault, the only row, holding ``error``
+    and ``reason``."""
 
     repo: str
     work_item: str
