@@ -1,0 +1,18 @@
+"""post_deploy: the post-deploy engine in-process, for a Python host orchestrator.
+
+After a deploy reaches ``done`` the host arms an observation window for (repo, work item), then
+ticks it from its job loop every ``requeue_after_s`` seconds until it is ``finished``. Each tick
+probes production, classifies it, and rolls back or alerts, exactly as the ``post-deploy``
+binary does: same ``ORCH_POST_DEPLOY_*`` variables, same state folder and files, same JSON keys
+and values (``requeue_after_s`` is a float here). A window armed by one can be ticked by the
+other.
+
+Calls never raise: a fault comes back as ``error: {"kind": ..., "message": ...}`` in the
+answer, with ``armed: False`` (arm) or ``finished: True`` (tick, disarm). Only an argument of
+the wrong Python type raises ``TypeError``. A tick releases the GIL while it probes, reads
+logs and rolls back.
+"""
+
+from ._post_deploy import Monitor, __version__
+
+__all__ = ["Monitor", "__version__"]

@@ -1,0 +1,113 @@
+"""Type stubs of the extension module; ``post_deploy`` re-exports it."""
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+from typing_extensions import NotRequired, TypedDict
+
+__version__: str
+"""The version ``post-deploy --version`` prints for the same checkout."""
+
+Verdict = Literal["HEALTHY", "DEGRADED"]
+Action = Literal["NONE", "ROLLBACK", "ALERT_ONLY"]
+ErrorKind = Literal["identifier", "config", "argument", "unsupported", "state", "busy", "internal"]
+
+class Error(TypedDict):
+    """Why a call could not run; nothing was written."""
+
+    kind: ErrorKind
+    """``identifier`` (repo, work item), ``config`` (a variable), ``argument`` (health URL,
+    container, previous image, artefacts folder), ``unsupported``, ``state`` (the state
+    folder cannot be used), ``busy`` (the window stayed locked), ``internal``."""
+    message: str
+    """What the binary would print, naming the value."""
+
+class ArmResult(TypedDict):
+    """``post-deploy arm``'s JSON."""
+
+    armed: bool
+    already_armed: bool
+    applies: bool
+    reason: str
+    deadline: str | None
+    """RFC 3339, or None when not armed."""
+    repo: str
+    work_item: str
+    error: NotRequired[Error]
+    """Present only when the call could not run (then ``armed`` is False)."""
+
+class TickResult(TypedDict):
+    """``post-deploy tick``'s JSON, ``requeue_after_s`` in seconds as a float."""
+
+    repo: str
+    work_item: str
+    verdict: Verdict
+    action: Action
+    finished: bool
+    requeue_after_s: float | None
+    """Run the next tick this much later; None when finished."""
+    reason: str
+    recovered: NotRequired[bool]
+    """After a degradation, once finished: whether health came back."""
+    probed: bool
+    ticks: int
+    consecutive_failures: int
+    window_requests: int
+    window_errors_5xx: int
+    deadline: str | None
+    error: NotRequired[Error]
+    """Present only when the call could not run (then ``finished`` is True)."""
+
+class DisarmResult(TickResult):
+    """``post-deploy disarm``'s JSON: the window's result, and whether the pair had a window
+    that is now finished."""
+
+    disarmed: bool
+
+class WindowStatus(TypedDict, total=False):
+    """One row of ``post-deploy status --json``; on a fault, the only row, holding ``error``
+    and ``reason``."""
+
+    repo: str
+    work_item: str
+    phase: Literal["watching", "finished"]
+    verdict: Verdict
+    action: Action
+    ticks: int
+    armed_at: str | None
+    deadline: str | None
+    reason: str
+    error: Error
+
+class Monitor:
+    """Arms, ticks, disarms and lists observation windows, as the ``post-deploy`` binary does.
+
+    ``env``: the ``ORCH_POST_DEPLOY_*`` variables (default: ``os.environ``), read afresh at
+    every call, so the switches are the ones in force at each tick; a window's thresholds,
+    length and interval are recorded when it is armed. ``state_dir`` overrides
+    ``ORCH_POST_DEPLOY_STATE_DIR``, like the binary's ``--state-dir``.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
+    ) -> None: ...
+    def arm(
+        self,
+        repo: str,
+        work_item: str,
+        health_url: str,
+        container: str | None = None,
+        service: str | None = None,
+        previous_image: str | None = None,
+        artefacts_dir: str | os.PathLike[str] | None = None,
+    ) -> ArmResult:
+        """Starts a window; idempotent. Never raises but ``TypeError``."""
+    def tick(self, repo: str, work_item: str) -> TickResult:
+        """One step of the window; releases the GIL while it probes and acts."""
+    def disarm(self, repo: str, work_item: str) -> DisarmResult:
+        """Ends a window early; later ticks report it finished, disarmed."""
+    def status(self, repo: str | None = None, work_item: str | None = None) -> list[WindowStatus]:
+        """Every window under the state folder, optionally one repo's or work item's."""
