@@ -612,6 +612,106 @@ fn arm_args_for<'a>(url: &'a str, item: &'a str) -> Vec<&'a str> {
     vec!["--repo", "api", "--work-item", item, "--health-url", url]
 }
 
+// --- Planted files ----------------------------------------------------------------------
+
+/// Runs the binary, killed and failed after `limit`: a command that hangs is the finding.
+fn run_within(env: &Env, args: &[&str], limit: std::time::Duration) -> Output {
+    let mut child = env
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("{args:?} hung past {limit:?}; stderr: {}", stderr(&out));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Plants `kind` (`fifo`, or `device`: a character device like `/dev/null`) at `path`;
+/// `false` when this system does not let the test make it (a device needs root).
+fn plant(kind: &str, path: &Path) -> bool {
+    let _ = std::fs::remove_file(path);
+    let made = match kind {
+        "fifo" => std::process::Command::new("mkfifo").arg(path).status(),
+        _ => std::process::Command::new("mknod")
+            .arg(path)
+            .args(["c", "1", "3"])
+            .status(),
+    };
+    made.is_ok_and(|s| s.success())
+}
+
+/// A FIFO or a character device planted as the log artefact, in the window's folder or in a
+/// shared artefacts dir, is never written: opening a FIFO to append waits for a reader for
+/// ever (with the window's lock held), and a device is no log. The tick runs, exits 0 within
+/// seconds, and its reason says the log was not written, naming it; the planted file stays.
+#[test]
+fn a_fifo_or_device_planted_as_the_log_is_not_written() {
+    use std::io::Write as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    let server = health(200);
+    let url = server.url("/health");
+    for kind in ["fifo", "device"] {
+        for shared in [false, true] {
+            let what = format!("{kind}, shared artefacts dir: {shared}");
+            let env = new_env();
+            let artefacts = env.state().join("artefacts");
+            let artefacts_arg = artefacts.to_str().unwrap().to_owned();
+            let mut arm = [vec!["arm"], arm_args(&url)].concat();
+            if shared {
+                arm.extend(["--artefacts-dir", &artefacts_arg]);
+            }
+            let out = env.run(&arm);
+            assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
+            let log = if shared {
+                artefacts.clone()
+            } else {
+                env.window_dir("api", "w")
+            }
+            .join("16-post-deploy-log.md");
+            if !plant(kind, &log) {
+                let root = std::process::Command::new("id")
+                    .arg("-u")
+                    .output()
+                    .is_ok_and(|o| o.stdout == b"0\n");
+                assert!(kind == "device" && !root, "{what}: could not plant it");
+                // Straight to the stream, past the test harness's capture, so it is seen.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: {what} not tested: making a device needs root"
+                );
+                continue;
+            }
+            let out = run_within(
+                &env,
+                &["tick", "--repo", "api", "--work-item", "w"],
+                std::time::Duration::from_secs(20),
+            );
+            assert_no_panic(&out, &what);
+            assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
+            let json = binary::one_json(&out, &what);
+            let reason = json["reason"].as_str().unwrap();
+            assert!(
+                reason.contains("log artefact not written")
+                    && reason.contains("16-post-deploy-log.md"),
+                "{what}: {reason}"
+            );
+            let still = std::fs::symlink_metadata(&log).unwrap().file_type();
+            assert!(
+                still.is_fifo() || still.is_char_device(),
+                "{what}: the planted file was replaced"
+            );
+        }
+    }
+}
+
 // --- Secrets ----------------------------------------------------------------------------
 
 const SECRETS: [&str; 4] = [

@@ -251,17 +251,82 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> 
     sync_dir(dir)
 }
 
-/// Appends one whole record to `path` with a single write (O_APPEND), creating it 0600.
+/// What a file that is not a regular file is, for a person.
+fn kind_of(file_type: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a folder"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else {
+        "something else"
+    }
+}
+
+/// Refuses `path` when something other than a regular file stands there (a missing one is
+/// fine: it is created). A symlink is refused as such.
+fn refuse_irregular(path: &Path) -> Result<(), StoreError> {
+    if !refuse_symlink(path)? {
+        return Ok(());
+    }
+    match fs_err::symlink_metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(StoreError::NotRegular {
+            path: path.to_owned(),
+            kind: kind_of(meta.file_type()),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(StoreError::io("inspecting", path, source)),
+    }
+}
+
+/// Opens the log at `path` to read its end and append to it, creating it 0600, only when it
+/// is a regular file. Checked before opening, and again on the opened handle: the open
+/// itself never follows a symlink (`O_NOFOLLOW`) and never waits (`O_NONBLOCK`: opening a
+/// FIFO to write would wait for a reader for ever, with the window's lock held), so nothing
+/// swapped in between the check and the open is written either.
+fn open_log(path: &Path) -> Result<File, StoreError> {
+    refuse_irregular(path)?;
+    let mut options = private_file_options();
+    options.read(true).append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let file = options.open(path).map_err(io("opening", path))?;
+    let meta = file.metadata().map_err(io("inspecting", path))?;
+    if !meta.is_file() {
+        return Err(StoreError::NotRegular {
+            path: path.to_owned(),
+            kind: kind_of(meta.file_type()),
+        });
+    }
+    Ok(file)
+}
+
+/// Appends one whole record to the log at `path` with a single write (O_APPEND), creating it
+/// 0600; a log that is not a regular file is not written.
 ///
 /// # Errors
 /// [`StoreError`] when it cannot be written.
 fn append(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    refuse_symlink(path)?;
-    let mut file = private_file_options()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(io("opening", path))?;
+    let mut file = open_log(path)?;
     file.write_all(bytes).map_err(io("appending to", path))
 }
 
@@ -292,11 +357,23 @@ fn read_bytes(path: &Path) -> Result<Read, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Read::Missing),
         Err(source) => return Err(StoreError::io("inspecting", path, source)),
     }
-    let file = match File::open(path) {
+    // And again on the handle, opened without waiting or following a symlink: nothing
+    // swapped in since the check is read.
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let file = match options.open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Read::Missing),
         Err(source) => return Err(StoreError::io("reading", path, source)),
     };
+    if !file.metadata().map_err(io("inspecting", path))?.is_file() {
+        return Ok(Read::Unusable("not a regular file".to_owned()));
+    }
     let mut bytes = Vec::new();
     file.take(MAX_STATE_FILE.saturating_add(1))
         .read_to_end(&mut bytes)
@@ -459,6 +536,8 @@ impl Store for FileStore {
             fs_err::create_dir_all(artefacts).map_err(io("creating", artefacts))?;
         }
         let log = self.log_path(key, artefacts_dir);
+        // A FIFO or a device where the log belongs is never replaced nor written.
+        refuse_irregular(&log)?;
         // An artefacts folder that other windows use holds their log: add a section.
         if artefacts_dir.is_some() && fs_err::metadata(&log).is_ok_and(|m| m.len() > 0) {
             return append(&log, format!("\n---\n\n{header}").as_bytes());
@@ -477,12 +556,15 @@ impl Store for FileStore {
         head: &str,
     ) -> Result<(), StoreError> {
         let log = self.log_path(key, artefacts_dir);
-        let in_table = artefacts_dir.is_none() || ends_in_table(&log);
-        if in_table {
-            append(&log, row.as_bytes())
+        let mut file = open_log(&log)?;
+        let in_table = artefacts_dir.is_none() || ends_in_table(&mut file);
+        let text = if in_table {
+            row.to_owned()
         } else {
-            append(&log, format!("\n{head}{row}").as_bytes())
-        }
+            format!("\n{head}{row}")
+        };
+        file.write_all(text.as_bytes())
+            .map_err(io("appending to", &log))
     }
 
     fn append_log(
@@ -503,23 +585,27 @@ impl Store for FileStore {
     }
 }
 
-/// Whether the log's last line is a table row. Only its end is read.
-fn ends_in_table(log: &Path) -> bool {
+/// How much of the log's end is read to know whether it ends in a table.
+const LOG_TAIL: u64 = 4096;
+
+/// Whether the log's last line is a table row. Only its last [`LOG_TAIL`] bytes are read,
+/// from a log [`open_log`] opened (a regular file).
+fn ends_in_table(log: &mut File) -> bool {
     use std::io::{Seek as _, SeekFrom};
-    let Ok(mut file) = File::open(log) else {
-        return false;
-    };
-    let tail = file.metadata().map_or(0, |m| m.len().saturating_sub(4096));
-    let mut text = String::new();
-    if file.seek(SeekFrom::Start(tail)).is_err() {
+    let tail = log
+        .metadata()
+        .map_or(0, |m| m.len().saturating_sub(LOG_TAIL));
+    if log.seek(SeekFrom::Start(tail)).is_err() {
         return false;
     }
     let mut bytes = Vec::new();
-    if file.take(4096).read_to_end(&mut bytes).is_err() {
+    if log.take(LOG_TAIL).read_to_end(&mut bytes).is_err() {
         return false;
     }
-    text.push_str(&String::from_utf8_lossy(&bytes));
-    text.lines().last().is_some_and(|l| l.starts_with('|'))
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .last()
+        .is_some_and(|l| l.starts_with('|'))
 }
 
 /// An artefacts folder that is a folder, or can be made one: neither it nor the nearest of
