@@ -1073,3 +1073,109 @@ fn the_health_urls_user_info_never_appears_outside_target_json() {
     assert!(target_json.contains("user:s3cret@"));
     assert!(!failing.requests().is_empty());
 }
+
+/// Passwords written as they are, not percent-encoded, with the characters that end an
+/// authority early (`#`, `?`, `/`), more `@`, whitespace and `%`. Every piece of every one
+/// starts with `ZQ`, which nothing else in the output holds.
+const HOSTILE_PASSWORDS: [&str; 8] = [
+    "ZQhunter#ZQ2x",
+    "ZQhunter?ZQ2x",
+    "ZQhunter/ZQ2x",
+    "ZQhun@ZQter:ZQx#ZQ2x",
+    "ZQhunter ZQ2x",
+    "ZQhun%ZQter#ZQ2x",
+    "ZQa#ZQb?ZQc/ZQd@ZQe ZQf%ZQg",
+    "ZQhunter\tZQ2x",
+];
+
+/// A URL refused for its hostile password never shows any piece of the password: not for
+/// `--health-url`, not for `ORCH_POST_DEPLOY_WEBHOOK_URL`. Exit 2, and the message names
+/// the flag or variable and shows the URL with `***`.
+#[test]
+fn a_refused_url_never_shows_its_password() {
+    let port = loopback::closed_port();
+    for password in HOSTILE_PASSWORDS {
+        let url = format!("http://admin:{password}@127.0.0.1:{port}/h");
+        let env = new_env();
+        let out = env.run(&[
+            "arm",
+            "--repo",
+            "api",
+            "--work-item",
+            "w",
+            "--health-url",
+            &url,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{password:?}: {}", stderr(&out));
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!text.contains("ZQ"), "{password:?} shown: {text}");
+        assert!(
+            text.contains("--health-url") && text.contains("***"),
+            "{password:?}: {text}"
+        );
+        env.assert_nothing_written(password);
+
+        let mut env = new_env();
+        env.set("WEBHOOK_URL", &url);
+        for args in [
+            [vec!["arm"], arm_args("http://127.0.0.1:9/h")].concat(),
+            vec!["tick", "--repo", "api", "--work-item", "w"],
+            vec!["status"],
+        ] {
+            let out = env.run(&args);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{password:?} {args:?}: {}",
+                stderr(&out)
+            );
+            let text = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(!text.contains("ZQ"), "{password:?} {args:?} shown: {text}");
+            assert!(
+                text.contains("ORCH_POST_DEPLOY_WEBHOOK_URL") && text.contains("***"),
+                "{password:?}: {text}"
+            );
+        }
+        env.assert_nothing_written(password);
+    }
+}
+
+/// Percent-encoded user info is sent decoded, as curl sends it: a health endpoint that
+/// wants `bob:p@ss` passes with `http://bob:p%40ss@…`, and a healthy deploy stays HEALTHY.
+#[test]
+fn percent_encoded_health_credentials_are_sent_decoded() {
+    // base64 of bob:p@ss
+    let expected = "Basic Ym9iOnBAc3M=";
+    let server = Server::start(move |c: &mut Conn| {
+        if let Some(request) = c.read_request() {
+            let status = if request.header("authorization") == Some(expected) {
+                "200 OK"
+            } else {
+                "401 Unauthorized"
+            };
+            let _ = c.write(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                    .as_bytes(),
+            );
+        }
+    });
+    let url = server
+        .url("/health")
+        .replace("http://", "http://bob:p%40ss@");
+    let env = new_env();
+    let armed = env.json(&[vec!["arm"], arm_args(&url)].concat(), 0);
+    assert_eq!(armed["armed"], true, "{armed}");
+    let tick = env.json(&["tick", "--repo", "api", "--work-item", "w"], 0);
+    assert_eq!(
+        (
+            tick["verdict"].as_str(),
+            tick["consecutive_failures"].as_u64()
+        ),
+        (Some("HEALTHY"), Some(0)),
+        "{tick}"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("authorization"), Some(expected));
+    assert_eq!(requests[0].target, "/health");
+}
