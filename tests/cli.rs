@@ -490,6 +490,93 @@ fn a_damaged_state_file_is_named_and_the_tick_still_exits_0() {
     assert_eq!(status.status.code(), Some(0));
 }
 
+/// A folder, a FIFO or a device where `window.json` or `target.json` belongs is damaged
+/// state: it is kept aside (renamed, since a folder cannot be hard-linked) and replaced, the
+/// reason names it, and the tick exits 0, at once and at every later tick. A folder where the
+/// lock belongs leaves the folder unusable: exit 1, naming the lock.
+#[test]
+fn a_folder_fifo_or_device_in_place_of_a_state_file_is_kept_aside() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let (server, _) = target(true);
+    let url = server.url("/health");
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    for name in ["window.json", "target.json"] {
+        for kind in ["folder", "fifo", "device"] {
+            let what = format!("{kind} as {name}");
+            let env = new_env();
+            env.json(&[vec!["arm"], arm_args(&url, "w")].concat(), 0);
+            let path = env.window_dir("api", "w").join(name);
+            std::fs::remove_file(&path).unwrap();
+            let made = match kind {
+                "folder" => std::fs::create_dir(&path).is_ok(),
+                "fifo" => Command::new("mkfifo")
+                    .arg(&path)
+                    .status()
+                    .unwrap()
+                    .success(),
+                _ => Command::new("mknod")
+                    .arg(&path)
+                    .args(["c", "1", "3"])
+                    .status()
+                    .is_ok_and(|s| s.success()),
+            };
+            if !made {
+                assert!(kind == "device" && !root, "{what}: could not make it");
+                continue;
+            }
+            for n in 0..2 {
+                let out = env.run(&["tick", "--repo", "api", "--work-item", "w"]);
+                assert_eq!(
+                    out.status.code(),
+                    Some(0),
+                    "{what}, tick {n}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let json = binary::one_json(&out, &what);
+                if n == 0 {
+                    let reason = json["reason"].as_str().unwrap();
+                    assert!(
+                        reason.contains(name) && reason.contains("damaged"),
+                        "{what}: {reason}"
+                    );
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            let kept: Vec<_> = std::fs::read_dir(env.window_dir("api", "w"))
+                .unwrap()
+                .map(|e| e.unwrap())
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(&format!("{name}.damaged-"))
+                })
+                .collect();
+            assert_eq!(kept.len(), 1, "{what}: kept once: {kept:?}");
+            let kept_type = kept[0].file_type().unwrap();
+            assert!(
+                kept_type.is_dir() || kept_type.is_fifo() || kept_type.is_char_device(),
+                "{what}: the very thing is kept"
+            );
+        }
+    }
+
+    let env = new_env();
+    env.json(&[vec!["arm"], arm_args(&url, "w")].concat(), 0);
+    let lock = env.window_dir("api", "w").join("lock");
+    let _ = std::fs::remove_file(&lock);
+    std::fs::create_dir(&lock).unwrap();
+    let out = env.run(&["tick", "--repo", "api", "--work-item", "w"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(lock.to_str().unwrap()) && err.contains("a folder"),
+        "names the lock: {err}"
+    );
+}
+
 #[test]
 fn count_5xx_reads_files_and_stdin() {
     let log = "10.0.0.1 - - [27/Nov/2026:03:20:00 +0000] \"GET / HTTP/1.1\" 200 12\n\

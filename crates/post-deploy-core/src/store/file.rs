@@ -163,7 +163,8 @@ impl WindowDir {
     /// [`StoreError`] when the lock file cannot be opened.
     fn try_lock(&self) -> Result<Option<WindowLock>, StoreError> {
         let path = self.file(LOCK_FILE);
-        refuse_symlink(&path)?;
+        // A folder, FIFO or device where the lock belongs leaves the window unusable: named.
+        refuse_irregular(&path)?;
         let file = private_file_options()
             .read(true)
             .write(true)
@@ -178,13 +179,21 @@ impl WindowDir {
         }
     }
 
-    /// Links `name` under a `<name>.damaged-<stamp>` name that is not taken yet, leaving
-    /// `name` itself in place; returns the name it is kept under.
+    /// Keeps `name` under a `<name>.damaged-<stamp>` name that is not taken yet; returns the
+    /// name it is kept under. A regular file is hard-linked, so `name` itself stays in place
+    /// until its replacement is written. Anything else (a folder, a FIFO, a device) is
+    /// renamed: a folder cannot be hard-linked, and nothing can be written over one. `name`
+    /// is then missing until it is replaced, which the driver treats as damaged too.
     ///
     /// # Errors
-    /// [`StoreError`] when it cannot be linked.
+    /// [`StoreError`] when it cannot be kept.
     fn keep_aside(&self, name: &str, stamp: &str) -> Result<String, StoreError> {
         let path = self.file(name);
+        let regular = match fs_err::symlink_metadata(&path) {
+            Ok(meta) => meta.is_file(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(source) => return Err(StoreError::io("inspecting", &path, source)),
+        };
         // A clock that stepped back can give a stamp that was used before: never overwrite
         // an earlier kept copy.
         for n in 0u32..100 {
@@ -193,7 +202,12 @@ impl WindowDir {
             } else {
                 format!("{name}.damaged-{stamp}-{n}")
             };
-            match std::fs::hard_link(&path, self.file(&kept_as)) {
+            let kept = if regular {
+                std::fs::hard_link(&path, self.file(&kept_as))
+            } else {
+                rename_new(&path, &self.file(&kept_as))
+            };
+            match kept {
                 Ok(()) => {
                     sync_dir(&self.path)?;
                     return Ok(kept_as);
@@ -225,6 +239,16 @@ impl WindowDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(source) => Err(StoreError::io("removing", &path, source)),
         }
+    }
+}
+
+/// Renames `from` to `to` unless `to` is taken (`AlreadyExists`). Only for the window's own
+/// files, under its lock: nothing else creates `to` between the check and the rename.
+fn rename_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(to) {
+        Ok(_) => Err(std::io::ErrorKind::AlreadyExists.into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::rename(from, to),
+        Err(e) => Err(e),
     }
 }
 
