@@ -864,3 +864,137 @@ fn two_windows_sharing_an_artefacts_dir_keep_both_logs() {
         }
     }
 }
+
+/// Twelve windows armed at once with one `--artefacts-dir` that does not exist yet: every
+/// arm exits 0 and every window's section is in the one log, whichever arm made it.
+#[test]
+fn twelve_concurrent_arms_share_one_fresh_artefacts_dir() {
+    let env = new_env();
+    let scratch = tempfile::tempdir().unwrap();
+    let artefacts = scratch.path().join("fresh").join("artefacts");
+    let dir = artefacts.to_str().unwrap();
+    let url = "http://127.0.0.1:9/health";
+    let items: Vec<String> = (0..12).map(|n| format!("PR-{n}")).collect();
+    let children: Vec<_> = items
+        .iter()
+        .map(|item| {
+            env.command(
+                &[
+                    vec!["arm"],
+                    arm_args(url, item),
+                    vec!["--artefacts-dir", dir],
+                ]
+                .concat(),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for (item, child) in items.iter().zip(children) {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{item}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let log = std::fs::read_to_string(artefacts.join("16-post-deploy-log.md")).unwrap();
+    for item in &items {
+        assert_eq!(
+            log.matches(&format!("# post-deploy: api {item}\n")).count(),
+            1,
+            "{item}'s header, once: {log}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(&artefacts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["16-post-deploy-log.md"], "no temporary is left");
+}
+
+/// A temporary left by a writer killed mid-write does not pile up in a window's folder: the
+/// next write of that file clears it. In a shared artefacts dir, another writer's temporary
+/// is never touched.
+#[test]
+fn temporaries_left_by_a_killed_writer_do_not_pile_up() {
+    let env = new_env();
+    let (server, _) = target(false);
+    let url = server.url("/health");
+    let artefacts = tempfile::tempdir().unwrap();
+    let others = artefacts.path().join(".16-post-deploy-log.md.tmp.4242.0");
+    std::fs::write(&others, "another writer's").unwrap();
+    env.json(
+        &[
+            vec!["arm"],
+            arm_args(&url, "w"),
+            vec!["--artefacts-dir", artefacts.path().to_str().unwrap()],
+        ]
+        .concat(),
+        0,
+    );
+    let dir = env.window_dir("api", "w");
+    let stale = [
+        ".window.json.tmp",
+        ".window.json.tmp.4242.0",
+        ".window.json.tmp.4243.17",
+    ];
+    for name in stale {
+        std::fs::write(dir.join(name), "{\"half\": ").unwrap();
+    }
+    env.json(&["tick", "--repo", "api", "--work-item", "w"], 0);
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "stale temporaries left: {left:?}");
+    assert_eq!(
+        std::fs::read_to_string(&others).unwrap(),
+        "another writer's",
+        "a shared folder's temporaries are left alone"
+    );
+}
+
+/// An `--artefacts-dir` that is a symlink to nothing, or lies in `/proc` (`/proc/self` is a
+/// different folder in every process, and no log can be written there), is a usage error
+/// found before anything is written.
+#[test]
+fn a_dangling_or_proc_artefacts_dir_is_refused_before_anything_is_written() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dangling = scratch.path().join("dangling");
+    std::os::unix::fs::symlink(scratch.path().join("nowhere"), &dangling).unwrap();
+    for bad in [
+        dangling.clone(),
+        dangling.join("sub"),
+        "/proc/self".into(),
+        "/proc/self/post-deploy".into(),
+        "/sys/kernel".into(),
+    ] {
+        let env = new_env();
+        let out = env.run(
+            &[
+                vec!["arm"],
+                arm_args("http://127.0.0.1:9/health", "w"),
+                vec!["--artefacts-dir", bad.to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", bad.display());
+        assert!(
+            err.contains("--artefacts-dir") && err.contains(bad.to_str().unwrap()),
+            "the message names the path: {err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(env.state()).unwrap().count(),
+            0,
+            "{}: no window folder",
+            bad.display()
+        );
+    }
+    assert!(!scratch.path().join("nowhere").exists());
+}
