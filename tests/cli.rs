@@ -494,6 +494,93 @@ fn a_damaged_state_file_is_named_and_the_tick_still_exits_0() {
     assert_eq!(status.status.code(), Some(0));
 }
 
+/// A folder, a FIFO or a device where `window.json` or `target.json` belongs is damaged
+/// state: it is kept aside (renamed, since a folder cannot be hard-linked) and replaced, the
+/// reason names it, and the tick exits 0, at once and at every later tick. A folder where the
+/// lock belongs leaves the folder unusable: exit 1, naming the lock.
+#[test]
+fn a_folder_fifo_or_device_in_place_of_a_state_file_is_kept_aside() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let (server, _) = target(true);
+    let url = server.url("/health");
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    for name in ["window.json", "target.json"] {
+        for kind in ["folder", "fifo", "device"] {
+            let what = format!("{kind} as {name}");
+            let env = new_env();
+            env.json(&[vec!["arm"], arm_args(&url, "w")].concat(), 0);
+            let path = env.window_dir("api", "w").join(name);
+            std::fs::remove_file(&path).unwrap();
+            let made = match kind {
+                "folder" => std::fs::create_dir(&path).is_ok(),
+                "fifo" => Command::new("mkfifo")
+                    .arg(&path)
+                    .status()
+                    .unwrap()
+                    .success(),
+                _ => Command::new("mknod")
+                    .arg(&path)
+                    .args(["c", "1", "3"])
+                    .status()
+                    .is_ok_and(|s| s.success()),
+            };
+            if !made {
+                assert!(kind == "device" && !root, "{what}: could not make it");
+                continue;
+            }
+            for n in 0..2 {
+                let out = env.run(&["tick", "--repo", "api", "--work-item", "w"]);
+                assert_eq!(
+                    out.status.code(),
+                    Some(0),
+                    "{what}, tick {n}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let json = binary::one_json(&out, &what);
+                if n == 0 {
+                    let reason = json["reason"].as_str().unwrap();
+                    assert!(
+                        reason.contains(name) && reason.contains("damaged"),
+                        "{what}: {reason}"
+                    );
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            let kept: Vec<_> = std::fs::read_dir(env.window_dir("api", "w"))
+                .unwrap()
+                .map(|e| e.unwrap())
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(&format!("{name}.damaged-"))
+                })
+                .collect();
+            assert_eq!(kept.len(), 1, "{what}: kept once: {kept:?}");
+            let kept_type = kept[0].file_type().unwrap();
+            assert!(
+                kept_type.is_dir() || kept_type.is_fifo() || kept_type.is_char_device(),
+                "{what}: the very thing is kept"
+            );
+        }
+    }
+
+    let env = new_env();
+    env.json(&[vec!["arm"], arm_args(&url, "w")].concat(), 0);
+    let lock = env.window_dir("api", "w").join("lock");
+    let _ = std::fs::remove_file(&lock);
+    std::fs::create_dir(&lock).unwrap();
+    let out = env.run(&["tick", "--repo", "api", "--work-item", "w"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(lock.to_str().unwrap()) && err.contains("a folder"),
+        "names the lock: {err}"
+    );
+}
+
 #[test]
 fn count_5xx_reads_files_and_stdin() {
     let log = "10.0.0.1 - - [27/Nov/2026:03:20:00 +0000] \"GET / HTTP/1.1\" 200 12\n\
@@ -797,7 +884,11 @@ fn operator_commands_answer_done_or_refused_with_why() {
     env.json(&[&with(&["arm"])[..], &["--health-url", &url]].concat(), 0);
     let mut messages = Vec::new();
     let mut note = |what: &str, out: &serde_json::Value| {
-        messages.push(format!("{what}: done={} {}", out["done"], out["reason"].as_str().unwrap()));
+        messages.push(format!(
+            "{what}: done={} {}",
+            out["done"],
+            out["reason"].as_str().unwrap()
+        ));
     };
     let out = env.json(&[&with(&["extend"])[..], &["--by", "60"]].concat(), 0);
     assert_eq!(out["done"], true);
@@ -809,18 +900,159 @@ fn operator_commands_answer_done_or_refused_with_why() {
     let out = env.json(&with(&["rollback"]), 4);
     note("rollback", &out);
     let out = env.json(&with(&["promote"]), 0);
-    assert_eq!((out["done"].clone(), out["finished"].clone()), (true.into(), true.into()));
+    assert_eq!(
+        (out["done"].clone(), out["finished"].clone()),
+        (true.into(), true.into())
+    );
     note("promote", &out);
     let out = env.json(&with(&["promote"]), 4);
     note("promote again", &out);
     let out = env.json(&["rollback", "--repo", "api", "--work-item", "none"], 4);
     note("rollback of no window", &out);
     // `extend --by 0` is a usage error.
-    assert_eq!(env.run(&[&with(&["extend"])[..], &["--by", "0"]].concat()).status.code(), Some(2));
+    assert_eq!(
+        env.run(&[&with(&["extend"])[..], &["--by", "0"]].concat())
+            .status
+            .code(),
+        Some(2)
+    );
     // No container was named: nothing was proved.
     let listed = env.json(&["known-good", "--repo", "api", "--json"], 0);
     assert_eq!(listed, serde_json::json!([]));
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]");
     settings.bind(|| insta::assert_snapshot!("operator_messages", messages.join("\n")));
+}
+/// Twelve windows armed at once with one `--artefacts-dir` that does not exist yet: every
+/// arm exits 0 and every window's section is in the one log, whichever arm made it.
+#[test]
+fn twelve_concurrent_arms_share_one_fresh_artefacts_dir() {
+    let env = new_env();
+    let scratch = tempfile::tempdir().unwrap();
+    let artefacts = scratch.path().join("fresh").join("artefacts");
+    let dir = artefacts.to_str().unwrap();
+    let url = "http://127.0.0.1:9/health";
+    let items: Vec<String> = (0..12).map(|n| format!("PR-{n}")).collect();
+    let children: Vec<_> = items
+        .iter()
+        .map(|item| {
+            env.command(
+                &[
+                    vec!["arm"],
+                    arm_args(url, item),
+                    vec!["--artefacts-dir", dir],
+                ]
+                .concat(),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for (item, child) in items.iter().zip(children) {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{item}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let log = std::fs::read_to_string(artefacts.join("16-post-deploy-log.md")).unwrap();
+    for item in &items {
+        assert_eq!(
+            log.matches(&format!("# post-deploy: api {item}\n")).count(),
+            1,
+            "{item}'s header, once: {log}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(&artefacts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["16-post-deploy-log.md"], "no temporary is left");
+}
+
+/// A temporary left by a writer killed mid-write does not pile up in a window's folder: the
+/// next write of that file clears it. In a shared artefacts dir, another writer's temporary
+/// is never touched.
+#[test]
+fn temporaries_left_by_a_killed_writer_do_not_pile_up() {
+    let env = new_env();
+    let (server, _) = target(false);
+    let url = server.url("/health");
+    let artefacts = tempfile::tempdir().unwrap();
+    let others = artefacts.path().join(".16-post-deploy-log.md.tmp.4242.0");
+    std::fs::write(&others, "another writer's").unwrap();
+    env.json(
+        &[
+            vec!["arm"],
+            arm_args(&url, "w"),
+            vec!["--artefacts-dir", artefacts.path().to_str().unwrap()],
+        ]
+        .concat(),
+        0,
+    );
+    let dir = env.window_dir("api", "w");
+    let stale = [
+        ".window.json.tmp",
+        ".window.json.tmp.4242.0",
+        ".window.json.tmp.4243.17",
+    ];
+    for name in stale {
+        std::fs::write(dir.join(name), "{\"half\": ").unwrap();
+    }
+    env.json(&["tick", "--repo", "api", "--work-item", "w"], 0);
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "stale temporaries left: {left:?}");
+    assert_eq!(
+        std::fs::read_to_string(&others).unwrap(),
+        "another writer's",
+        "a shared folder's temporaries are left alone"
+    );
+}
+
+/// An `--artefacts-dir` that is a symlink to nothing, or lies in `/proc` (`/proc/self` is a
+/// different folder in every process, and no log can be written there), is a usage error
+/// found before anything is written.
+#[test]
+fn a_dangling_or_proc_artefacts_dir_is_refused_before_anything_is_written() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dangling = scratch.path().join("dangling");
+    std::os::unix::fs::symlink(scratch.path().join("nowhere"), &dangling).unwrap();
+    for bad in [
+        dangling.clone(),
+        dangling.join("sub"),
+        "/proc/self".into(),
+        "/proc/self/post-deploy".into(),
+        "/sys/kernel".into(),
+    ] {
+        let env = new_env();
+        let out = env.run(
+            &[
+                vec!["arm"],
+                arm_args("http://127.0.0.1:9/health", "w"),
+                vec!["--artefacts-dir", bad.to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", bad.display());
+        assert!(
+            err.contains("--artefacts-dir") && err.contains(bad.to_str().unwrap()),
+            "the message names the path: {err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(env.state()).unwrap().count(),
+            0,
+            "{}: no window folder",
+            bad.display()
+        );
+    }
+    assert!(!scratch.path().join("nowhere").exists());
 }

@@ -204,7 +204,11 @@ fn published_port(container: &str) -> u16 {
 
 /// One GET on loopback: status and body; `None` when nothing answers.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    get_at(std::net::SocketAddr::from(([127, 0, 0, 1], port)), path)
+}
+
+/// One GET at `addr`: status and body; `None` when nothing answers.
+fn get_at(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
@@ -221,14 +225,29 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
 
 /// Waits until the fixture's httpd answers on `port`.
 fn wait_ready(port: u16) {
+    wait_ready_at(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+}
+
+/// Waits until the fixture's httpd answers at `addr`.
+fn wait_ready_at(addr: std::net::SocketAddr) {
     let start = Instant::now();
-    while get(port, "/cgi-bin/version").is_none() {
+    while get_at(addr, "/cgi-bin/version").is_none() {
         assert!(
             start.elapsed() < Duration::from_secs(20),
-            "the fixture on port {port} never answered"
+            "the fixture at {addr} never answered"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Where a container's port 8080 answers on the network `net` (its address there).
+fn address_on(container: &str, net: &str) -> std::net::SocketAddr {
+    let ip = inspect(container)["NetworkSettings"]["Networks"][net]["IPAddress"]
+        .as_str()
+        .unwrap()
+        .parse::<std::net::IpAddr>()
+        .unwrap();
+    std::net::SocketAddr::new(ip, 8080)
 }
 
 /// A state folder and the binary's environment.
@@ -375,6 +394,10 @@ impl Run {
             Duration::from_secs(120),
         )
     }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
 
 fn env_of(c: &Value) -> Vec<String> {
@@ -1289,4 +1312,148 @@ fn an_operator_rollback_runs_once_when_ticks_race_it() {
     ]);
     assert_eq!(parked.lines().count(), 1, "one container parked: {parked}");
     assert_eq!(inspect(&u)["Image"].as_str().unwrap(), image_id(&prev));
+}
+/// A container on a user network whose image exposes a port that is not published (`docker
+/// inspect` shows `"8080/tcp": null`, as for most services behind a reverse proxy): arm
+/// records its image, the self guard knows it by its id prefix, and a degradation recreates
+/// it on the previous image, on the same network, its port still unpublished.
+#[test]
+fn a_container_with_an_unpublished_port_rolls_back() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("unpub");
+    let bad = c.tag(BAD_HEALTH, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    let net = format!("{u}n");
+    docker_ok(&["network", "create", &net]);
+    c.networks.push(net.clone());
+    c.containers.push(u.clone());
+    let old_id = docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &u,
+        "--network",
+        &net,
+        "-e",
+        "FIXTURE_MESSAGE=kept across rollback",
+        &bad,
+    ]);
+    let before = inspect(&u);
+    assert!(
+        before["NetworkSettings"]["Ports"]["8080/tcp"].is_null(),
+        "the image exposes 8080 and nothing publishes it: {}",
+        before["NetworkSettings"]["Ports"]
+    );
+    let addr = address_on(&u, &net);
+    wait_ready_at(addr);
+    let url = format!("http://{addr}/cgi-bin/health");
+    let arm_args = |item: &'static str| -> Vec<String> {
+        [
+            "arm",
+            "--repo",
+            "e2e",
+            "--work-item",
+            item,
+            "--health-url",
+            &url,
+            "--container",
+            &u,
+            "--previous-image",
+            &prev,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+
+    // The orchestrator's own container, named by its id prefix: known as itself.
+    let mut own = Run::new();
+    own.set("SELF_CONTAINER", &old_id[..12])
+        .set("FAIL_THRESHOLD", "1");
+    let armed = arm_args("s");
+    let (code, out, stderr) = own.run(&strs(&armed), Duration::from_secs(60));
+    assert_eq!(
+        (code, out["armed"].as_bool()),
+        (0, Some(true)),
+        "{out}\n{stderr}"
+    );
+    let tick = ["tick", "--repo", "e2e", "--work-item", "s"];
+    let (code, out, stderr) = own.run(&tick, Duration::from_secs(60));
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(
+        (out["verdict"].as_str(), out["action"].as_str()),
+        (Some("DEGRADED"), Some("ALERT_ONLY")),
+        "{out}\n{stderr}"
+    );
+    assert!(
+        out["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the orchestrator's own"),
+        "{out}"
+    );
+    assert_eq!(inspect(&u)["Id"].as_str().unwrap(), old_id);
+
+    // Any other container: the image is recorded at arm, and the rollback recreates it.
+    let mut run = Run::new();
+    run.set("FAIL_THRESHOLD", "1");
+    let armed = arm_args("a");
+    let (code, out, stderr) = run.run(&strs(&armed), Duration::from_secs(60));
+    assert_eq!(
+        (code, out["armed"].as_bool()),
+        (0, Some(true)),
+        "{out}\n{stderr}"
+    );
+    let reason = out["reason"].as_str().unwrap();
+    assert!(
+        !reason.contains("not recorded") && !reason.contains("unreadable"),
+        "{reason}"
+    );
+    let tick = ["tick", "--repo", "e2e", "--work-item", "a"];
+    let (code, out, stderr) = run.run(&tick, Duration::from_secs(120));
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(
+        (out["verdict"].as_str(), out["action"].as_str()),
+        (Some("DEGRADED"), Some("ROLLBACK")),
+        "{out}\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("rollback_failed") && !stderr.contains("unreadable"),
+        "{stderr}"
+    );
+
+    let now = inspect(&u);
+    assert_ne!(now["Id"].as_str().unwrap(), old_id);
+    assert_eq!(now["Image"].as_str().unwrap(), image_id(&prev));
+    assert_eq!(now["State"]["Running"], true);
+    let networks = now["NetworkSettings"]["Networks"].as_object().unwrap();
+    assert_eq!(
+        networks.keys().collect::<Vec<_>>(),
+        [&net],
+        "on the same network alone"
+    );
+    assert!(
+        now["NetworkSettings"]["Ports"]["8080/tcp"].is_null(),
+        "still not published: {}",
+        now["NetworkSettings"]["Ports"]
+    );
+    assert!(env_of(&now).contains(&"FIXTURE_MESSAGE=kept across rollback".to_owned()));
+    let addr = address_on(&u, &net);
+    wait_ready_at(addr);
+    assert_eq!(
+        get_at(addr, "/cgi-bin/health"),
+        Some((200, "ok (healthy)".to_owned()))
+    );
+    let old = inspect(&old_id);
+    assert!(
+        old["Name"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("/{u}-post-deploy-failed-")),
+        "{}",
+        old["Name"]
+    );
+    assert_eq!(old["State"]["Running"], false);
 }

@@ -191,6 +191,27 @@ fn docker_inspect_corpus_replays() {
     corpus::replay("docker_inspect", &check, 24);
 }
 
+/// The corpus's recorded containers (`recorded-inspect-*`) and its containers with `null` in
+/// a map's value or a list's item (`null-*`), such as an exposed port that is not published
+/// (`"8080/tcp": null`), are read and rebuilt, never refused as unreadable output.
+#[test]
+fn containers_with_nulls_anywhere_are_read() {
+    let dir = corpus::corpus("docker_inspect");
+    let mut read = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("null-") || name.starts_with("recorded-inspect-")) {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let argvs = parse_inspect_for_fuzzing(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(argvs.iter().any(|a| a[0] == "create"), "{name}: {argvs:?}");
+        read += 1;
+    }
+    assert!(read >= 5, "only {read} such files in {}", dir.display());
+}
+
 /// The recorded containers reach the argv building; the checks refuse what they must.
 #[test]
 fn the_recorded_inspect_output_is_rebuilt_and_checked() {

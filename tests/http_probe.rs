@@ -412,3 +412,91 @@ fn a_silent_webhook_times_out_and_hides_the_secrets() {
 fn without_a_webhook_an_alert_only_goes_to_stderr() {
     WebhookSink::new(None).send(&alert()).unwrap();
 }
+
+// --- Credentials ----------------------------------------------------------------------
+
+/// `Basic` credentials of `user:password`, as a client sends them.
+fn basic(user_password: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = user_password.as_bytes();
+    let mut out = String::from("Basic ");
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A server that answers 200 to `Authorization: <expected>` and 401 to anything else.
+fn protected(expected: String) -> Server {
+    Server::start(move |c: &mut Conn| {
+        if let Some(request) = c.read_request() {
+            let status = if request.header("authorization") == Some(expected.as_str()) {
+                "200 OK"
+            } else {
+                "401 Unauthorized"
+            };
+            let _ = c.write(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                    .as_bytes(),
+            );
+        }
+    })
+}
+
+/// Percent-encoded user info (RFC 3986) is decoded before it is sent as Basic auth, as curl
+/// sends it: `bob:p%40ss` arrives as `bob:p@ss`, and a protected health endpoint passes.
+#[test]
+fn percent_encoded_credentials_are_sent_decoded() {
+    assert_eq!(basic("bob:p@ss"), "Basic Ym9iOnBAc3M=");
+    for (userinfo, sent) in [
+        ("bob:p%40ss", "bob:p@ss"),
+        ("b%6Fb:p%23%3F%2F%20%25ss", "bob:p#?/ %ss"),
+        ("bob%3Ax:pw", "bob:x:pw"),
+        ("bob", "bob:"),
+        ("bob:", "bob:"),
+        ("bob:caf%C3%A9", "bob:café"),
+        ("bob:plain", "bob:plain"),
+    ] {
+        let server = protected(basic(sent));
+        let url = server
+            .url("/health")
+            .replace("http://", &format!("http://{userinfo}@"));
+        assert!(SecretUrl::parse(&url).is_some(), "{url}");
+        let (sample, _) = probe(&url);
+        assert_eq!(sample.outcome, Ok(200), "{userinfo}: {sample:?}");
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].target, "/health");
+        assert_eq!(
+            requests[0].header("authorization"),
+            Some(basic(sent).as_str())
+        );
+    }
+}
+
+/// The webhook's user info is decoded the same way.
+#[test]
+fn the_webhooks_percent_encoded_credentials_are_sent_decoded() {
+    let server = protected(basic("bob:p@ss"));
+    let url = server
+        .url("/hook?x=1")
+        .replace("http://", "http://bob:p%40ss@");
+    WebhookSink::new(Some(SecretUrl::parse(&url).unwrap()))
+        .send(&alert())
+        .unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].target, "/hook?x=1");
+}

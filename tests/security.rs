@@ -612,6 +612,106 @@ fn arm_args_for<'a>(url: &'a str, item: &'a str) -> Vec<&'a str> {
     vec!["--repo", "api", "--work-item", item, "--health-url", url]
 }
 
+// --- Planted files ----------------------------------------------------------------------
+
+/// Runs the binary, killed and failed after `limit`: a command that hangs is the finding.
+fn run_within(env: &Env, args: &[&str], limit: std::time::Duration) -> Output {
+    let mut child = env
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("{args:?} hung past {limit:?}; stderr: {}", stderr(&out));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Plants `kind` (`fifo`, or `device`: a character device like `/dev/null`) at `path`;
+/// `false` when this system does not let the test make it (a device needs root).
+fn plant(kind: &str, path: &Path) -> bool {
+    let _ = std::fs::remove_file(path);
+    let made = match kind {
+        "fifo" => std::process::Command::new("mkfifo").arg(path).status(),
+        _ => std::process::Command::new("mknod")
+            .arg(path)
+            .args(["c", "1", "3"])
+            .status(),
+    };
+    made.is_ok_and(|s| s.success())
+}
+
+/// A FIFO or a character device planted as the log artefact, in the window's folder or in a
+/// shared artefacts dir, is never written: opening a FIFO to append waits for a reader for
+/// ever (with the window's lock held), and a device is no log. The tick runs, exits 0 within
+/// seconds, and its reason says the log was not written, naming it; the planted file stays.
+#[test]
+fn a_fifo_or_device_planted_as_the_log_is_not_written() {
+    use std::io::Write as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    let server = health(200);
+    let url = server.url("/health");
+    for kind in ["fifo", "device"] {
+        for shared in [false, true] {
+            let what = format!("{kind}, shared artefacts dir: {shared}");
+            let env = new_env();
+            let artefacts = env.state().join("artefacts");
+            let artefacts_arg = artefacts.to_str().unwrap().to_owned();
+            let mut arm = [vec!["arm"], arm_args(&url)].concat();
+            if shared {
+                arm.extend(["--artefacts-dir", &artefacts_arg]);
+            }
+            let out = env.run(&arm);
+            assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
+            let log = if shared {
+                artefacts.clone()
+            } else {
+                env.window_dir("api", "w")
+            }
+            .join("16-post-deploy-log.md");
+            if !plant(kind, &log) {
+                let root = std::process::Command::new("id")
+                    .arg("-u")
+                    .output()
+                    .is_ok_and(|o| o.stdout == b"0\n");
+                assert!(kind == "device" && !root, "{what}: could not plant it");
+                // Straight to the stream, past the test harness's capture, so it is seen.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: {what} not tested: making a device needs root"
+                );
+                continue;
+            }
+            let out = run_within(
+                &env,
+                &["tick", "--repo", "api", "--work-item", "w"],
+                std::time::Duration::from_secs(20),
+            );
+            assert_no_panic(&out, &what);
+            assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
+            let json = binary::one_json(&out, &what);
+            let reason = json["reason"].as_str().unwrap();
+            assert!(
+                reason.contains("log artefact not written")
+                    && reason.contains("16-post-deploy-log.md"),
+                "{what}: {reason}"
+            );
+            let still = std::fs::symlink_metadata(&log).unwrap().file_type();
+            assert!(
+                still.is_fifo() || still.is_char_device(),
+                "{what}: the planted file was replaced"
+            );
+        }
+    }
+}
+
 // --- Secrets ----------------------------------------------------------------------------
 
 const SECRETS: [&str; 4] = [
@@ -972,4 +1072,110 @@ fn the_health_urls_user_info_never_appears_outside_target_json() {
         std::fs::read_to_string(env.window_dir("api", "w0").join("target.json")).unwrap();
     assert!(target_json.contains("user:s3cret@"));
     assert!(!failing.requests().is_empty());
+}
+
+/// Passwords written as they are, not percent-encoded, with the characters that end an
+/// authority early (`#`, `?`, `/`), more `@`, whitespace and `%`. Every piece of every one
+/// starts with `ZQ`, which nothing else in the output holds.
+const HOSTILE_PASSWORDS: [&str; 8] = [
+    "ZQhunter#ZQ2x",
+    "ZQhunter?ZQ2x",
+    "ZQhunter/ZQ2x",
+    "ZQhun@ZQter:ZQx#ZQ2x",
+    "ZQhunter ZQ2x",
+    "ZQhun%ZQter#ZQ2x",
+    "ZQa#ZQb?ZQc/ZQd@ZQe ZQf%ZQg",
+    "ZQhunter\tZQ2x",
+];
+
+/// A URL refused for its hostile password never shows any piece of the password: not for
+/// `--health-url`, not for `ORCH_POST_DEPLOY_WEBHOOK_URL`. Exit 2, and the message names
+/// the flag or variable and shows the URL with `***`.
+#[test]
+fn a_refused_url_never_shows_its_password() {
+    let port = loopback::closed_port();
+    for password in HOSTILE_PASSWORDS {
+        let url = format!("http://admin:{password}@127.0.0.1:{port}/h");
+        let env = new_env();
+        let out = env.run(&[
+            "arm",
+            "--repo",
+            "api",
+            "--work-item",
+            "w",
+            "--health-url",
+            &url,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{password:?}: {}", stderr(&out));
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!text.contains("ZQ"), "{password:?} shown: {text}");
+        assert!(
+            text.contains("--health-url") && text.contains("***"),
+            "{password:?}: {text}"
+        );
+        env.assert_nothing_written(password);
+
+        let mut env = new_env();
+        env.set("WEBHOOK_URL", &url);
+        for args in [
+            [vec!["arm"], arm_args("http://127.0.0.1:9/h")].concat(),
+            vec!["tick", "--repo", "api", "--work-item", "w"],
+            vec!["status"],
+        ] {
+            let out = env.run(&args);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{password:?} {args:?}: {}",
+                stderr(&out)
+            );
+            let text = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(!text.contains("ZQ"), "{password:?} {args:?} shown: {text}");
+            assert!(
+                text.contains("ORCH_POST_DEPLOY_WEBHOOK_URL") && text.contains("***"),
+                "{password:?}: {text}"
+            );
+        }
+        env.assert_nothing_written(password);
+    }
+}
+
+/// Percent-encoded user info is sent decoded, as curl sends it: a health endpoint that
+/// wants `bob:p@ss` passes with `http://bob:p%40ss@…`, and a healthy deploy stays HEALTHY.
+#[test]
+fn percent_encoded_health_credentials_are_sent_decoded() {
+    // base64 of bob:p@ss
+    let expected = "Basic Ym9iOnBAc3M=";
+    let server = Server::start(move |c: &mut Conn| {
+        if let Some(request) = c.read_request() {
+            let status = if request.header("authorization") == Some(expected) {
+                "200 OK"
+            } else {
+                "401 Unauthorized"
+            };
+            let _ = c.write(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                    .as_bytes(),
+            );
+        }
+    });
+    let url = server
+        .url("/health")
+        .replace("http://", "http://bob:p%40ss@");
+    let env = new_env();
+    let armed = env.json(&[vec!["arm"], arm_args(&url)].concat(), 0);
+    assert_eq!(armed["armed"], true, "{armed}");
+    let tick = env.json(&["tick", "--repo", "api", "--work-item", "w"], 0);
+    assert_eq!(
+        (
+            tick["verdict"].as_str(),
+            tick["consecutive_failures"].as_u64()
+        ),
+        (Some("HEALTHY"), Some(0)),
+        "{tick}"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("authorization"), Some(expected));
+    assert_eq!(requests[0].target, "/health");
 }

@@ -12,6 +12,10 @@
 //! - Connections are not kept between probes: each probe connects afresh, as a new client would,
 //!   and a stale pooled connection cannot turn into a false "reset". The one [`ureq::Agent`] is
 //!   kept for its configuration and TLS roots (webpki roots, rustls with ring).
+//! - Credentials in the URL's user info are percent-decoded (RFC 3986) and sent as
+//!   `Authorization: Basic`, as curl sends them: `http://bob:p%40ss@host/` authenticates as
+//!   `bob` with the password `p@ss`. ureq would send the user info as written, so the
+//!   request is made to the URL without it, with the header set here.
 //! - Proxies: ureq's defaults (`HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`, honouring `NO_PROXY`).
 //! - `Err(ProbeError)` only when no request could be built for the URL (the monitor's own
 //!   fault); every way the target can answer badly (refused, reset, timed out, garbage, TLS,
@@ -20,6 +24,7 @@
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
+use post_deploy_core::config::{Credentials, split_credentials};
 use post_deploy_core::{HealthSample, HttpProbe, ProbeError, ProbeFailure};
 use ureq::Agent;
 
@@ -80,10 +85,23 @@ impl HttpProbe for UreqProbe {
     }
 }
 
+/// The `Authorization` value for the credentials of a URL's user info, decoded.
+pub(crate) fn basic_auth(credentials: &Credentials) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials.user_password())
+    )
+}
+
 /// GETs `url` and, for a 2xx, reads up to [`BODY_CAP`] bytes of the body. The status.
 fn exchange(agent: &Agent, url: &str, timeout: Duration) -> Result<u16, ureq::Error> {
-    let mut response = agent
-        .get(url)
+    let (url, credentials) = split_credentials(url);
+    let mut request = agent.get(&url);
+    if let Some(credentials) = &credentials {
+        request = request.header("Authorization", &basic_auth(credentials));
+    }
+    let mut response = request
         .config()
         .timeout_global(Some(timeout))
         .build()

@@ -8,11 +8,11 @@
 
 use std::time::Duration;
 
-use post_deploy_core::config::{ComposeProgram, SecretUrl};
+use post_deploy_core::config::{ComposeProgram, SecretUrl, split_credentials};
 use post_deploy_core::{Alert, AlertError, AlertSink};
 use ureq::Agent;
 
-use crate::http::USER_AGENT;
+use crate::http::{USER_AGENT, basic_auth};
 use crate::switchboard::Switchboard;
 
 /// The time limit of one webhook POST, the whole exchange.
@@ -61,8 +61,13 @@ impl WebhookSink {
 
     /// POSTs `body` to the webhook. The error is already redacted.
     fn post(url: &SecretUrl, agent: &Agent, body: &[u8]) -> Result<(), String> {
-        let response = agent
-            .post(url.expose())
+        // Credentials decoded and sent by hand, as the health probe sends them.
+        let (target, credentials) = split_credentials(url.expose());
+        let mut request = agent.post(&target);
+        if let Some(credentials) = &credentials {
+            request = request.header("Authorization", &basic_auth(credentials));
+        }
+        let response = request
             .header("Content-Type", "application/json")
             .send(body)
             .map_err(|e| {

@@ -277,6 +277,17 @@ pub enum UrlError {
     /// Whitespace or a control character, around the URL or inside it.
     #[error("it holds whitespace or a control character ({0:?})")]
     Character(char),
+    /// Whitespace or a control character in what may be its password: the character is not
+    /// shown.
+    #[error("its user info holds whitespace or a control character")]
+    UserInfoCharacter,
+    /// What follows `scheme://` is no host before the user info's last `@`: a `#`, `?` or
+    /// `/` in a password ends the host part early unless written `%23`, `%3F`, `%2F`. What
+    /// was read as the host or port may be a piece of the password, so it is not shown.
+    #[error(
+        "its host or port cannot be read before the user info's last `@` (a `#`, `?` or `/` in a password is written %23, %3F or %2F)"
+    )]
+    UserInfo,
     /// The URI grammar refuses it (the parser the HTTP client itself uses).
     #[error("it is not a URI ({0})")]
     Malformed(String),
@@ -314,8 +325,18 @@ impl SecretUrl {
     /// # Errors
     /// [`UrlError`] saying what is wrong with it.
     pub fn new(raw: &str) -> Result<Self, UrlError> {
-        if let Some(c) = raw.chars().find(|c| c.is_whitespace() || c.is_control()) {
-            return Err(UrlError::Character(c));
+        // What may be a password is never quoted in an error, not even one character of it.
+        let hidden = userinfo_span(raw);
+        let is_hidden = |at: usize| hidden.as_ref().is_some_and(|span| span.contains(&at));
+        if let Some((at, c)) = raw
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace() || c.is_control())
+        {
+            return Err(if is_hidden(at) {
+                UrlError::UserInfoCharacter
+            } else {
+                UrlError::Character(c)
+            });
         }
         let is_web = |s: &str| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https");
         if !raw
@@ -334,15 +355,19 @@ impl SecretUrl {
         let host_port = authority
             .map(|a| a.rsplit_once('@').map_or(a, |(_, host)| host))
             .unwrap_or_default();
-        let (host, port) = split_host_port(host_port)?;
+        // An `@` past the authority: what the authority holds may be the start of a password
+        // (`http://admin:hunter#2@host/`), so no piece of it is quoted.
+        let quotable = !at_past_authority(raw);
+        let hide = |e: UrlError| if quotable { e } else { UrlError::UserInfo };
+        let (host, port) = split_host_port(host_port).map_err(hide)?;
         if !is_host(host) {
-            return Err(UrlError::Host(host.to_owned()));
+            return Err(hide(UrlError::Host(host.to_owned())));
         }
         if let Some(port) = port
             && !(port.bytes().all(|b| b.is_ascii_digit())
                 && port.parse::<u16>().is_ok_and(|p| p != 0))
         {
-            return Err(UrlError::Port(port.to_owned()));
+            return Err(hide(UrlError::Port(port.to_owned())));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -358,7 +383,12 @@ impl SecretUrl {
     pub fn redacted(&self) -> String {
         let (scheme, rest) = self.0.split_once("://").unwrap_or(("http", &self.0));
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host = authority.rsplit('@').next().unwrap_or_default();
+        // With an `@` past the authority, the authority may be a piece of a password.
+        let host = if at_past_authority(&self.0) {
+            "***"
+        } else {
+            authority.rsplit('@').next().unwrap_or_default()
+        };
         let hidden = rest.len() > host.len();
         format!(
             "{}://{host}{}",
@@ -374,45 +404,155 @@ impl SecretUrl {
     }
 }
 
-/// `raw` with the user info of its authority (`user:secret@`) shown as `***@`, whether or not
-/// `raw` is a valid URL: how every message shows a URL, refused ones included.
+/// Whether `name` is a URI scheme (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`).
+fn is_scheme(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// Where a person's user info in `raw` may be, whatever its password holds: from after
+/// `scheme://` (from the start when `raw` has no scheme) to the value's last `@`.
+///
+/// This is wider than RFC 3986's user info, which ends at the first `/`, `?` or `#`: a
+/// password written without percent-encoding (`http://admin:hunter#2@host/`) would then be
+/// shown in part. A path or query holding an `@` is hidden with it; that is the price of
+/// never showing a character of a password.
+fn userinfo_span(raw: &str) -> Option<std::ops::Range<usize>> {
+    let start = raw
+        .find("://")
+        .filter(|&i| raw.get(..i).is_some_and(is_scheme))
+        .map_or(0, |i| i.saturating_add(3));
+    let at = raw.rfind('@')?;
+    (at >= start).then_some(start..at)
+}
+
+/// Where `raw`'s authority ends as an HTTP client reads it (RFC 3986): at the first `/`, `?`
+/// or `#` after `scheme://`.
+fn authority_end(raw: &str) -> usize {
+    let start = raw.find("://").map_or(0, |i| i.saturating_add(3));
+    let rest = raw.get(start..).unwrap_or_default();
+    start.saturating_add(rest.find(['/', '?', '#']).unwrap_or(rest.len()))
+}
+
+/// Whether `raw` has an `@` past its authority: then what the authority holds may be a piece
+/// of a password that was not percent-encoded.
+fn at_past_authority(raw: &str) -> bool {
+    raw.rfind('@').is_some_and(|at| at >= authority_end(raw))
+}
+
+/// `raw` with everything that may be its user info (`user:secret@`) shown as `***@`, whether
+/// or not `raw` is a valid URL: how every message shows a URL, refused ones included. All
+/// between `scheme://` and the value's last `@` is hidden, so no character of a password is
+/// shown, whatever it holds (`#`, `?`, `/`, `@`, spaces, `%`).
 #[must_use]
 pub fn hide_userinfo(raw: &str) -> String {
-    let Some((scheme, rest)) = raw.split_once("://") else {
-        return raw.to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = rest.get(..end).unwrap_or(rest);
-    match authority.rfind('@').and_then(|at| rest.get(at..)) {
-        Some(from_at) => format!("{scheme}://***{from_at}"),
+    match userinfo_span(raw) {
+        Some(span) => format!(
+            "{}***{}",
+            raw.get(..span.start).unwrap_or_default(),
+            raw.get(span.end..).unwrap_or_default()
+        ),
         None => raw.to_owned(),
     }
 }
 
 /// `text` with every trace of `url`'s user info replaced: the whole URL by the URL shown with
-/// `***`, the user info and its user and password (each when 3 characters or longer, shorter
-/// ones being too common to replace without mangling the text) by `***`. For messages that
-/// came from an HTTP client, which may quote the URL it was given.
+/// `***`, the user info and its user and password, as written and percent-decoded (each when
+/// 3 characters or longer, shorter ones being too common to replace without mangling the
+/// text), by `***`. For messages that came from an HTTP client, which may quote the URL it
+/// was given.
 #[must_use]
 pub fn scrub_userinfo(text: &str, url: &str) -> String {
-    let shown = hide_userinfo(url);
-    if shown == url {
+    let Some(span) = userinfo_span(url) else {
         return text.to_owned();
+    };
+    let mut out = text.replace(url, &hide_userinfo(url));
+    let userinfo = url.get(span).unwrap_or_default();
+    let mut secrets: Vec<String> = vec![userinfo.to_owned()];
+    if let Some((user, password)) = userinfo.split_once(':') {
+        secrets.extend([password.to_owned(), user.to_owned()]);
     }
-    let mut out = text.replace(url, &shown);
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = rest.get(..end).unwrap_or(rest);
-    if let Some((userinfo, _)) = authority.rsplit_once('@') {
-        let mut secrets: Vec<&str> = vec![userinfo];
-        if let Some((user, password)) = userinfo.split_once(':') {
-            secrets.extend([password, user]);
-        }
-        for secret in secrets.into_iter().filter(|s| s.chars().count() >= 3) {
-            out = out.replace(secret, "***");
-        }
+    let decoded: Vec<String> = secrets
+        .iter()
+        .filter_map(|s| String::from_utf8(percent_decode(s)).ok())
+        .collect();
+    secrets.extend(decoded);
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in secrets.iter().filter(|s| s.chars().count() >= 3) {
+        out = out.replace(secret.as_str(), "***");
     }
     out
+}
+
+/// `s` percent-decoded (RFC 3986): `%XX` is the byte `XX`; a `%` not followed by two hex
+/// digits stays as it is.
+#[must_use]
+pub fn percent_decode(s: &str) -> Vec<u8> {
+    let hex = |c: u8| char::from(c).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let mut rest = s.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%'
+            && let Some(([high, low], after)) = tail.split_first_chunk::<2>()
+            && let (Some(high), Some(low)) = (hex(*high), hex(*low))
+            && let Some(byte) = high
+                .checked_mul(16)
+                .and_then(|h| h.checked_add(low))
+                .and_then(|v| u8::try_from(v).ok())
+        {
+            out.push(byte);
+            rest = after;
+            continue;
+        }
+        out.push(b);
+        rest = tail;
+    }
+    out
+}
+
+/// The credentials of a URL's user info, decoded, as an HTTP client sends them: the bytes of
+/// `user:password` for `Authorization: Basic`. Never shown: `Debug` says only that there are
+/// some.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials(Vec<u8>);
+
+impl Credentials {
+    /// `user:password`, each percent-decoded (RFC 3986); `user:` when there is no password.
+    #[must_use]
+    pub fn user_password(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credentials(***)")
+    }
+}
+
+/// `raw` split, as an HTTP client requests it (RFC 3986), into the URL without its user info
+/// and the user info's credentials, percent-decoded: `http://bob:p%40ss@host/` is requested as
+/// `http://host/` with the credentials `bob:p@ss`, as curl sends them. `None` when it has no
+/// user info.
+#[must_use]
+pub fn split_credentials(raw: &str) -> (String, Option<Credentials>) {
+    let start = raw.find("://").map_or(0, |i| i.saturating_add(3));
+    let end = authority_end(raw);
+    let authority = raw.get(start..end).unwrap_or_default();
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return (raw.to_owned(), None);
+    };
+    let url = format!(
+        "{}{host}{}",
+        raw.get(..start).unwrap_or_default(),
+        raw.get(end..).unwrap_or_default()
+    );
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let mut token = percent_decode(user);
+    token.push(b':');
+    token.extend(percent_decode(password));
+    (url, Some(Credentials(token)))
 }
 
 /// Splits `host[:port]` (the host maybe a bracketed IPv6 address).
@@ -978,11 +1118,90 @@ mod tests {
             "http://***@127.0.0.1:8080/health?x=1"
         );
         assert_eq!(hide_userinfo("http://u:p@[::1/x"), "http://***@[::1/x");
-        assert_eq!(hide_userinfo("http://a@b@c/x@y"), "http://***@c/x@y");
-        assert_eq!(hide_userinfo("http://host/x@y"), "http://host/x@y");
-        assert_eq!(hide_userinfo("not a url@all"), "not a url@all");
-        let url = SecretUrl::parse("https://bob:hunter2@api.example.com/health").unwrap();
-        assert_eq!(url.without_userinfo(), "https://***@api.example.com/health");
+        // Up to the value's last `@`, so that no character of a password can show, whatever
+        // it holds; a path with an `@` is hidden with it.
+        assert_eq!(hide_userinfo("http://a@b@c/x@y"), "http://***@y");
+        assert_eq!(hide_userinfo("http://host/x@y"), "http://***@y");
+        assert_eq!(hide_userinfo("http://host/x"), "http://host/x");
+        assert_eq!(hide_userinfo("not a url@all"), "***@all");
+        assert_eq!(hide_userinfo("us@er://x"), "***@er://x");
+        // Every piece of these passwords holds a `Q`, which nothing else shown holds.
+        for password in [
+            "Qhunter#Q2x",
+            "Qhun?Qter",
+            "Qhun/Qter",
+            "Qp@Qss#Qw@Qrd",
+            "Qsec Qret",
+            "Qpa%Qss",
+            "Qa#Qb?Qc/Qd@Qe Qf%Qg",
+            "Qx://Qy",
+            "Q1234#Qx",
+        ] {
+            for raw in [
+                format!("http://admin:{password}@127.0.0.1:8080/h?q=1"),
+                format!("https://admin:{password}@host"),
+                format!("admin:{password}@host/h"),
+                format!("http:/admin:{password}@host/h"),
+            ] {
+                let shown = hide_userinfo(&raw);
+                assert!(
+                    shown.contains("***@") && !shown.contains('Q'),
+                    "{raw}: {shown}"
+                );
+                match SecretUrl::new(&raw) {
+                    Err(e) => assert!(!e.to_string().contains('Q'), "{raw}: {e}"),
+                    Ok(url) => {
+                        for shown in [url.to_string(), format!("{url:?}"), url.without_userinfo()] {
+                            assert!(!shown.contains('Q'), "{raw}: {shown}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A password of digits before a `#` reads as a valid port: the URL is accepted (the
+    /// client would request host `admin`, port 1234), and the port is never shown.
+    #[test]
+    fn a_password_that_reads_as_a_port_is_never_shown() {
+        let url = SecretUrl::parse("http://admin:1234#x@api.example.com/h").unwrap();
+        for shown in [url.to_string(), format!("{url:?}"), url.without_userinfo()] {
+            assert!(
+                !shown.contains("1234") && !shown.contains("admin"),
+                "{shown}"
+            );
+        }
+        assert_eq!(url.to_string(), "http://***/…");
+    }
+
+    #[test]
+    fn credentials_are_percent_decoded_and_left_out_of_the_url() {
+        let split = |raw: &str| {
+            let (url, credentials) = split_credentials(raw);
+            (url, credentials.map(|c| c.user_password().to_vec()))
+        };
+        assert_eq!(
+            split("http://bob:p%40ss@host:8080/h?x=%40#f"),
+            (
+                "http://host:8080/h?x=%40#f".to_owned(),
+                Some(b"bob:p@ss".to_vec())
+            )
+        );
+        assert_eq!(
+            split("https://b%6Fb@[::1]/"),
+            ("https://[::1]/".to_owned(), Some(b"bob:".to_vec()))
+        );
+        assert_eq!(
+            split("http://host/x@y"),
+            ("http://host/x@y".to_owned(), None)
+        );
+        assert_eq!(
+            split("http://u:%zz%4@h"),
+            ("http://h".to_owned(), Some(b"u:%zz%4".to_vec()))
+        );
+        assert_eq!(percent_decode("%C3%A9%2f%"), "é/%".as_bytes());
+        let (_, credentials) = split_credentials("http://u:secret@h/");
+        assert_eq!(format!("{credentials:?}"), "Some(Credentials(***))");
     }
 
     #[test]

@@ -1,5 +1,12 @@
 //! The `docker inspect`, `docker image inspect` and `docker ps` JSON, the parts read here,
-//! as serde types: `null` reads as empty, unknown fields are ignored.
+//! as serde types: `null` reads as empty wherever it stands (a field, a map's value, a
+//! list's item), unknown fields are ignored.
+//!
+//! Docker writes `null` in more places than its documentation says: an exposed port that is
+//! not published is `"8080/tcp": null` under `NetworkSettings.Ports`, empty lists and maps
+//! are often `null`, and other engines speaking the same API (podman) differ again. A
+//! `null` anywhere must never make a container unreadable: fencing, the self guard and the
+//! rollback all depend on reading it.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +20,57 @@ where
     T: Default + Deserialize<'de>,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A list: `null` reads as empty, and its `null` items are left out (they carry nothing).
+pub(super) fn nullable_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let items = Option::<Vec<Option<T>>>::deserialize(d)?.unwrap_or_default();
+    Ok(items.into_iter().flatten().collect())
+}
+
+/// A list that may be absent (`null` is absent, as docker writes an unset `Cmd`); its `null`
+/// items are left out.
+pub(super) fn optional_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let items = Option::<Vec<Option<T>>>::deserialize(d)?;
+    Ok(items.map(|items| items.into_iter().flatten().collect()))
+}
+
+/// A map: `null` reads as empty, and a `null` value as the value's default (the key still
+/// says something, e.g. that a port is exposed).
+pub(super) fn nullable_map<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Default + Deserialize<'de>,
+{
+    let map = Option::<BTreeMap<String, Option<V>>>::deserialize(d)?.unwrap_or_default();
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect())
+}
+
+/// A map of lists (`Ports`, `PortBindings`): `null` reads as empty, a `null` value as an
+/// empty list (`"8080/tcp": null` is an exposed port that is not published), `null` items
+/// are left out.
+pub(super) fn nullable_map_of_lists<'de, D, T>(d: D) -> Result<BTreeMap<String, Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let map =
+        Option::<BTreeMap<String, Option<Vec<Option<T>>>>>::deserialize(d)?.unwrap_or_default();
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default().into_iter().flatten().collect()))
+        .collect())
 }
 
 /// `docker inspect --type container`, the parts read here.
@@ -34,7 +92,7 @@ pub(super) struct ContainerJson {
     pub(super) host_config: HostConfigJson,
     #[serde(deserialize_with = "nullable")]
     pub(super) network_settings: NetworkSettingsJson,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) mounts: Vec<MountJson>,
 }
 
@@ -64,14 +122,16 @@ pub(super) struct ConfigJson {
     pub(super) domainname: String,
     #[serde(deserialize_with = "nullable")]
     pub(super) user: String,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) env: Vec<String>,
+    #[serde(deserialize_with = "optional_list")]
     pub(super) cmd: Option<Vec<String>>,
+    #[serde(deserialize_with = "optional_list")]
     pub(super) entrypoint: Option<Vec<String>>,
     /// The image reference the container was created from.
     #[serde(deserialize_with = "nullable")]
     pub(super) image: String,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_map")]
     pub(super) labels: BTreeMap<String, String>,
     #[serde(deserialize_with = "nullable")]
     pub(super) working_dir: String,
@@ -101,11 +161,13 @@ pub(super) struct ImageJson {
 pub(super) struct ImageConfigJson {
     #[serde(deserialize_with = "nullable")]
     pub(super) user: String,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) env: Vec<String>,
+    #[serde(deserialize_with = "optional_list")]
     pub(super) cmd: Option<Vec<String>>,
+    #[serde(deserialize_with = "optional_list")]
     pub(super) entrypoint: Option<Vec<String>>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_map")]
     pub(super) labels: BTreeMap<String, String>,
     #[serde(deserialize_with = "nullable")]
     pub(super) working_dir: String,
@@ -118,7 +180,7 @@ pub(super) struct ImageConfigJson {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub(super) struct HealthJson {
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) test: Vec<String>,
     #[serde(deserialize_with = "nullable")]
     pub(super) interval: i64,
@@ -133,31 +195,31 @@ pub(super) struct HealthJson {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub(super) struct HostConfigJson {
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) binds: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_map_of_lists")]
     pub(super) port_bindings: BTreeMap<String, Vec<PortBindingJson>>,
     #[serde(deserialize_with = "nullable")]
     pub(super) restart_policy: RestartPolicyJson,
     #[serde(deserialize_with = "nullable")]
     pub(super) network_mode: String,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) volumes_from: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) cap_add: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) cap_drop: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) dns: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) dns_options: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) dns_search: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) extra_hosts: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) group_add: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) security_opt: Vec<String>,
     #[serde(deserialize_with = "nullable")]
     pub(super) privileged: bool,
@@ -168,9 +230,9 @@ pub(super) struct HostConfigJson {
     #[serde(deserialize_with = "nullable")]
     pub(super) auto_remove: bool,
     pub(super) init: Option<bool>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_map")]
     pub(super) tmpfs: BTreeMap<String, String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) mounts: Vec<HostMountJson>,
     #[serde(deserialize_with = "nullable")]
     pub(super) log_config: LogConfigJson,
@@ -188,11 +250,11 @@ pub(super) struct HostConfigJson {
     pub(super) cpu_shares: i64,
     #[serde(deserialize_with = "nullable")]
     pub(super) shm_size: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_map")]
     pub(super) sysctls: BTreeMap<String, String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) devices: Vec<DeviceJson>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) ulimits: Vec<UlimitJson>,
     #[serde(deserialize_with = "nullable")]
     pub(super) runtime: String,
@@ -260,7 +322,7 @@ pub(super) struct TmpfsOptionsJson {
 pub(super) struct LogConfigJson {
     #[serde(rename = "Type", deserialize_with = "nullable")]
     pub(super) kind: String,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_map")]
     pub(super) config: BTreeMap<String, String>,
 }
 
@@ -289,16 +351,16 @@ pub(super) struct UlimitJson {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub(super) struct NetworkSettingsJson {
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_map_of_lists")]
     pub(super) ports: BTreeMap<String, Vec<PortBindingJson>>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_map")]
     pub(super) networks: BTreeMap<String, EndpointJson>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub(super) struct EndpointJson {
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "nullable_list")]
     pub(super) aliases: Vec<String>,
     #[serde(rename = "IPAMConfig")]
     pub(super) ipam_config: Option<IpamJson>,

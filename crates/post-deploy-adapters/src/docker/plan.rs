@@ -90,7 +90,8 @@ pub(super) fn marked_plan(
     }
     for port in cfg.exposed_ports.keys() {
         if !defaults.is_some_and(|d| d.exposed_ports.contains_key(port))
-            && !hc.port_bindings.contains_key(port)
+            // a port whose bindings are `null` or empty is exposed, not published
+            && hc.port_bindings.get(port).is_none_or(Vec::is_empty)
         {
             flag(&mut a, "--expose", port);
         }

@@ -9,6 +9,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Read, StateFile, Store, StoreError, WindowKey, WindowLock};
 use crate::id::{RepoName, WorkItem};
@@ -163,7 +164,8 @@ impl WindowDir {
     /// [`StoreError`] when the lock file cannot be opened.
     fn try_lock(&self) -> Result<Option<WindowLock>, StoreError> {
         let path = self.file(LOCK_FILE);
-        refuse_symlink(&path)?;
+        // A folder, FIFO or device where the lock belongs leaves the window unusable: named.
+        refuse_irregular(&path)?;
         let file = private_file_options()
             .read(true)
             .write(true)
@@ -178,13 +180,21 @@ impl WindowDir {
         }
     }
 
-    /// Links `name` under a `<name>.damaged-<stamp>` name that is not taken yet, leaving
-    /// `name` itself in place; returns the name it is kept under.
+    /// Keeps `name` under a `<name>.damaged-<stamp>` name that is not taken yet; returns the
+    /// name it is kept under. A regular file is hard-linked, so `name` itself stays in place
+    /// until its replacement is written. Anything else (a folder, a FIFO, a device) is
+    /// renamed: a folder cannot be hard-linked, and nothing can be written over one. `name`
+    /// is then missing until it is replaced, which the driver treats as damaged too.
     ///
     /// # Errors
-    /// [`StoreError`] when it cannot be linked.
+    /// [`StoreError`] when it cannot be kept.
     fn keep_aside(&self, name: &str, stamp: &str) -> Result<String, StoreError> {
         let path = self.file(name);
+        let regular = match fs_err::symlink_metadata(&path) {
+            Ok(meta) => meta.is_file(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(source) => return Err(StoreError::io("inspecting", &path, source)),
+        };
         // A clock that stepped back can give a stamp that was used before: never overwrite
         // an earlier kept copy.
         for n in 0u32..100 {
@@ -193,7 +203,12 @@ impl WindowDir {
             } else {
                 format!("{name}.damaged-{stamp}-{n}")
             };
-            match std::fs::hard_link(&path, self.file(&kept_as)) {
+            let kept = if regular {
+                std::fs::hard_link(&path, self.file(&kept_as))
+            } else {
+                rename_new(&path, &self.file(&kept_as))
+            };
+            match kept {
                 Ok(()) => {
                     sync_dir(&self.path)?;
                     return Ok(kept_as);
@@ -228,40 +243,233 @@ impl WindowDir {
     }
 }
 
-/// Writes `dir/name` atomically: temporary file (0600), fsync, rename, fsync of `dir`.
+/// Renames `from` to `to` unless `to` is taken (`AlreadyExists`). Only for the window's own
+/// files, under its lock: nothing else creates `to` between the check and the rename.
+fn rename_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(to) {
+        Ok(_) => Err(std::io::ErrorKind::AlreadyExists.into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::rename(from, to),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whose temporaries a folder may hold besides the writer's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Temporaries {
+    /// A window's own folder: its files are written under the window's lock, so a temporary
+    /// of the file found there was left by a writer killed mid-write, and is removed.
+    Stale,
+    /// A folder other windows write to at the same time (a shared artefacts dir, the state
+    /// dir): their temporaries are left alone.
+    Shared,
+}
+
+/// Numbers this process's temporaries, so that no two writers ever share one.
+static TEMPORARY: AtomicU64 = AtomicU64::new(0);
+
+/// The prefix of every temporary of `name`.
+fn temporary_prefix(name: &str) -> String {
+    format!(".{name}.tmp")
+}
+
+/// Creates (0600, never an existing file) a temporary for `dir/name` under a name no other
+/// writer uses: `.<name>.tmp.<process id>.<n>`.
+fn create_temporary(dir: &Path, name: &str) -> Result<(PathBuf, File), StoreError> {
+    let prefix = temporary_prefix(name);
+    let pid = std::process::id();
+    let mut last = dir.join(&prefix);
+    for _ in 0..100 {
+        let n = TEMPORARY.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!("{prefix}.{pid}.{n}"));
+        match private_file_options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(file) => return Ok((tmp, file)),
+            // Left by a dead writer that had this process id: take the next number.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = tmp,
+            Err(source) => return Err(StoreError::io("creating", &tmp, source)),
+        }
+    }
+    Err(StoreError::io(
+        "creating",
+        &last,
+        std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "every temporary name is taken",
+        ),
+    ))
+}
+
+/// Removes the temporaries of `dir/name` that writers killed mid-write left behind. Only for
+/// a window's own folder, under its lock ([`Temporaries::Stale`]); a temporary that cannot be
+/// removed is left, as it does no harm but its room.
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    let prefix = temporary_prefix(name);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(n) = file_name.to_str() else {
+            continue;
+        };
+        let ours = n == prefix
+            || n.strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+        if ours && entry.file_type().is_ok_and(|t| !t.is_dir()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Writes `bytes` to a new temporary of `dir/name`, synced; its path.
+fn write_temporary(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, StoreError> {
+    let (tmp, mut file) = create_temporary(dir, name)?;
+    let written = file
+        .write_all(bytes)
+        .map_err(io("writing", &tmp))
+        .and_then(|()| file.sync_all().map_err(io("syncing", &tmp)));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(tmp)
+}
+
+/// Writes `dir/name` atomically: temporary file (0600, a name of its own), fsync, rename,
+/// fsync of `dir`.
 ///
 /// # Errors
 /// [`StoreError`] when it cannot be written; an old file is then untouched.
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+fn write_atomic(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    temporaries: Temporaries,
+) -> Result<(), StoreError> {
     let path = dir.join(name);
     refuse_symlink(&path)?;
-    // One temporary name per file: state files are written under the window's lock, so a
-    // temporary found here was left by a writer killed mid-write, and is replaced.
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = private_file_options()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(io("creating", &tmp))?;
-    file.write_all(bytes).map_err(io("writing", &tmp))?;
-    file.sync_all().map_err(io("syncing", &tmp))?;
-    drop(file);
-    fs_err::rename(&tmp, &path).map_err(|source| StoreError::io("replacing", &path, source))?;
+    if temporaries == Temporaries::Stale {
+        remove_stale_temporaries(dir, name);
+    }
+    let tmp = write_temporary(dir, name, bytes)?;
+    if let Err(source) = std::fs::rename(&tmp, &path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(StoreError::io("replacing", &path, source));
+    }
     sync_dir(dir)
 }
 
-/// Appends one whole record to `path` with a single write (O_APPEND), creating it 0600.
+/// Writes `dir/name` whole unless it exists: `Ok(false)` when another writer made it first.
+/// The temporary is linked in place, which fails rather than replaces; where links cannot be
+/// made, the file is created (never over an existing one) and written in one write.
+///
+/// # Errors
+/// [`StoreError`] when it cannot be written.
+fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<bool, StoreError> {
+    let path = dir.join(name);
+    refuse_symlink(&path)?;
+    let tmp = write_temporary(dir, name, bytes)?;
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(_) => {
+            let created = private_file_options()
+                .write(true)
+                .create_new(true)
+                .open(&path);
+            match created {
+                Ok(mut file) => file.write_all(bytes).map_err(io("writing", &path))?,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+                Err(source) => return Err(StoreError::io("creating", &path, source)),
+            }
+        }
+    }
+    sync_dir(dir)?;
+    Ok(true)
+}
+
+/// What a file that is not a regular file is, for a person.
+fn kind_of(file_type: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a folder"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else {
+        "something else"
+    }
+}
+
+/// Refuses `path` when something other than a regular file stands there (a missing one is
+/// fine: it is created). A symlink is refused as such.
+fn refuse_irregular(path: &Path) -> Result<(), StoreError> {
+    if !refuse_symlink(path)? {
+        return Ok(());
+    }
+    match fs_err::symlink_metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(StoreError::NotRegular {
+            path: path.to_owned(),
+            kind: kind_of(meta.file_type()),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(StoreError::io("inspecting", path, source)),
+    }
+}
+
+/// Opens the log at `path` to read its end and append to it, creating it 0600, only when it
+/// is a regular file. Checked before opening, and again on the opened handle: the open
+/// itself never follows a symlink (`O_NOFOLLOW`) and never waits (`O_NONBLOCK`: opening a
+/// FIFO to write would wait for a reader for ever, with the window's lock held), so nothing
+/// swapped in between the check and the open is written either.
+fn open_log(path: &Path) -> Result<File, StoreError> {
+    refuse_irregular(path)?;
+    let mut options = private_file_options();
+    options.read(true).append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let file = options.open(path).map_err(io("opening", path))?;
+    let meta = file.metadata().map_err(io("inspecting", path))?;
+    if !meta.is_file() {
+        return Err(StoreError::NotRegular {
+            path: path.to_owned(),
+            kind: kind_of(meta.file_type()),
+        });
+    }
+    Ok(file)
+}
+
+/// Appends one whole record to the log at `path` with a single write (O_APPEND), creating it
+/// 0600; a log that is not a regular file is not written.
 ///
 /// # Errors
 /// [`StoreError`] when it cannot be written.
 fn append(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    refuse_symlink(path)?;
-    let mut file = private_file_options()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(io("opening", path))?;
+    let mut file = open_log(path)?;
     file.write_all(bytes).map_err(io("appending to", path))
 }
 
@@ -292,11 +500,23 @@ fn read_bytes(path: &Path) -> Result<Read, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Read::Missing),
         Err(source) => return Err(StoreError::io("inspecting", path, source)),
     }
-    let file = match File::open(path) {
+    // And again on the handle, opened without waiting or following a symlink: nothing
+    // swapped in since the check is read.
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let file = match options.open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Read::Missing),
         Err(source) => return Err(StoreError::io("reading", path, source)),
     };
+    if !file.metadata().map_err(io("inspecting", path))?.is_file() {
+        return Ok(Read::Unusable("not a regular file".to_owned()));
+    }
     let mut bytes = Vec::new();
     file.take(MAX_STATE_FILE.saturating_add(1))
         .read_to_end(&mut bytes)
@@ -412,7 +632,7 @@ impl Store for FileStore {
     }
 
     fn write(&self, key: &WindowKey, file: StateFile, bytes: &[u8]) -> Result<(), StoreError> {
-        write_atomic(self.dir(key).path(), file.name(), bytes)
+        write_atomic(self.dir(key).path(), file.name(), bytes, Temporaries::Stale)
     }
 
     fn keep_aside(
@@ -459,13 +679,28 @@ impl Store for FileStore {
             fs_err::create_dir_all(artefacts).map_err(io("creating", artefacts))?;
         }
         let log = self.log_path(key, artefacts_dir);
-        // An artefacts folder that other windows use holds their log: add a section.
-        if artefacts_dir.is_some() && fs_err::metadata(&log).is_ok_and(|m| m.len() > 0) {
-            return append(&log, format!("\n---\n\n{header}").as_bytes());
+        // A FIFO or a device where the log belongs is never replaced nor written.
+        refuse_irregular(&log)?;
+        let Some(artefacts) = artefacts_dir else {
+            // The window's own folder, under its lock.
+            return write_atomic(
+                &self.window_path(key),
+                LOG_FILE,
+                header.as_bytes(),
+                Temporaries::Stale,
+            );
+        };
+        // An artefacts folder that other windows use holds their log: the first window to
+        // come makes it whole, and every other one adds its section, also when they arm at
+        // the same time.
+        let has_text = |log: &Path| fs_err::metadata(log).is_ok_and(|m| m.len() > 0);
+        if !has_text(&log) && write_new(artefacts, LOG_FILE, header.as_bytes())? {
+            return Ok(());
         }
-        match (log.parent(), log.file_name().and_then(|n| n.to_str())) {
-            (Some(parent), Some(name)) => write_atomic(parent, name, header.as_bytes()),
-            _ => Ok(()),
+        if has_text(&log) {
+            append(&log, format!("\n---\n\n{header}").as_bytes())
+        } else {
+            append(&log, header.as_bytes())
         }
     }
 
@@ -477,12 +712,15 @@ impl Store for FileStore {
         head: &str,
     ) -> Result<(), StoreError> {
         let log = self.log_path(key, artefacts_dir);
-        let in_table = artefacts_dir.is_none() || ends_in_table(&log);
-        if in_table {
-            append(&log, row.as_bytes())
+        let mut file = open_log(&log)?;
+        let in_table = artefacts_dir.is_none() || ends_in_table(&mut file);
+        let text = if in_table {
+            row.to_owned()
         } else {
-            append(&log, format!("\n{head}{row}").as_bytes())
-        }
+            format!("\n{head}{row}")
+        };
+        file.write_all(text.as_bytes())
+            .map_err(io("appending to", &log))
     }
 
     fn append_log(
@@ -512,35 +750,46 @@ impl Store for FileStore {
     }
 
     fn write_known_good(&self, repo: &RepoName, bytes: &[u8]) -> Result<(), StoreError> {
-        write_atomic(&self.state_dir, &Self::known_good_name(repo), bytes)
+        write_atomic(
+            &self.state_dir,
+            &Self::known_good_name(repo),
+            bytes,
+            Temporaries::Shared,
+        )
     }
 }
 
-/// Whether the log's last line is a table row. Only its end is read.
-fn ends_in_table(log: &Path) -> bool {
+/// How much of the log's end is read to know whether it ends in a table.
+const LOG_TAIL: u64 = 4096;
+
+/// Whether the log's last line is a table row. Only its last [`LOG_TAIL`] bytes are read,
+/// from a log [`open_log`] opened (a regular file).
+fn ends_in_table(log: &mut File) -> bool {
     use std::io::{Seek as _, SeekFrom};
-    let Ok(mut file) = File::open(log) else {
-        return false;
-    };
-    let tail = file.metadata().map_or(0, |m| m.len().saturating_sub(4096));
-    let mut text = String::new();
-    if file.seek(SeekFrom::Start(tail)).is_err() {
+    let tail = log
+        .metadata()
+        .map_or(0, |m| m.len().saturating_sub(LOG_TAIL));
+    if log.seek(SeekFrom::Start(tail)).is_err() {
         return false;
     }
     let mut bytes = Vec::new();
-    if file.take(4096).read_to_end(&mut bytes).is_err() {
+    if log.take(LOG_TAIL).read_to_end(&mut bytes).is_err() {
         return false;
     }
-    text.push_str(&String::from_utf8_lossy(&bytes));
-    text.lines().last().is_some_and(|l| l.starts_with('|'))
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .last()
+        .is_some_and(|l| l.starts_with('|'))
 }
 
 /// An artefacts folder that is a folder, or can be made one: neither it nor the nearest of
-/// its ancestors that exists is anything but a folder (a symlink to one counts).
+/// its ancestors that exists is anything but a folder (a symlink to one counts, a symlink to
+/// nothing does not), and it is not in `/proc` or `/sys`, the kernel's own file systems
+/// (`/proc/self` is another folder in every process, and none of them holds a log).
 fn check_artefacts_dir(path: &Path) -> Result<(), String> {
     for at in path.ancestors().filter(|a| !a.as_os_str().is_empty()) {
         match fs_err::metadata(at) {
-            Ok(meta) if meta.is_dir() => return Ok(()),
+            Ok(meta) if meta.is_dir() => return outside_kernel_folders(path, at),
             Ok(_) if at == path => return Err("it is a file, not a folder".to_owned()),
             Ok(_) => {
                 return Err(format!(
@@ -548,15 +797,42 @@ fn check_artefacts_dir(path: &Path) -> Result<(), String> {
                     at.display()
                 ));
             }
-            // Not there, or under a file: the nearer ancestors say which.
+            // Not there, or under a file: the nearer ancestors say which. A symlink to
+            // nothing is there, and no folder can be made through it.
             Err(e)
                 if matches!(
                     e.kind(),
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) => {}
+                ) =>
+            {
+                if fs_err::symlink_metadata(at).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(if at == path {
+                        "it is a symbolic link to nothing, so no folder can be made there"
+                            .to_owned()
+                    } else {
+                        format!(
+                            "{} is a symbolic link to nothing, so no folder can be made under it",
+                            at.display()
+                        )
+                    });
+                }
+            }
             // Unreadable (permissions): left to the create that follows, which names it.
             Err(_) => return Ok(()),
         }
+    }
+    Ok(())
+}
+
+/// Refuses an artefacts folder `path` whose nearest existing folder `existing` is, or
+/// resolves to, a folder of `/proc` or `/sys`.
+fn outside_kernel_folders(path: &Path, existing: &Path) -> Result<(), String> {
+    let real = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_owned());
+    let kernel = |p: &Path| p.starts_with("/proc") || p.starts_with("/sys");
+    if kernel(path) || kernel(&real) {
+        return Err(
+            "it is in /proc or /sys, the kernel's own file systems, which hold no log".to_owned(),
+        );
     }
     Ok(())
 }

@@ -39,6 +39,15 @@ pub enum StoreError {
         /// Where.
         path: PathBuf,
     },
+    /// A file where state or the log belongs is not a regular file (a FIFO, a device, a
+    /// folder): it is neither opened for writing nor read as state.
+    #[error("refusing {}: it is {kind}, not a regular file", path.display())]
+    NotRegular {
+        /// Where.
+        path: PathBuf,
+        /// What it is (`a FIFO`, `a character device`, …).
+        kind: &'static str,
+    },
     /// A state file could not be encoded.
     #[error("encoding {what}: {source}")]
     Encode {

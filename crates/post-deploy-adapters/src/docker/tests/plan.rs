@@ -169,3 +169,74 @@ fn port_mount_and_health_specs() {
         ["--health-cmd", "'curl' 'it'\\''s'", "--health-retries", "3"]
     );
 }
+
+/// A container on a user network whose image exposes a port that is not published: docker
+/// writes `"8080/tcp": null` under `NetworkSettings.Ports`. It is read, and recreated on its
+/// network without a port of its own.
+#[test]
+fn an_exposed_port_that_is_not_published_is_read() {
+    let c: ContainerJson =
+        serde_json::from_str::<Vec<ContainerJson>>(&fixture("inspect-unpublished.json"))
+            .unwrap()
+            .remove(0);
+    assert_eq!(c.short_name(), "pdrec-unpublished");
+    assert!(c.network_settings.ports["8080/tcp"].is_empty());
+    let defaults = image("image-inspect-bad-health.json").config;
+    let plan = recreate_plan(&c, Some(&defaults), "pdtest:prev");
+    let a = &plan.create;
+    assert!(has(a, "--network", "pdrec-net"), "{a:?}");
+    assert!(values(a, "--publish").is_empty(), "{a:?}");
+    assert!(
+        values(a, "--expose").is_empty(),
+        "the image exposes it: {a:?}"
+    );
+    assert!(plan.connect.is_empty(), "{plan:?}");
+}
+
+/// `null` as a map's value or a list's item reads as empty: nothing of the container is lost
+/// for it, and a port whose bindings are `null` is exposed, not published.
+#[test]
+fn null_values_and_items_read_as_empty() {
+    let c: ContainerJson = serde_json::from_value(json!({
+        "Name": "/web",
+        "Config": {
+            "Env": [null, "A=1"],
+            "Cmd": [null, "serve"],
+            "Labels": {"app": null, "team": "a"},
+            "ExposedPorts": {"8080/tcp": null, "9090/tcp": {}}
+        },
+        "HostConfig": {
+            "NetworkMode": "shopnet",
+            "PortBindings": {
+                "8080/tcp": null,
+                "9090/tcp": [null, {"HostIp": null, "HostPort": "19090"}]
+            },
+            "DnsOptions": [null, "ndots:2"],
+            "Tmpfs": {"/scratch": null},
+            "Mounts": [null]
+        },
+        "NetworkSettings": {
+            "Ports": {"8080/tcp": null, "9090/tcp": [null]},
+            "Networks": {"shopnet": null, "other": {"Aliases": [null, "web"]}}
+        },
+        "Mounts": [null, {"Type": "volume", "Name": "data", "Destination": "/data", "RW": null}]
+    }))
+    .unwrap();
+    let plan = recreate_plan(&c, None, "pdtest:prev");
+    let a = &plan.create;
+    assert_eq!(values(a, "--env"), ["A=1"]);
+    assert_eq!(after_dashes(a), ["pdtest:prev", "serve"]);
+    assert!(
+        has(a, "--label", "app=") && has(a, "--label", "team=a"),
+        "{a:?}"
+    );
+    assert_eq!(values(a, "--publish"), ["19090:9090/tcp"], "{a:?}");
+    assert_eq!(values(a, "--expose"), ["8080/tcp"], "{a:?}");
+    assert!(has(a, "--dns-option", "ndots:2") && has(a, "--tmpfs", "/scratch"));
+    assert!(has(a, "--volume", "data:/data:ro"), "{a:?}");
+    assert!(has(a, "--network", "shopnet"), "{a:?}");
+    assert_eq!(
+        plan.connect,
+        [["network", "connect", "--alias", "web", "--", "other"]]
+    );
+}
