@@ -223,8 +223,8 @@ impl ContainerControl for World {
                 next.seen_at_since += 1;
             } else {
                 next = LogCursor {
-                    since: *at,
                     seen_at_since: 1,
+                    ..LogCursor::at(*at)
                 };
             }
         }
