@@ -6,7 +6,8 @@
 //! `--tail N` the engine reads the log's files backwards from their end, so a read costs its
 //! N lines. For the `json-file` and `local` drivers a read is therefore a tail that grows,
 //! doubling from a hint, until it provably reaches back past the cursor (see
-//! [`TailRead::reaches_back`]); the tally then takes each new line once, as before. Other
+//! [`TailRead::reaches_back`]), the engine dropping the tail's lines stamped well before the
+//! cursor, so what it sends is what is new. The tally then takes each new line once. Other
 //! drivers are read with `--since`, and the tick's reason says so.
 
 use std::collections::BTreeMap;
@@ -291,11 +292,21 @@ impl DockerCli {
             .lines_read
             .saturating_mul(2)
             .clamp(FIRST_TAIL, MAX_TAIL);
+        // The engine drops the tail's lines stamped before this, so what it sends is what is
+        // new and two settle delays before it; a tail with fewer entries than asked for
+        // dropped some (or holds the whole log).
+        let floor = cursor
+            .since
+            .checked_sub_signed(LOG_SETTLE.checked_mul(2).unwrap_or(LOG_SETTLE))
+            .unwrap_or(cursor.since)
+            .to_rfc3339_opts(SecondsFormat::Nanos, true);
         loop {
             let inv = self.docker_call(
                 [
                     "logs".to_owned(),
                     "--timestamps".to_owned(),
+                    "--since".to_owned(),
+                    floor.clone(),
                     "--tail".to_owned(),
                     tail.to_string(),
                     "--".to_owned(),
@@ -307,15 +318,15 @@ impl DockerCli {
             self.logs_call(&what, container, &inv, &mut |at, text, line| {
                 read.take(at, text, line);
             })?;
-            let whole = read.whole_log(tail);
-            if read.reaches_back(cursor.since) || whole {
+            let short = read.short_of(tail);
+            if read.reaches_back(cursor.since) || short {
                 let mut tally = LogTally::new(cursor, horizon);
                 for (at, text) in read.kept() {
                     if tally.admit(at) {
                         sink(text);
                     }
                 }
-                let note = (whole && read.may_have_lost(cursor.since, rotation)).then(|| {
+                let note = (short && read.may_have_lost(cursor.since, rotation)).then(|| {
                     format!(
                         "lines may be missing: the log rotated past the previous read (its \
                          oldest line is stamped {})",
@@ -385,26 +396,31 @@ impl TailRead {
         }
     }
 
-    /// Whether every line not in this read is stamped before `since`. A line `X` logged
-    /// before the read's first line was written before every line `F` of the read, and a
-    /// line is in the log at most [`LOG_SETTLE`] after its stamp, so
-    /// `stamp(X) <= written(X) < written(F) <= stamp(F) + settle`: a line of the read
-    /// stamped at or before `since - settle` puts every earlier line before `since`, however
-    /// stdout and stderr lines are interleaved out of stamp order.
+    /// Whether every line not in this read is stamped before `since`: the read goes back far
+    /// enough. A line `X` logged before the tail's first entry was written before every entry
+    /// `F` of the tail, and a line is in the log at most [`LOG_SETTLE`] after its stamp, so
+    /// `stamp(X) <= written(X) < written(F) <= stamp(F) + settle`. So it is enough that one
+    /// entry of the tail is stamped at or before `since - settle`, however stdout and stderr
+    /// lines are interleaved out of stamp order: a line read so stamped ([`Self::reaches_back`]),
+    /// or fewer entries than the tail asked for ([`Self::short_of`]), since the engine dropped
+    /// the missing ones for being stamped before `since - 2 settle` (or the log holds no more).
     pub(super) fn reaches_back(&self, since: DateTime<Utc>) -> bool {
         let bound = since.checked_sub_signed(LOG_SETTLE).unwrap_or(since);
         self.oldest.is_some_and(|o| o <= bound)
     }
 
-    /// Whether the tail of `tail` entries held the engine's whole log (fewer entries came).
-    pub(super) fn whole_log(&self, tail: u64) -> bool {
+    /// Whether fewer entries than `tail` came (see [`Self::reaches_back`]); not when a line
+    /// was cut, since its entries were not all counted.
+    pub(super) fn short_of(&self, tail: u64) -> bool {
         !self.cut && self.entries < tail
     }
 
-    /// The whole log read starts after `since`, and the engine may have deleted rotated
-    /// files: lines after `since` may be gone. A log that dropped a file holds at least
-    /// `max_file - 1` full files; what docker prints of an entry is at least a quarter of
-    /// what the file holds of it, so a read smaller than that shows that nothing was dropped.
+    /// Whether lines after `since` may have been deleted with a rotated file: the tail was
+    /// short, nothing at or before `since` came, and the log rotates. A log that deleted a
+    /// file keeps at least `max_file - 1` full files, and all of it is newer than `since`,
+    /// so the engine sent all of it; what docker prints of an entry is at least a quarter of
+    /// what the file holds of it, so a read smaller than a quarter of those files shows that
+    /// nothing was deleted (a quiet container on a rotating log is not warned about).
     pub(super) fn may_have_lost(&self, since: DateTime<Utc>, rotation: Rotation) -> bool {
         let Some(max_size) = rotation.max_size else {
             return false;

@@ -196,21 +196,23 @@ fn a_read_tails_only_as_far_back_as_the_cursor() {
     assert_eq!(got.len(), 1_500);
     assert_eq!(got[0], "line 100000");
     assert_eq!(got[1_499], "line 101499");
-    // 1 500 new lines and the settle delay's 100 before them: 1024, then 2048 lines.
+    // 1 500 new lines and the 100 of the settle delay before them: 1024, then 2048 lines;
+    // the engine sends the 1 700 stamped from two settle delays before the cursor on.
     let calls = log_calls(&exec);
     let tails: Vec<Vec<&str>> = calls
         .iter()
         .map(|c| values(c, "--tail"))
         .collect();
     assert_eq!(tails, [vec!["1024"], vec!["2048"]]);
-    assert!(log_calls(&exec).iter().all(|c| values(c, "--since").is_empty()));
-    assert_eq!(next.lines_read, 2048);
+    let floor = stamp(since - chrono::Duration::seconds(2));
+    assert!(calls.iter().all(|c| values(c, "--since") == [floor.as_str()]));
+    assert_eq!(next.lines_read, 1_700);
     assert_eq!(next.note, None);
     // The next read starts from the hint, and one call suffices.
     exec.0.lock().unwrap().calls.clear();
     let (_, got) = read(&cli, &next);
     assert!(got.is_empty());
-    assert_eq!(values(&log_calls(&exec)[0], "--tail"), ["4096"]);
+    assert_eq!(values(&log_calls(&exec)[0], "--tail"), ["3400"]);
     assert_eq!(log_calls(&exec).len(), 1);
 }
 
