@@ -65,7 +65,12 @@ pub(super) struct LogDriverJson {
 
 impl LogDriverJson {
     pub(super) fn access(&self) -> LogAccess {
-        let opt = |k: &str| self.config.as_ref().and_then(|c| c.get(k)).map(String::as_str);
+        let opt = |k: &str| {
+            self.config
+                .as_ref()
+                .and_then(|c| c.get(k))
+                .map(String::as_str)
+        };
         let files = |default: u64| {
             opt("max-file")
                 .and_then(|v| v.trim().parse::<u64>().ok())
@@ -97,7 +102,10 @@ pub(super) fn parse_size(v: &str) -> Option<u64> {
     let v = v.trim().to_ascii_lowercase();
     let v = v.strip_suffix('b').unwrap_or(&v);
     let v = v.strip_suffix('i').unwrap_or(v);
-    let (digits, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit() && *c != '.') {
+    let (digits, unit) = match v
+        .char_indices()
+        .find(|(_, c)| !c.is_ascii_digit() && *c != '.')
+    {
         Some((i, _)) => (v.get(..i)?, v.get(i..)?),
         None => (v, ""),
     };

@@ -322,11 +322,11 @@ impl Exec for FakeExec {
         _: usize,
         on_line: &mut dyn FnMut(Pipe, &[u8]),
     ) -> Result<Ended<Status>, ControlError> {
-        let (code, stdout, stderr) = self
-            .0
-            .lock()
-            .unwrap()
-            .answer(&inv.program, &inv.args, &inv.env);
+        let (code, stdout, stderr) =
+            self.0
+                .lock()
+                .unwrap()
+                .answer(&inv.program, &inv.args, &inv.env);
         for line in stdout.split_inclusive('\n') {
             on_line(Pipe::Stdout, line.as_bytes());
         }

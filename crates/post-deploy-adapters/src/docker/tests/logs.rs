@@ -30,33 +30,18 @@ fn log_tally_skips_what_was_read_and_counts_ties() {
     let admitted: Vec<bool> = [a, b, b].into_iter().map(|x| tally.admit(x)).collect();
     assert_eq!(admitted, [true, true, true]);
     let cursor = tally.cursor();
-    assert_eq!(
-        cursor,
-        cur(b, 2)
-    );
+    assert_eq!(cursor, cur(b, 2));
     // `--since` is inclusive: the two lines at `b` come again, and a third one at `b` is new.
     let mut tally = LogTally::new(&cursor, far());
     let admitted: Vec<bool> = [b, b, b, c].into_iter().map(|x| tally.admit(x)).collect();
     assert_eq!(admitted, [false, false, true, true]);
-    assert_eq!(
-        tally.cursor(),
-        cur(c, 1)
-    );
+    assert_eq!(tally.cursor(), cur(c, 1));
     // Nothing new: the cursor stays, ties cumulative.
-    let mut tally = LogTally::new(
-        &cur(c, 1),
-        far(),
-    );
+    let mut tally = LogTally::new(&cur(c, 1), far());
     assert!(!tally.admit(c) && !tally.admit(a));
-    assert_eq!(
-        tally.cursor(),
-        cur(c, 1)
-    );
+    assert_eq!(tally.cursor(), cur(c, 1));
     assert!(tally.admit(c));
-    assert_eq!(
-        tally.cursor(),
-        cur(c, 2)
-    );
+    assert_eq!(tally.cursor(), cur(c, 2));
 }
 
 proptest! {
@@ -169,7 +154,11 @@ fn read(cli: &DockerCli, cursor: &LogCursor) -> (LogCursor, Vec<String>) {
     let next = cli
         .read_logs("web", cursor, &mut |t| text.extend_from_slice(t))
         .unwrap();
-    let lines = String::from_utf8(text).unwrap().lines().map(str::to_owned).collect();
+    let lines = String::from_utf8(text)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
     (next, lines)
 }
 
@@ -199,13 +188,14 @@ fn a_read_tails_only_as_far_back_as_the_cursor() {
     // 1 500 new lines and the 100 of the settle delay before them: 1024, then 2048 lines;
     // the engine sends the 1 700 stamped from two settle delays before the cursor on.
     let calls = log_calls(&exec);
-    let tails: Vec<Vec<&str>> = calls
-        .iter()
-        .map(|c| values(c, "--tail"))
-        .collect();
+    let tails: Vec<Vec<&str>> = calls.iter().map(|c| values(c, "--tail")).collect();
     assert_eq!(tails, [vec!["1024"], vec!["2048"]]);
     let floor = stamp(since - chrono::Duration::seconds(2));
-    assert!(calls.iter().all(|c| values(c, "--since") == [floor.as_str()]));
+    assert!(
+        calls
+            .iter()
+            .all(|c| values(c, "--since") == [floor.as_str()])
+    );
     assert_eq!(next.lines_read, 1_700);
     assert_eq!(next.note, None);
     // The next read starts from the hint, and one call suffices.
@@ -219,7 +209,11 @@ fn a_read_tails_only_as_far_back_as_the_cursor() {
 #[test]
 fn a_short_log_is_read_whole_and_nothing_is_said() {
     let base = t("2026-01-01T00:00:00Z");
-    let (cli, exec) = on_log(ten_ms_lines(base, 10), "", base + chrono::Duration::hours(1));
+    let (cli, exec) = on_log(
+        ten_ms_lines(base, 10),
+        "",
+        base + chrono::Duration::hours(1),
+    );
     let (next, got) = read(&cli, &LogCursor::at(base - chrono::Duration::hours(1)));
     assert_eq!(got.len(), 10);
     assert_eq!(log_calls(&exec).len(), 1);
@@ -261,7 +255,10 @@ fn other_drivers_are_read_by_since_and_the_reason_says_so() {
     assert_eq!(got.len(), 100);
     let calls = log_calls(&exec);
     assert_eq!(calls.len(), 1);
-    assert_eq!(values(&calls[0], "--since"), ["2026-01-01T00:00:02.000000000Z"]);
+    assert_eq!(
+        values(&calls[0], "--since"),
+        ["2026-01-01T00:00:02.000000000Z"]
+    );
     assert!(values(&calls[0], "--tail").is_empty());
     assert!(next.note.unwrap().contains("journald log driver"));
 }
@@ -271,17 +268,29 @@ fn log_configs_and_sizes_are_read_as_docker_reads_them() {
     let access = |j: &str| serde_json::from_str::<LogDriverJson>(j).unwrap().access();
     assert_eq!(
         access(r#"{"Type":"json-file","Config":{}}"#),
-        LogAccess::FromEnd(Rotation { max_size: None, max_file: 1 })
+        LogAccess::FromEnd(Rotation {
+            max_size: None,
+            max_file: 1
+        })
     );
     assert_eq!(
         access(r#"{"Type":"json-file","Config":{"max-size":"10m","max-file":"3"}}"#),
-        LogAccess::FromEnd(Rotation { max_size: Some(10 << 20), max_file: 3 })
+        LogAccess::FromEnd(Rotation {
+            max_size: Some(10 << 20),
+            max_file: 3
+        })
     );
     assert_eq!(
         access(r#"{"Type":"local","Config":{}}"#),
-        LogAccess::FromEnd(Rotation { max_size: Some(20 << 20), max_file: 5 })
+        LogAccess::FromEnd(Rotation {
+            max_size: Some(20 << 20),
+            max_file: 5
+        })
     );
-    assert_eq!(access(r#"{"Type":"syslog"}"#), LogAccess::FromStart("syslog".into()));
+    assert_eq!(
+        access(r#"{"Type":"syslog"}"#),
+        LogAccess::FromStart("syslog".into())
+    );
     assert_eq!(parse_size("512k"), Some(512 << 10));
     assert_eq!(parse_size("2g"), Some(2 << 30));
     assert_eq!(parse_size("1.5MB"), Some(3 << 19));
