@@ -45,6 +45,9 @@ pub(super) enum LogAccess {
     FromStart(String),
 }
 
+/// Takes a stamped line of `docker logs`: its stamp, its text, and the whole line.
+type OnStamped<'a> = dyn FnMut(DateTime<Utc>, &[u8], &[u8]) + 'a;
+
 /// The rotation of a log the engine keeps in files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Rotation {
@@ -217,7 +220,7 @@ impl DockerCli {
         what: &str,
         container: &str,
         inv: &Invocation,
-        on_line: &mut dyn FnMut(DateTime<Utc>, &[u8], &[u8]),
+        on_line: &mut OnStamped<'_>,
     ) -> Result<(), ControlError> {
         let mut complaints = String::new();
         let ended = self.exec.stream(inv, MAX_LOG_LINE, &mut |pipe, line| {

@@ -246,7 +246,7 @@ fn real_engine_logs_across_rotations_are_read_once() {
                 .status
                 .success()
         {
-            done_at = Some(std::time::Instant::now());
+            done_at = Some(crate::clock::monotonic_now());
         }
         // past the settle delay after the last line, everything is in
         if done_at.is_some_and(|d| d.elapsed() > Duration::from_millis(1_500)) {
@@ -306,7 +306,7 @@ fn real_engine_logs_rotated_past_the_cursor_say_lines_may_be_missing() {
             .status
             .success()
     );
-    let start = std::time::Instant::now();
+    let start = crate::clock::monotonic_now();
     while !docker(&["exec", &name, "test", "-e", "/tmp/done"])
         .status
         .success()
