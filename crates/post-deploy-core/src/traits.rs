@@ -61,6 +61,22 @@ pub struct LogCursor {
     /// Of the lines stamped exactly `since`, how many were read already (ties).
     #[serde(default)]
     pub seen_at_since: u64,
+    /// How many log lines the read that returned this cursor went through: a hint for the
+    /// size of the next read (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lines_read: u64,
+    /// What the read that returned this cursor wants said in the tick's reason: how the log
+    /// was read when not the usual way, or that lines may be missing. Not persisted.
+    #[serde(skip)]
+    pub note: Option<String>,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl LogCursor {
@@ -70,6 +86,8 @@ impl LogCursor {
         Self {
             since: at,
             seen_at_since: 0,
+            lines_read: 0,
+            note: None,
         }
     }
 }

@@ -276,6 +276,27 @@ fn the_monitors_own_faults_are_missing_data_never_degraded() {
 }
 
 #[test]
+fn what_a_log_read_says_is_in_that_ticks_reason_and_not_kept() {
+    let s = Scenario::new();
+    s.arm();
+    *s.world.log_note.borrow_mut() = Some("lines may be missing: the log rotated".into());
+    let out = s.tick();
+    assert!(
+        out.reason.contains("lines may be missing"),
+        "{}",
+        out.reason
+    );
+    *s.world.log_note.borrow_mut() = None;
+    s.world.advance(Duration::from_secs(60));
+    let later = s.tick();
+    assert!(
+        !later.reason.contains("lines may be missing"),
+        "{}",
+        later.reason
+    );
+}
+
+#[test]
 fn disarm_finishes_the_window() {
     let s = Scenario::new();
     s.arm();

@@ -45,6 +45,8 @@ pub struct World {
     pub docker_broken: Cell<bool>,
     /// (time, line) access log.
     pub logs: RefCell<Vec<(DateTime<Utc>, String)>>,
+    /// What the next log reads say for the tick's reason.
+    pub log_note: RefCell<Option<String>>,
     /// Every mutating call: rollbacks and commands.
     pub mutations: RefCell<Vec<String>>,
     /// Whether the previous image is on the engine.
@@ -79,6 +81,7 @@ impl World {
             health_script: RefCell::new(VecDeque::new()),
             http_broken: Cell::new(false),
             docker_broken: Cell::new(false),
+            log_note: RefCell::new(None),
             logs: RefCell::new(Vec::new()),
             mutations: RefCell::new(Vec::new()),
             previous_present: Cell::new(true),
@@ -227,11 +230,12 @@ impl ContainerControl for World {
                 next.seen_at_since += 1;
             } else {
                 next = LogCursor {
-                    since: *at,
                     seen_at_since: 1,
+                    ..LogCursor::at(*at)
                 };
             }
         }
+        next.note = self.log_note.borrow().clone();
         Ok(next)
     }
 

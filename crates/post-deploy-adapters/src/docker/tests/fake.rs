@@ -22,6 +22,10 @@ pub(super) struct Engine {
     pub(super) violations: Vec<String>,
     pub(super) next: u64,
     pub(super) untagged: Vec<String>,
+    /// Each container's log as `docker logs --timestamps` prints it, oldest first.
+    pub(super) logs: BTreeMap<String, Vec<String>>,
+    /// `HostConfig.LogConfig` as `docker inspect` prints it; empty: json-file.
+    pub(super) log_config: String,
 }
 
 impl Engine {
@@ -122,6 +126,17 @@ impl Engine {
         }
         let verb: Vec<&str> = args.iter().take(2).map(String::as_str).collect();
         match verb.as_slice() {
+            ["inspect", ..] if has(args, "--format", "{{json .HostConfig.LogConfig}}") => {
+                match self.find(&last) {
+                    Some(_) if self.log_config.is_empty() => (
+                        0,
+                        r#"{"Type":"json-file","Config":{}}"#.to_owned(),
+                        String::new(),
+                    ),
+                    Some(_) => (0, self.log_config.clone(), String::new()),
+                    None => no_such("container", &last),
+                }
+            }
             ["inspect", ..] => match self.find(&last) {
                 Some(i) => {
                     let c = &self.containers[i];
@@ -254,7 +269,23 @@ impl Engine {
                 }
             }
             ["logs", ..] => match self.find(&last) {
-                Some(_) => (0, String::new(), String::new()),
+                Some(i) => {
+                    let all = self
+                        .logs
+                        .get(&self.containers[i].name)
+                        .cloned()
+                        .unwrap_or_default();
+                    let tail = values(args, "--tail")
+                        .first()
+                        .map_or(all.len(), |n| n.parse::<usize>().unwrap());
+                    let since = values(args, "--since").first().map(|s| t(s));
+                    let out: Vec<String> = all[all.len().saturating_sub(tail)..]
+                        .iter()
+                        .filter(|l| since.is_none_or(|s| split_stamp(l.as_bytes()).unwrap().0 >= s))
+                        .cloned()
+                        .collect();
+                    (0, out.concat(), String::new())
+                }
                 None => no_such("container", &last),
             },
             _ => (1, String::new(), format!("unknown call {call:?}")),
@@ -291,11 +322,14 @@ impl Exec for FakeExec {
         _: usize,
         on_line: &mut dyn FnMut(Pipe, &[u8]),
     ) -> Result<Ended<Status>, ControlError> {
-        let (code, _, stderr) = self
-            .0
-            .lock()
-            .unwrap()
-            .answer(&inv.program, &inv.args, &inv.env);
+        let (code, stdout, stderr) =
+            self.0
+                .lock()
+                .unwrap()
+                .answer(&inv.program, &inv.args, &inv.env);
+        for line in stdout.split_inclusive('\n') {
+            on_line(Pipe::Stdout, line.as_bytes());
+        }
         if !stderr.is_empty() {
             on_line(Pipe::Stderr, format!("{stderr}\n").as_bytes());
         }

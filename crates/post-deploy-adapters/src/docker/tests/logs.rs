@@ -2,6 +2,13 @@
 
 use super::*;
 
+fn cur(since: DateTime<Utc>, seen_at_since: u64) -> LogCursor {
+    LogCursor {
+        seen_at_since,
+        ..LogCursor::at(since)
+    }
+}
+
 #[test]
 fn split_stamp_reads_dockers_prefix() {
     let (at, text) = split_stamp(b"2026-11-27T03:25:58.814415879Z GET / 200\n").unwrap();
@@ -23,48 +30,18 @@ fn log_tally_skips_what_was_read_and_counts_ties() {
     let admitted: Vec<bool> = [a, b, b].into_iter().map(|x| tally.admit(x)).collect();
     assert_eq!(admitted, [true, true, true]);
     let cursor = tally.cursor();
-    assert_eq!(
-        cursor,
-        LogCursor {
-            since: b,
-            seen_at_since: 2
-        }
-    );
+    assert_eq!(cursor, cur(b, 2));
     // `--since` is inclusive: the two lines at `b` come again, and a third one at `b` is new.
     let mut tally = LogTally::new(&cursor, far());
     let admitted: Vec<bool> = [b, b, b, c].into_iter().map(|x| tally.admit(x)).collect();
     assert_eq!(admitted, [false, false, true, true]);
-    assert_eq!(
-        tally.cursor(),
-        LogCursor {
-            since: c,
-            seen_at_since: 1
-        }
-    );
+    assert_eq!(tally.cursor(), cur(c, 1));
     // Nothing new: the cursor stays, ties cumulative.
-    let mut tally = LogTally::new(
-        &LogCursor {
-            since: c,
-            seen_at_since: 1,
-        },
-        far(),
-    );
+    let mut tally = LogTally::new(&cur(c, 1), far());
     assert!(!tally.admit(c) && !tally.admit(a));
-    assert_eq!(
-        tally.cursor(),
-        LogCursor {
-            since: c,
-            seen_at_since: 1
-        }
-    );
+    assert_eq!(tally.cursor(), cur(c, 1));
     assert!(tally.admit(c));
-    assert_eq!(
-        tally.cursor(),
-        LogCursor {
-            since: c,
-            seen_at_since: 2
-        }
-    );
+    assert_eq!(tally.cursor(), cur(c, 2));
 }
 
 proptest! {
@@ -133,4 +110,259 @@ proptest! {
         }
         prop_assert_eq!(counted, stamps.len());
     }
+}
+
+/// A clock that says what the test set.
+struct At(Mutex<DateTime<Utc>>);
+
+impl post_deploy_core::Clock for At {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// A fake engine holding `web`'s log, and a CLI on it whose clock reads `now`.
+fn on_log(lines: Vec<String>, log_config: &str, now: DateTime<Utc>) -> (DockerCli, Arc<FakeExec>) {
+    let (cli, exec) = fake(
+        Engine {
+            containers: vec![fc("a1", "web", None)],
+            logs: [("web".to_owned(), lines)].into_iter().collect(),
+            log_config: log_config.to_owned(),
+            ..Engine::default()
+        },
+        "orchestrator",
+    );
+    (cli.with_clock(Arc::new(At(Mutex::new(now)))), exec)
+}
+
+/// `n` lines `line i`, 10 ms apart from `base`.
+fn ten_ms_lines(base: DateTime<Utc>, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let at = base + chrono::Duration::milliseconds(10 * i as i64);
+            format!("{} line {i}\n", stamp(at))
+        })
+        .collect()
+}
+
+fn read(cli: &DockerCli, cursor: &LogCursor) -> (LogCursor, Vec<String>) {
+    let mut text = Vec::new();
+    let next = cli
+        .read_logs("web", cursor, &mut |t| text.extend_from_slice(t))
+        .unwrap();
+    let lines = String::from_utf8(text)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (next, lines)
+}
+
+fn log_calls(exec: &FakeExec) -> Vec<Vec<String>> {
+    exec.0
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| c.get(1).is_some_and(|v| v == "logs"))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_read_tails_only_as_far_back_as_the_cursor() {
+    let base = t("2026-01-01T00:00:00Z");
+    // 100 000 earlier lines, then the cursor, then 1 500 new ones.
+    let lines = ten_ms_lines(base, 101_500);
+    let since = split_stamp(lines[100_000].as_bytes()).unwrap().0;
+    let now = base + chrono::Duration::seconds(2_000);
+    let (cli, exec) = on_log(lines, "", now);
+    let (next, got) = read(&cli, &LogCursor::at(since));
+    assert_eq!(got.len(), 1_500);
+    assert_eq!(got[0], "line 100000");
+    assert_eq!(got[1_499], "line 101499");
+    // 1 500 new lines and the 100 of the settle delay before them: 1024, then 2048 lines;
+    // the engine sends the 1 700 stamped from two settle delays before the cursor on.
+    let calls = log_calls(&exec);
+    let tails: Vec<Vec<&str>> = calls.iter().map(|c| values(c, "--tail")).collect();
+    assert_eq!(tails, [vec!["1024"], vec!["2048"]]);
+    let floor = stamp(since - chrono::Duration::seconds(2));
+    assert!(
+        calls
+            .iter()
+            .all(|c| values(c, "--since") == [floor.as_str()])
+    );
+    assert_eq!(next.lines_read, 1_700);
+    assert_eq!(next.note, None);
+    // The next read starts from the hint, and one call suffices.
+    exec.0.lock().unwrap().calls.clear();
+    let (_, got) = read(&cli, &next);
+    assert!(got.is_empty());
+    assert_eq!(values(&log_calls(&exec)[0], "--tail"), ["3400"]);
+    assert_eq!(log_calls(&exec).len(), 1);
+}
+
+#[test]
+fn a_short_log_is_read_whole_and_nothing_is_said() {
+    let base = t("2026-01-01T00:00:00Z");
+    let (cli, exec) = on_log(
+        ten_ms_lines(base, 10),
+        "",
+        base + chrono::Duration::hours(1),
+    );
+    let (next, got) = read(&cli, &LogCursor::at(base - chrono::Duration::hours(1)));
+    assert_eq!(got.len(), 10);
+    assert_eq!(log_calls(&exec).len(), 1);
+    assert_eq!(next.note, None);
+    assert_eq!(next.since, base + chrono::Duration::milliseconds(90));
+}
+
+#[test]
+fn a_log_rotated_past_the_cursor_says_lines_may_be_missing() {
+    let base = t("2026-01-01T00:00:00Z");
+    let lines = ten_ms_lines(base, 200);
+    let now = base + chrono::Duration::hours(1);
+    let rotating = r#"{"Type":"json-file","Config":{"max-size":"1k","max-file":"2"}}"#;
+    // The cursor is before the oldest line still kept, and the log has rotated: lost lines
+    // cannot be told apart from none, so the reason says they may be missing.
+    let (cli, _) = on_log(lines.clone(), rotating, now);
+    let (next, got) = read(&cli, &LogCursor::at(base - chrono::Duration::seconds(5)));
+    assert_eq!(got.len(), 200);
+    assert!(next.note.unwrap().contains("lines may be missing"));
+    // The same log read from a cursor it still holds, or without rotation: nothing to say.
+    let (cli, _) = on_log(lines.clone(), rotating, now);
+    let (next, got) = read(&cli, &LogCursor::at(base + chrono::Duration::seconds(1)));
+    assert_eq!(got.len(), 100);
+    assert_eq!(next.note, None);
+    let (cli, _) = on_log(lines, r#"{"Type":"json-file","Config":{}}"#, now);
+    let (next, _) = read(&cli, &LogCursor::at(base - chrono::Duration::seconds(5)));
+    assert_eq!(next.note, None);
+}
+
+#[test]
+fn other_drivers_are_read_by_since_and_the_reason_says_so() {
+    let base = t("2026-01-01T00:00:00Z");
+    let (cli, exec) = on_log(
+        ten_ms_lines(base, 300),
+        r#"{"Type":"journald","Config":null}"#,
+        base + chrono::Duration::hours(1),
+    );
+    let (next, got) = read(&cli, &LogCursor::at(base + chrono::Duration::seconds(2)));
+    assert_eq!(got.len(), 100);
+    let calls = log_calls(&exec);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        values(&calls[0], "--since"),
+        ["2026-01-01T00:00:02.000000000Z"]
+    );
+    assert!(values(&calls[0], "--tail").is_empty());
+    assert!(next.note.unwrap().contains("journald log driver"));
+}
+
+#[test]
+fn log_configs_and_sizes_are_read_as_docker_reads_them() {
+    let access = |j: &str| serde_json::from_str::<LogDriverJson>(j).unwrap().access();
+    assert_eq!(
+        access(r#"{"Type":"json-file","Config":{}}"#),
+        LogAccess::FromEnd(Rotation {
+            max_size: None,
+            max_file: 1
+        })
+    );
+    assert_eq!(
+        access(r#"{"Type":"json-file","Config":{"max-size":"10m","max-file":"3"}}"#),
+        LogAccess::FromEnd(Rotation {
+            max_size: Some(10 << 20),
+            max_file: 3
+        })
+    );
+    assert_eq!(
+        access(r#"{"Type":"local","Config":{}}"#),
+        LogAccess::FromEnd(Rotation {
+            max_size: Some(20 << 20),
+            max_file: 5
+        })
+    );
+    assert_eq!(
+        access(r#"{"Type":"syslog"}"#),
+        LogAccess::FromStart("syslog".into())
+    );
+    assert_eq!(parse_size("512k"), Some(512 << 10));
+    assert_eq!(parse_size("2g"), Some(2 << 30));
+    assert_eq!(parse_size("1.5MB"), Some(3 << 19));
+    assert_eq!(parse_size("100"), Some(100));
+    assert_eq!(parse_size("-1"), None);
+    assert_eq!(parse_size("lots"), None);
+}
+
+#[test]
+fn the_pieces_of_a_long_line_count_as_entries() {
+    let s = "2026-11-27T03:25:58.814415879Z ";
+    assert_eq!(stamps_in(format!("{s}GET / 200\n").as_bytes()), 1);
+    let long = format!("{s}{}{s}{}{s}end\n", "x".repeat(16_384), "y".repeat(16_384));
+    assert_eq!(stamps_in(long.as_bytes()), 3);
+    assert_eq!(stamps_in(b"no stamp\n"), 1);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Reads that tail a log from its end, at any moments, while lines reach the log out of
+    /// stamp order within the settle delay and with ties, count every line exactly once,
+    /// whatever the first tail's size.
+    #[test]
+    fn tail_reads_count_out_of_order_lines_once(
+        lines in proptest::collection::vec((0_i64..3, 0_i64..1000, any::<bool>()), 1..2500),
+        reads in proptest::collection::vec(0_i64..3000, 1..6),
+        hint in 0_u64..600,
+    ) {
+        let settle = LOG_SETTLE.num_milliseconds();
+        let base = t("2026-01-01T00:00:00Z");
+        let ms = |n: i64| base + chrono::Duration::milliseconds(n);
+        // Earlier lines, well before the cursor, then the window's own.
+        let mut log: Vec<(i64, i64, String)> = (0..1500)
+            .map(|i| (-10_000 + i, -10_000 + i, format!("old {i}")))
+            .collect();
+        let mut stamp = 0;
+        for (i, (gap, lag, err)) in lines.iter().enumerate() {
+            stamp += gap;
+            let text = format!("{} {i}", if *err { "err" } else { "out" });
+            log.push((stamp, stamp + lag * settle / 1000, text));
+        }
+        log.sort_by_key(|(_, written, _)| *written);
+        let mut times = reads;
+        times.sort_unstable();
+        times.push(stamp + 10 * settle);
+        let (cli, exec) = on_log(Vec::new(), "", base);
+        let clock = Arc::new(At(Mutex::new(base)));
+        let cli = cli.with_clock(clock.clone());
+        let mut cursor = LogCursor { lines_read: hint, ..LogCursor::at(base) };
+        let mut seen = Vec::new();
+        for now in times {
+            *clock.0.lock().unwrap() = ms(now);
+            exec.0.lock().unwrap().logs.insert(
+                "web".into(),
+                log.iter()
+                    .filter(|(_, w, _)| *w <= now)
+                    .map(|(s, _, text)| format!("{} {text}\n", stamp_of(ms(*s))))
+                    .collect(),
+            );
+            let (next, got) = read(&cli, &cursor);
+            seen.extend(got);
+            cursor = next;
+        }
+        let new = log.len() - 1500;
+        prop_assert_eq!(seen.len(), new, "{:?}", seen);
+        let unique: BTreeSet<&String> = seen.iter().collect();
+        prop_assert_eq!(unique.len(), new);
+        prop_assert!(seen.iter().all(|l| !l.starts_with("old")));
+    }
+}
+
+fn stamp_of(at: DateTime<Utc>) -> String {
+    stamp(at)
 }

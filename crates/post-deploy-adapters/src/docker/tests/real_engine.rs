@@ -177,3 +177,156 @@ fn run_command_reports_how_it_ended() {
         Err(ControlError::SelfContainer("/orchestrator".into()))
     );
 }
+
+/// Runs `script` in a container of its own with a json-file log rotated at `max_size` into
+/// `max_file` files; the name and its guard.
+fn rotating(what: &str, script: &str, max_size: &str, max_file: &str) -> (String, Removed) {
+    let name = format!(
+        "pdunit-{what}-{}-{}",
+        std::process::id(),
+        UNIQUE.fetch_add(1, Ordering::Relaxed)
+    );
+    let guard = Removed(name.clone());
+    let size = format!("max-size={max_size}");
+    let files = format!("max-file={max_file}");
+    let run = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--log-driver",
+        "json-file",
+        "--log-opt",
+        &size,
+        "--log-opt",
+        &files,
+        "--entrypoint",
+        "/bin/sh",
+        "post-deploy-fixture:healthy",
+        "-c",
+        script,
+    ]);
+    assert!(run.status.success(), "{}", run.stderr_tail);
+    (name, guard)
+}
+
+/// Reads the container's log while it rotates, several times per rotation: each numbered
+/// line is read exactly once, and nothing is said to be missing.
+#[test]
+fn real_engine_logs_across_rotations_are_read_once() {
+    if !engine_available() {
+        return;
+    }
+    // 5000 lines of about 100 bytes (about 170 in the file) over about 15 s: a 128 KiB file
+    // rotates half a dozen times, and the two or three kept hold more than the settle delay and the
+    // time between reads.
+    let script = "i=0; while [ $i -lt 5000 ]; do \
+                  echo \"line $i $(printf %80s '' | tr ' ' p)\"; i=$((i+1)); \
+                  [ $((i % 100)) -eq 0 ] && sleep 0.2; done; touch /tmp/done; sleep 300";
+    let (name, _guard) = rotating("rotate", script, "128k", "3");
+    let cli = DockerCli::new("docker".into(), ComposeProgram::Auto, "orchestrator".into());
+    let mut cursor = LogCursor::at(t("2000-01-01T00:00:00Z"));
+    let mut seen: Vec<u32> = Vec::new();
+    let mut notes = Vec::new();
+    let mut done_at = None;
+    for _ in 0..600 {
+        let mut chunk = Vec::new();
+        cursor = cli
+            .read_logs(&name, &cursor, &mut |text| chunk.extend_from_slice(text))
+            .unwrap();
+        notes.extend(cursor.note.take());
+        seen.extend(
+            String::from_utf8(chunk)
+                .unwrap()
+                .lines()
+                .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u32>().unwrap()),
+        );
+        if done_at.is_none()
+            && docker(&["exec", &name, "test", "-e", "/tmp/done"])
+                .status
+                .success()
+        {
+            done_at = Some(crate::clock::monotonic_now());
+        }
+        // past the settle delay after the last line, everything is in
+        if done_at.is_some_and(|d| d.elapsed() > Duration::from_millis(1_500)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    cursor = cli
+        .read_logs(&name, &cursor, &mut |text| {
+            seen.extend(
+                String::from_utf8_lossy(text)
+                    .lines()
+                    .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u32>().unwrap()),
+            );
+        })
+        .unwrap();
+    notes.extend(cursor.note.take());
+    // the log did rotate: its first lines are gone from what the engine keeps
+    let kept = docker(&["logs", "--tail", "100000", &name]);
+    assert!(kept.status.success());
+    let all = docker(&["logs", &name]);
+    assert!(
+        !String::from_utf8_lossy(&all.stdout).contains("line 0 "),
+        "no rotation"
+    );
+    let unique: BTreeSet<u32> = seen.iter().copied().collect();
+    assert_eq!(seen.len(), 5000, "lines counted twice or lost; {notes:?}");
+    assert_eq!(unique.len(), 5000);
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+/// The log rotates past the cursor between two reads: the engine cannot show the lines it
+/// deleted, and the read says lines may be missing; what it kept is read once.
+#[test]
+fn real_engine_logs_rotated_past_the_cursor_say_lines_may_be_missing() {
+    if !engine_available() {
+        return;
+    }
+    let script = "echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; i=0; \
+                  while [ $i -lt 3000 ]; do echo \"line $i $(printf %80s '' | tr ' ' p)\"; \
+                  i=$((i+1)); done; touch /tmp/done; sleep 300";
+    let (name, _guard) = rotating("rotated", script, "16k", "2");
+    let cli = DockerCli::new("docker".into(), ComposeProgram::Auto, "orchestrator".into());
+    std::thread::sleep(Duration::from_millis(1_500));
+    let mut first = Vec::new();
+    let cursor = cli
+        .read_logs(
+            &name,
+            &LogCursor::at(t("2000-01-01T00:00:00Z")),
+            &mut |text| first.extend_from_slice(text),
+        )
+        .unwrap();
+    assert_eq!(first, b"first\n");
+    assert_eq!(cursor.note, None);
+    assert!(
+        docker(&["exec", &name, "touch", "/tmp/go"])
+            .status
+            .success()
+    );
+    let start = crate::clock::monotonic_now();
+    while !docker(&["exec", &name, "test", "-e", "/tmp/done"])
+        .status
+        .success()
+    {
+        assert!(start.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1_500));
+    let mut lines = 0_usize;
+    let next = cli
+        .read_logs(&name, &cursor, &mut |text| {
+            lines += text.split(|b| *b == b'\n').count() - 1
+        })
+        .unwrap();
+    // 3000 lines of about 100 bytes went through 16 KiB files, two kept
+    assert!(lines > 0 && lines < 3000, "{lines}");
+    assert!(
+        next.note
+            .as_deref()
+            .is_some_and(|n| n.contains("lines may be missing")),
+        "{next:?}"
+    );
+}

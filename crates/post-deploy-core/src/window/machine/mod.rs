@@ -438,6 +438,8 @@ fn observe(
     p.since_rollback = p.since_rollback.map(|o| o.observe(signals));
     if let LogSignal::Counted { cursor, .. } = &signals.logs {
         p.log_cursor = cursor.clone();
+        // How the log was read, or that lines may be missing: said once, for this tick.
+        notes.extend(p.log_cursor.note.take());
     }
     if let HealthSignal::Missing { why } = &signals.health {
         notes.push(why.clone());
