@@ -797,7 +797,11 @@ fn operator_commands_answer_done_or_refused_with_why() {
     env.json(&[&with(&["arm"])[..], &["--health-url", &url]].concat(), 0);
     let mut messages = Vec::new();
     let mut note = |what: &str, out: &serde_json::Value| {
-        messages.push(format!("{what}: done={} {}", out["done"], out["reason"].as_str().unwrap()));
+        messages.push(format!(
+            "{what}: done={} {}",
+            out["done"],
+            out["reason"].as_str().unwrap()
+        ));
     };
     let out = env.json(&[&with(&["extend"])[..], &["--by", "60"]].concat(), 0);
     assert_eq!(out["done"], true);
@@ -809,14 +813,22 @@ fn operator_commands_answer_done_or_refused_with_why() {
     let out = env.json(&with(&["rollback"]), 4);
     note("rollback", &out);
     let out = env.json(&with(&["promote"]), 0);
-    assert_eq!((out["done"].clone(), out["finished"].clone()), (true.into(), true.into()));
+    assert_eq!(
+        (out["done"].clone(), out["finished"].clone()),
+        (true.into(), true.into())
+    );
     note("promote", &out);
     let out = env.json(&with(&["promote"]), 4);
     note("promote again", &out);
     let out = env.json(&["rollback", "--repo", "api", "--work-item", "none"], 4);
     note("rollback of no window", &out);
     // `extend --by 0` is a usage error.
-    assert_eq!(env.run(&[&with(&["extend"])[..], &["--by", "0"]].concat()).status.code(), Some(2));
+    assert_eq!(
+        env.run(&[&with(&["extend"])[..], &["--by", "0"]].concat())
+            .status
+            .code(),
+        Some(2)
+    );
     // No container was named: nothing was proved.
     let listed = env.json(&["known-good", "--repo", "api", "--json"], 0);
     assert_eq!(listed, serde_json::json!([]));
