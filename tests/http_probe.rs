@@ -500,3 +500,57 @@ fn the_webhooks_percent_encoded_credentials_are_sent_decoded() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].target, "/hook?x=1");
 }
+
+// --- fetch: the answers of a Prometheus server ------------------------------------------
+
+/// A fetch reads the status as given and the body whole, sends the basic auth of the URL's
+/// user info, and does not follow redirects.
+#[test]
+fn fetch_reads_status_and_body_without_following_redirects() {
+    let body = br#"{"status":"error","error":"bad_data"}"#;
+    let server = Server::start(loopback::respond(400, &[], body));
+    let url = server
+        .url("/api/v1/query?query=up")
+        .replace("http://", "http://bob:pw@");
+    let (status, got) = UreqProbe::new().fetch(&url, LIMIT, 1024).unwrap();
+    assert_eq!((status, got.as_slice()), (400, &body[..]));
+    let request = &server.requests()[0];
+    assert_eq!(request.target, "/api/v1/query?query=up");
+    assert_eq!(request.header("authorization"), Some("Basic Ym9iOnB3"));
+    let redirect = Server::start(loopback::respond(302, &[("Location", "/elsewhere")], b""));
+    let (status, _) = UreqProbe::new()
+        .fetch(&redirect.url("/"), LIMIT, 1024)
+        .unwrap();
+    assert_eq!(status, 302);
+    assert_eq!(
+        redirect.requests().len(),
+        1,
+        "the redirect was not followed"
+    );
+}
+
+/// A body over the cap, an endless one, silence and a closed port: errors, within the limit.
+#[test]
+fn fetch_is_bounded_in_size_and_time() {
+    let cases: Vec<(&str, Server)> = vec![
+        ("huge", Server::start(loopback::big_body(10 * 1024 * 1024))),
+        ("endless", Server::start(loopback::endless_chunked())),
+        ("silent", Server::start(loopback::silent())),
+        (
+            "trickle",
+            Server::start(loopback::trickle(Duration::from_millis(50))),
+        ),
+    ];
+    for (what, server) in &cases {
+        let started = Instant::now();
+        let got = UreqProbe::new().fetch(&server.url("/"), LIMIT, 64 * 1024);
+        assert!(got.is_err(), "{what}: {got:?}");
+        assert!(
+            started.elapsed() < LIMIT + SLACK,
+            "{what}: {:?}",
+            started.elapsed()
+        );
+    }
+    let closed = format!("http://127.0.0.1:{}/", loopback::closed_port());
+    assert!(UreqProbe::new().fetch(&closed, LIMIT, 1024).is_err());
+}

@@ -83,6 +83,51 @@ impl HttpProbe for UreqProbe {
             },
         }
     }
+
+    /// A GET for its answer (a Prometheus query): the same agent, so redirects are not
+    /// followed and a 4xx or 5xx comes back as its status; `timeout` bounds the whole
+    /// exchange; a body longer than `max_body` is an error, read no further than that.
+    fn fetch(
+        &self,
+        url: &str,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<(u16, Vec<u8>), ProbeError> {
+        fetch(&self.agent, url, timeout, max_body).map_err(|e| {
+            ProbeError(match e {
+                ureq::Error::Timeout(_) => {
+                    format!("no whole answer within {} s", timeout.as_secs())
+                }
+                ureq::Error::BodyExceedsLimit(_) => {
+                    format!("the answer is longer than {max_body} bytes")
+                }
+                other => other.to_string(),
+            })
+        })
+    }
+}
+
+/// GETs `url` and reads its body, at most `max_body` bytes.
+fn fetch(
+    agent: &Agent,
+    url: &str,
+    timeout: Duration,
+    max_body: usize,
+) -> Result<(u16, Vec<u8>), ureq::Error> {
+    let mut response = agent
+        .get(url)
+        .header("Accept", "application/json")
+        .config()
+        .timeout_global(Some(timeout))
+        .build()
+        .call()?;
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(u64::try_from(max_body).unwrap_or(u64::MAX))
+        .read_to_vec()?;
+    Ok((status, body))
 }
 
 /// The `Authorization` value for the credentials of a URL's user info, decoded.

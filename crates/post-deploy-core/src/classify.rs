@@ -48,7 +48,30 @@ pub enum Rule {
         /// `5XX_THRESHOLD`.
         threshold: Ratio,
     },
-    /// Neither rule fired.
+    /// The window's latency quantile is above `LATENCY_MS`, from its access lines: more of
+    /// its timed requests were slower than `LATENCY_MS` than the quantile allows.
+    Latency {
+        /// Timed requests slower than `LATENCY_MS`.
+        slow: u64,
+        /// Requests with a known duration in the window.
+        timed: u64,
+        /// `LATENCY_QUANTILE`.
+        quantile: Ratio,
+        /// `LATENCY_MS`.
+        threshold_ms: f64,
+    },
+    /// The window's latency quantile from a Prometheus histogram is above `LATENCY_MS`.
+    LatencyQuantile {
+        /// The quantile, in milliseconds.
+        quantile_ms: f64,
+        /// Requests in the window.
+        requests: u64,
+        /// `LATENCY_QUANTILE`.
+        quantile: Ratio,
+        /// `LATENCY_MS`.
+        threshold_ms: f64,
+    },
+    /// No rule fired.
     WithinLimits {
         /// Failed probes in a row.
         failures: u32,
@@ -64,7 +87,98 @@ pub enum Rule {
         min_requests: u64,
         /// `5XX_THRESHOLD`.
         ratio_threshold: Ratio,
+        /// Where the latency rule stands.
+        #[serde(default)]
+        latency: LatencyCheck,
     },
+}
+
+/// Where the latency rule stands when it did not fire.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "latency", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LatencyCheck {
+    /// `LATENCY_MS` is not set.
+    #[default]
+    Off,
+    /// From access lines: slow among timed requests.
+    Timed {
+        /// Timed requests slower than `LATENCY_MS`.
+        slow: u64,
+        /// Requests with a known duration in the window.
+        timed: u64,
+        /// `MIN_REQUESTS`.
+        min_requests: u64,
+        /// `LATENCY_QUANTILE`.
+        quantile: Ratio,
+        /// `LATENCY_MS`.
+        threshold_ms: f64,
+    },
+    /// From a Prometheus histogram: the window's quantile.
+    Quantile {
+        /// The quantile, in milliseconds.
+        quantile_ms: f64,
+        /// Requests in the window.
+        requests: u64,
+        /// `MIN_REQUESTS`.
+        min_requests: u64,
+        /// `LATENCY_QUANTILE`.
+        quantile: Ratio,
+        /// `LATENCY_MS`.
+        threshold_ms: f64,
+    },
+}
+
+impl fmt::Display for LatencyCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Off => Ok(()),
+            Self::Timed {
+                timed,
+                min_requests,
+                ..
+            } if timed < min_requests || timed == 0 => write!(
+                f,
+                "; latency not judged: {timed} timed requests, fewer than {}",
+                min_requests.max(1)
+            ),
+            Self::Timed {
+                slow,
+                timed,
+                quantile,
+                threshold_ms,
+                ..
+            } => write!(
+                f,
+                "; window latency: {slow}/{timed} timed requests slower than {threshold_ms} ms \
+                 ({:.1}%): the {quantile} quantile is within {threshold_ms} ms",
+                percent(slow, timed)
+            ),
+            Self::Quantile {
+                requests,
+                min_requests,
+                ..
+            } if requests < min_requests => write!(
+                f,
+                "; latency not judged: {requests} requests, fewer than {min_requests}"
+            ),
+            Self::Quantile {
+                quantile_ms,
+                requests,
+                quantile,
+                threshold_ms,
+                ..
+            } => write!(
+                f,
+                "; window latency: the {quantile} quantile from Prometheus is {quantile_ms:.1} \
+                 ms ({requests} requests), within {threshold_ms} ms"
+            ),
+        }
+    }
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    100.0 * ratio(part, whole)
 }
 
 /// A verdict, the rule that gave it, and when.
@@ -110,6 +224,27 @@ impl fmt::Display for Rule {
                 "window 5xx ratio {:.4} ({errors_5xx}/{requests} requests) is above {threshold}",
                 ratio(errors_5xx, requests)
             ),
+            Self::Latency {
+                slow,
+                timed,
+                quantile,
+                threshold_ms,
+            } => write!(
+                f,
+                "window latency: {slow}/{timed} timed requests slower than {threshold_ms} ms \
+                 ({:.1}%): the {quantile} quantile is above {threshold_ms} ms",
+                percent(slow, timed)
+            ),
+            Self::LatencyQuantile {
+                quantile_ms,
+                requests,
+                quantile,
+                threshold_ms,
+            } => write!(
+                f,
+                "window latency: the {quantile} quantile from Prometheus is {quantile_ms:.1} ms \
+                 ({requests} requests), above {threshold_ms} ms"
+            ),
             Self::WithinLimits {
                 failures,
                 fail_threshold,
@@ -118,6 +253,7 @@ impl fmt::Display for Rule {
                 requests,
                 min_requests,
                 ratio_threshold,
+                latency,
             } => {
                 if health_missing {
                     write!(f, "health probe missing this tick (not a failure)")?;
@@ -131,22 +267,91 @@ impl fmt::Display for Rule {
                     write!(
                         f,
                         "; 5xx ratio not judged: {requests} requests, fewer than {min_requests}"
-                    )
+                    )?;
                 } else {
                     write!(
                         f,
                         "; window 5xx ratio {:.4} ({errors_5xx}/{requests} requests) is within {ratio_threshold}",
                         ratio(errors_5xx, requests)
-                    )
+                    )?;
                 }
+                write!(f, "{latency}")
             }
         }
     }
 }
 
+/// `slow / timed > 1 - quantile`, computed as `(timed - slow) / timed < quantile`: both
+/// sides correctly rounded, as for the 5xx ratio, so a window with exactly as many slow
+/// requests as the quantile allows (5 of 100 at 0.95) is not above it, and one more is.
+fn too_slow(slow: u64, timed: u64, quantile: Ratio) -> bool {
+    timed > 0 && ratio(timed.saturating_sub(slow), timed) < quantile.get()
+}
+
+/// Where the latency rule stands for `obs`: off, from access lines, or from Prometheus.
+fn latency_check(obs: &Observations, settings: &WindowSettings) -> LatencyCheck {
+    let Some(threshold_ms) = settings.latency_ms else {
+        return LatencyCheck::Off;
+    };
+    let quantile = settings.latency_quantile;
+    let min_requests = settings.min_requests;
+    match obs.latency_ms {
+        Some(ms) => LatencyCheck::Quantile {
+            quantile_ms: ms.get(),
+            requests: obs.requests,
+            min_requests,
+            quantile,
+            threshold_ms,
+        },
+        None => LatencyCheck::Timed {
+            slow: obs.slow,
+            timed: obs.timed,
+            min_requests,
+            quantile,
+            threshold_ms,
+        },
+    }
+}
+
+/// The latency rule, when it fires.
+fn latency_rule(check: LatencyCheck) -> Option<Rule> {
+    match check {
+        LatencyCheck::Timed {
+            slow,
+            timed,
+            min_requests,
+            quantile,
+            threshold_ms,
+        } => (timed >= min_requests && too_slow(slow, timed, quantile)).then_some(Rule::Latency {
+            slow,
+            timed,
+            quantile,
+            threshold_ms,
+        }),
+        LatencyCheck::Quantile {
+            quantile_ms,
+            requests,
+            min_requests,
+            quantile,
+            threshold_ms,
+        } => (requests >= min_requests && requests > 0 && quantile_ms > threshold_ms).then_some(
+            Rule::LatencyQuantile {
+                quantile_ms,
+                requests,
+                quantile,
+                threshold_ms,
+            },
+        ),
+        LatencyCheck::Off => None,
+    }
+}
+
 /// Classifies a window's observations: DEGRADED iff consecutive failed probes >=
 /// `fail_threshold` (on a tick whose probe was made), or requests >= `min_requests` and
-/// 5xx / requests > `ratio_threshold`. Otherwise HEALTHY; missing data is HEALTHY.
+/// 5xx / requests > `ratio_threshold`, or, with `LATENCY_MS` set, timed requests >=
+/// `min_requests` and slow / timed > 1 - `LATENCY_QUANTILE` (from a Prometheus histogram:
+/// requests >= `min_requests` and its quantile above `LATENCY_MS`). Otherwise HEALTHY;
+/// missing data is HEALTHY.
 ///
 /// Pure: the same inputs give the same classification; `now` only stamps it.
 #[must_use]
@@ -169,6 +374,8 @@ pub fn classify(
             requests: obs.requests,
             threshold: settings.ratio_threshold,
         }
+    } else if let Some(rule) = latency_rule(latency_check(obs, settings)) {
+        rule
     } else {
         Rule::WithinLimits {
             failures: obs.consecutive_failures,
@@ -178,11 +385,15 @@ pub fn classify(
             requests: obs.requests,
             min_requests: settings.min_requests,
             ratio_threshold: settings.ratio_threshold,
+            latency: latency_check(obs, settings),
         }
     };
     let verdict = match rule {
         Rule::WithinLimits { .. } => Verdict::Healthy,
-        Rule::FailedProbes { .. } | Rule::ErrorRatio { .. } => Verdict::Degraded,
+        Rule::FailedProbes { .. }
+        | Rule::ErrorRatio { .. }
+        | Rule::Latency { .. }
+        | Rule::LatencyQuantile { .. } => Verdict::Degraded,
     };
     Classification {
         verdict,
@@ -256,7 +467,106 @@ mod tests {
         insta::assert_snapshot!(text);
     }
 
+    fn latency_settings(ms: f64, quantile_milli: u32, min: u64) -> WindowSettings {
+        WindowSettings {
+            latency_ms: Some(ms),
+            latency_quantile: Ratio::new(f64::from(quantile_milli) / 1000.0).unwrap(),
+            ..settings(3, 0.05, min)
+        }
+    }
+
+    fn timed(timed: u64, slow: u64) -> Observations {
+        Observations {
+            timed,
+            slow,
+            ..Observations::default()
+        }
+    }
+
+    #[test]
+    fn latency_boundaries_and_reasons() {
+        let s = latency_settings(500.0, 950, 20);
+        let c = |o: Observations| classify(&o, &s, now());
+        // 5 of 100 slow is what p95 allows; 6 is one too many.
+        assert_eq!(c(timed(100, 5)).verdict, Verdict::Healthy);
+        assert_eq!(c(timed(100, 6)).verdict, Verdict::Degraded);
+        // under MIN_REQUESTS timed requests: not judged, even all slow
+        assert_eq!(c(timed(19, 19)).verdict, Verdict::Healthy);
+        // the rule off: slow requests are not judged
+        let off = settings(3, 0.05, 20);
+        assert_eq!(
+            classify(&timed(100, 100), &off, now()).verdict,
+            Verdict::Healthy
+        );
+        // from Prometheus: the quantile against LATENCY_MS, over MIN_REQUESTS requests
+        let prom = |requests: u64, ms: f64| Observations {
+            requests,
+            latency_ms: crate::signals::Millis::new(ms),
+            ..Observations::default()
+        };
+        assert_eq!(c(prom(20, 500.0)).verdict, Verdict::Healthy);
+        assert_eq!(c(prom(20, 500.1)).verdict, Verdict::Degraded);
+        assert_eq!(c(prom(19, 5000.0)).verdict, Verdict::Healthy);
+        let text = [
+            timed(100, 6),
+            timed(100, 5),
+            timed(3, 3),
+            prom(40, 812.5),
+            prom(40, 120.0),
+            prom(4, 812.5),
+        ]
+        .iter()
+        .map(|o| {
+            let got = c(*o);
+            format!("{}: {}", got.verdict, got.rule)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+        insta::assert_snapshot!(text);
+    }
+
     proptest! {
+        /// The latency rule fires exactly when more of the timed requests were slow than the
+        /// quantile allows (checked in integers), and never under MIN_REQUESTS. Half the cases
+        /// sit on the boundary on purpose: exactly as many slow as allowed, or one more.
+        #[test]
+        fn latency_fires_exactly_at_its_boundary(
+            quantile_milli in 500u32..=999,
+            hundreds in 1u64..50,
+            on_boundary: bool,
+            one_more: bool,
+            any_slow in 0u64..5000,
+            min in 0u64..3000,
+        ) {
+            // A whole number of slow requests at the boundary: timed a multiple of 1000.
+            let timed_n = hundreds * 1000;
+            let allowed = timed_n * u64::from(1000 - quantile_milli) / 1000;
+            let slow = if on_boundary { allowed + u64::from(one_more) } else { any_slow.min(timed_n) };
+            let s = latency_settings(250.0, quantile_milli, min);
+            let got = classify(&timed(timed_n, slow), &s, now());
+            // slow / timed > (1000 - q) / 1000, in integers.
+            let over = u128::from(slow) * 1000 > u128::from(1000 - quantile_milli) * u128::from(timed_n);
+            let expected = timed_n >= min && over;
+            prop_assert_eq!(got.verdict == Verdict::Degraded, expected, "{:?}", got);
+            if on_boundary {
+                prop_assert_eq!(got.verdict == Verdict::Degraded, one_more && timed_n >= min);
+            }
+            if got.verdict == Verdict::Degraded {
+                prop_assert!(matches!(got.rule, Rule::Latency { .. }), "{:?}", got.rule);
+            }
+        }
+
+        /// Under MIN_REQUESTS timed requests the latency rule never fires, whatever the counts.
+        #[test]
+        fn latency_never_judged_under_min_requests(
+            min in 1u64..500, short in 1u64..500, slow_pct in 0u64..=100, quantile_milli in 500u32..=999,
+        ) {
+            let timed_n = min.saturating_sub(short);
+            let slow = timed_n * slow_pct / 100;
+            let s = latency_settings(100.0, quantile_milli, min);
+            prop_assert_eq!(classify(&timed(timed_n, slow), &s, now()).verdict, Verdict::Healthy);
+        }
+
         #[test]
         fn fires_exactly_on_the_contract_rule(
             failures in 0u32..10, missing: bool, requests in 0u64..500, errors_pct in 0u64..=100,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::id::{IdError, RepoName};
+use crate::prometheus::{PrometheusSource, Selector};
 
 /// Prefix of every variable this crate reads.
 pub const PREFIX: &str = "ORCH_POST_DEPLOY_";
@@ -34,6 +35,12 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (WEBHOOK_URL, ""),
     (DOCKER, "docker"),
     (COMPOSE, "auto"),
+    (LATENCY_MS, ""),
+    (LATENCY_QUANTILE, "0.95"),
+    (PROMETHEUS_URL, ""),
+    (PROMETHEUS_REQUESTS, ""),
+    (PROMETHEUS_ERRORS, ""),
+    (PROMETHEUS_LATENCY, ""),
 ];
 
 /// `ORCH_POST_DEPLOY_ENABLED`: the kill switch.
@@ -68,6 +75,23 @@ pub const WEBHOOK_URL: &str = "ORCH_POST_DEPLOY_WEBHOOK_URL";
 pub const DOCKER: &str = "ORCH_POST_DEPLOY_DOCKER";
 /// `ORCH_POST_DEPLOY_COMPOSE`: the compose program, or `auto`.
 pub const COMPOSE: &str = "ORCH_POST_DEPLOY_COMPOSE";
+
+/// `ORCH_POST_DEPLOY_LATENCY_MS`: unset, the latency rule is off; set, the latency above
+/// which the window's quantile makes it DEGRADED.
+pub const LATENCY_MS: &str = "ORCH_POST_DEPLOY_LATENCY_MS";
+/// `ORCH_POST_DEPLOY_LATENCY_QUANTILE`: the quantile the latency rule judges.
+pub const LATENCY_QUANTILE: &str = "ORCH_POST_DEPLOY_LATENCY_QUANTILE";
+/// `ORCH_POST_DEPLOY_PROMETHEUS_URL`: a Prometheus server the window's counts come from.
+pub const PROMETHEUS_URL: &str = "ORCH_POST_DEPLOY_PROMETHEUS_URL";
+/// `ORCH_POST_DEPLOY_PROMETHEUS_REQUESTS`: counter selector of all requests.
+pub const PROMETHEUS_REQUESTS: &str = "ORCH_POST_DEPLOY_PROMETHEUS_REQUESTS";
+/// `ORCH_POST_DEPLOY_PROMETHEUS_ERRORS`: counter selector of 5xx answers.
+pub const PROMETHEUS_ERRORS: &str = "ORCH_POST_DEPLOY_PROMETHEUS_ERRORS";
+/// `ORCH_POST_DEPLOY_PROMETHEUS_LATENCY`: histogram bucket selector for the latency rule.
+pub const PROMETHEUS_LATENCY: &str = "ORCH_POST_DEPLOY_PROMETHEUS_LATENCY";
+
+/// The lowest and highest `LATENCY_QUANTILE` accepted.
+pub const QUANTILE_RANGE: std::ops::RangeInclusive<f64> = 0.5..=0.999;
 
 /// The longest window or interval accepted: 30 days. Longer is almost surely a unit mistake,
 /// and the bound keeps every deadline computation far from overflow.
@@ -172,6 +196,16 @@ pub struct WindowSettings {
     /// One health probe's time limit.
     #[serde(with = "secs")]
     pub health_timeout: Duration,
+    /// `LATENCY_MS`: a positive number of milliseconds; `None`: the latency rule is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    /// `LATENCY_QUANTILE`: the quantile the latency rule judges (0.5..0.999).
+    #[serde(default = "default_quantile")]
+    pub latency_quantile: Ratio,
+}
+
+fn default_quantile() -> Ratio {
+    Ratio(0.95)
 }
 
 impl Default for WindowSettings {
@@ -183,6 +217,8 @@ impl Default for WindowSettings {
             ratio_threshold: Ratio(0.05),
             min_requests: 20,
             health_timeout: Duration::from_secs(5),
+            latency_ms: None,
+            latency_quantile: default_quantile(),
         }
     }
 }
@@ -671,6 +707,8 @@ pub struct Config {
     pub scope: Scope,
     /// Where `.post-deploy-state-<repo>/<work item>/` folders live.
     pub state_dir: PathBuf,
+    /// A Prometheus server that a window armed now reads its counts from.
+    pub prometheus: Option<PrometheusSource>,
 }
 
 /// Looks variables up in the caller's map; an empty or all-blank value counts as unset.
@@ -719,11 +757,13 @@ impl Config {
         let window = Self::window(&vars)?;
         let scope = Self::scope(&vars)?;
         let state_dir = PathBuf::from(vars.get(STATE_DIR).unwrap_or("."));
+        let prometheus = Self::prometheus(&vars)?;
         Ok(Self {
             window,
             switches,
             scope,
             state_dir,
+            prometheus,
         })
     }
 
@@ -860,6 +900,36 @@ impl Config {
             })?,
         };
         let health_timeout = seconds(vars, HEALTH_TIMEOUT_S, d.health_timeout)?;
+        let latency_ms = match vars.get(LATENCY_MS) {
+            None => None,
+            Some(v) => Some(
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|ms| ms.is_finite() && *ms > 0.0)
+                    .ok_or_else(|| {
+                        ConfigError::invalid(
+                            LATENCY_MS,
+                            vars.raw(LATENCY_MS),
+                            "expected a positive number of milliseconds, e.g. 500",
+                        )
+                    })?,
+            ),
+        };
+        let latency_quantile = match vars.get(LATENCY_QUANTILE) {
+            None => d.latency_quantile,
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|q| QUANTILE_RANGE.contains(q))
+                .and_then(Ratio::new)
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        LATENCY_QUANTILE,
+                        vars.raw(LATENCY_QUANTILE),
+                        "expected a quantile from 0.5 to 0.999, e.g. 0.95",
+                    )
+                })?,
+        };
         Ok(WindowSettings {
             window,
             interval,
@@ -867,7 +937,65 @@ impl Config {
             ratio_threshold,
             min_requests,
             health_timeout,
+            latency_ms,
+            latency_quantile,
         })
+    }
+
+    /// The Prometheus source: every variable set is checked; the URL and the two counter
+    /// selectors go together.
+    fn prometheus(vars: &Vars) -> Result<Option<PrometheusSource>, ConfigError> {
+        let url = match vars.get(PROMETHEUS_URL) {
+            None => None,
+            Some(v) => Some(SecretUrl::new(v).map_err(|why| {
+                ConfigError::invalid(
+                    PROMETHEUS_URL,
+                    &hide_userinfo(vars.raw(PROMETHEUS_URL)),
+                    format!("{why}; expected an http:// or https:// URL"),
+                )
+            })?),
+        };
+        let selector = |name: &str, what: &str| -> Result<Option<Selector>, ConfigError> {
+            vars.get(name)
+                .map(|v| {
+                    Selector::new(v).map_err(|why| {
+                        ConfigError::invalid(
+                            name,
+                            vars.raw(name),
+                            format!("{why}; expected {what}"),
+                        )
+                    })
+                })
+                .transpose()
+        };
+        let requests = selector(
+            PROMETHEUS_REQUESTS,
+            "a counter selector of all requests, e.g. http_requests_total{job=\"api\"}",
+        )?;
+        let errors = selector(
+            PROMETHEUS_ERRORS,
+            "a counter selector of 5xx answers, e.g. http_requests_total{code=~\"5..\"}",
+        )?;
+        let latency = selector(
+            PROMETHEUS_LATENCY,
+            "a histogram bucket selector, e.g. http_request_duration_seconds_bucket",
+        )?;
+        let together = format!(
+            "unset, but a Prometheus source needs {PROMETHEUS_URL}, {PROMETHEUS_REQUESTS} and \
+             {PROMETHEUS_ERRORS} set together"
+        );
+        match (url, requests, errors) {
+            (None, None, None) if latency.is_none() => Ok(None),
+            (Some(url), Some(requests), Some(errors)) => Ok(Some(PrometheusSource {
+                url,
+                requests,
+                errors,
+                latency,
+            })),
+            (None, ..) => Err(ConfigError::invalid(PROMETHEUS_URL, "", together)),
+            (_, None, _) => Err(ConfigError::invalid(PROMETHEUS_REQUESTS, "", together)),
+            (_, _, None) => Err(ConfigError::invalid(PROMETHEUS_ERRORS, "", together)),
+        }
     }
 
     fn scope(vars: &Vars) -> Result<Scope, ConfigError> {
@@ -1240,6 +1368,61 @@ mod tests {
             .map(|c| load(c).unwrap_err().to_string())
             .collect();
         insta::assert_snapshot!(text.join("\n"));
+    }
+
+    #[test]
+    fn latency_and_prometheus_variables() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.window.latency_ms, None);
+        assert!((c.window.latency_quantile.get() - 0.95).abs() < f64::EPSILON);
+        assert_eq!(c.prometheus, None);
+        let c = load(&[
+            (LATENCY_MS, "250.5"),
+            (LATENCY_QUANTILE, "0.999"),
+            (PROMETHEUS_URL, "https://bob:s3cret@prom.example:9090/"),
+            (PROMETHEUS_REQUESTS, r#"http_requests_total{job="api"}"#),
+            (
+                PROMETHEUS_ERRORS,
+                r#"http_requests_total{job="api",code=~"5.."}"#,
+            ),
+            (PROMETHEUS_LATENCY, "http_request_duration_seconds_bucket"),
+        ])
+        .unwrap();
+        assert_eq!(c.window.latency_ms, Some(250.5));
+        let source = c.prometheus.unwrap();
+        assert_eq!(
+            source.errors.as_str(),
+            r#"http_requests_total{job="api",code=~"5.."}"#
+        );
+        assert!(!format!("{source:?}").contains("s3cret"));
+        // A latency selector is checked and kept even when LATENCY_MS is not set.
+        let cases: &[&[(&str, &str)]] = &[
+            &[(LATENCY_MS, "0")],
+            &[(LATENCY_MS, "-5")],
+            &[(LATENCY_MS, "fast")],
+            &[(LATENCY_MS, "inf")],
+            &[(LATENCY_QUANTILE, "0.4")],
+            &[(LATENCY_QUANTILE, "1")],
+            &[(LATENCY_QUANTILE, "95")],
+            &[(PROMETHEUS_URL, "ftp://bob:s3cret@prom:9090")],
+            &[(PROMETHEUS_URL, "http://prom:9090")],
+            &[
+                (PROMETHEUS_URL, "http://prom:9090"),
+                (PROMETHEUS_REQUESTS, "up"),
+            ],
+            &[(PROMETHEUS_REQUESTS, "up"), (PROMETHEUS_ERRORS, "up")],
+            &[(PROMETHEUS_LATENCY, "d_bucket")],
+            &[(PROMETHEUS_REQUESTS, "x{job=\"api\"")],
+            &[(PROMETHEUS_ERRORS, "x{job=\"api}")],
+            &[(PROMETHEUS_LATENCY, "x\ty")],
+        ];
+        let text: Vec<String> = cases
+            .iter()
+            .map(|c| load(c).unwrap_err().to_string())
+            .collect();
+        let text = text.join("\n");
+        assert!(!text.contains("s3cret"));
+        insta::assert_snapshot!(text);
     }
 
     proptest! {

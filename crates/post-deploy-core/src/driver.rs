@@ -19,6 +19,7 @@ use crate::decide::{ActionKind, ImageCheck, RollbackPlan};
 use crate::id::{RepoName, WorkItem};
 use crate::known_good::{KnownGood, KnownGoodList};
 use crate::outcome::{ArmOutcome, OperatorOutcome, TickOutcome, WindowStatus};
+use crate::prometheus::probe_prometheus;
 use crate::rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 use crate::signals::probe_signals;
 use crate::store::{self, FileStore, Loaded, StateFile, Store, StoreError, WindowKey, WindowLock};
@@ -352,6 +353,7 @@ impl<'a> Monitor<'a> {
             armed_image,
             artefacts_dir,
             settings,
+            prometheus: self.config.prometheus.clone(),
             armed_at: now,
             deadline: add(now, settings.window),
         };
@@ -613,14 +615,36 @@ impl<'a> Monitor<'a> {
                 observed.container = Some(self.fx.control.inspect(container));
             }
             Need::Signals => {
-                observed.signals = Some(probe_signals(
+                let settings = &target.settings;
+                // With Prometheus as the source, the container's logs are not read.
+                let container = match &target.prometheus {
+                    None => target.container.as_deref(),
+                    Some(_) => None,
+                };
+                let mut signals = probe_signals(
                     &target.health_url,
-                    target.settings.health_timeout,
-                    target.container.as_deref(),
+                    settings.health_timeout,
+                    container,
                     &input.progress.log_cursor,
                     self.fx.http,
                     self.fx.control,
-                ));
+                );
+                if let Some(source) = &target.prometheus {
+                    let since_arm = input
+                        .now
+                        .signed_duration_since(target.armed_at)
+                        .to_std()
+                        .unwrap_or(Duration::ZERO);
+                    let quantile = settings.latency_ms.map(|_| settings.latency_quantile);
+                    signals.logs = probe_prometheus(
+                        source,
+                        since_arm,
+                        quantile,
+                        settings.health_timeout,
+                        self.fx.http,
+                    );
+                }
+                observed.signals = Some(signals);
                 self.trace.step(Step::Probed);
             }
             Need::ImageCheck => {
@@ -1010,6 +1034,9 @@ fn not_armed(repo: &RepoName, work_item: &WorkItem) -> TickOutcome {
         consecutive_failures: 0,
         window_requests: 0,
         window_errors_5xx: 0,
+        window_timed_requests: None,
+        window_slow_requests: None,
+        window_latency_ms: None,
         deadline: None,
     }
 }

@@ -21,7 +21,8 @@
 //!   [`HttpProbe`], [`Clock`], [`ContainerControl`], [`AlertSink`], and their value types.
 //! - **Modules** for what goes deeper: [`config`] (every variable), [`store`] (the [`Store`]
 //!   trait, [`FileStore`], [`MemoryStore`]), [`window`] (the window's state and its pure
-//!   transition, [`window::machine`]), [`access_log`] (the parser behind the 5xx ratio).
+//!   transition, [`window::machine`]), [`access_log`] (the parser behind the 5xx ratio),
+//!   [`prometheus`] (the queries when a Prometheus server is the source of the counts).
 //!
 //! # In scope
 //!
@@ -62,13 +63,14 @@ mod driver;
 mod id;
 pub mod known_good;
 mod outcome;
+pub mod prometheus;
 mod rollback;
 mod signals;
 mod traits;
 
 pub use access_log::{LogCounts, LogFormat};
 pub use alert::{Alert, AlertEvent, AlertSubject};
-pub use classify::{Classification, Rule, Verdict, classify};
+pub use classify::{Classification, LatencyCheck, Rule, Verdict, classify};
 pub use config::{Config, ConfigError, RollbackMode, Switches, VarSource, WindowSettings};
 pub use decide::{
     Action, ActionKind, AlertOnlyReason, Decision, Facts, ImageCheck, RollbackPlan, decide_action,
@@ -78,7 +80,8 @@ pub use id::{IdError, RepoName, WorkItem};
 pub use outcome::{ArmOutcome, OperatorOutcome, TickOutcome, WindowStatus};
 pub use rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 pub use signals::{
-    HealthSample, HealthSignal, LogSignal, Observations, ProbeFailure, Signals, probe_signals,
+    HealthSample, HealthSignal, LatencyReading, LogSignal, LogTiming, Millis, Observations,
+    ProbeFailure, Signals, WindowTotals, probe_signals,
 };
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use traits::{

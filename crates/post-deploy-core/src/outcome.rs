@@ -86,6 +86,21 @@ pub struct TickOutcome {
     pub window_requests: u64,
     /// 5xx answers among them.
     pub window_errors_5xx: u64,
+    /// With the latency rule on: requests with a known duration in the window (from
+    /// Prometheus: the requests it counted, over which its histogram's quantile is judged).
+    /// `None` (no key) when the rule is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_timed_requests: Option<u64>,
+    /// With the latency rule on: of the timed requests, those slower than `LATENCY_MS`;
+    /// `Some(None)` (null) from Prometheus, whose histogram gives a quantile, not this count.
+    /// `None` (no key) when the rule is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_slow_requests: Option<Option<u64>>,
+    /// With the latency rule on and a Prometheus latency histogram: the window's quantile in
+    /// milliseconds as last read, `Some(None)` (null) before one was. `None` (no key)
+    /// otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_latency_ms: Option<Option<f64>>,
     /// When the window ends; `None` when no window.
     pub deadline: Option<DateTime<Utc>>,
 }

@@ -120,7 +120,89 @@ pub enum HealthSignal {
     },
 }
 
-/// The access-log signal of one tick.
+/// A duration in milliseconds: a finite number, not negative. (So it can be compared for
+/// equality: it never holds NaN.)
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Millis(f64);
+
+impl Eq for Millis {}
+
+impl Millis {
+    /// `ms` milliseconds; `None` for a negative or non-finite number.
+    #[must_use]
+    pub fn new(ms: f64) -> Option<Self> {
+        (ms.is_finite() && ms >= 0.0).then_some(Self(ms))
+    }
+
+    /// `seconds` in milliseconds; `None` for a negative or non-finite number.
+    #[must_use]
+    pub fn from_seconds(seconds: f64) -> Option<Self> {
+        Self::new(seconds * 1000.0)
+    }
+
+    /// The milliseconds.
+    #[must_use]
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = f64::deserialize(d)?;
+        Self::new(raw)
+            .ok_or_else(|| serde::de::Error::custom(format!("{raw} ms is not a duration")))
+    }
+}
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.1} ms", self.0)
+    }
+}
+
+/// Of one tick's access lines, those with a known duration and those slower than
+/// `LATENCY_MS`: what the latency rule counts. Zero until the parser reads durations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LogTiming {
+    /// Access lines with a known duration.
+    pub timed: u64,
+    /// Of those, slower than `LATENCY_MS`.
+    pub slow: u64,
+}
+
+/// The latency quantile a Prometheus histogram gave for the window, or why it did not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LatencyReading {
+    /// The window's quantile.
+    Quantile {
+        /// The quantile, in milliseconds.
+        ms: Millis,
+    },
+    /// The query failed (the monitor's own fault, or no requests yet): missing this tick.
+    Missing {
+        /// Why, naming Prometheus.
+        why: String,
+    },
+}
+
+/// A window's totals so far, as a Prometheus server counts them: they replace the window's
+/// counts rather than add to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowTotals {
+    /// Requests in the window.
+    pub requests: u64,
+    /// Of those, 5xx answers.
+    pub errors_5xx: u64,
+    /// The latency quantile, when the latency rule asked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyReading>,
+}
+
+/// The access-log signal of one tick: where the window's request and 5xx counts come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -131,6 +213,14 @@ pub enum LogSignal {
         counts: LogCounts,
         /// Where the next read starts.
         cursor: LogCursor,
+        /// The latency rule's counts for this tick.
+        #[serde(default)]
+        timing: LogTiming,
+    },
+    /// A Prometheus server gave the window's totals so far ([`crate::prometheus`]).
+    Totals {
+        /// The totals.
+        totals: WindowTotals,
     },
     /// The window names no container: there is no ratio.
     NoContainer,
@@ -183,6 +273,8 @@ pub fn probe_signals(
                 Ok(cursor) => LogSignal::Counted {
                     counts: counter.finish(),
                     cursor,
+                    // Durations from log lines come with the parser's duration keys.
+                    timing: LogTiming::default(),
                 },
                 Err(e) => LogSignal::Missing {
                     why: format!("access logs not read (monitor fault: {e})"),
@@ -207,15 +299,69 @@ pub struct Observations {
     pub requests: u64,
     /// Of those, 5xx answers.
     pub errors_5xx: u64,
+    /// Access lines with a known duration in the window so far (the latency rule).
+    #[serde(default)]
+    pub timed: u64,
+    /// Of those, slower than `LATENCY_MS`.
+    #[serde(default)]
+    pub slow: u64,
+    /// The window's latency quantile from Prometheus, as last read; `None` when the window
+    /// reads no histogram or none was read yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<Millis>,
 }
 
 impl Observations {
     /// The observations after one more tick's signals. A missing health probe neither
-    /// extends nor breaks a run of failures; missing logs add nothing.
+    /// extends nor breaks a run of failures; missing logs add nothing; Prometheus totals
+    /// replace the counts (they are the window's so far), and a missing quantile keeps the
+    /// last one read.
     #[must_use]
     pub fn observe(self, signals: &Signals) -> Self {
+        let mut next = self.observe_health(&signals.health);
+        match &signals.logs {
+            LogSignal::Counted { counts, timing, .. } => {
+                next.requests = self.requests.saturating_add(counts.total);
+                next.errors_5xx = self.errors_5xx.saturating_add(counts.errors_5xx);
+                next.timed = self.timed.saturating_add(timing.timed);
+                next.slow = self.slow.saturating_add(timing.slow);
+            }
+            LogSignal::Totals { totals } => {
+                next.requests = totals.requests;
+                next.errors_5xx = totals.errors_5xx;
+                if let Some(LatencyReading::Quantile { ms }) = &totals.latency {
+                    next.latency_ms = Some(*ms);
+                }
+            }
+            LogSignal::NoContainer | LogSignal::Missing { .. } => {}
+        }
+        next
+    }
+
+    /// These observations (kept since some point, e.g. a rollback) after one more tick: the
+    /// health probe as [`observe`](Self::observe) takes it, and the counts the window gained
+    /// on this tick, from the window's observations `before` and `after` it. The same for
+    /// counts read as increments or as totals. A window quantile is not one since the point,
+    /// so none is kept.
+    #[must_use]
+    pub fn observe_since(self, signals: &Signals, before: &Self, after: &Self) -> Self {
+        let mut next = self.observe_health(&signals.health);
+        let gained = |a: u64, b: u64| a.saturating_sub(b);
+        next.requests = self
+            .requests
+            .saturating_add(gained(after.requests, before.requests));
+        next.errors_5xx = self
+            .errors_5xx
+            .saturating_add(gained(after.errors_5xx, before.errors_5xx));
+        next.timed = self.timed.saturating_add(gained(after.timed, before.timed));
+        next.slow = self.slow.saturating_add(gained(after.slow, before.slow));
+        next.latency_ms = None;
+        next
+    }
+
+    fn observe_health(self, health: &HealthSignal) -> Self {
         let mut next = self;
-        match &signals.health {
+        match health {
             HealthSignal::Sample { sample } if sample.passed() => {
                 next.consecutive_failures = 0;
                 next.consecutive_passes = self.consecutive_passes.saturating_add(1);
@@ -227,10 +373,6 @@ impl Observations {
                 next.health_missing = false;
             }
             HealthSignal::Missing { .. } => next.health_missing = true,
-        }
-        if let LogSignal::Counted { counts, .. } = &signals.logs {
-            next.requests = self.requests.saturating_add(counts.total);
-            next.errors_5xx = self.errors_5xx.saturating_add(counts.errors_5xx);
         }
         next
     }

@@ -33,6 +33,28 @@ pub trait HttpProbe {
     /// # Errors
     /// [`ProbeError`] when the probe could not be made at all for reasons of the monitor's own.
     fn get(&self, url: &str, timeout: Duration) -> Result<HealthSample, ProbeError>;
+
+    /// GETs `url` for its answer (a Prometheus query): redirects not followed, the status as
+    /// the server gave it, at most `max_body` bytes of the body read, `timeout` for the whole
+    /// exchange. The status and the body.
+    ///
+    /// The default cannot fetch, so a host's own client that only probes health still
+    /// compiles; a window that reads Prometheus then misses that signal, saying why.
+    ///
+    /// # Errors
+    /// [`ProbeError`] when no answer came (refused, timed out, not HTTP) or its body is
+    /// longer than `max_body`.
+    fn fetch(
+        &self,
+        url: &str,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<(u16, Vec<u8>), ProbeError> {
+        let _ = (url, timeout, max_body);
+        Err(ProbeError(
+            "this host's HTTP client cannot fetch (HttpProbe::fetch is not implemented)".to_owned(),
+        ))
+    }
 }
 
 /// What the engine says about a container.

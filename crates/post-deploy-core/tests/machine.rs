@@ -72,6 +72,7 @@ fn target(config: &Config) -> WindowTarget {
         armed_image: Some(info(NEW)),
         artefacts_dir: None,
         settings: config.window,
+        prometheus: None,
         armed_at: t0(),
         deadline: t0() + chrono::Duration::seconds(300),
     }
@@ -225,6 +226,7 @@ fn observe(need: Need, world: &World, observed: &mut Observed) {
                     unparsed: 0,
                 },
                 cursor: LogCursor::at(t0()),
+                timing: post_deploy_core::LogTiming::default(),
             };
             observed.signals = Some(Signals { health, logs });
         }

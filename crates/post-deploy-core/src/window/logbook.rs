@@ -46,6 +46,19 @@ pub fn header(target: &WindowTarget) -> String {
         "- Previous image: {}",
         target.previous_image.as_deref().unwrap_or("(none)")
     );
+    if let Some(source) = &target.prometheus {
+        let _ = writeln!(
+            out,
+            "- Counts from Prometheus: {} (requests `{}`, 5xx `{}`{})",
+            cell(&source.url.without_userinfo()),
+            cell(source.requests.as_str()),
+            cell(source.errors.as_str()),
+            source
+                .latency
+                .as_ref()
+                .map_or_else(String::new, |l| format!(", latency `{}`", cell(l.as_str())))
+        );
+    }
     let _ = writeln!(
         out,
         "- Image at arm: {}",
@@ -71,6 +84,14 @@ pub fn header(target: &WindowTarget) -> String {
         "- DEGRADED when the window 5xx ratio is above {} over at least {} requests",
         s.ratio_threshold, s.min_requests
     );
+    if let Some(ms) = s.latency_ms {
+        let _ = writeln!(
+            out,
+            "- DEGRADED when the window's {} quantile latency is above {ms} ms, over at least {} \
+             requests",
+            s.latency_quantile, s.min_requests
+        );
+    }
     let _ = writeln!(
         out,
         "- Health probe time limit: {} s",
@@ -88,8 +109,8 @@ pub fn header(target: &WindowTarget) -> String {
 /// another window's section came in between (a shared log).
 #[must_use]
 pub fn table_head() -> String {
-    "| time | window | health | latency | 5xx in tick | window 5xx ratio | verdict | action | note |\n\
-     |---|---|---|---|---|---|---|---|---|\n"
+    "| time | window | health | latency | 5xx in tick | window 5xx ratio | window latency | verdict | action | note |\n\
+     |---|---|---|---|---|---|---|---|---|---|\n"
         .to_owned()
 }
 
@@ -121,7 +142,8 @@ pub fn row(
     };
     let tick_5xx = match &signals.logs {
         LogSignal::Counted { counts, .. } => format!("{}/{}", counts.errors_5xx, counts.total),
-        LogSignal::NoContainer => "-".to_owned(),
+        // Prometheus gives the window's totals, in the ratio column.
+        LogSignal::NoContainer | LogSignal::Totals { .. } => "-".to_owned(),
         LogSignal::Missing { .. } => "missing".to_owned(),
     };
     let ratio = crate::access_log::ratio(window.errors_5xx, window.requests).map_or_else(
@@ -131,14 +153,35 @@ pub fn row(
             format!("{pct:.1}% ({}/{})", window.errors_5xx, window.requests)
         },
     );
+    let window_latency = latency_cell(target, window);
     format!(
-        "| {} | {} | {} | {latency} | {tick_5xx} | {ratio} | {} | {action} | {} |\n",
+        "| {} | {} | {} | {latency} | {tick_5xx} | {ratio} | {window_latency} | {} | {action} | {} |\n",
         stamp(at),
         window_name(target),
         cell(&health),
         classification.verdict,
         cell(note),
     )
+}
+
+/// The window's latency as the latency rule sees it: `-` when the rule is off; slow among
+/// timed requests; or the quantile a Prometheus histogram gave.
+fn latency_cell(target: &WindowTarget, window: &Observations) -> String {
+    let s = &target.settings;
+    let Some(threshold) = s.latency_ms else {
+        return "-".to_owned();
+    };
+    if target
+        .prometheus
+        .as_ref()
+        .is_some_and(|p| p.latency.is_some())
+    {
+        return window.latency_ms.map_or_else(
+            || format!("p{} missing", s.latency_quantile),
+            |ms| format!("p{} {ms}", s.latency_quantile),
+        );
+    }
+    format!("{}/{} > {threshold} ms", window.slow, window.timed)
 }
 
 /// The outcome section, written once when the window finishes.

@@ -16,6 +16,7 @@ use crate::classify::Verdict;
 use crate::config::WindowSettings;
 use crate::decide::{ActionKind, RollbackPlan};
 use crate::id::{RepoName, WorkItem};
+use crate::prometheus::PrometheusSource;
 use crate::signals::{HealthSample, Observations};
 use crate::traits::{ContainerInfo, LogCursor};
 
@@ -47,6 +48,10 @@ pub struct WindowTarget {
     pub artefacts_dir: Option<PathBuf>,
     /// Thresholds, window and interval, as at arm.
     pub settings: WindowSettings,
+    /// The Prometheus server the window's counts come from, as at arm; `None`: the
+    /// container's access logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusSource>,
     /// When it was armed.
     pub armed_at: DateTime<Utc>,
     /// When it ends (verification after a rollback may go past it).
@@ -212,7 +217,7 @@ pub struct Progress {
     /// Ticks that probed.
     pub ticks: u64,
     /// Of those, ticks whose 5xx signal was missing although the window was armed to read
-    /// one (a container named): a window missing it in more than half is blind.
+    /// one (a container or Prometheus named): a window missing it in more than half is blind.
     #[serde(default)]
     pub ratio_missing: u64,
     /// When the latest probe was made.

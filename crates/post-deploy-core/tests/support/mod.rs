@@ -66,6 +66,48 @@ pub struct World {
     pub resume: RefCell<Option<ResumedRollback>>,
     /// Every resumption asked for.
     pub resumes: RefCell<Vec<String>>,
+    /// What a Prometheus server answers to `fetch`; `None`: it cannot be reached.
+    pub prometheus: RefCell<Option<Prom>>,
+    /// Every URL fetched.
+    pub fetched: RefCell<Vec<String>>,
+}
+
+/// A Prometheus server's answers: the window's totals of the counter selected by a selector
+/// holding `err_total` (5xx) or not (requests), and the histogram quantile in seconds (NaN:
+/// no requests). `error`: every query answers `status: error` with this text.
+#[derive(Debug, Clone, Default)]
+pub struct Prom {
+    pub requests: f64,
+    pub errors: f64,
+    pub latency_s: f64,
+    pub error: Option<String>,
+}
+
+impl Prom {
+    fn answer(&self, url: &str) -> (u16, Vec<u8>) {
+        if let Some(error) = &self.error {
+            let body =
+                serde_json::json!({"status": "error", "errorType": "bad_data", "error": error});
+            return (400, body.to_string().into_bytes());
+        }
+        let value = if url.contains("histogram_quantile") {
+            self.latency_s
+        } else if url.contains("err_total") {
+            self.errors
+        } else {
+            self.requests
+        };
+        let text = if value.is_nan() {
+            "NaN".to_owned()
+        } else {
+            value.to_string()
+        };
+        let body = serde_json::json!({
+            "status": "success",
+            "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1.0, text]}]},
+        });
+        (200, body.to_string().into_bytes())
+    }
 }
 
 pub fn t0() -> DateTime<Utc> {
@@ -92,6 +134,8 @@ impl World {
             alerts_broken: Cell::new(false),
             resume: RefCell::new(None),
             resumes: RefCell::new(Vec::new()),
+            prometheus: RefCell::new(None),
+            fetched: RefCell::new(Vec::new()),
         }
     }
 
@@ -156,6 +200,19 @@ impl HttpProbe for World {
                 Duration::from_millis(30),
             )
         })
+    }
+
+    fn fetch(
+        &self,
+        url: &str,
+        _timeout: Duration,
+        _max_body: usize,
+    ) -> Result<(u16, Vec<u8>), ProbeError> {
+        self.fetched.borrow_mut().push(url.to_owned());
+        match &*self.prometheus.borrow() {
+            Some(prom) => Ok(prom.answer(url)),
+            None => Err(ProbeError(format!("connection refused ({url})"))),
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use crate::config::{RollbackMode, Scope, Switches};
 use crate::decide::{Action, ActionKind, Facts, ImageCheck, RollbackPlan, decide_action};
 use crate::known_good::KnownGood;
 use crate::outcome::TickOutcome;
-use crate::signals::{HealthSignal, LogSignal, Observations, Signals};
+use crate::signals::{HealthSignal, LatencyReading, LogSignal, Observations, Signals};
 use crate::traits::{ContainerInfo, ControlError, ResumedRollback};
 
 /// What the driver is asked to do to a window.
@@ -430,12 +430,17 @@ fn observe(
     now: DateTime<Utc>,
 ) -> Classification {
     p.ticks = p.ticks.saturating_add(1);
-    if target.container.is_some() && matches!(signals.logs, LogSignal::Missing { .. }) {
+    let reads_ratio = target.container.is_some() || target.prometheus.is_some();
+    if reads_ratio && matches!(signals.logs, LogSignal::Missing { .. }) {
         p.ratio_missing = p.ratio_missing.saturating_add(1);
     }
     p.last_probe_at = Some(now);
-    p.observations = p.observations.observe(signals);
-    p.since_rollback = p.since_rollback.map(|o| o.observe(signals));
+    let before = p.observations;
+    p.observations = before.observe(signals);
+    let after = p.observations;
+    p.since_rollback = p
+        .since_rollback
+        .map(|o| o.observe_since(signals, &before, &after));
     if let LogSignal::Counted { cursor, .. } = &signals.logs {
         p.log_cursor = cursor.clone();
         // How the log was read, or that lines may be missing: said once, for this tick.
@@ -445,6 +450,11 @@ fn observe(
         notes.push(why.clone());
     }
     if let LogSignal::Missing { why } = &signals.logs {
+        notes.push(why.clone());
+    }
+    if let LogSignal::Totals { totals } = &signals.logs
+        && let Some(LatencyReading::Missing { why }) = &totals.latency
+    {
         notes.push(why.clone());
     }
     if let Some(Err(e)) = current {
@@ -831,13 +841,17 @@ fn end_of(
         };
         format!("window ended DEGRADED ({first}); {acted}; {now_state} at the deadline")
     } else if is_blind(p) {
+        let source = match &target.prometheus {
+            Some(source) => format!("Prometheus at {}", source.url.redacted()),
+            None => format!(
+                "the logs of container {}",
+                target.container.as_deref().unwrap_or_default()
+            ),
+        };
         format!(
-            "window ended HEALTHY after {} ticks, but BLIND: the 5xx signal (the logs of \
-             container {}) was missing in {} of {} probing ticks",
-            p.ticks,
-            target.container.as_deref().unwrap_or_default(),
-            p.ratio_missing,
-            p.ticks
+            "window ended HEALTHY after {} ticks, but BLIND: the 5xx signal ({source}) was \
+             missing in {} of {} probing ticks",
+            p.ticks, p.ratio_missing, p.ticks
         )
     } else {
         format!("window ended HEALTHY after {} ticks", p.ticks)
@@ -1013,6 +1027,7 @@ pub fn progress_outcome(
     probed: bool,
 ) -> TickOutcome {
     let last = p.last.as_ref();
+    let (timed, slow, quantile) = latency_outcome(target, &p.observations);
     // Before any tick of its own (a crash settled, say), the window's verdict so far.
     let so_far = if p.ever_degraded {
         Verdict::Degraded
@@ -1034,9 +1049,35 @@ pub fn progress_outcome(
         consecutive_failures: p.observations.consecutive_failures,
         window_requests: p.observations.requests,
         window_errors_5xx: p.observations.errors_5xx,
+        window_timed_requests: timed,
+        window_slow_requests: slow,
+        window_latency_ms: quantile,
         deadline: Some(p.deadline(target)),
     }
 }
+
+/// The latency keys of a window's answer: none when the rule is off; timed and slow requests
+/// from access lines; from a Prometheus histogram, its quantile, the requests it is judged
+/// over as the timed ones, and no count of slow ones.
+fn latency_outcome(target: &WindowTarget, obs: &Observations) -> LatencyKeys {
+    let from_histogram = target
+        .prometheus
+        .as_ref()
+        .is_some_and(|s| s.latency.is_some());
+    let (timed, slow, quantile) = match target.settings.latency_ms {
+        None => (None, None, None),
+        Some(_) if from_histogram => (
+            Some(obs.requests),
+            Some(None),
+            Some(obs.latency_ms.map(crate::signals::Millis::get)),
+        ),
+        Some(_) => (Some(obs.timed), Some(Some(obs.slow)), None),
+    };
+    (timed, slow, quantile)
+}
+
+/// `window_timed_requests`, `window_slow_requests` and `window_latency_ms` of an answer.
+type LatencyKeys = (Option<u64>, Option<Option<u64>>, Option<Option<f64>>);
 
 /// Whether the target container was found on an image this window did not put there.
 fn fenced(

@@ -1,0 +1,660 @@
+//! Prometheus as the source of a window's counts: the queries a tick asks, and what it makes
+//! of the answers.
+//!
+//! Each tick asks the server's HTTP API (`/api/v1/query`, instant queries) for the window's
+//! totals so far: `sum(increase(SELECTOR[Ns]))` over the whole seconds since arm, for all
+//! requests and for 5xx answers, and, for the latency rule, `histogram_quantile(Q, sum by (le)
+//! (increase(SELECTOR[Ns])))`. They are totals over the window, not increments, so they
+//! replace the window's counts ([`LogSignal::Totals`]). Every way a query can fail
+//! (unreachable, an HTTP error, `status: error`, no series, NaN, an answer that is not the
+//! JSON the API gives) is the monitor's own fault: the signal is missing for the tick, with a
+//! reason that names `Prometheus` and what the server said, never the URL's user info.
+//!
+//! The HTTP goes through [`HttpProbe::fetch`]; this module builds the URLs and parses the
+//! answers, and does no I/O of its own.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Ratio, SecretUrl, scrub_userinfo};
+use crate::signals::{LatencyReading, LogSignal, Millis, WindowTotals};
+use crate::traits::HttpProbe;
+
+/// The most of an answer read: 1 MiB. One instant query of one series answers in well under
+/// a kilobyte; more is not the answer asked for.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// The longest selector accepted, in bytes.
+pub const MAX_SELECTOR_LEN: usize = 1024;
+
+/// A series selector, e.g. `http_requests_total{job="api",code=~"5.."}`: not empty, at most
+/// [`MAX_SELECTOR_LEN`] bytes, no control characters, its braces and quotes balanced.
+///
+/// It is placed in a query as it is; the server judges the rest of its grammar (and its
+/// answer to a selector it refuses is a missing signal naming its error).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Selector(String);
+
+/// Why a selector was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SelectorError {
+    /// It is empty.
+    #[error("it is empty")]
+    Empty,
+    /// It is longer than [`MAX_SELECTOR_LEN`] bytes.
+    #[error("it is longer than {MAX_SELECTOR_LEN} bytes")]
+    TooLong,
+    /// It holds a control character (a newline, a tab, ...).
+    #[error("it holds a control character ({0:?})")]
+    Control(char),
+    /// A quote is not closed.
+    #[error("a quote is not closed")]
+    OpenQuote,
+    /// A `}` without its `{`, or a `{` never closed.
+    #[error("its braces do not balance")]
+    Braces,
+}
+
+impl Selector {
+    /// Checks `raw` as a selector.
+    ///
+    /// # Errors
+    /// [`SelectorError`] saying what is wrong with it.
+    pub fn new(raw: &str) -> Result<Self, SelectorError> {
+        if raw.is_empty() {
+            return Err(SelectorError::Empty);
+        }
+        if raw.len() > MAX_SELECTOR_LEN {
+            return Err(SelectorError::TooLong);
+        }
+        if let Some(c) = raw.chars().find(|c| c.is_control()) {
+            return Err(SelectorError::Control(c));
+        }
+        let mut depth: u32 = 0;
+        let mut quote: Option<char> = None;
+        let mut escaped = false;
+        for c in raw.chars() {
+            match quote {
+                Some(q) => {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' && q != '`' {
+                        escaped = true;
+                    } else if c == q {
+                        quote = None;
+                    }
+                }
+                None => match c {
+                    '"' | '\'' | '`' => quote = Some(c),
+                    '{' => depth = depth.saturating_add(1),
+                    '}' => depth = depth.checked_sub(1).ok_or(SelectorError::Braces)?,
+                    _ => {}
+                },
+            }
+        }
+        if quote.is_some() {
+            return Err(SelectorError::OpenQuote);
+        }
+        if depth != 0 {
+            return Err(SelectorError::Braces);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The selector's text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Selector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::new(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a window's counts come from when a Prometheus server is named: recorded at arm.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSource {
+    /// The server (`ORCH_POST_DEPLOY_PROMETHEUS_URL`); its user info is never shown.
+    #[serde(with = "whole_url")]
+    pub url: SecretUrl,
+    /// Counter selector of all requests.
+    pub requests: Selector,
+    /// Counter selector of 5xx answers.
+    pub errors: Selector,
+    /// Histogram bucket selector for the latency rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Selector>,
+}
+
+impl fmt::Debug for PrometheusSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrometheusSource")
+            .field("url", &self.url)
+            .field("requests", &self.requests)
+            .field("errors", &self.errors)
+            .field("latency", &self.latency)
+            .finish()
+    }
+}
+
+/// `target.json` keeps the server's URL whole (mode 0600), as it keeps the health URL: the
+/// queries need its credentials.
+mod whole_url {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::config::SecretUrl;
+
+    pub(super) fn serialize<S: Serializer>(url: &SecretUrl, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(url.expose())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SecretUrl, D::Error> {
+        let raw = String::deserialize(d)?;
+        SecretUrl::new(&raw)
+            .map_err(|e| serde::de::Error::custom(format!("the Prometheus URL is refused: {e}")))
+    }
+}
+
+/// The whole seconds of a window so far, at least 1: the range of its queries.
+#[must_use]
+pub fn range_seconds(since_arm: Duration) -> u64 {
+    since_arm.as_secs().max(1)
+}
+
+/// `sum(increase(SELECTOR[Ns]))`: a counter's increase over the last `seconds`.
+#[must_use]
+pub fn increase_query(selector: &Selector, seconds: u64) -> String {
+    format!("sum(increase({selector}[{seconds}s]))")
+}
+
+/// `histogram_quantile(Q, sum by (le) (increase(SELECTOR[Ns])))`: the quantile `q` of a
+/// histogram's observations over the last `seconds`, in the histogram's unit (seconds).
+#[must_use]
+pub fn quantile_query(q: Ratio, selector: &Selector, seconds: u64) -> String {
+    format!("histogram_quantile({q}, sum by (le) (increase({selector}[{seconds}s])))")
+}
+
+/// The instant-query URL of `query` on the server at `base`: its path with `/api/v1/query`
+/// added, any query string it had kept, the query URL-encoded, the fragment left out.
+#[must_use]
+pub fn query_url(base: &str, query: &str) -> String {
+    let base = base.split('#').next().unwrap_or_default();
+    let (path, params) = base.split_once('?').unwrap_or((base, ""));
+    let path = path.trim_end_matches('/');
+    let params = if params.is_empty() {
+        String::new()
+    } else {
+        format!("{params}&")
+    };
+    format!("{path}/api/v1/query?{params}query={}", encode(query))
+}
+
+/// Percent-encodes everything but the unreserved characters of RFC 3986.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The API's envelope: `{"status": "success", "data": ...}` or `{"status": "error",
+/// "errorType": ..., "error": ...}`.
+#[derive(Deserialize)]
+struct Envelope {
+    status: String,
+    #[serde(default)]
+    data: Option<Data>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+enum Data {
+    Vector(Vec<Sample>),
+    Scalar(Value),
+    Matrix(serde::de::IgnoredAny),
+    String(serde::de::IgnoredAny),
+}
+
+#[derive(Deserialize)]
+struct Sample {
+    value: Value,
+}
+
+/// `[unix time, "value"]`: the value is a string, so that NaN and infinities survive JSON.
+#[derive(Deserialize)]
+struct Value(serde::de::IgnoredAny, String);
+
+/// Cuts a server's message to a length a reason can carry.
+fn bounded(text: &str) -> String {
+    const MAX: usize = 300;
+    let one_line = text.replace(['\n', '\r'], " ");
+    match one_line.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", one_line.get(..at).unwrap_or_default()),
+        None => one_line,
+    }
+}
+
+/// The one value an instant query answered, from the HTTP status and body the server gave.
+///
+/// # Errors
+/// What went wrong, for the reason: an HTTP error (with the server's `error` text when it
+/// gave one), `status: error` and its text, an answer that is not the API's JSON, no series,
+/// or a value that is not a finite number.
+pub fn parse_answer(status: u16, body: &[u8]) -> Result<f64, String> {
+    let envelope = serde_json::from_slice::<Envelope>(body);
+    if !(200..300).contains(&status) {
+        return Err(match envelope.ok().and_then(|e| e.error) {
+            Some(error) => format!("HTTP {status}: {}", bounded(&error)),
+            None => format!("HTTP {status}"),
+        });
+    }
+    let envelope = envelope.map_err(|e| format!("the answer is not the query API's JSON ({e})"))?;
+    if envelope.status != "success" {
+        let kind = envelope.error_type.unwrap_or_default();
+        let error = envelope.error.unwrap_or_default();
+        return Err(format!(
+            "query failed ({}): {}",
+            bounded(&kind),
+            bounded(&error)
+        ));
+    }
+    let value = match envelope.data {
+        Some(Data::Vector(samples)) => samples
+            .into_iter()
+            .next()
+            .map(|s| s.value)
+            .ok_or_else(|| "no series matched".to_owned())?,
+        Some(Data::Scalar(value)) => value,
+        Some(Data::Matrix(_) | Data::String(_)) | None => {
+            return Err("the answer is not one number".to_owned());
+        }
+    };
+    let number: f64 = value
+        .1
+        .parse()
+        .map_err(|_| format!("the value {:?} is not a number", bounded(&value.1)))?;
+    if number.is_finite() {
+        Ok(number)
+    } else if number.is_nan() {
+        Err("the value is NaN (no data in the window)".to_owned())
+    } else {
+        Err(format!("the value is {}, not a finite number", value.1))
+    }
+}
+
+/// A count as a whole number: `increase()` extrapolates, so its totals need not be whole.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "rounded, clamped to 0..=u64::MAX first; `as` saturates besides"
+)]
+fn whole(count: f64) -> u64 {
+    count.round().clamp(0.0, u64::MAX as f64) as u64
+}
+
+/// Asks the server one instant query.
+fn ask(
+    source: &PrometheusSource,
+    query: &str,
+    timeout: Duration,
+    http: &dyn HttpProbe,
+) -> Result<f64, String> {
+    let url = query_url(source.url.expose(), query);
+    let (status, body) = http
+        .fetch(&url, timeout, MAX_BODY)
+        .map_err(|e| e.to_string())?;
+    if body.len() > MAX_BODY {
+        return Err(format!("the answer is larger than {MAX_BODY} bytes"));
+    }
+    parse_answer(status, &body)
+}
+
+/// The window's totals so far from the server: requests and 5xx over the `since_arm` (whole
+/// seconds, at least 1), and, when `quantile` is given and a latency selector is set, that
+/// quantile of the latency histogram. Each query has `timeout` for its whole exchange.
+///
+/// A failed request or 5xx query makes the signal [`LogSignal::Missing`]; a failed latency
+/// query leaves only the quantile missing ([`LatencyReading::Missing`]).
+#[must_use]
+pub fn probe_prometheus(
+    source: &PrometheusSource,
+    since_arm: Duration,
+    quantile: Option<Ratio>,
+    timeout: Duration,
+    http: &dyn HttpProbe,
+) -> LogSignal {
+    let seconds = range_seconds(since_arm);
+    let shown = source.url.redacted();
+    // What the HTTP client or the server says may quote the URL: its user info goes no further.
+    let why = |what: &str, e: &str| {
+        scrub_userinfo(
+            &format!("{what} not read from Prometheus at {shown} (monitor fault: {e})"),
+            source.url.expose(),
+        )
+    };
+    let requests = match ask(
+        source,
+        &increase_query(&source.requests, seconds),
+        timeout,
+        http,
+    ) {
+        Ok(n) => whole(n),
+        Err(e) => {
+            return LogSignal::Missing {
+                why: why("request count", &e),
+            };
+        }
+    };
+    let errors_5xx = match ask(
+        source,
+        &increase_query(&source.errors, seconds),
+        timeout,
+        http,
+    ) {
+        Ok(n) => whole(n),
+        Err(e) => {
+            return LogSignal::Missing {
+                why: why("5xx count", &e),
+            };
+        }
+    };
+    let latency = match (quantile, &source.latency) {
+        (Some(q), Some(selector)) => Some(
+            match ask(source, &quantile_query(q, selector, seconds), timeout, http)
+                .and_then(|s| Millis::from_seconds(s).ok_or_else(|| format!("{s} s")))
+            {
+                Ok(ms) => LatencyReading::Quantile { ms },
+                Err(e) => LatencyReading::Missing {
+                    why: why("latency quantile", &e),
+                },
+            },
+        ),
+        _ => None,
+    };
+    LogSignal::Totals {
+        totals: WindowTotals {
+            requests,
+            errors_5xx,
+            latency,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signals::HealthSample;
+    use crate::traits::ProbeError;
+    use std::cell::RefCell;
+
+    fn sel(s: &str) -> Selector {
+        Selector::new(s).unwrap()
+    }
+
+    #[test]
+    fn selectors_are_checked() {
+        for good in [
+            "http_requests_total",
+            r#"http_requests_total{job="api",code=~"5.."}"#,
+            r#"x{path="a}b{"}"#,
+            r#"x{a='it\'s'}"#,
+            "x{a=`raw \\`}",
+        ] {
+            assert!(Selector::new(good).is_ok(), "{good}");
+        }
+        let long = "x".repeat(MAX_SELECTOR_LEN + 1);
+        for (bad, why) in [
+            ("", SelectorError::Empty),
+            (long.as_str(), SelectorError::TooLong),
+            ("x{a=\"b\"}\n", SelectorError::Control('\n')),
+            ("x{a=\"b}", SelectorError::OpenQuote),
+            ("x{a=\"b\"", SelectorError::Braces),
+            ("x}{", SelectorError::Braces),
+            (r#"x{a="b\"}"#, SelectorError::OpenQuote),
+        ] {
+            assert_eq!(Selector::new(bad), Err(why), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn queries_and_their_urls() {
+        let s = sel(r#"http_requests_total{job="api",code=~"5.."}"#);
+        assert_eq!(range_seconds(Duration::ZERO), 1);
+        assert_eq!(range_seconds(Duration::from_millis(90_700)), 90);
+        let q = increase_query(&s, 90);
+        assert_eq!(
+            q,
+            r#"sum(increase(http_requests_total{job="api",code=~"5.."}[90s]))"#
+        );
+        assert_eq!(
+            quantile_query(Ratio::new(0.95).unwrap(), &sel("d_bucket"), 7),
+            "histogram_quantile(0.95, sum by (le) (increase(d_bucket[7s])))"
+        );
+        assert_eq!(
+            query_url("http://u:p@prom:9090/", "sum(x[5s])"),
+            "http://u:p@prom:9090/api/v1/query?query=sum%28x%5B5s%5D%29"
+        );
+        assert_eq!(
+            query_url("https://prom.example/sub?tenant=a#top", "up{a=\"b c\"}"),
+            "https://prom.example/sub/api/v1/query?tenant=a&query=up%7Ba%3D%22b%20c%22%7D"
+        );
+        // What is encoded comes back whole.
+        let url = query_url("http://prom", &q);
+        let encoded = url.split_once("query=").unwrap().1;
+        assert!(
+            encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b))
+        );
+    }
+
+    #[test]
+    fn answers() {
+        let ok = |v: &str| {
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1700000000.123,"{v}"]}}]}}}}"#
+            )
+        };
+        assert_eq!(parse_answer(200, ok("41.5").as_bytes()), Ok(41.5));
+        assert_eq!(parse_answer(200, ok("0").as_bytes()), Ok(0.0));
+        let scalar = r#"{"status":"success","data":{"resultType":"scalar","result":[1,"3"]}}"#;
+        assert_eq!(parse_answer(200, scalar.as_bytes()), Ok(3.0));
+        let cases: Vec<(u16, String)> = vec![
+            (200, ok("NaN")),
+            (200, ok("+Inf")),
+            (200, ok("twelve")),
+            (
+                200,
+                r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#.to_owned(),
+            ),
+            (
+                400,
+                r#"{"status":"error","errorType":"bad_data","error":"1:14: parse error: unexpected \"}\""}"#
+                    .to_owned(),
+            ),
+            (
+                200,
+                r#"{"status":"error","errorType":"execution","error":"query timed out"}"#
+                    .to_owned(),
+            ),
+            (503, "Service Unavailable".to_owned()),
+            (200, "<html>login</html>".to_owned()),
+            (
+                200,
+                r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#.to_owned(),
+            ),
+        ];
+        let text: Vec<String> = cases
+            .iter()
+            .map(|(status, body)| parse_answer(*status, body.as_bytes()).unwrap_err())
+            .collect();
+        insta::assert_snapshot!(text.join("\n"));
+    }
+
+    type Answer = Result<(u16, Vec<u8>), ProbeError>;
+
+    /// Answers each query from a script, and records the URLs asked.
+    struct Server {
+        answers: RefCell<Vec<Answer>>,
+        asked: RefCell<Vec<(String, usize)>>,
+    }
+
+    impl HttpProbe for Server {
+        fn get(&self, _url: &str, _timeout: Duration) -> Result<HealthSample, ProbeError> {
+            Err(ProbeError("not a health probe".into()))
+        }
+        fn fetch(
+            &self,
+            url: &str,
+            _timeout: Duration,
+            max_body: usize,
+        ) -> Result<(u16, Vec<u8>), ProbeError> {
+            self.asked.borrow_mut().push((url.to_owned(), max_body));
+            self.answers.borrow_mut().remove(0)
+        }
+    }
+
+    fn value(v: &str) -> Answer {
+        Ok((
+            200,
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1,"{v}"]}}]}}}}"#
+            )
+            .into_bytes(),
+        ))
+    }
+
+    fn source(latency: bool) -> PrometheusSource {
+        PrometheusSource {
+            url: SecretUrl::new("http://bob:hunter22@prom:9090").unwrap(),
+            requests: sel("req_total"),
+            errors: sel(r#"req_total{code=~"5.."}"#),
+            latency: latency.then(|| sel("dur_bucket")),
+        }
+    }
+
+    #[test]
+    fn totals_from_the_server() {
+        let server = Server {
+            answers: RefCell::new(vec![value("40.4"), value("3.6"), value("0.25")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let q = Ratio::new(0.9).unwrap();
+        let got = probe_prometheus(
+            &source(true),
+            Duration::from_secs(42),
+            Some(q),
+            Duration::from_secs(1),
+            &server,
+        );
+        assert_eq!(
+            got,
+            LogSignal::Totals {
+                totals: WindowTotals {
+                    requests: 40,
+                    errors_5xx: 4,
+                    latency: Some(LatencyReading::Quantile {
+                        ms: Millis::new(250.0).unwrap()
+                    }),
+                }
+            }
+        );
+        let asked = server.asked.borrow();
+        assert_eq!(asked.len(), 3);
+        assert!(asked.iter().all(|(_, cap)| *cap == MAX_BODY));
+        assert!(
+            asked[0]
+                .0
+                .ends_with("query=sum%28increase%28req_total%5B42s%5D%29%29")
+        );
+        assert!(asked[2].0.contains("histogram_quantile%280.9%2C"));
+    }
+
+    #[test]
+    fn every_failure_is_a_missing_signal_naming_prometheus_never_the_secret() {
+        let huge = Ok((200, vec![b' '; MAX_BODY + 1]));
+        for first in [
+            Err(ProbeError(
+                "connection refused: http://bob:hunter22@prom:9090/api/v1/query".into(),
+            )),
+            Ok((
+                400,
+                br#"{"status":"error","errorType":"bad_data","error":"unknown function"}"#.to_vec(),
+            )),
+            huge,
+            value("NaN"),
+        ] {
+            let server = Server {
+                answers: RefCell::new(vec![first]),
+                asked: RefCell::new(Vec::new()),
+            };
+            let got = probe_prometheus(
+                &source(false),
+                Duration::from_secs(5),
+                None,
+                Duration::from_secs(1),
+                &server,
+            );
+            let LogSignal::Missing { why } = got else {
+                panic!("{got:?}")
+            };
+            assert!(why.contains("Prometheus at http://prom:9090/…"), "{why}");
+            assert!(!why.contains("hunter22") && !why.contains("bob"), "{why}");
+        }
+        // A latency query that fails leaves the counts.
+        let server = Server {
+            answers: RefCell::new(vec![value("10"), value("0"), value("NaN")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let got = probe_prometheus(
+            &source(true),
+            Duration::from_secs(5),
+            Ratio::new(0.95),
+            Duration::from_secs(1),
+            &server,
+        );
+        let LogSignal::Totals { totals } = got else {
+            panic!("{got:?}")
+        };
+        assert_eq!((totals.requests, totals.errors_5xx), (10, 0));
+        assert!(
+            matches!(&totals.latency, Some(LatencyReading::Missing { why }) if why.contains("NaN")),
+            "{totals:?}"
+        );
+    }
+
+    #[test]
+    fn the_source_round_trips_whole_and_debug_hides_the_secret() {
+        let s = source(true);
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains("bob:hunter22@"));
+        assert_eq!(serde_json::from_str::<PrometheusSource>(&json).unwrap(), s);
+        assert!(!format!("{s:?}").contains("hunter22"));
+        let bad = json.replace("req_total\"", "req_total{\"");
+        assert!(serde_json::from_str::<PrometheusSource>(&bad).is_err());
+    }
+}
