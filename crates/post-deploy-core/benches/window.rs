@@ -69,6 +69,7 @@ fn classify_and_decide(bencher: Bencher<'_, '_>) {
             health_missing: false,
             requests: u64::from(i) * 40,
             errors_5xx: u64::from(i) * 3,
+            unparsed: 0,
         })
         .collect();
     let now = support::t0();

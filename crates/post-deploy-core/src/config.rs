@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access_log::{DEFAULT_DURATION_KEYS, DEFAULT_STATUS_KEYS, LogKeys};
 use crate::id::{IdError, RepoName};
 
 /// Prefix of every variable this crate reads.
@@ -34,6 +35,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (WEBHOOK_URL, ""),
     (DOCKER, "docker"),
     (COMPOSE, "auto"),
+    (LOG_STATUS_KEYS, DEFAULT_STATUS_KEYS),
+    (LOG_DURATION_KEYS, DEFAULT_DURATION_KEYS),
 ];
 
 /// `ORCH_POST_DEPLOY_ENABLED`: the kill switch.
@@ -68,6 +71,10 @@ pub const WEBHOOK_URL: &str = "ORCH_POST_DEPLOY_WEBHOOK_URL";
 pub const DOCKER: &str = "ORCH_POST_DEPLOY_DOCKER";
 /// `ORCH_POST_DEPLOY_COMPOSE`: the compose program, or `auto`.
 pub const COMPOSE: &str = "ORCH_POST_DEPLOY_COMPOSE";
+/// `ORCH_POST_DEPLOY_LOG_STATUS_KEYS`: the keys that hold the status in JSON and logfmt lines.
+pub const LOG_STATUS_KEYS: &str = "ORCH_POST_DEPLOY_LOG_STATUS_KEYS";
+/// `ORCH_POST_DEPLOY_LOG_DURATION_KEYS`: the `key:unit` entries that hold a request's duration.
+pub const LOG_DURATION_KEYS: &str = "ORCH_POST_DEPLOY_LOG_DURATION_KEYS";
 
 /// The longest window or interval accepted: 30 days. Longer is almost surely a unit mistake,
 /// and the bound keeps every deadline computation far from overflow.
@@ -155,7 +162,7 @@ impl fmt::Display for Ratio {
 }
 
 /// What governs one window; recorded when it is armed and never re-read from the environment.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowSettings {
     /// The window's length.
     #[serde(with = "secs")]
@@ -172,6 +179,11 @@ pub struct WindowSettings {
     /// One health probe's time limit.
     #[serde(with = "secs")]
     pub health_timeout: Duration,
+    /// The keys JSON and logfmt access lines are read by. Recorded at arm like the
+    /// thresholds, so a window's requests mean the same from its first tick to its last; a
+    /// window armed before keys were recorded reads by the default keys.
+    #[serde(default)]
+    pub log_keys: LogKeys,
 }
 
 impl Default for WindowSettings {
@@ -183,6 +195,7 @@ impl Default for WindowSettings {
             ratio_threshold: Ratio(0.05),
             min_requests: 20,
             health_timeout: Duration::from_secs(5),
+            log_keys: LogKeys::default(),
         }
     }
 }
@@ -720,6 +733,7 @@ impl Config {
             })?,
         };
         let health_timeout = seconds(vars, HEALTH_TIMEOUT_S, d.health_timeout)?;
+        let log_keys = log_keys(vars)?;
         Ok(WindowSettings {
             window,
             interval,
@@ -727,6 +741,7 @@ impl Config {
             ratio_threshold,
             min_requests,
             health_timeout,
+            log_keys,
         })
     }
 
@@ -820,6 +835,28 @@ pub fn is_container_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
+/// `ORCH_POST_DEPLOY_LOG_STATUS_KEYS` and `ORCH_POST_DEPLOY_LOG_DURATION_KEYS`.
+fn log_keys(vars: &Vars) -> Result<LogKeys, ConfigError> {
+    LogKeys::parse(vars.get(LOG_STATUS_KEYS), vars.get(LOG_DURATION_KEYS)).map_err(
+        |(duration, why)| {
+            let (variable, expected) = if duration {
+                (
+                    LOG_DURATION_KEYS,
+                    "expected comma-separated `key:unit` entries, unit ns, us, ms or s, \
+                     e.g. `Duration:ns,duration_ms:ms`",
+                )
+            } else {
+                (
+                    LOG_STATUS_KEYS,
+                    "expected comma-separated keys or dotted paths, e.g. \
+                     `status,http.response.status_code`",
+                )
+            };
+            ConfigError::invalid(variable, vars.raw(variable), format!("{why}; {expected}"))
+        },
+    )
+}
+
 fn parse_bool(v: &str) -> Option<bool> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
@@ -878,6 +915,53 @@ mod tests {
     fn every_default_in_the_table_parses_to_the_default() {
         let c = Config::from_vars(VARIABLES.iter().copied()).unwrap();
         assert_eq!(c, load(&[]).unwrap());
+    }
+
+    #[test]
+    fn log_keys_are_read_and_refused_naming_the_variable() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.window.log_keys, LogKeys::default());
+        let c = load(&[
+            (
+                LOG_STATUS_KEYS,
+                " DownstreamStatus, http.response.status_code ",
+            ),
+            (LOG_DURATION_KEYS, "Duration:ns,event.duration:ns"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.window.log_keys.status_list(),
+            "DownstreamStatus,http.response.status_code"
+        );
+        assert_eq!(
+            c.window.log_keys.duration_list(),
+            "Duration:ns,event.duration:ns"
+        );
+        for (variable, value) in [
+            (LOG_STATUS_KEYS, "status,,code"),
+            (LOG_STATUS_KEYS, "http..status"),
+            (LOG_STATUS_KEYS, "status code"),
+            (LOG_DURATION_KEYS, "Duration"),
+            (LOG_DURATION_KEYS, "Duration:min"),
+            (LOG_DURATION_KEYS, "a:ms,:s"),
+        ] {
+            let err = load(&[(variable, value)]).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("invalid {variable}={value:?}: ")),
+                "{err}"
+            );
+        }
+        // Recorded with the window; a window armed before keys were recorded reads by the
+        // default keys.
+        let json = serde_json::to_value(&c.window).unwrap();
+        assert_eq!(
+            json["log_keys"]["status"],
+            serde_json::json!(["DownstreamStatus", "http.response.status_code"])
+        );
+        let mut old = serde_json::to_value(WindowSettings::default()).unwrap();
+        old.as_object_mut().unwrap().remove("log_keys");
+        let old: WindowSettings = serde_json::from_value(old).unwrap();
+        assert_eq!(old.log_keys, LogKeys::default());
     }
 
     #[test]

@@ -299,7 +299,7 @@ impl<'a> Monitor<'a> {
     /// The target a new window records, and a note when the container was not inspected.
     fn new_target(&self, req: &ArmRequest) -> (WindowTarget, String) {
         let now = self.fx.clock.now();
-        let settings = self.config.window;
+        let settings = self.config.window.clone();
         let (armed_image, image_note) = match req.container.as_deref() {
             None => (None, String::new()),
             Some(c) => match self.fx.control.inspect(c) {
@@ -329,9 +329,9 @@ impl<'a> Monitor<'a> {
             previous_image,
             armed_image,
             artefacts_dir,
+            deadline: add(now, settings.window),
             settings,
             armed_at: now,
-            deadline: add(now, settings.window),
         };
         (target, image_note)
     }
@@ -457,9 +457,10 @@ impl<'a> Monitor<'a> {
             Need::Signals => {
                 observed.signals = Some(probe_signals(
                     &target.health_url,
-                    target.settings.health_timeout,
+                    &target.settings,
                     target.container.as_deref(),
                     &input.progress.log_cursor,
+                    &input.progress.observations,
                     self.fx.http,
                     self.fx.control,
                 ));

@@ -77,7 +77,8 @@ pub use id::{IdError, RepoName, WorkItem};
 pub use outcome::{ArmOutcome, TickOutcome, WindowStatus};
 pub use rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 pub use signals::{
-    HealthSample, HealthSignal, LogSignal, Observations, ProbeFailure, Signals, probe_signals,
+    HealthSample, HealthSignal, LogRead, LogSignal, Observations, ProbeFailure, Signals,
+    probe_signals,
 };
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use traits::{

@@ -70,7 +70,7 @@ fn target(config: &Config) -> WindowTarget {
         previous_image: Some("api:old".to_owned()),
         armed_image: Some(info(NEW)),
         artefacts_dir: None,
-        settings: config.window,
+        settings: config.window.clone(),
         armed_at: t0(),
         deadline: t0() + chrono::Duration::seconds(300),
     }

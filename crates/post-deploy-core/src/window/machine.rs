@@ -404,13 +404,13 @@ fn observe(
     p.last_probe_at = Some(now);
     p.observations = p.observations.observe(signals);
     p.since_rollback = p.since_rollback.map(|o| o.observe(signals));
-    if let LogSignal::Counted { cursor, .. } = &signals.logs {
+    if let Some(cursor) = signals.logs.cursor() {
         p.log_cursor = cursor.clone();
     }
     if let HealthSignal::Missing { why } = &signals.health {
         notes.push(why.clone());
     }
-    if let LogSignal::Missing { why } = &signals.logs {
+    if let LogSignal::Missing { why, .. } = &signals.logs {
         notes.push(why.clone());
     }
     if let Some(Err(e)) = current {
