@@ -1457,3 +1457,117 @@ fn a_container_with_an_unpublished_port_rolls_back() {
     );
     assert_eq!(old["State"]["Running"], false);
 }
+/// A plain container on `image` running `script` with the image's busybox `sh` as PID 1,
+/// published on a loopback port. A rollback recreates it with the same command, so what the
+/// script logs may depend on the image (`/etc/fixture-variant`).
+fn run_script(c: &mut Cleanup, name: &str, image: &str, script: &str) {
+    c.containers.push(name.to_owned());
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        name,
+        "-p",
+        "127.0.0.1::8080",
+        image,
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
+}
+
+/// (logfmt) The service logs its requests as logfmt lines, as Heroku's router does, and the
+/// bad image answers 503: the ratio read from those lines rolls it back, and the previous
+/// image's lines say 200.
+#[test]
+fn logfmt_access_lines_with_5xx_roll_back() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("logfmt");
+    let bad = c.tag(BAD_API, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    let script = r#"trap 'exit 0' TERM INT
+/bin/httpd -f -p 8080 -h /www &
+if [ "$(cat /etc/fixture-variant)" = bad-api ]; then s=503; else s=200; fi
+while :; do
+  echo "at=info method=GET path=\"/api/orders\" host=shop.example fwd=\"192.0.2.1\" dyno=web.1 connect=0ms service=12ms status=$s bytes=20 protocol=http"
+  sleep 0.1
+done"#;
+    run_script(&mut c, &u, &bad, script);
+    let port = published_port(&u);
+    wait_ready(port);
+    let mut run = Run::new();
+    run.set("MIN_REQUESTS", "5");
+    let (code, out, stderr) = run.watch("logfmt", port, &u, &prev);
+    assert_eq!(code, 3, "{out}\n{stderr}");
+    assert_eq!(out["action"], "ROLLBACK");
+    let degraded_line = stderr
+        .lines()
+        .find(|l| l.contains("rolling back"))
+        .unwrap_or_default();
+    assert!(degraded_line.contains("5xx ratio"), "{stderr}");
+    assert_eq!(inspect(&u)["Image"].as_str().unwrap(), image_id(&prev));
+}
+
+/// (blind) The service logs plenty, but not one access line in any known format (and its
+/// health endpoint is a static file, which the server does not log): the 5xx signal is
+/// missing at every tick, not zero, and the window ends blind.
+#[test]
+fn logs_without_access_lines_end_the_window_blind() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("blind");
+    let current = c.tag(HEALTHY, &u, "current");
+    let prev = c.tag(BAD_HEALTH, &u, "prev");
+    let script = r#"trap 'exit 0' TERM INT
+mkdir -p /tmp/www && echo ok > /tmp/www/health
+/bin/httpd -f -p 8080 -h /tmp/www &
+while :; do
+  echo "worker: processed a batch of 20 jobs in 12 ms"
+  sleep 0.1
+done"#;
+    run_script(&mut c, &u, &current, script);
+    let port = published_port(&u);
+    wait_ready(port);
+    let mut run = Run::new();
+    run.set("WINDOW_S", "10").set("MIN_REQUESTS", "3");
+    let url = format!("http://127.0.0.1:{port}/health");
+    let (code, out, stderr) = run.run(
+        &[
+            "watch",
+            "--repo",
+            "e2e",
+            "--work-item",
+            "blind",
+            "--health-url",
+            &url,
+            "--container",
+            &u,
+            "--previous-image",
+            &prev,
+        ],
+        Duration::from_secs(120),
+    );
+    assert!(
+        stderr.contains("not one an access line")
+            && stderr.contains("status keys status, status_code"),
+        "the missing signal names what was looked for:\n{stderr}"
+    );
+    assert_eq!(code, 5, "{out}\n{stderr}");
+    assert_eq!(out["verdict"], "HEALTHY");
+    assert_eq!(out["action"], "NONE");
+    assert_eq!(out["blind"], true, "{out}");
+    assert!(
+        out["reason"].as_str().unwrap_or_default().contains("5xx"),
+        "{out}"
+    );
+    assert!(
+        stderr.contains("\"event\":\"blind\"") || stderr.contains("blind"),
+        "a blind alert: {stderr}"
+    );
+    assert_eq!(out["window_requests"], 0);
+}

@@ -1,4 +1,6 @@
-//! Fuzzes the access-log parser: any bytes, in every format, whole or split anywhere.
+//! Fuzzes the access-log parser: any bytes, in every format (logfmt included), with the
+//! default status keys and with configured ones (a renamed key, a dotted path), whole or split
+//! anywhere.
 //!
 //! The input is the log itself, as in `fixtures/fuzz-corpus/access_log/`, whose files the
 //! core's unit tests replay with the same checks (`fuzz_corpus_replays`).
@@ -6,10 +8,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use post_deploy_core::access_log::{AccessLogCounter, LogCounts, LogFormat, count_reader};
+use post_deploy_core::access_log::{
+    AccessLogCounter, LogCounts, LogFormat, LogKeys, count_reader_with,
+};
 
-fn count<'a>(format: LogFormat, pieces: impl IntoIterator<Item = &'a [u8]>) -> LogCounts {
-    let mut counter = AccessLogCounter::new(format);
+fn count<'a>(
+    format: LogFormat,
+    keys: &LogKeys,
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+) -> LogCounts {
+    let mut counter = AccessLogCounter::with_keys(format, keys.clone());
     for piece in pieces {
         counter.feed(piece);
     }
@@ -22,25 +30,33 @@ fuzz_target!(|log: &[u8]| {
     let first = log.first().map_or(0, |&b| usize::from(b));
     let at = if log.is_empty() { 0 } else { first % log.len() };
     let chunk = 1 + log.len() % 7;
-    for format in LogFormat::ALL {
-        let whole = count(format, [log]);
+    let configured = LogKeys::parse(
+        Some("DownstreamStatus,http.response.status_code,status"),
+        None,
+    )
+    .expect("valid keys");
+    for (format, keys) in LogFormat::ALL
+        .into_iter()
+        .flat_map(|f| [(f, LogKeys::default()), (f, configured.clone())])
+    {
+        let whole = count(format, &keys, [log]);
         assert!(whole.errors_5xx <= whole.total, "{format}: {whole:?}");
         assert!(
             whole.total + whole.unparsed <= lines,
             "{format}: {whole:?} > {lines} lines"
         );
         assert_eq!(
-            count(format, [&log[..at], &log[at..]]),
+            count(format, &keys, [&log[..at], &log[at..]]),
             whole,
             "{format}: split at {at}"
         );
         assert_eq!(
-            count(format, log.chunks(chunk)),
+            count(format, &keys, log.chunks(chunk)),
             whole,
             "{format}: chunks of {chunk}"
         );
         assert_eq!(
-            count_reader(format, log).ok(),
+            count_reader_with(format, keys.clone(), log).ok(),
             Some(whole),
             "{format}: reader"
         );

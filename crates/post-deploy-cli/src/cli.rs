@@ -170,10 +170,12 @@ pub enum FormatArg {
     Auto,
     /// Common and Combined Log Format.
     Clf,
-    /// JSON lines with `status` or `status_code`.
+    /// JSON lines with a status key (ORCH_POST_DEPLOY_LOG_STATUS_KEYS).
     Json,
     /// uvicorn and gunicorn access lines.
     Uvicorn,
+    /// logfmt lines (`key=value` pairs) with a status key.
+    Logfmt,
 }
 
 /// What `count-5xx` takes.

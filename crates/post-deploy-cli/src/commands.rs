@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use post_deploy_adapters::System;
 use post_deploy_adapters::clock::SystemClock;
+use post_deploy_core::access_log::count_reader_with;
 use post_deploy_core::config::PREFIX;
 use post_deploy_core::{
     ActionKind, ArmOutcome, ArmRequest, Clock, Config, ConfigError, LogFormat, Monitor,
@@ -127,10 +128,10 @@ pub fn run(
     cli: Cli,
     env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Exit, CliError> {
-    if let Command::Count5xx(args) = &cli.command {
-        return count(args);
-    }
     let (config, vars) = load_config(env, &cli)?;
+    if let Command::Count5xx(args) = &cli.command {
+        return count(args, &config);
+    }
     if let Command::Demo(args) = &cli.command {
         return crate::demo::run(args, &config);
     }
@@ -336,19 +337,22 @@ struct Counted {
     unparsed: u64,
 }
 
-fn count(args: &CountArgs) -> Result<Exit, CliError> {
+/// Counts with the parser and the log keys the monitor uses.
+fn count(args: &CountArgs, config: &Config) -> Result<Exit, CliError> {
     let format = match args.format {
         FormatArg::Auto => LogFormat::Auto,
         FormatArg::Clf => LogFormat::Clf,
         FormatArg::Json => LogFormat::Json,
         FormatArg::Uvicorn => LogFormat::Uvicorn,
+        FormatArg::Logfmt => LogFormat::Logfmt,
     };
+    let keys = config.window.log_keys.clone();
     let counts = match &args.file {
         Some(path) => {
             let file = fs_err::File::open(path).map_err(|e| CliError::Io(e.to_string()))?;
-            post_deploy_core::access_log::count_reader(format, file)
+            count_reader_with(format, keys, file)
         }
-        None => post_deploy_core::access_log::count_reader(format, std::io::stdin().lock()),
+        None => count_reader_with(format, keys, std::io::stdin().lock()),
     }
     .map_err(|e| CliError::Io(format!("reading the log: {e}")))?;
     let ratio = counts.ratio().unwrap_or(0.0);

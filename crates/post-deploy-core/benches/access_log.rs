@@ -33,7 +33,7 @@ fn counter(bencher: Bencher<'_, '_>, format: LogFormat, data: &[u8]) {
 }
 
 /// `auto` over each kind of log.
-#[divan::bench(args = ["mixed", "clf", "uvicorn", "json", "noise"], sample_count = 20)]
+#[divan::bench(args = ["mixed", "mixed-logfmt", "clf", "uvicorn", "json", "logfmt", "noise"], sample_count = 20)]
 fn auto(bencher: Bencher<'_, '_>, mix: &str) {
     counter(bencher, LogFormat::Auto, &data(mix));
 }

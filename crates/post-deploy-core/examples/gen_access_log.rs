@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! cargo run --release --example gen_access_log -p post-deploy-core -- \
-//!     [--size 512M] [--mix mixed|clf|uvicorn|json|noise] [--seed 1] [--out FILE]
+//!     [--size 512M] [--mix mixed|mixed-logfmt|clf|uvicorn|json|logfmt|noise] [--seed 1] [--out FILE]
 //! ```
 //!
 //! `mixed` (the default) is about 35% CLF/Combined (nginx, Apache, gunicorn), 30% uvicorn,
 //! 30% JSON lines and 5% noise (application log lines, tracebacks, JSON without a status).
+//! `mixed-logfmt` is about 30% CLF/Combined, 25% uvicorn, 25% JSON, 15% logfmt (Heroku's
+//! router and Rails' lograge) and 5% noise.
 //! About 3% of requests answer 5xx. The output is the same for the same seed and size. Writes
 //! to FILE or stdout, and prints on stderr, as JSON, the counts the parser must find in it.
 //!
@@ -29,16 +31,22 @@ pub(crate) enum Mix {
     Json,
     /// Only lines that are not access lines.
     Noise,
+    /// logfmt access lines only.
+    Logfmt,
+    /// All formats, logfmt included, and some noise.
+    MixedLogfmt,
 }
 
 impl Mix {
     /// Every mix, with its name.
-    pub(crate) const ALL: [(&'static str, Self); 5] = [
+    pub(crate) const ALL: [(&'static str, Self); 7] = [
         ("mixed", Self::Mixed),
         ("clf", Self::Clf),
         ("uvicorn", Self::Uvicorn),
         ("json", Self::Json),
         ("noise", Self::Noise),
+        ("logfmt", Self::Logfmt),
+        ("mixed-logfmt", Self::MixedLogfmt),
     ];
 
     /// The mix called `name`.
@@ -285,6 +293,47 @@ impl Generator {
         self.count_access(status);
     }
 
+    fn logfmt(&mut self) {
+        let method = self.pick(&METHODS);
+        let path = self.path();
+        let status = self.status();
+        let millis = self.below(200_000);
+        if self.below(2) == 0 {
+            // Heroku's router.
+            let ip = self.ip();
+            let request_id = self.next();
+            let (at, code) = if status >= 500 {
+                ("error", " code=H12 desc=\"Request timeout\"")
+            } else {
+                ("info", "")
+            };
+            let service = millis.checked_div(1000).unwrap_or(0);
+            let bytes = self.below(50_000);
+            let _ = write!(
+                self.line,
+                "at={at}{code} method={method} path=\"{path}\" host=app.herokuapp.com request_id={request_id:016x} fwd=\"{ip}\" dyno=web.1 connect=0ms service={service}ms status={status} bytes={bytes} protocol=https",
+            );
+        } else {
+            // Rails' lograge.
+            let allocations = self.below(100_000);
+            let (whole, frac) = (
+                millis.checked_div(1000).unwrap_or(0),
+                millis.checked_rem(100).unwrap_or(0),
+            );
+            let (view, view_frac, db, db_frac) = (
+                self.below(100),
+                self.below(100),
+                self.below(100),
+                self.below(100),
+            );
+            let _ = write!(
+                self.line,
+                "method={method} path={path} format=html controller=PagesController action=show status={status} allocations={allocations} duration={whole}.{frac:02} view={view}.{view_frac:02} db={db}.{db_frac:02}",
+            );
+        }
+        self.count_access(status);
+    }
+
     fn noise(&mut self) {
         let template = self.pick(&NOISE);
         let id = self.below(100_000);
@@ -301,10 +350,18 @@ impl Generator {
             Mix::Uvicorn => self.uvicorn(),
             Mix::Json => self.json(),
             Mix::Noise => self.noise(),
+            Mix::Logfmt => self.logfmt(),
             Mix::Mixed => match self.below(100) {
                 0..=34 => self.clf(),
                 35..=64 => self.uvicorn(),
                 65..=94 => self.json(),
+                _ => self.noise(),
+            },
+            Mix::MixedLogfmt => match self.below(100) {
+                0..=29 => self.clf(),
+                30..=54 => self.uvicorn(),
+                55..=79 => self.json(),
+                80..=94 => self.logfmt(),
                 _ => self.noise(),
             },
         }

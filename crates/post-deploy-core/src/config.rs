@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::access_log::{DEFAULT_DURATION_KEYS, DEFAULT_STATUS_KEYS, LogKeys};
 use crate::id::{IdError, RepoName};
 use crate::prometheus::{PrometheusSource, Selector};
 
@@ -41,6 +42,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (PROMETHEUS_REQUESTS, ""),
     (PROMETHEUS_ERRORS, ""),
     (PROMETHEUS_LATENCY, ""),
+    (LOG_STATUS_KEYS, DEFAULT_STATUS_KEYS),
+    (LOG_DURATION_KEYS, DEFAULT_DURATION_KEYS),
 ];
 
 /// `ORCH_POST_DEPLOY_ENABLED`: the kill switch.
@@ -75,6 +78,10 @@ pub const WEBHOOK_URL: &str = "ORCH_POST_DEPLOY_WEBHOOK_URL";
 pub const DOCKER: &str = "ORCH_POST_DEPLOY_DOCKER";
 /// `ORCH_POST_DEPLOY_COMPOSE`: the compose program, or `auto`.
 pub const COMPOSE: &str = "ORCH_POST_DEPLOY_COMPOSE";
+/// `ORCH_POST_DEPLOY_LOG_STATUS_KEYS`: the keys that hold the status in JSON and logfmt lines.
+pub const LOG_STATUS_KEYS: &str = "ORCH_POST_DEPLOY_LOG_STATUS_KEYS";
+/// `ORCH_POST_DEPLOY_LOG_DURATION_KEYS`: the `key:unit` entries that hold a request's duration.
+pub const LOG_DURATION_KEYS: &str = "ORCH_POST_DEPLOY_LOG_DURATION_KEYS";
 
 /// `ORCH_POST_DEPLOY_LATENCY_MS`: unset, the latency rule is off; set, the latency above
 /// which the window's quantile makes it DEGRADED.
@@ -179,7 +186,7 @@ impl fmt::Display for Ratio {
 }
 
 /// What governs one window; recorded when it is armed and never re-read from the environment.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowSettings {
     /// The window's length.
     #[serde(with = "secs")]
@@ -196,6 +203,11 @@ pub struct WindowSettings {
     /// One health probe's time limit.
     #[serde(with = "secs")]
     pub health_timeout: Duration,
+    /// The keys JSON and logfmt access lines are read by. Recorded at arm like the
+    /// thresholds, so a window's requests mean the same from its first tick to its last; a
+    /// window armed before keys were recorded reads by the default keys.
+    #[serde(default)]
+    pub log_keys: LogKeys,
     /// `LATENCY_MS`: a positive number of milliseconds; `None`: the latency rule is off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
@@ -219,6 +231,7 @@ impl Default for WindowSettings {
             health_timeout: Duration::from_secs(5),
             latency_ms: None,
             latency_quantile: default_quantile(),
+            log_keys: LogKeys::default(),
         }
     }
 }
@@ -930,6 +943,7 @@ impl Config {
                     )
                 })?,
         };
+        let log_keys = log_keys(vars)?;
         Ok(WindowSettings {
             window,
             interval,
@@ -939,6 +953,7 @@ impl Config {
             health_timeout,
             latency_ms,
             latency_quantile,
+            log_keys,
         })
     }
 
@@ -1088,6 +1103,28 @@ pub fn is_container_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
+/// `ORCH_POST_DEPLOY_LOG_STATUS_KEYS` and `ORCH_POST_DEPLOY_LOG_DURATION_KEYS`.
+fn log_keys(vars: &Vars) -> Result<LogKeys, ConfigError> {
+    LogKeys::parse(vars.get(LOG_STATUS_KEYS), vars.get(LOG_DURATION_KEYS)).map_err(
+        |(duration, why)| {
+            let (variable, expected) = if duration {
+                (
+                    LOG_DURATION_KEYS,
+                    "expected comma-separated `key:unit` entries, unit ns, us, ms or s, \
+                     e.g. `Duration:ns,duration_ms:ms`",
+                )
+            } else {
+                (
+                    LOG_STATUS_KEYS,
+                    "expected comma-separated keys or dotted paths, e.g. \
+                     `status,http.response.status_code`",
+                )
+            };
+            ConfigError::invalid(variable, vars.raw(variable), format!("{why}; {expected}"))
+        },
+    )
+}
+
 fn parse_bool(v: &str) -> Option<bool> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
@@ -1146,6 +1183,53 @@ mod tests {
     fn every_default_in_the_table_parses_to_the_default() {
         let c = Config::from_vars(VARIABLES.iter().copied()).unwrap();
         assert_eq!(c, load(&[]).unwrap());
+    }
+
+    #[test]
+    fn log_keys_are_read_and_refused_naming_the_variable() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.window.log_keys, LogKeys::default());
+        let c = load(&[
+            (
+                LOG_STATUS_KEYS,
+                " DownstreamStatus, http.response.status_code ",
+            ),
+            (LOG_DURATION_KEYS, "Duration:ns,event.duration:ns"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.window.log_keys.status_list(),
+            "DownstreamStatus,http.response.status_code"
+        );
+        assert_eq!(
+            c.window.log_keys.duration_list(),
+            "Duration:ns,event.duration:ns"
+        );
+        for (variable, value) in [
+            (LOG_STATUS_KEYS, "status,,code"),
+            (LOG_STATUS_KEYS, "http..status"),
+            (LOG_STATUS_KEYS, "status code"),
+            (LOG_DURATION_KEYS, "Duration"),
+            (LOG_DURATION_KEYS, "Duration:min"),
+            (LOG_DURATION_KEYS, "a:ms,:s"),
+        ] {
+            let err = load(&[(variable, value)]).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("invalid {variable}={value:?}: ")),
+                "{err}"
+            );
+        }
+        // Recorded with the window; a window armed before keys were recorded reads by the
+        // default keys.
+        let json = serde_json::to_value(&c.window).unwrap();
+        assert_eq!(
+            json["log_keys"]["status"],
+            serde_json::json!(["DownstreamStatus", "http.response.status_code"])
+        );
+        let mut old = serde_json::to_value(WindowSettings::default()).unwrap();
+        old.as_object_mut().unwrap().remove("log_keys");
+        let old: WindowSettings = serde_json::from_value(old).unwrap();
+        assert_eq!(old.log_keys, LogKeys::default());
     }
 
     #[test]

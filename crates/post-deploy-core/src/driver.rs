@@ -314,7 +314,7 @@ impl<'a> Monitor<'a> {
     /// The target a new window records, and a note when the container was not inspected.
     fn new_target(&self, req: &ArmRequest) -> (WindowTarget, String) {
         let now = self.fx.clock.now();
-        let settings = self.config.window;
+        let settings = self.config.window.clone();
         let (armed_image, image_note) = match req.container.as_deref() {
             None => (None, String::new()),
             Some(c) => match self.fx.control.inspect(c) {
@@ -352,10 +352,10 @@ impl<'a> Monitor<'a> {
             previous_image_source,
             armed_image,
             artefacts_dir,
+            deadline: add(now, settings.window),
             settings,
             prometheus: self.config.prometheus.clone(),
             armed_at: now,
-            deadline: add(now, settings.window),
         };
         (target, image_note)
     }
@@ -623,9 +623,10 @@ impl<'a> Monitor<'a> {
                 };
                 let mut signals = probe_signals(
                     &target.health_url,
-                    settings.health_timeout,
+                    settings,
                     container,
                     &input.progress.log_cursor,
+                    &input.progress.observations,
                     self.fx.http,
                     self.fx.control,
                 );

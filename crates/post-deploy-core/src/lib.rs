@@ -80,8 +80,8 @@ pub use id::{IdError, RepoName, WorkItem};
 pub use outcome::{ArmOutcome, OperatorOutcome, TickOutcome, WindowStatus};
 pub use rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 pub use signals::{
-    HealthSample, HealthSignal, LatencyReading, LogSignal, LogTiming, Millis, Observations,
-    ProbeFailure, Signals, WindowTotals, probe_signals,
+    HealthSample, HealthSignal, LatencyReading, LogRead, LogSignal, LogTiming, Millis,
+    Observations, ProbeFailure, Signals, WindowTotals, probe_signals,
 };
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use traits::{

@@ -366,6 +366,7 @@ pub fn probe_prometheus(
         Err(e) => {
             return LogSignal::Missing {
                 why: why("request count", &e),
+                read: None,
             };
         }
     };
@@ -379,6 +380,7 @@ pub fn probe_prometheus(
         Err(e) => {
             return LogSignal::Missing {
                 why: why("5xx count", &e),
+                read: None,
             };
         }
     };
@@ -619,7 +621,7 @@ mod tests {
                 Duration::from_secs(1),
                 &server,
             );
-            let LogSignal::Missing { why } = got else {
+            let LogSignal::Missing { why, .. } = got else {
                 panic!("{got:?}")
             };
             assert!(why.contains("Prometheus at http://prom:9090/…"), "{why}");

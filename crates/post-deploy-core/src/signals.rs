@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::access_log::{AccessLogCounter, LogCounts, LogFormat};
-use crate::config::scrub_userinfo;
+use crate::access_log::{AccessLogCounter, LogCounts, LogFormat, LogKeys};
+use crate::config::{WindowSettings, scrub_userinfo};
 use crate::traits::{ContainerControl, HttpProbe, LogCursor};
 
 /// Why a health probe failed: the target's fault.
@@ -224,11 +224,53 @@ pub enum LogSignal {
     },
     /// The window names no container: there is no ratio.
     NoContainer,
-    /// The logs could not be read (the monitor's own fault): missing for this tick.
+    /// Missing for this tick: the logs could not be read (the monitor's own fault), or the
+    /// window's logs hold at least `MIN_REQUESTS` lines but not one access line (a format
+    /// the parser does not understand, or keys it was not told).
     Missing {
         /// Why.
         why: String,
+        /// The lines read, when the logs were read but held no access line.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        read: Option<LogRead>,
     },
+}
+
+/// Log lines that were read and counted, with where the next read starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRead {
+    /// The counts of the lines read.
+    pub counts: LogCounts,
+    /// Where the next read starts.
+    pub cursor: LogCursor,
+}
+
+impl LogSignal {
+    /// The counts of the lines read this tick, whether or not they made the signal.
+    #[must_use]
+    pub fn counts(&self) -> Option<&LogCounts> {
+        match self {
+            Self::Counted { counts, .. }
+            | Self::Missing {
+                read: Some(LogRead { counts, .. }),
+                ..
+            } => Some(counts),
+            _ => None,
+        }
+    }
+
+    /// Where the next read starts, when the logs were read.
+    #[must_use]
+    pub fn cursor(&self) -> Option<&LogCursor> {
+        match self {
+            Self::Counted { cursor, .. }
+            | Self::Missing {
+                read: Some(LogRead { cursor, .. }),
+                ..
+            } => Some(cursor),
+            _ => None,
+        }
+    }
 }
 
 /// What one tick learned.
@@ -240,18 +282,24 @@ pub struct Signals {
     pub logs: LogSignal,
 }
 
-/// Probes the target once: a health GET, then the container's access logs since `cursor`.
+/// Probes the target once: a health GET, then the container's access logs since `cursor`,
+/// read by the window's `settings` (time limit, log keys); `window` is what the window saw
+/// before this tick.
 ///
 /// Faults of the monitor's own (no docker, no container, unreadable logs, a probe that could
-/// not be made) leave that signal [`missing`](HealthSignal::Missing) rather than failed.
+/// not be made) leave that signal [`missing`](HealthSignal::Missing) rather than failed. So do
+/// logs that hold, over the window so far, at least `MIN_REQUESTS` lines but not one access
+/// line: the 5xx signal is then missing, not zero ([`LogSignal::Missing`] with what was read).
 pub fn probe_signals(
     health_url: &str,
-    timeout: Duration,
+    settings: &WindowSettings,
     container: Option<&str>,
     cursor: &LogCursor,
+    window: &Observations,
     http: &dyn HttpProbe,
     control: &dyn ContainerControl,
 ) -> Signals {
+    let timeout = settings.health_timeout;
     // What the HTTP client says may quote the URL: its user info never goes further.
     let scrub = |text: &str| scrub_userinfo(text, health_url);
     let health = match http.get(health_url, timeout) {
@@ -268,21 +316,46 @@ pub fn probe_signals(
     let logs = match container {
         None => LogSignal::NoContainer,
         Some(name) => {
-            let mut counter = AccessLogCounter::new(LogFormat::Auto);
+            let mut counter =
+                AccessLogCounter::with_keys(LogFormat::Auto, settings.log_keys.clone());
             match control.read_logs(name, cursor, &mut |chunk| counter.feed(chunk)) {
-                Ok(cursor) => LogSignal::Counted {
-                    counts: counter.finish(),
-                    cursor,
-                    // Durations from log lines come with the parser's duration keys.
-                    timing: LogTiming::default(),
-                },
+                Ok(cursor) => {
+                    let counts = counter.finish();
+                    let lines = window.unparsed.saturating_add(counts.unparsed);
+                    if counts.total == 0
+                        && window.requests == 0
+                        && lines >= settings.min_requests.max(1)
+                    {
+                        LogSignal::Missing {
+                            why: no_access_line(lines, &settings.log_keys),
+                            read: Some(LogRead { counts, cursor }),
+                        }
+                    } else {
+                        LogSignal::Counted {
+                            counts,
+                            cursor,
+                            // Durations from log lines come with the parser's duration keys.
+                            timing: LogTiming::default(),
+                        }
+                    }
+                }
                 Err(e) => LogSignal::Missing {
                     why: format!("access logs not read (monitor fault: {e})"),
+                    read: None,
                 },
             }
         }
     };
     Signals { health, logs }
+}
+
+/// The reason of a 5xx signal missing because no line of the window is an access line.
+fn no_access_line(lines: u64, keys: &LogKeys) -> String {
+    format!(
+        "5xx signal missing: {lines} log lines read in the window, not one an access line \
+         (looked for CLF/Combined, uvicorn, JSON and logfmt lines; status keys {})",
+        keys.status_list().replace(',', ", ")
+    )
 }
 
 /// What the window has seen so far: the input of [`crate::classify()`].
@@ -309,6 +382,9 @@ pub struct Observations {
     /// reads no histogram or none was read yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<Millis>,
+    /// Lines of the window's logs that were not access lines.
+    #[serde(default)]
+    pub unparsed: u64,
 }
 
 impl Observations {
@@ -323,8 +399,15 @@ impl Observations {
             LogSignal::Counted { counts, timing, .. } => {
                 next.requests = self.requests.saturating_add(counts.total);
                 next.errors_5xx = self.errors_5xx.saturating_add(counts.errors_5xx);
+                next.unparsed = self.unparsed.saturating_add(counts.unparsed);
                 next.timed = self.timed.saturating_add(timing.timed);
                 next.slow = self.slow.saturating_add(timing.slow);
+            }
+            // Read, but not one access line: the lines still count toward "not understood".
+            LogSignal::Missing {
+                read: Some(read), ..
+            } => {
+                next.unparsed = self.unparsed.saturating_add(read.counts.unparsed);
             }
             LogSignal::Totals { totals } => {
                 next.requests = totals.requests;
@@ -441,9 +524,10 @@ mod tests {
         for fault in [true, false] {
             let signals = probe_signals(
                 URL,
-                Duration::from_secs(1),
+                &WindowSettings::default(),
                 None,
                 &cursor,
+                &Observations::default(),
                 &Quoting { fault },
                 &NoEngine,
             );
@@ -457,5 +541,144 @@ mod tests {
                 "the URL is still named: {text}"
             );
         }
+    }
+
+    /// An engine whose container logs `lines`, whatever the cursor.
+    struct Logging {
+        lines: &'static str,
+    }
+
+    impl ContainerControl for Logging {
+        fn inspect(&self, c: &str) -> Result<ContainerInfo, ControlError> {
+            NoEngine.inspect(c)
+        }
+        fn image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
+            NoEngine.image_id(image)
+        }
+        fn read_logs(
+            &self,
+            _container: &str,
+            cursor: &LogCursor,
+            sink: &mut dyn FnMut(&[u8]),
+        ) -> Result<LogCursor, ControlError> {
+            sink(self.lines.as_bytes());
+            Ok(cursor.clone())
+        }
+        fn rollback(&self, c: &str, image: &str) -> Result<(), ControlError> {
+            NoEngine.rollback(c, image)
+        }
+        fn run_command(
+            &self,
+            command: &CommandLine,
+            env: &[(String, String)],
+            timeout: Duration,
+        ) -> Result<CommandOutcome, ControlError> {
+            NoEngine.run_command(command, env, timeout)
+        }
+    }
+
+    /// Ticks `times` times over a container that logs `lines` each tick; the last signal and
+    /// the window's observations.
+    fn ticks(
+        lines: &'static str,
+        settings: &WindowSettings,
+        times: usize,
+    ) -> (LogSignal, Observations) {
+        let cursor = LogCursor::at(chrono::DateTime::UNIX_EPOCH);
+        let mut window = Observations::default();
+        let mut last = LogSignal::NoContainer;
+        for _ in 0..times {
+            let signals = probe_signals(
+                "http://127.0.0.1:1/",
+                settings,
+                Some("app"),
+                &cursor,
+                &window,
+                &Quoting { fault: false },
+                &Logging { lines },
+            );
+            window = window.observe(&signals);
+            last = signals.logs;
+        }
+        (last, window)
+    }
+
+    const NOT_ACCESS: &str = "starting\nlevel=info msg=ready\n{\"code\":503}\n\n\nready\n";
+
+    #[test]
+    fn logs_without_one_access_line_leave_the_5xx_signal_missing() {
+        let settings = WindowSettings {
+            min_requests: 8,
+            ..WindowSettings::default()
+        };
+        // 4 lines a tick, blank ones not counted: 4 lines are fewer than 8, still counted as 0.
+        let (first, window) = ticks(NOT_ACCESS, &settings, 1);
+        assert!(matches!(first, LogSignal::Counted { .. }), "{first:?}");
+        assert_eq!(window.unparsed, 4);
+        // 8 lines over the window, not one an access line: missing, and the cursor moves on.
+        let (second, window) = ticks(NOT_ACCESS, &settings, 2);
+        let LogSignal::Missing {
+            why,
+            read: Some(read),
+        } = &second
+        else {
+            panic!("{second:?}");
+        };
+        assert_eq!(read.counts.unparsed, 4);
+        assert_eq!(second.cursor(), Some(&read.cursor));
+        assert_eq!(window.unparsed, 8);
+        assert_eq!(window.requests, 0);
+        assert_eq!(
+            why,
+            "5xx signal missing: 8 log lines read in the window, not one an access line \
+             (looked for CLF/Combined, uvicorn, JSON and logfmt lines; status keys status, \
+             status_code)"
+        );
+        // The keys the window reads by are named.
+        let keyed = WindowSettings {
+            min_requests: 1,
+            log_keys: crate::access_log::LogKeys::parse(Some("DownstreamStatus"), None).unwrap(),
+            ..WindowSettings::default()
+        };
+        let (signal, _) = ticks(NOT_ACCESS, &keyed, 1);
+        let LogSignal::Missing { why, .. } = &signal else {
+            panic!("{signal:?}");
+        };
+        assert!(why.contains("status keys DownstreamStatus)"), "{why}");
+    }
+
+    #[test]
+    fn one_access_line_in_the_window_keeps_the_signal() {
+        let settings = WindowSettings {
+            min_requests: 2,
+            ..WindowSettings::default()
+        };
+        let (signal, window) = ticks("status=503 path=/\nhello\nworld\n", &settings, 3);
+        assert!(matches!(signal, LogSignal::Counted { .. }), "{signal:?}");
+        assert_eq!(
+            (window.requests, window.errors_5xx, window.unparsed),
+            (3, 3, 6)
+        );
+        // Nothing logged at all is not missing: there is nothing to misread.
+        let (signal, _) = ticks(
+            "",
+            &WindowSettings {
+                min_requests: 0,
+                ..settings
+            },
+            2,
+        );
+        assert!(matches!(signal, LogSignal::Counted { .. }), "{signal:?}");
+    }
+
+    #[test]
+    fn observations_of_old_state_files_have_no_unparsed_lines() {
+        let old = r#"{"consecutive_failures":0,"consecutive_passes":2,"health_missing":false,"requests":5,"errors_5xx":1}"#;
+        let obs: Observations = serde_json::from_str(old).unwrap();
+        assert_eq!(obs.unparsed, 0);
+        let old_missing = r#"{"kind":"missing","why":"x"}"#;
+        let signal: LogSignal = serde_json::from_str(old_missing).unwrap();
+        assert_eq!(signal.cursor(), None);
+        assert_eq!(signal.counts(), None);
     }
 }

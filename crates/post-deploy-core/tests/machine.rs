@@ -71,7 +71,7 @@ fn target(config: &Config) -> WindowTarget {
         previous_image_source: None,
         armed_image: Some(info(NEW)),
         artefacts_dir: None,
-        settings: config.window,
+        settings: config.window.clone(),
         prometheus: None,
         armed_at: t0(),
         deadline: t0() + chrono::Duration::seconds(300),

@@ -34,6 +34,7 @@ use std::sync::LazyLock;
 use memchr::memchr;
 use memchr::memmem::Finder;
 
+use super::keys::{LogKeys, MAX_KEY_PARTS, Role};
 use super::simd;
 
 /// How deep objects and arrays may nest below the top-level object: as deep as serde_json
@@ -267,6 +268,99 @@ fn walk(body: &[u8]) -> Option<u16> {
             }
             b'\\' => return None,
             _ => {}
+        }
+        if !is_ws(byte) {
+            prev = byte;
+        }
+        i = i.checked_add(1)?;
+    }
+    None
+}
+
+/// The status of a JSON access line read by configured `keys` (any other than the default
+/// `status`, `status_code`), or `None` when `line` is not one. The same rule as [`status`],
+/// with the keys' paths: the first member, in the line's order, that sits at a status key's
+/// path and holds a status counts.
+///
+/// `line` starts at its first non-blank byte.
+#[inline(never)]
+pub(super) fn status_with(line: &[u8], keys: &LogKeys) -> Option<u16> {
+    let end = line.iter().rposition(|b| !is_ws(*b))?;
+    let (Some(b'{'), Some(b'}')) = (line.first(), line.get(end)) else {
+        return None;
+    };
+    walk_keys(line.get(..=end)?, keys)
+}
+
+/// [`walk`], following the names of the objects on the way to a key.
+fn walk_keys(body: &[u8], keys: &LogKeys) -> Option<u16> {
+    let mut objects: u128 = 0;
+    let mut depth: u32 = 0;
+    // The names of the members whose objects are open, while each is on the way to a key:
+    // the innermost open object is on such a path when `depth == tracked + 1`.
+    let mut parts: [&[u8]; MAX_KEY_PARTS] = [&[]; MAX_KEY_PARTS];
+    let mut tracked: usize = 0;
+    // The member just read leads to a key: an object as its value is on the path.
+    let mut pending = false;
+    let mut prev = 0u8;
+    let mut found = None;
+    let mut i = 0usize;
+    while let Some(&byte) = body.get(i) {
+        match byte {
+            b'"' => {
+                pending = false;
+                let close = string_end(body, i.checked_add(1)?)?;
+                let on_path = usize::try_from(depth).ok() == tracked.checked_add(1);
+                if found.is_none() && on_path && objects & 1 == 1 && matches!(prev, b'{' | b',') {
+                    let raw = body.get(i.checked_add(1)?..close)?;
+                    let after = skip_ws(body.get(close.checked_add(1)?..)?);
+                    if let (Some(b':'), Some(slot)) = (after.first(), parts.get_mut(tracked)) {
+                        *slot = raw;
+                        match keys.role(parts.get(..=tracked)?) {
+                            Some(Role::Status) => found = value_status(skip_ws(after.get(1..)?)),
+                            Some(Role::Prefix) => pending = true,
+                            Some(Role::Duration(_)) | None => {}
+                        }
+                    }
+                }
+                prev = b'"';
+                i = close.checked_add(1)?;
+                continue;
+            }
+            b'{' | b'[' => {
+                depth = depth
+                    .checked_add(1)
+                    .filter(|d| *d <= MAX_DEPTH.saturating_add(1))?;
+                objects = objects.wrapping_shl(1) | u128::from(byte == b'{');
+                if byte == b'{' && pending && prev == b':' {
+                    tracked = tracked.saturating_add(1);
+                }
+                pending = false;
+            }
+            b'}' | b']' => {
+                if depth == 0 || (objects & 1 == 1) != (byte == b'}') {
+                    return None;
+                }
+                if tracked > 0 && usize::try_from(depth).ok() == tracked.checked_add(1) {
+                    tracked = tracked.saturating_sub(1);
+                }
+                depth = depth.checked_sub(1)?;
+                objects = objects.wrapping_shr(1);
+                if depth == 0 {
+                    return if i.checked_add(1)? == body.len() {
+                        found
+                    } else {
+                        None
+                    };
+                }
+            }
+            b'\\' => return None,
+            b':' => {}
+            _ => {
+                if !is_ws(byte) {
+                    pending = false;
+                }
+            }
         }
         if !is_ws(byte) {
             prev = byte;

@@ -1,6 +1,7 @@
 //! One line: blank, an access line with its status, or something else.
 
-use super::{LogFormat, clf, json, quoted, uvicorn};
+use super::keys::LogKeys;
+use super::{LogFormat, clf, json, logfmt, quoted, uvicorn};
 
 /// What one line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +16,7 @@ pub(super) enum Line {
 
 /// Classifies one line, given without its `\n`; a trailing `\r` is ignored.
 #[inline]
-pub(super) fn classify(format: LogFormat, raw: &[u8]) -> Line {
+pub(super) fn classify(format: LogFormat, keys: &LogKeys, raw: &[u8]) -> Line {
     let line = match raw {
         [head @ .., b'\r'] => head,
         _ => raw,
@@ -27,18 +28,30 @@ pub(super) fn classify(format: LogFormat, raw: &[u8]) -> Line {
     let status = match format {
         LogFormat::Auto => {
             if body.first() == Some(&b'{') {
-                json::status(body).or_else(|| quoted_status(line, true, true))
+                json_status(body, keys).or_else(|| quoted_status(line, true, true))
             } else {
-                quoted_status(line, true, true)
+                quoted_status(line, true, true).or_else(|| logfmt::status(body, keys))
             }
         }
         LogFormat::Clf => quoted_status(line, true, false),
-        LogFormat::Json => json::status(body),
+        LogFormat::Json => json_status(body, keys),
         LogFormat::Uvicorn => quoted_status(line, false, true),
+        LogFormat::Logfmt => logfmt::status(body, keys),
     };
     match status {
         Some(status) if (100..=599).contains(&status) => Line::Access(status),
         _ => Line::Other,
+    }
+}
+
+/// The status of a JSON line: the block scan for the default keys, the walk by paths for
+/// configured ones.
+#[inline]
+fn json_status(body: &[u8], keys: &LogKeys) -> Option<u16> {
+    if keys.default_status() {
+        json::status(body)
+    } else {
+        json::status_with(body, keys)
     }
 }
 

@@ -13,13 +13,17 @@
 //! - **uvicorn**: a quoted `"METHOD target HTTP/version"` followed by a 3-digit status, with
 //!   anything before it (`INFO:     127.0.0.1:54321 - "GET / HTTP/1.1" 200 OK`, or a log
 //!   configuration's time and logger name); uvicorn's terminal colour codes are allowed.
-//! - **JSON lines**: one JSON object with a top-level `status` or `status_code` field holding
-//!   an integer, or a string of three digits, in 100..=599 (the first such field counts). A
-//!   `status` nested in another object, or inside a string, does not count. Only the line's
-//!   structure is checked (strings closed, brackets nested, one object), not every token: a
-//!   broken line such as `{"status":503,"a":01,}` still counts (see `json.rs`).
-//! - **Auto**: each line is tried as JSON when its first non-blank byte is `{`, and as CLF or
-//!   uvicorn otherwise (and after JSON fails).
+//! - **JSON lines**: one JSON object with a member at one of the status keys ([`LogKeys`]:
+//!   by default a top-level `status` or `status_code`; a dotted key reaches into nested
+//!   objects) holding an integer, or a string of three digits, in 100..=599 (the first such
+//!   member counts). A `status` nested in another object, or inside a string, does not count
+//!   unless a key names its path. Only the line's structure is checked (strings closed,
+//!   brackets nested, one object), not every token: a broken line such as
+//!   `{"status":503,"a":01,}` still counts (see `json.rs`).
+//! - **logfmt**: `key=value` pairs, maybe after a prefix that ends with `:`, one of whose keys
+//!   is a status key holding three digits (see `logfmt.rs`).
+//! - **Auto**: each line is tried as JSON when its first non-blank byte is `{` (then as CLF or
+//!   uvicorn), and as CLF or uvicorn, then logfmt, otherwise.
 //!
 //! Every status outside 100..=599 makes the line unparsed. Lines longer than [`MAX_LINE_LEN`]
 //! are unparsed without being looked at, so memory stays bounded whatever the input.
@@ -31,7 +35,9 @@
 
 mod clf;
 mod json;
+mod keys;
 mod line;
+mod logfmt;
 mod quoted;
 mod simd;
 mod uvicorn;
@@ -45,6 +51,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::keys::{
+    DEFAULT_DURATION_KEYS, DEFAULT_STATUS_KEYS, DurationKey, DurationUnit, KeyError, LogKey,
+    LogKeys, MAX_KEY_LEN, MAX_KEY_PARTS, MAX_KEYS,
+};
 use self::line::{Line, classify};
 
 /// Lines longer than this many bytes (without the `\n`) are counted as unparsed, unread.
@@ -63,18 +73,26 @@ pub enum LogFormat {
     Auto,
     /// Common and Combined Log Format.
     Clf,
-    /// JSON lines with a `status` or `status_code` field.
+    /// JSON lines with a status key (`status` or `status_code` by default).
     Json,
     /// uvicorn and gunicorn access lines.
     Uvicorn,
+    /// logfmt lines (`key=value` pairs) with a status key.
+    Logfmt,
 }
 
 impl LogFormat {
     /// Every format, in the order of their names in [`LogFormat::NAMES`].
-    pub const ALL: [Self; 4] = [Self::Auto, Self::Clf, Self::Json, Self::Uvicorn];
+    pub const ALL: [Self; 5] = [
+        Self::Auto,
+        Self::Clf,
+        Self::Json,
+        Self::Uvicorn,
+        Self::Logfmt,
+    ];
 
     /// The names [`FromStr`] accepts.
-    pub const NAMES: [&'static str; 4] = ["auto", "clf", "json", "uvicorn"];
+    pub const NAMES: [&'static str; 5] = ["auto", "clf", "json", "uvicorn", "logfmt"];
 
     /// The lower-case name, as serde and [`FromStr`] spell it.
     #[must_use]
@@ -84,6 +102,7 @@ impl LogFormat {
             Self::Clf => "clf",
             Self::Json => "json",
             Self::Uvicorn => "uvicorn",
+            Self::Logfmt => "logfmt",
         }
     }
 }
@@ -107,9 +126,9 @@ impl FromStr for LogFormat {
     }
 }
 
-/// A log format name that is none of `auto`, `clf`, `json`, `uvicorn`.
+/// A log format name that is none of `auto`, `clf`, `json`, `uvicorn`, `logfmt`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown log format {value:?}: expected one of auto, clf, json, uvicorn")]
+#[error("unknown log format {value:?}: expected one of auto, clf, json, uvicorn, logfmt")]
 #[non_exhaustive]
 pub struct UnknownLogFormat {
     /// The name that was given.
@@ -156,12 +175,12 @@ impl LogCounts {
 
     /// Counts one line.
     #[inline]
-    fn tally(&mut self, format: LogFormat, line: &[u8]) {
+    fn tally(&mut self, format: LogFormat, keys: &LogKeys, line: &[u8]) {
         if line.len() > MAX_LINE_LEN {
             self.unparsed = self.unparsed.saturating_add(1);
             return;
         }
-        match classify(format, line) {
+        match classify(format, keys, line) {
             Line::Blank => {}
             Line::Access(status) => {
                 self.total = self.total.saturating_add(1);
@@ -179,6 +198,7 @@ impl LogCounts {
 #[derive(Debug, Clone, Default)]
 pub struct AccessLogCounter {
     format: LogFormat,
+    keys: LogKeys,
     counts: LogCounts,
     /// The start of a line that the next chunk continues.
     partial: Vec<u8>,
@@ -187,11 +207,21 @@ pub struct AccessLogCounter {
 }
 
 impl AccessLogCounter {
-    /// A counter for `format`.
+    /// A counter for `format`, with the default keys.
     #[must_use]
     pub fn new(format: LogFormat) -> Self {
         Self {
             format,
+            ..Self::default()
+        }
+    }
+
+    /// A counter for `format` that reads JSON and logfmt lines by `keys`.
+    #[must_use]
+    pub fn with_keys(format: LogFormat, keys: LogKeys) -> Self {
+        Self {
+            format,
+            keys,
             ..Self::default()
         }
     }
@@ -209,8 +239,9 @@ impl AccessLogCounter {
             rest = rest.get(end.saturating_add(1)..).unwrap_or_default();
         }
         let format = self.format;
+        let keys = &self.keys;
         let counts = &mut self.counts;
-        let start = simd::for_each_line(rest, |line| counts.tally(format, line));
+        let start = simd::for_each_line(rest, |line| counts.tally(format, keys, line));
         self.keep_partial(rest.get(start..).unwrap_or_default());
     }
 
@@ -247,7 +278,7 @@ impl AccessLogCounter {
         if self.overlong {
             self.counts.unparsed = self.counts.unparsed.saturating_add(1);
         } else {
-            self.counts.tally(self.format, &self.partial);
+            self.counts.tally(self.format, &self.keys, &self.partial);
         }
         self.partial.clear();
         self.overlong = false;
@@ -259,9 +290,22 @@ impl AccessLogCounter {
 /// # Errors
 ///
 /// The first read error other than [`io::ErrorKind::Interrupted`].
-pub fn count_reader(format: LogFormat, mut reader: impl Read) -> io::Result<LogCounts> {
+pub fn count_reader(format: LogFormat, reader: impl Read) -> io::Result<LogCounts> {
+    count_reader_with(format, LogKeys::default(), reader)
+}
+
+/// [`count_reader`], reading JSON and logfmt lines by `keys`.
+///
+/// # Errors
+///
+/// The first read error other than [`io::ErrorKind::Interrupted`].
+pub fn count_reader_with(
+    format: LogFormat,
+    keys: LogKeys,
+    mut reader: impl Read,
+) -> io::Result<LogCounts> {
     let mut buffer = vec![0; READ_BUFFER_LEN];
-    let mut counter = AccessLogCounter::new(format);
+    let mut counter = AccessLogCounter::with_keys(format, keys);
     loop {
         match reader.read(&mut buffer) {
             Ok(0) => return Ok(counter.finish()),

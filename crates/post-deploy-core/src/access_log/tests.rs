@@ -33,7 +33,7 @@ fn counts(total: u64, errors_5xx: u64, unparsed: u64) -> LogCounts {
 }
 
 fn status(format: LogFormat, line: &str) -> Option<u16> {
-    match classify(format, line.as_bytes()) {
+    match classify(format, &LogKeys::default(), line.as_bytes()) {
         Line::Access(status) => Some(status),
         Line::Blank | Line::Other => None,
     }
@@ -371,7 +371,7 @@ fn log_format_names() {
     assert_eq!(err.value, "nginx");
     assert_eq!(
         err.to_string(),
-        "unknown log format \"nginx\": expected one of auto, clf, json, uvicorn"
+        "unknown log format \"nginx\": expected one of auto, clf, json, uvicorn, logfmt"
     );
     assert!("CLF".parse::<LogFormat>().is_err());
     assert_eq!(LogFormat::default(), LogFormat::Auto);
@@ -477,9 +477,35 @@ fn fixture_logs() {
 /// The invariants every input keeps, in every format: the same counts however it is split,
 /// through the counter or a reader; no more 5xx than requests; no more counted than lines.
 fn check_invariants(text: &[u8]) {
+    check_invariants_with(text, &LogKeys::default());
+    check_invariants_with(text, &configured_keys());
+}
+
+/// Status keys of the kinds people configure: a renamed key, a dotted path, and the default.
+fn configured_keys() -> LogKeys {
+    LogKeys::default().with_status(
+        LogKeys::parse_status("DownstreamStatus,http.response.status_code,status").unwrap(),
+    )
+}
+
+/// The counts of `text` fed whole, read by `keys`.
+fn count_with(format: LogFormat, keys: &LogKeys, text: &[u8]) -> LogCounts {
+    let mut counter = AccessLogCounter::with_keys(format, keys.clone());
+    counter.feed(text);
+    counter.finish()
+}
+
+fn check_invariants_with(text: &[u8], keys: &LogKeys) {
+    let count_in_chunks = |format: LogFormat, text: &[u8], size: usize| {
+        let mut counter = AccessLogCounter::with_keys(format, keys.clone());
+        for chunk in text.chunks(size) {
+            counter.feed(chunk);
+        }
+        counter.finish()
+    };
     let lines = text.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     for format in LogFormat::ALL {
-        let whole = count(format, text);
+        let whole = count_with(format, keys, text);
         assert!(whole.errors_5xx <= whole.total, "{whole:?}");
         assert!(
             whole.total + whole.unparsed <= lines,
@@ -493,14 +519,14 @@ fn check_invariants(text: &[u8]) {
             );
         }
         let third = text.len() / 3;
-        let mut counter = AccessLogCounter::new(format);
+        let mut counter = AccessLogCounter::with_keys(format, keys.clone());
         counter.feed(&text[..third]);
         counter.feed(&[]);
         counter.feed(&text[third..2 * third]);
         counter.feed(&text[2 * third..]);
         assert_eq!(counter.finish(), whole, "{format} in thirds");
         assert_eq!(
-            count_reader(format, text).unwrap(),
+            count_reader_with(format, keys.clone(), text).unwrap(),
             whole,
             "{format} through a reader"
         );
@@ -540,6 +566,7 @@ enum Kind {
     Clf(u16),
     Uvicorn(u16),
     Json(u16),
+    Logfmt(u16),
     Noise,
     Blank,
 }
@@ -660,11 +687,54 @@ fn noise_line() -> impl Strategy<Value = GenLine> {
     })
 }
 
+/// A logfmt value: bare (maybe empty, maybe holding `=`) or quoted (with spaces, escapes).
+fn logfmt_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z0-9/._=?-]{0,10}",
+        "[a-z0-9 =_.]{0,10}".prop_map(|v| format!("\"{v}\"")),
+        "[a-z]{0,4}".prop_map(|v| format!(r#""{v} \"q\" \\""#)),
+    ]
+}
+
+fn logfmt_line() -> impl Strategy<Value = GenLine> {
+    (
+        prop::collection::vec(("[a-z_]{1,8}", logfmt_value()), 0..5),
+        prop::collection::vec(("[a-z_]{1,8}", logfmt_value()), 0..5),
+        any_status(),
+        prop::bool::ANY,
+        prop::sample::select(vec![
+            "",
+            "heroku[router]: ",
+            "I, [2024-05-01T12:00:00 #1]  INFO -- : ",
+        ]),
+        prop::sample::select(vec![" ", "  ", "\t"]),
+    )
+        .prop_map(|(before, after, status, quoted, prefix, sep)| {
+            let pair = |(k, v): &(String, String)| {
+                // Keep generated keys off the status keys.
+                format!("x{k}={v}")
+            };
+            let mut pairs: Vec<String> = before.iter().map(pair).collect();
+            pairs.push(if quoted {
+                format!("status=\"{status}\"")
+            } else {
+                format!("status={status}")
+            });
+            pairs.push("status_code=599".to_owned());
+            pairs.extend(after.iter().map(pair));
+            GenLine {
+                text: format!("{prefix}{}", pairs.join(sep)),
+                kind: Kind::Logfmt(status),
+            }
+        })
+}
+
 fn gen_line() -> impl Strategy<Value = GenLine> {
     prop_oneof![
         4 => clf_line(),
         3 => uvicorn_line(),
         3 => json_line(),
+        2 => logfmt_line(),
         2 => noise_line(),
         1 => "[ \t]{0,3}".prop_map(|text| GenLine { text, kind: Kind::Blank }),
     ]
@@ -695,8 +765,13 @@ fn expected(format: LogFormat, lines: &[GenLine]) -> LogCounts {
     for line in lines {
         let status = match (format, line.kind) {
             (_, Kind::Blank) => continue,
-            (LogFormat::Auto, Kind::Clf(s) | Kind::Uvicorn(s) | Kind::Json(s)) => Some(s),
-            (LogFormat::Clf, Kind::Clf(s)) | (LogFormat::Json, Kind::Json(s)) => Some(s),
+            (
+                LogFormat::Auto,
+                Kind::Clf(s) | Kind::Uvicorn(s) | Kind::Json(s) | Kind::Logfmt(s),
+            ) => Some(s),
+            (LogFormat::Clf, Kind::Clf(s))
+            | (LogFormat::Json, Kind::Json(s))
+            | (LogFormat::Logfmt, Kind::Logfmt(s)) => Some(s),
             _ => None,
         };
         match status {
@@ -735,7 +810,7 @@ fn noisy_bytes() -> impl Strategy<Value = Vec<u8>> {
 proptest! {
     #[test]
     fn generated_logs_count_exactly((text, lines) in gen_log()) {
-        for format in [LogFormat::Auto, LogFormat::Clf, LogFormat::Json] {
+        for format in [LogFormat::Auto, LogFormat::Clf, LogFormat::Json, LogFormat::Logfmt] {
             prop_assert_eq!(count(format, &text), expected(format, &lines), "{}", format);
         }
     }
@@ -787,6 +862,190 @@ proptest! {
         let at = at.index(text.len() + 1);
         text.splice(at..at, noise);
         check_invariants(&text);
+    }
+}
+
+// --- configured keys ------------------------------------------------------------------------------
+
+/// A line for [`configured_keys`]: the status where a configured key puts it, or where only
+/// the default keys would (then, without `status` among the keys, it is not an access line).
+fn keyed_line() -> impl Strategy<Value = (String, Option<u16>)> {
+    (any_status(), 0..9u8, path()).prop_map(|(s, kind, p)| match kind {
+        0 => (
+            format!(r#"{{"@timestamp":"2024-05-01T12:00:00Z","http":{{"request":{{"method":"GET"}},"response":{{"status_code":{s},"body":{{"bytes":12}}}}}},"url":{{"path":"{p}"}}}}"#),
+            Some(s),
+        ),
+        1 => (
+            format!(r#"{{"http.response.status_code":"{s}","log.level":"info"}}"#),
+            Some(s),
+        ),
+        2 => (
+            format!(r#"{{"http.response":{{"status_code":{s}}}}}"#),
+            Some(s),
+        ),
+        3 => (
+            format!(r#"{{"ClientHost":"192.0.2.1","DownstreamStatus":{s},"Duration":1234567,"RequestPath":"{p}"}}"#),
+            Some(s),
+        ),
+        4 => (format!("DownstreamStatus={s} RequestPath={p} Duration=1234567"), Some(s)),
+        5 => (format!(r#"{{"http":{{"status_code":{s}}},"response":{{"status_code":{s}}}}}"#), None),
+        6 => (format!(r#"{{"http":{{"response":{{"x":{{"status_code":{s}}}}}}}}}"#), None),
+        7 => (format!(r#"{{"status_code":{s},"msg":"{p}"}}"#), None),
+        _ => (
+            format!(r#"127.0.0.1 - - [01/May/2024:12:00:00 +0000] "GET {p} HTTP/1.1" {s} 12"#),
+            Some(s),
+        ),
+    })
+}
+
+proptest! {
+    #[test]
+    fn configured_keys_count_exactly_however_split(
+        lines in prop::collection::vec(keyed_line(), 0..30),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
+    ) {
+        let keys = LogKeys::default().with_status(
+            LogKeys::parse_status("DownstreamStatus,http.response.status_code").unwrap(),
+        );
+        let text = lines.iter().map(|(l, _)| format!("{l}\n")).collect::<String>();
+        let mut want = LogCounts::default();
+        for (_, status) in &lines {
+            match status {
+                Some(s) => {
+                    want.total += 1;
+                    want.errors_5xx += u64::from(*s >= 500);
+                }
+                None => want.unparsed += 1,
+            }
+        }
+        prop_assert_eq!(count_with(LogFormat::Auto, &keys, text.as_bytes()), want);
+        let mut counter = AccessLogCounter::with_keys(LogFormat::Auto, keys.clone());
+        for piece in cut(text.as_bytes(), &cuts) {
+            counter.feed(piece);
+        }
+        prop_assert_eq!(counter.finish(), want);
+    }
+
+    #[test]
+    fn configured_keys_never_panic_and_stay_consistent(
+        (text, _) in gen_log(),
+        noise in noisy_bytes(),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let mut text = text;
+        let at = at.index(text.len() + 1);
+        text.splice(at..at, noise);
+        check_invariants_with(&text, &configured_keys());
+    }
+}
+
+#[test]
+fn logfmt_lines_in_every_format() {
+    let heroku = r#"at=info method=GET path="/" host=app.example.com fwd="192.0.2.1" dyno=web.1 connect=0ms service=18ms status=503 bytes=0 protocol=https"#;
+    assert_eq!(status(LogFormat::Logfmt, heroku), Some(503));
+    assert_eq!(auto(heroku), Some(503));
+    assert_eq!(status(LogFormat::Clf, heroku), None);
+    assert_eq!(status(LogFormat::Json, heroku), None);
+    // Not logfmt at all, or no status key.
+    assert_eq!(auto("Listening on port 8080"), None);
+    assert_eq!(auto("level=info msg=\"ready\" port=8080"), None);
+    assert_eq!(auto("request failed status=500"), None);
+    // A JSON line is never read as logfmt.
+    assert_eq!(auto(r#"{"msg":"status=500"}"#), None);
+    assert_eq!(status(LogFormat::Logfmt, r#"{"msg":"x" status=500}"#), None);
+}
+
+#[test]
+fn dotted_and_renamed_keys_in_json() {
+    let keys = configured_keys();
+    let st = |line: &str| match classify(LogFormat::Auto, &keys, line.as_bytes()) {
+        Line::Access(s) => Some(s),
+        Line::Blank | Line::Other => None,
+    };
+    assert_eq!(
+        st(r#"{"http":{"response":{"status_code":502}}}"#),
+        Some(502)
+    );
+    assert_eq!(
+        st(r#"{"http":{"response":{"status_code":"502"}}}"#),
+        Some(502)
+    );
+    assert_eq!(st(r#"{"http.response.status_code":504}"#), Some(504));
+    assert_eq!(st(r#"{"DownstreamStatus":500,"Duration":12}"#), Some(500));
+    assert_eq!(st(r#"{"status":201}"#), Some(201));
+    // Nested under another name, or in an array, or in a string: not at the path.
+    assert_eq!(
+        st(r#"{"a":{"http":{"response":{"status_code":502}}}}"#),
+        None
+    );
+    assert_eq!(st(r#"{"http":[{"response":{"status_code":502}}]}"#), None);
+    assert_eq!(st(r#"{"http":{"response":"{\"status_code\":502}"}}"#), None);
+    assert_eq!(st(r#"{"http":{"response":{"status_code":502}}"#), None);
+    // The first member at a key's path, in the line's order.
+    assert_eq!(
+        st(r#"{"http":{"response":{"status_code":"ok"}},"status":200,"DownstreamStatus":500}"#),
+        Some(200)
+    );
+    // The default keys read the same through either path.
+    for line in [
+        &br#"{"status":500}"#[..],
+        br#"{"http":{"status":500},"status_code":"404"}"#,
+        br#"{"st\u0061tus":503}"#,
+    ] {
+        assert_eq!(json_walk_classify(line), json_classify(line));
+    }
+}
+
+// --- the corpus of servers and frameworks ---------------------------------------------------------
+
+/// `fixtures/access-logs/expected.json`: per file, the status keys it needs (if any) and the
+/// counts it must give; durations are recorded there for the latency rule, not checked here.
+#[test]
+fn server_corpus_counts_as_expected() {
+    let dir = fixture("access-logs");
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let files = expected["files"].as_object().unwrap();
+    let mut logs = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".log") {
+            assert!(files.contains_key(&name), "{name} has no expected counts");
+            logs += 1;
+        }
+    }
+    assert!(logs >= 10, "only {logs} logs in the corpus");
+    for (name, want) in files {
+        let text = std::fs::read(dir.join(name)).unwrap();
+        let keys = match want.get("status_keys").and_then(|k| k.as_str()) {
+            Some(list) => LogKeys::default().with_status(LogKeys::parse_status(list).unwrap()),
+            None => LogKeys::default(),
+        };
+        let format: LogFormat = want["format"].as_str().unwrap().parse().unwrap();
+        let c = |field: &str| want[field].as_u64().unwrap();
+        let want_counts = counts(c("total"), c("errors_5xx"), c("unparsed"));
+        for format in [LogFormat::Auto, format] {
+            assert_eq!(
+                count_with(format, &keys, &text),
+                want_counts,
+                "{name} as {format}"
+            );
+        }
+        check_invariants_with(&text, &keys);
+        let lines = text.iter().filter(|&&b| b == b'\n').count();
+        let durations = want["durations_ms"].as_array().map_or(0, Vec::len);
+        assert!(
+            durations == 0 || durations == c("total") as usize,
+            "{name}: one duration per access line, or none"
+        );
+        assert!(lines as u64 >= c("total") + c("unparsed"));
+        if want.get("status_keys").is_some() {
+            // Without its keys the file's JSON or logfmt access lines are not found.
+            assert!(
+                count_with(LogFormat::Auto, &LogKeys::default(), &text).total < c("total"),
+                "{name} needs no status keys"
+            );
+        }
     }
 }
 
@@ -919,7 +1178,19 @@ fn mutate(mut text: Vec<u8>, edits: &[(prop::sample::Index, u8, u8)]) -> Vec<u8>
 }
 
 fn json_classify(text: &[u8]) -> Option<u16> {
-    match classify(LogFormat::Json, text) {
+    match classify(LogFormat::Json, &LogKeys::default(), text) {
+        Line::Access(status) => Some(status),
+        Line::Blank | Line::Other => None,
+    }
+}
+
+/// [`json_classify`] through the walk by paths that configured keys take.
+fn json_walk_classify(text: &[u8]) -> Option<u16> {
+    match classify(
+        LogFormat::Json,
+        &LogKeys::default().without_fast_path(),
+        text,
+    ) {
         Line::Access(status) => Some(status),
         Line::Blank | Line::Other => None,
     }
@@ -929,6 +1200,7 @@ proptest! {
     #[test]
     fn json_agrees_with_serde_json(text in json_object()) {
         prop_assert_eq!(Some(json_classify(&text)), serde_status(&text), "{}", String::from_utf8_lossy(&text));
+        prop_assert_eq!(json_walk_classify(&text), json_classify(&text), "{}", String::from_utf8_lossy(&text));
     }
 
     #[test]
@@ -939,6 +1211,7 @@ proptest! {
         let text = mutate(text, &edits);
         let ours = json_classify(&text);
         prop_assert_eq!(ours, relaxed_status(&text), "{}", String::from_utf8_lossy(&text));
+        prop_assert_eq!(json_walk_classify(&text), ours, "{}", String::from_utf8_lossy(&text));
         // Where serde_json reads the object, the answers are the same; where it refuses it,
         // the scanner may still count it by its structure (see the module doc of `json`).
         if let Some(Some(theirs)) = serde_status(&text) {
@@ -952,6 +1225,7 @@ proptest! {
     #[test]
     fn noisy_json_agrees_with_the_reference(text in noisy_json()) {
         prop_assert_eq!(json_classify(&text), relaxed_status(&text), "{}", String::from_utf8_lossy(&text));
+        prop_assert_eq!(json_walk_classify(&text), relaxed_status(&text), "{}", String::from_utf8_lossy(&text));
     }
 }
 

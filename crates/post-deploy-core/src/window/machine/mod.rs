@@ -441,7 +441,7 @@ fn observe(
     p.since_rollback = p
         .since_rollback
         .map(|o| o.observe_since(signals, &before, &after));
-    if let LogSignal::Counted { cursor, .. } = &signals.logs {
+    if let Some(cursor) = signals.logs.cursor() {
         p.log_cursor = cursor.clone();
         // How the log was read, or that lines may be missing: said once, for this tick.
         notes.extend(p.log_cursor.note.take());
@@ -449,7 +449,7 @@ fn observe(
     if let HealthSignal::Missing { why } = &signals.health {
         notes.push(why.clone());
     }
-    if let LogSignal::Missing { why } = &signals.logs {
+    if let LogSignal::Missing { why, .. } = &signals.logs {
         notes.push(why.clone());
     }
     if let LogSignal::Totals { totals } = &signals.logs
