@@ -36,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         work_item: item.clone(),
         health_url: format!("http://127.0.0.1:{port}/health"),
         container: None,
+        service: None,
         previous_image: None,
         artefacts_dir: None,
     })?;

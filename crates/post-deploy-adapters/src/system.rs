@@ -50,7 +50,8 @@ impl System {
         Self {
             http: UreqProbe::new(),
             clock: SystemClock,
-            docker: DockerCli::switched(switchboard.clone(), config.scope.self_container.clone()),
+            docker: DockerCli::switched(switchboard.clone(), config.scope.self_container.clone())
+                .with_self_service(config.scope.self_service.clone()),
             alerts: WebhookSink::switched(switchboard.clone(), WEBHOOK_TIMEOUT),
             switchboard,
         }

@@ -33,7 +33,9 @@ pub enum Command {
     /// Start an observation window for (repo, work item) after a deploy reached `done`.
     #[command(
         after_help = "Example:\n  post-deploy arm --repo api --work-item PR-42 \\\n    \
-        --health-url http://127.0.0.1:8080/health --container api --previous-image api:1.4"
+        --health-url http://127.0.0.1:8080/health --container api --previous-image api:1.4\n\n\
+        A Docker Swarm service instead of a container:\n  post-deploy arm --repo api \
+        --work-item PR-42 \\\n    --health-url http://127.0.0.1:8080/health --service api_web"
     )]
     Arm(ArmArgs),
     /// Run one step of a window: probe, classify, decide, act; prints when to tick again.
@@ -43,6 +45,8 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  post-deploy watch --repo api --work-item PR-42 \\\n    \
         --health-url http://127.0.0.1:8080/health --container api --previous-image api:1.4\n\n\
+        A Docker Swarm service instead of a container:\n  post-deploy watch --repo api \
+        --work-item PR-42 \\\n    --health-url http://127.0.0.1:8080/health --service api_web\n\n\
         Exit codes: 0 never DEGRADED; 3 rolled back and recovered; 4 a degradation was left \
         standing; 5 never DEGRADED but blind (the 5xx signal missing in more than half the \
         ticks); 2 usage or configuration."
@@ -78,7 +82,8 @@ pub enum Command {
     /// List the images production proved for a repo, newest first.
     #[command(
         name = "known-good",
-        after_help = "Example:\n  post-deploy known-good --repo api --container api --json"
+        after_help = "Example:\n  post-deploy known-good --repo api --container api --json\n  \
+        post-deploy known-good --repo api --service api_web"
     )]
     KnownGood(KnownGoodArgs),
     /// Count requests and 5xx answers in access-log lines from FILE or stdin.
@@ -116,6 +121,10 @@ pub struct ArmArgs {
     /// The target container, for the 5xx ratio, fencing and the built-in rollback.
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
+    /// The target Docker Swarm service instead of a container: the 5xx ratio from every
+    /// task's logs, fencing on the image of its spec, `docker service update` to roll back.
+    #[arg(long, value_name = "NAME", conflicts_with = "container")]
+    pub service: Option<String>,
     /// The image to roll back to.
     #[arg(long, value_name = "IMAGE")]
     pub previous_image: Option<String>,
@@ -144,6 +153,9 @@ pub struct KnownGoodArgs {
     /// Only this container's images.
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
+    /// Only this Docker Swarm service's images.
+    #[arg(long, value_name = "NAME", conflicts_with = "container")]
+    pub service: Option<String>,
     /// A JSON array instead of a table.
     #[arg(long)]
     pub json: bool,

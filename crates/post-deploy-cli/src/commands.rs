@@ -160,7 +160,8 @@ pub fn run(
         Command::Rollback(pair) => operator(monitor.rollback(&pair.repo, &pair.work_item)?),
         Command::Promote(pair) => operator(monitor.promote(&pair.repo, &pair.work_item)?),
         Command::KnownGood(args) => {
-            let rows = monitor.known_good(&args.repo, args.container.as_deref())?;
+            let target = args.container.as_deref().or(args.service.as_deref());
+            let rows = monitor.known_good(&args.repo, target)?;
             if args.json {
                 output::json(&rows);
             } else {
@@ -189,6 +190,7 @@ fn arm_request(args: ArmArgs) -> ArmRequest {
         work_item: args.pair.work_item,
         health_url: args.health_url,
         container: args.container,
+        service: args.service,
         previous_image: args.previous_image,
         // Recorded for the window's whole life: later ticks may run from another directory.
         artefacts_dir: args

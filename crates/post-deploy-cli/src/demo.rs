@@ -178,6 +178,7 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
             },
             health_url: format!("http://127.0.0.1:{port}/health"),
             container: None,
+            service: None,
             previous_image: None,
             artefacts_dir: None,
         },

@@ -49,6 +49,7 @@ fn classify_and_decide(bencher: Bencher<'_, '_>) {
     let facts = Facts {
         repo: RepoName::new("api").unwrap(),
         container: Some("api-1".into()),
+        service: None,
         inspected: Vec::new(),
         previous_image: Some("api:1.0".into()),
         image_check: ImageCheck::Present {

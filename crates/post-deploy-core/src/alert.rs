@@ -78,6 +78,9 @@ pub struct Alert {
     pub reason: String,
     /// The container, if one was named.
     pub container: Option<String>,
+    /// The Swarm service, if one was named instead of a container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
     /// One line for chat tools.
@@ -123,6 +126,7 @@ impl Alert {
             action,
             reason,
             container: container.clone(),
+            service: None,
             at,
             text,
         }

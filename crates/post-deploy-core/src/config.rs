@@ -44,6 +44,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (PROMETHEUS_LATENCY, ""),
     (LOG_STATUS_KEYS, DEFAULT_STATUS_KEYS),
     (LOG_DURATION_KEYS, DEFAULT_DURATION_KEYS),
+    (SELF_SERVICE, "orchestrator"),
 ];
 
 /// `ORCH_POST_DEPLOY_ENABLED`: the kill switch.
@@ -99,6 +100,9 @@ pub const PROMETHEUS_LATENCY: &str = "ORCH_POST_DEPLOY_PROMETHEUS_LATENCY";
 
 /// The lowest and highest `LATENCY_QUANTILE` accepted.
 pub const QUANTILE_RANGE: std::ops::RangeInclusive<f64> = 0.5..=0.999;
+
+/// `ORCH_POST_DEPLOY_SELF_SERVICE`: the orchestrator's own Swarm service.
+pub const SELF_SERVICE: &str = "ORCH_POST_DEPLOY_SELF_SERVICE";
 
 /// The longest window or interval accepted: 30 days. Longer is almost surely a unit mistake,
 /// and the bound keeps every deadline computation far from overflow.
@@ -698,6 +702,8 @@ pub struct Scope {
     pub self_repo: RepoName,
     /// The orchestrator's own container: never mutated.
     pub self_container: String,
+    /// The orchestrator's own Swarm service: never updated.
+    pub self_service: String,
 }
 
 /// Whether the monitor applies to a repo, and why.
@@ -1034,6 +1040,17 @@ impl Config {
                 ));
             }
         };
+        let self_service = match vars.get(SELF_SERVICE) {
+            None => "orchestrator".to_owned(),
+            Some(v) if is_container_name(v) => v.to_owned(),
+            Some(_) => {
+                return Err(ConfigError::invalid(
+                    SELF_SERVICE,
+                    vars.raw(SELF_SERVICE),
+                    "expected a service name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+                ));
+            }
+        };
         let repos = vars
             .get(REPOS)
             .unwrap_or_default()
@@ -1052,6 +1069,7 @@ impl Config {
             repos,
             self_repo,
             self_container,
+            self_service,
         })
     }
 
@@ -1320,6 +1338,17 @@ mod tests {
             " https://hooks.example.com/hook ",
         ] {
             assert!(load(&[(WEBHOOK_URL, good)]).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn the_self_service_is_a_service_name() {
+        assert_eq!(load(&[]).unwrap().scope.self_service, "orchestrator");
+        let c = load(&[(SELF_SERVICE, "orch_stack_orchestrator")]).unwrap();
+        assert_eq!(c.scope.self_service, "orch_stack_orchestrator");
+        for bad in ["my service", "-x", "a/b", "x;rm"] {
+            let e = load(&[(SELF_SERVICE, bad)]).unwrap_err().to_string();
+            assert!(e.contains(SELF_SERVICE) && e.contains(bad), "{e}");
         }
     }
 

@@ -51,6 +51,16 @@ pub enum RollbackPlan {
         /// Its id on the engine.
         previous_image_id: String,
     },
+    /// The built-in rollback of the Swarm service `service` to `previous_image`
+    /// (`docker service update --rollback` or `--image`).
+    Service {
+        /// The target service.
+        service: String,
+        /// The image to go back to.
+        previous_image: String,
+        /// Its id on the engine.
+        previous_image_id: String,
+    },
 }
 
 /// Why a DEGRADED verdict only alerts.
@@ -58,9 +68,10 @@ pub enum RollbackPlan {
 #[serde(tag = "why", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AlertOnlyReason {
-    /// The target is the orchestrator's own repo or container.
+    /// The target is the orchestrator's own repo, container or service, or a service whose
+    /// tasks include its own container.
     SelfHosting {
-        /// What matched: the repo or the container.
+        /// What matched: the repo, the container or the service.
         matched: String,
     },
     /// `ORCH_POST_DEPLOY_ROLLBACK=alert-only`.
@@ -182,8 +193,11 @@ pub struct Facts {
     pub repo: RepoName,
     /// The target container, if one was named (a name, an id or an id prefix).
     pub container: Option<String>,
-    /// What the engine reported about the target container (at arm, at this tick): its id
-    /// and name, for the self-hosting guard. Empty when it could not be inspected.
+    /// The target Swarm service, if one was named instead (a name or an id).
+    pub service: Option<String>,
+    /// What the engine reported about the target (at arm, at this tick): the container's id
+    /// and name, or the service's and those of its task containers, for the self-hosting
+    /// guard. Empty when it could not be inspected.
     pub inspected: Vec<ContainerInfo>,
     /// The previous image, if one was named.
     pub previous_image: Option<String>,
@@ -213,6 +227,17 @@ impl Facts {
         let me = self.scope.self_container.as_str();
         if self.repo == self.scope.self_repo {
             return Some(format!("repo {}", self.repo));
+        }
+        if let Some(service) = &self.service {
+            let me = self.scope.self_service.as_str();
+            let named = same_container(service, me);
+            let inspected = self.inspected.iter().any(|info| {
+                (!info.name.is_empty() && info.name == me)
+                    || (!info.id.is_empty() && is_id_prefix(me, &info.id))
+            });
+            if named || inspected {
+                return Some(format!("service {me}"));
+            }
         }
         let named = self
             .container
@@ -304,8 +329,10 @@ fn degraded(facts: &Facts) -> Result<RollbackPlan, AlertOnlyReason> {
     let Some(previous_image) = facts.previous_image.clone() else {
         return Err(AlertOnlyReason::NothingToRollBackTo);
     };
-    let Some(container) = facts.container.clone() else {
-        return Err(AlertOnlyReason::NoContainer);
+    let target = match (&facts.container, &facts.service) {
+        (Some(container), _) => Target::Container(container.clone()),
+        (None, Some(service)) => Target::Service(service.clone()),
+        (None, None) => return Err(AlertOnlyReason::NoContainer),
     };
     match &facts.image_check {
         ImageCheck::Present {
@@ -317,10 +344,18 @@ fn degraded(facts: &Facts) -> Result<RollbackPlan, AlertOnlyReason> {
                     image: previous_image,
                 })
             } else {
-                Ok(RollbackPlan::Docker {
-                    container,
-                    previous_image,
-                    previous_image_id: previous_id.clone(),
+                let previous_image_id = previous_id.clone();
+                Ok(match target {
+                    Target::Container(container) => RollbackPlan::Docker {
+                        container,
+                        previous_image,
+                        previous_image_id,
+                    },
+                    Target::Service(service) => RollbackPlan::Service {
+                        service,
+                        previous_image,
+                        previous_image_id,
+                    },
                 })
             }
         }
@@ -334,6 +369,12 @@ fn degraded(facts: &Facts) -> Result<RollbackPlan, AlertOnlyReason> {
             detail: "the previous image was not checked".to_owned(),
         }),
     }
+}
+
+/// What the built-in rollback acts on.
+enum Target {
+    Container(String),
+    Service(String),
 }
 
 #[cfg(test)]
@@ -366,6 +407,7 @@ mod tests {
         Facts {
             repo: RepoName::new("api").unwrap(),
             container: Some("api-1".to_owned()),
+            service: None,
             inspected: Vec::new(),
             previous_image: Some("api:1.0".to_owned()),
             image_check: ImageCheck::Present {
@@ -552,6 +594,85 @@ mod tests {
         }
     }
 
+    fn service_facts(service: &str, tasks: Vec<ContainerInfo>) -> Facts {
+        let mut inspected = vec![engine_says("svc0123456789", service)];
+        inspected.extend(tasks);
+        Facts {
+            container: None,
+            service: Some(service.to_owned()),
+            inspected,
+            ..base()
+        }
+    }
+
+    #[test]
+    fn a_degraded_service_is_rolled_back_by_a_service_plan() {
+        let d = decide_action(&degraded_now(), &service_facts("api", vec![]), now());
+        assert_eq!(
+            d.action,
+            Action::Rollback {
+                plan: RollbackPlan::Service {
+                    service: "api".into(),
+                    previous_image: "api:1.0".into(),
+                    previous_image_id: "sha256:old".into(),
+                }
+            }
+        );
+    }
+
+    /// The self service by name (as named or as the engine reported it), and any service
+    /// whose tasks include the self container, only alert.
+    #[test]
+    fn the_self_service_and_a_service_running_the_self_container_only_alert() {
+        let self_task = engine_says(SELF_ID, "orch.1.abc");
+        let other_task = engine_says("9999aaaa", "api.1.xyz");
+        let by_id = Facts {
+            // named by its id; the engine says it is the self service
+            inspected: vec![engine_says("svc0123456789", "orchestrator")],
+            ..service_facts("svc0123", vec![])
+        };
+        let cases = [
+            (
+                "self service by name",
+                service_facts("orchestrator", vec![]),
+            ),
+            ("self service by id", by_id),
+            (
+                "a task is the self container",
+                Facts {
+                    scope: self_container(&SELF_ID[..12]),
+                    ..service_facts("api", vec![other_task.clone(), self_task])
+                },
+            ),
+        ];
+        for (what, facts) in cases {
+            let d = decide_action(&degraded_now(), &facts, now());
+            assert!(
+                matches!(
+                    d.action,
+                    Action::AlertOnly {
+                        reason: AlertOnlyReason::SelfHosting { .. }
+                    }
+                ),
+                "{what}: {:?}",
+                d.action
+            );
+        }
+        let mut scope = scope();
+        scope.self_service = "stack_orchestrator".into();
+        let facts = Facts {
+            scope,
+            ..service_facts("stack_orchestrator", vec![])
+        };
+        assert!(facts.self_hosting().is_some());
+        let d = decide_action(
+            &degraded_now(),
+            &service_facts("api", vec![other_task]),
+            now(),
+        );
+        assert_eq!(d.action.kind(), ActionKind::Rollback);
+    }
+
     #[test]
     fn a_rollback_command_owns_the_target_without_an_image_check() {
         let f = Facts {
@@ -594,6 +715,7 @@ mod tests {
                 |(repo, container, previous, check, shadow, cmd, rolled_back, damaged)| Facts {
                     repo: RepoName::new(repo).unwrap(),
                     container: container.map(Into::into),
+                    service: None,
                     inspected: Vec::new(),
                     previous_image: previous.map(Into::into),
                     image_check: check,

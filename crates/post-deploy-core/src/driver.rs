@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::classify::Verdict;
+use crate::config::CommandLine;
 use crate::config::{
     Config, ConfigError, SecretUrl, Switches, UrlError, VarSource, hide_userinfo, is_container_name,
 };
@@ -23,8 +24,8 @@ use crate::prometheus::probe_prometheus;
 use crate::rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 use crate::signals::probe_signals;
 use crate::store::{self, FileStore, Loaded, StateFile, Store, StoreError, WindowKey, WindowLock};
-use crate::traits::ContainerInfo;
 use crate::traits::{AlertSink, Clock, ContainerControl, HttpProbe, ResumedRollback};
+use crate::traits::{CommandOutcome, ContainerInfo, ControlError, LogCursor};
 use crate::window::logbook;
 use crate::window::machine::{self, Command, Input, Need, Observed, Transition, half};
 use crate::window::{
@@ -53,6 +54,12 @@ pub enum MonitorError {
     /// The container name is not a docker container name.
     #[error("invalid --container {0:?}: expected a container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)")]
     Container(String),
+    /// The service name is not a Swarm service name.
+    #[error("invalid --service {0:?}: expected a service name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)")]
+    Service(String),
+    /// Both a container and a service were named: a window watches one of them.
+    #[error("--container and --service name two targets: a window watches at most one of them")]
+    TwoTargets,
     /// Another tick held the window's lock for longer than any tick may run.
     #[error("the window {key} stayed locked by another tick for {} s", waited.as_secs())]
     Busy {
@@ -132,6 +139,8 @@ pub struct ArmRequest {
     pub health_url: String,
     /// The target container.
     pub container: Option<String>,
+    /// The target Docker Swarm service, instead of a container.
+    pub service: Option<String>,
     /// The image to roll back to.
     pub previous_image: Option<String>,
     /// Where the log artefact goes (created when missing).
@@ -246,6 +255,12 @@ impl<'a> Monitor<'a> {
         if let Some(c) = req.container.as_deref().filter(|c| !is_container_name(c)) {
             return Err(MonitorError::Container(c.to_owned()));
         }
+        if let Some(s) = req.service.as_deref().filter(|s| !is_container_name(s)) {
+            return Err(MonitorError::Service(s.to_owned()));
+        }
+        if req.container.is_some() && req.service.is_some() {
+            return Err(MonitorError::TwoTargets);
+        }
         if let Some(i) = req.previous_image.as_deref().filter(|i| !is_image_ref(i)) {
             return Err(MonitorError::PreviousImage(i.to_owned()));
         }
@@ -315,15 +330,18 @@ impl<'a> Monitor<'a> {
     fn new_target(&self, req: &ArmRequest) -> (WindowTarget, String) {
         let now = self.fx.clock.now();
         let settings = self.config.window.clone();
-        let (armed_image, image_note) = match req.container.as_deref() {
+        let inspected = match (req.container.as_deref(), req.service.as_deref()) {
+            (Some(c), _) => Some(self.fx.control.inspect(c)),
+            (None, Some(s)) => Some(self.fx.control.inspect_service(s).map(|s| s.as_target())),
+            (None, None) => None,
+        };
+        let (armed_image, image_note) = match inspected {
             None => (None, String::new()),
-            Some(c) => match self.fx.control.inspect(c) {
-                Ok(info) => (Some(info), String::new()),
-                Err(e) => (
-                    None,
-                    format!("; image not recorded, fencing off for this window ({e})"),
-                ),
-            },
+            Some(Ok(info)) => (Some(info), String::new()),
+            Some(Err(e)) => (
+                None,
+                format!("; image not recorded, fencing off for this window ({e})"),
+            ),
         };
         // Every field of the request, by name: a field added to one and not the other does
         // not compile.
@@ -339,6 +357,7 @@ impl<'a> Monitor<'a> {
             work_item,
             health_url,
             container,
+            service,
             previous_image: _,
             artefacts_dir,
         } = req.clone();
@@ -348,6 +367,7 @@ impl<'a> Monitor<'a> {
             work_item,
             health_url,
             container,
+            service,
             previous_image,
             previous_image_source,
             armed_image,
@@ -360,14 +380,14 @@ impl<'a> Monitor<'a> {
         (target, image_note)
     }
 
-    /// The newest known-good image of the request's container that is on the engine under
-    /// its recorded reference and is not what the container runs now.
+    /// The newest known-good image of the request's container or service that is on the
+    /// engine under its recorded reference and is not what the target runs now.
     fn known_good_previous(
         &self,
         req: &ArmRequest,
         running: Option<&ContainerInfo>,
     ) -> Option<String> {
-        let container = req.container.as_deref()?;
+        let target = req.container.as_deref().or(req.service.as_deref())?;
         let list = self.known_good_list(&req.repo).ok()?;
         let running = running.map(|r| r.image_id.as_str());
         let control = self.fx.control;
@@ -376,7 +396,7 @@ impl<'a> Monitor<'a> {
                 .image_id(&e.image)
                 .is_ok_and(|id| id.as_deref() == Some(e.image_id.as_str()))
         };
-        list.previous_for(container, running, on_engine)
+        list.previous_for(target, running, on_engine)
             .map(|e| e.image.clone())
     }
 
@@ -614,21 +634,32 @@ impl<'a> Monitor<'a> {
                 let container = target.container.as_deref().unwrap_or_default();
                 observed.container = Some(self.fx.control.inspect(container));
             }
+            Need::Service => {
+                let service = target.service.as_deref().unwrap_or_default();
+                observed.service = Some(self.fx.control.inspect_service(service));
+            }
             Need::Signals => {
                 let settings = &target.settings;
-                // With Prometheus as the source, the container's logs are not read.
-                let container = match &target.prometheus {
-                    None => target.container.as_deref(),
+                // A service's logs are those of every task: the same read, another source.
+                let service_logs = ServiceLogs(self.fx.control);
+                let control: &dyn ContainerControl = if target.service.is_some() {
+                    &service_logs
+                } else {
+                    self.fx.control
+                };
+                // With Prometheus as the source, the target's logs are not read.
+                let logs_of = match &target.prometheus {
+                    None => target.target_name(),
                     Some(_) => None,
                 };
                 let mut signals = probe_signals(
                     &target.health_url,
                     settings,
-                    container,
+                    logs_of,
                     &input.progress.log_cursor,
                     &input.progress.observations,
                     self.fx.http,
-                    self.fx.control,
+                    control,
                 );
                 if let Some(source) = &target.prometheus {
                     let since_arm = input
@@ -669,6 +700,7 @@ impl<'a> Monitor<'a> {
             repo: &target.repo,
             work_item: &target.work_item,
             container: target.container.as_deref(),
+            service: target.service.as_deref(),
             previous_image: target.previous_image.as_deref(),
         };
         run_rollback(
@@ -968,6 +1000,43 @@ impl<'a> Monitor<'a> {
             key: what.to_owned(),
             waited: limit,
         })
+    }
+}
+
+/// A control whose logs are a Swarm service's: [`probe_signals`] reads a target's logs
+/// through [`ContainerControl::read_logs`], which this answers with
+/// [`ContainerControl::read_service_logs`]; everything else is the control's own.
+struct ServiceLogs<'c>(&'c dyn ContainerControl);
+
+impl ContainerControl for ServiceLogs<'_> {
+    fn inspect(&self, container: &str) -> Result<ContainerInfo, ControlError> {
+        self.0.inspect(container)
+    }
+
+    fn image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
+        self.0.image_id(image)
+    }
+
+    fn read_logs(
+        &self,
+        service: &str,
+        cursor: &LogCursor,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<LogCursor, ControlError> {
+        self.0.read_service_logs(service, cursor, sink)
+    }
+
+    fn rollback(&self, container: &str, previous_image: &str) -> Result<(), ControlError> {
+        self.0.rollback(container, previous_image)
+    }
+
+    fn run_command(
+        &self,
+        command: &CommandLine,
+        env: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<CommandOutcome, ControlError> {
+        self.0.run_command(command, env, timeout)
     }
 }
 

@@ -18,7 +18,9 @@
 //!   [`classify()`], [`decide_action`], [`run_rollback`], and their values ([`Signals`],
 //!   [`Observations`], [`Classification`], [`Verdict`], [`Facts`], [`Action`], ...).
 //! - **The traits a host implements** (or takes from the `post-deploy-adapters` crate):
-//!   [`HttpProbe`], [`Clock`], [`ContainerControl`], [`AlertSink`], and their value types.
+//!   [`HttpProbe`], [`Clock`], [`ContainerControl`] (Docker Swarm services through its
+//!   `*_service` methods: [`ServiceInfo`], [`ServiceRollback`]), [`AlertSink`], and their
+//!   value types.
 //! - **Modules** for what goes deeper: [`config`] (every variable), [`store`] (the [`Store`]
 //!   trait, [`FileStore`], [`MemoryStore`]), [`window`] (the window's state and its pure
 //!   transition, [`window::machine`]), [`access_log`] (the parser behind the 5xx ratio),
@@ -27,7 +29,8 @@
 //! # In scope
 //!
 //! - The deterministic rules: classification and the action a verdict leads to, including
-//!   the self-hosting guard (the orchestrator's own repo and container are ALERT_ONLY).
+//!   the self-hosting guard (the orchestrator's own repo, container and Swarm service are
+//!   ALERT_ONLY).
 //! - The window as a pure state machine, and its driver: locks, a write-ahead rollback
 //!   intent, damaged state kept aside, the window's state under
 //!   `.post-deploy-state-<repo>/<work item>/`.
@@ -86,5 +89,6 @@ pub use signals::{
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use traits::{
     AlertError, AlertSink, Clock, CommandOutcome, ContainerControl, ContainerInfo, ControlError,
-    HttpProbe, LogCursor, ProbeError, ResumedRollback,
+    HttpProbe, LogCursor, ProbeError, ResumedRollback, ServiceInfo, ServiceRollback,
+    same_service_image,
 };

@@ -1,4 +1,5 @@
-//! Carrying out a rollback plan through [`ContainerControl`].
+//! Carrying out a rollback plan through [`ContainerControl`]: a command, or the built-in
+//! rollback of a container or a Swarm service.
 
 use std::time::Duration;
 
@@ -18,15 +19,17 @@ pub struct RollbackTarget<'a> {
     pub work_item: &'a WorkItem,
     /// The container, if named.
     pub container: Option<&'a str>,
+    /// The Swarm service, if named instead.
+    pub service: Option<&'a str>,
     /// The previous image, if named.
     pub previous_image: Option<&'a str>,
 }
 
 /// The environment a rollback command receives: the target, never spliced into its command
-/// line.
+/// line; `POST_DEPLOY_SERVICE` only when a service is named.
 #[must_use]
 pub(crate) fn command_env(target: &RollbackTarget<'_>) -> Vec<(String, String)> {
-    vec![
+    let mut env = vec![
         ("POST_DEPLOY_REPO".to_owned(), target.repo.to_string()),
         (
             "POST_DEPLOY_WORK_ITEM".to_owned(),
@@ -40,7 +43,11 @@ pub(crate) fn command_env(target: &RollbackTarget<'_>) -> Vec<(String, String)> 
             "POST_DEPLOY_PREVIOUS_IMAGE".to_owned(),
             target.previous_image.unwrap_or_default().to_owned(),
         ),
-    ]
+    ];
+    if let Some(service) = target.service {
+        env.push(("POST_DEPLOY_SERVICE".to_owned(), service.to_owned()));
+    }
+    env
 }
 
 /// Runs `plan` once. `Ok` with what was done, `Err` with why it failed; never panics, never
@@ -86,5 +93,13 @@ pub fn run_rollback(
             .rollback(container, previous_image)
             .map(|()| format!("container {container} recreated on {previous_image}"))
             .map_err(|e| format!("docker rollback of {container} to {previous_image}: {e}")),
+        RollbackPlan::Service {
+            service,
+            previous_image,
+            ..
+        } => control
+            .rollback_service(service, previous_image)
+            .map(|how| format!("service {service} rolled back to {previous_image} ({how})"))
+            .map_err(|e| format!("docker rollback of service {service} to {previous_image}: {e}")),
     }
 }

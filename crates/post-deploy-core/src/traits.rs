@@ -1,7 +1,8 @@
 //! The effects a host injects: HTTP, the clock, container control and alert delivery.
 //!
 //! Each trait is small and fallible: implementations return values, never panic. The
-//! binary's implementations are ureq, the system clock, the docker CLI and a webhook.
+//! binary's implementations are ureq, the system clock, the docker CLI (Swarm services
+//! included) and a webhook.
 
 use std::time::Duration;
 
@@ -73,6 +74,83 @@ pub struct ContainerInfo {
     pub image_ref: String,
     /// Whether it is running.
     pub running: bool,
+}
+
+/// What the engine says about a Docker Swarm service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    /// The service's full id.
+    pub id: String,
+    /// The service's name.
+    pub name: String,
+    /// The image of its spec (`Spec.TaskTemplate.ContainerSpec.Image`), as the spec says it:
+    /// with an `@sha256:` digest when the engine resolved one, without when it did not.
+    pub image: String,
+    /// The id of that image on this engine (`sha256:…`); empty when it is not there.
+    pub image_id: String,
+    /// The image of its previous spec (what `docker service update --rollback` goes back to),
+    /// when it has one.
+    pub previous_spec_image: Option<String>,
+    /// Its task containers on this engine, by id and name: the self guard looks for the
+    /// orchestrator's own container among them.
+    pub tasks: Vec<ContainerInfo>,
+}
+
+impl ServiceInfo {
+    /// The service as a window compares its target: its id and name, the image of its spec
+    /// (`image_ref`) and that image's id on this engine (`image_id`).
+    #[must_use]
+    pub fn as_target(&self) -> ContainerInfo {
+        ContainerInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            image_id: self.image_id.clone(),
+            image_ref: self.image.clone(),
+            running: true,
+        }
+    }
+}
+
+/// Whether two image references a service spec may hold name the same image: equal, or equal
+/// but for an `@sha256:` digest that only one of them carries (the engine adds the digest when
+/// it resolves a tag on a registry). Two different digests are different images.
+#[must_use]
+pub fn same_service_image(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let ((name_a, digest_a), (name_b, digest_b)) = (split_digest(a), split_digest(b));
+    match (digest_a, digest_b) {
+        (Some(x), Some(y)) => x == y,
+        _ => !name_a.is_empty() && name_a == name_b,
+    }
+}
+
+/// `name@digest` as its name and its digest.
+fn split_digest(image: &str) -> (&str, Option<&str>) {
+    image
+        .split_once('@')
+        .map_or((image, None), |(name, digest)| (name, Some(digest)))
+}
+
+/// How the built-in rollback of a Swarm service was carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServiceRollback {
+    /// `docker service update --rollback`: its previous spec runs the previous image.
+    PreviousSpec,
+    /// `docker service update --image PREVIOUS`.
+    Image,
+}
+
+impl std::fmt::Display for ServiceRollback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::PreviousSpec => "docker service update --rollback (its previous spec)",
+            Self::Image => "docker service update --image",
+        })
+    }
 }
 
 /// Where the previous log read stopped, so no line is counted twice or skipped.
@@ -152,6 +230,19 @@ pub enum ControlError {
     /// The adapter refused to mutate the orchestrator's own container.
     #[error("refused: `{0}` is the orchestrator's own container and is never mutated")]
     SelfContainer(String),
+    /// No such Swarm service (or the engine is not a Swarm manager).
+    #[error("service `{0}` not found")]
+    ServiceNotFound(String),
+    /// The adapter refused to update the orchestrator's own Swarm service, or a service whose
+    /// tasks include the orchestrator's own container.
+    #[error(
+        "refused: `{0}` is the orchestrator's own service, or runs its own container, and is never \
+         updated"
+    )]
+    SelfService(String),
+    /// This control does not do what was asked (a control without Swarm services).
+    #[error("{0} is not supported by this container control")]
+    Unsupported(String),
     /// A command ran and failed.
     #[error("{what} failed: {detail}")]
     Failed {
@@ -262,6 +353,51 @@ pub trait ContainerControl {
         })
     }
 
+    /// What the Swarm service `service` runs, and its task containers on this engine.
+    ///
+    /// The default answers [`ControlError::Unsupported`], for a control without Swarm.
+    ///
+    /// # Errors
+    /// [`ControlError`] when the engine cannot be asked or the service is not there.
+    fn inspect_service(&self, service: &str) -> Result<ServiceInfo, ControlError> {
+        Err(unsupported(service))
+    }
+
+    /// As [`read_logs`](Self::read_logs), for every task of the Swarm service `service`.
+    ///
+    /// The default answers [`ControlError::Unsupported`].
+    ///
+    /// # Errors
+    /// [`ControlError`] when the logs cannot be read; the cursor is then unchanged.
+    fn read_service_logs(
+        &self,
+        service: &str,
+        cursor: &LogCursor,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<LogCursor, ControlError> {
+        let _ = (cursor, sink);
+        Err(unsupported(service))
+    }
+
+    /// The built-in rollback of the Swarm service `service` to `previous_image`:
+    /// `docker service update --rollback` when its previous spec runs that image, else
+    /// `--image previous_image`; it returns once the update converged (bounded in time).
+    /// Never for the orchestrator's own service, nor a service whose tasks include its own
+    /// container.
+    ///
+    /// The default answers [`ControlError::Unsupported`].
+    ///
+    /// # Errors
+    /// [`ControlError`] when it could not be done or did not converge.
+    fn rollback_service(
+        &self,
+        service: &str,
+        previous_image: &str,
+    ) -> Result<ServiceRollback, ControlError> {
+        let _ = previous_image;
+        Err(unsupported(service))
+    }
+
     /// Runs a rollback command with `env` added to its environment, never through a shell,
     /// killed after `timeout`.
     ///
@@ -273,6 +409,11 @@ pub trait ContainerControl {
         env: &[(String, String)],
         timeout: Duration,
     ) -> Result<CommandOutcome, ControlError>;
+}
+
+/// What a control without Swarm answers about `service`.
+fn unsupported(service: &str) -> ControlError {
+    ControlError::Unsupported(format!("Swarm service `{service}`"))
 }
 
 /// A failed alert delivery. It never fails a tick.
@@ -300,5 +441,59 @@ mod tests {
         let info: ContainerInfo = serde_json::from_str(old).unwrap();
         assert_eq!((info.id.as_str(), info.name.as_str()), ("", ""));
         assert_eq!(info.image_ref, "api:1.1");
+    }
+
+    #[test]
+    fn service_images_compare_by_digest_when_both_carry_one() {
+        let d1 = "app:1.4@sha256:aaaa";
+        let d2 = "app:1.4@sha256:bbbb";
+        assert!(same_service_image("app:1.4", "app:1.4"));
+        assert!(same_service_image(d1, "app:1.4"));
+        assert!(same_service_image("app:1.4", d1));
+        assert!(!same_service_image(d1, d2));
+        assert!(!same_service_image("app:1.4", "app:1.5"));
+        assert!(!same_service_image("app:1.4@sha256:aaaa", "app:1.5"));
+    }
+
+    /// A control written before services keeps compiling and answers a monitor fault.
+    #[test]
+    fn a_control_without_swarm_answers_unsupported() {
+        struct Plain;
+        impl ContainerControl for Plain {
+            fn inspect(&self, c: &str) -> Result<ContainerInfo, ControlError> {
+                Err(ControlError::ContainerNotFound(c.into()))
+            }
+            fn image_id(&self, _: &str) -> Result<Option<String>, ControlError> {
+                Ok(None)
+            }
+            fn read_logs(
+                &self,
+                _: &str,
+                c: &LogCursor,
+                _: &mut dyn FnMut(&[u8]),
+            ) -> Result<LogCursor, ControlError> {
+                Ok(c.clone())
+            }
+            fn rollback(&self, _: &str, _: &str) -> Result<(), ControlError> {
+                Ok(())
+            }
+            fn run_command(
+                &self,
+                _: &CommandLine,
+                _: &[(String, String)],
+                _: Duration,
+            ) -> Result<CommandOutcome, ControlError> {
+                Ok(CommandOutcome::TimedOut)
+            }
+        }
+        let e = Plain.inspect_service("api").unwrap_err();
+        assert!(matches!(e, ControlError::Unsupported(_)), "{e}");
+        assert!(Plain.rollback_service("api", "app:1").is_err());
+        let cursor = LogCursor::at(chrono::DateTime::UNIX_EPOCH);
+        assert!(
+            Plain
+                .read_service_logs("api", &cursor, &mut |_| {})
+                .is_err()
+        );
     }
 }

@@ -67,6 +67,7 @@ fn target(config: &Config) -> WindowTarget {
         work_item: WorkItem::new("PR-7").unwrap(),
         health_url: "http://api.internal/health".to_owned(),
         container: Some("api-1".to_owned()),
+        service: None,
         previous_image: Some("api:old".to_owned()),
         previous_image_source: None,
         armed_image: Some(info(NEW)),

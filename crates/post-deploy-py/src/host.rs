@@ -114,18 +114,13 @@ pub(crate) fn arm(env: Env, args: Arm) -> Value {
             work_item: WorkItem::new(&args.work_item)?,
             health_url: args.health_url,
             container: args.container,
+            service: args.service,
             previous_image: args.previous_image,
             // Recorded for the window's whole life: later ticks may run from another directory.
             artefacts_dir: args
                 .artefacts_dir
                 .map(|d| std::path::absolute(&d).unwrap_or(d)),
         };
-        if let Some(service) = args.service {
-            return Err(Fault::new(
-                "unsupported",
-                format!("service {service:?}: Swarm services are not supported by this version"),
-            ));
-        }
         let out = with_monitor(env, |m| m.arm(&req))?;
         Ok(to_value(&out))
     };

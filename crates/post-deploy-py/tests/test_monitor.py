@@ -244,7 +244,8 @@ def test_a_variable_that_is_not_a_str_is_refused_by_name(state, target):
         ({"container": "-v"}, "argument"),
         ({"container": "a;rm -rf /"}, "argument"),
         ({"previous_image": "app:1 --privileged"}, "argument"),
-        ({"service": "api"}, "unsupported"),
+        ({"service": "-v"}, "argument"),
+        ({"container": "api", "service": "api"}, "argument"),
     ],
 )
 def test_bad_arguments_are_errors_and_write_nothing(state, target, kwargs, kind):

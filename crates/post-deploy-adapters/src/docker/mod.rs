@@ -9,9 +9,14 @@
 //! orchestrator's own container first: the core never decides to touch it, and this adapter
 //! refuses to anyway.
 //!
+//! Docker Swarm services are read and rolled back through `docker service inspect`, `docker
+//! service logs` and `docker service update`; the orchestrator's own service, and any service
+//! whose tasks include its own container, is never updated.
+//!
 //! Its parts, one file each: `exec` (how docker is called), `inspect` (the JSON types),
 //! `logs`, `compose`, `plan` (the plain recreate plan), `recreate` (its execution, and the
-//! resumption of an interrupted one) and `self_guard` (the orchestrator's own container).
+//! resumption of an interrupted one), `self_guard` (the orchestrator's own container) and
+//! `swarm` (Swarm services).
 
 mod compose;
 mod exec;
@@ -21,6 +26,7 @@ mod logs;
 mod plan;
 mod recreate;
 mod self_guard;
+mod swarm;
 #[cfg(test)]
 #[expect(
     clippy::arithmetic_side_effects,
@@ -35,7 +41,7 @@ use std::time::Duration;
 use post_deploy_core::config::{CommandLine, ComposeProgram};
 use post_deploy_core::{
     Clock, CommandOutcome, ContainerControl, ContainerInfo, ControlError, LogCursor,
-    ResumedRollback,
+    ResumedRollback, ServiceInfo, ServiceRollback,
 };
 
 use crate::clock::SystemClock;
@@ -44,6 +50,9 @@ use crate::switchboard::Switchboard;
 use compose::ComposeService;
 use exec::{Exec, RealExec};
 use recreate::{SETTLE, not_settled};
+
+/// The orchestrator's own Swarm service when none is configured, as the contract's default.
+const DEFAULT_SELF_SERVICE: &str = "orchestrator";
 
 #[doc(hidden)]
 pub use fuzzing::{
@@ -56,6 +65,8 @@ pub struct DockerCli {
     /// The `docker` and `compose` programs, as the switches are now.
     board: Switchboard,
     self_container: String,
+    /// The orchestrator's own Swarm service: never updated.
+    self_service: String,
     exec: Arc<dyn Exec>,
     settle: Duration,
     /// Names a parked container and bounds log reads.
@@ -68,6 +79,7 @@ impl fmt::Debug for DockerCli {
             .field("docker", &self.board.docker())
             .field("compose", &self.board.compose())
             .field("self_container", &self.self_container)
+            .field("self_service", &self.self_service)
             .finish_non_exhaustive()
     }
 }
@@ -90,9 +102,20 @@ impl DockerCli {
         Self {
             board,
             self_container,
+            self_service: DEFAULT_SELF_SERVICE.to_owned(),
             exec: Arc::new(RealExec),
             settle: SETTLE,
             clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The same, never updating the Swarm service `self_service` either
+    /// (`ORCH_POST_DEPLOY_SELF_SERVICE`; without this call, `orchestrator`).
+    #[must_use]
+    pub fn with_self_service(self, self_service: String) -> Self {
+        Self {
+            self_service,
+            ..self
         }
     }
 
@@ -223,12 +246,39 @@ impl ContainerControl for DockerCli {
         self.resume_recreate(&me, name, current.as_ref(), previous_image)
     }
 
+    fn inspect_service(&self, service: &str) -> Result<ServiceInfo, ControlError> {
+        self.service_info(service)
+    }
+
+    fn read_service_logs(
+        &self,
+        service: &str,
+        cursor: &LogCursor,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<LogCursor, ControlError> {
+        self.service_logs_since(service, cursor, sink)
+    }
+
+    fn rollback_service(
+        &self,
+        service: &str,
+        previous_image: &str,
+    ) -> Result<ServiceRollback, ControlError> {
+        self.roll_back_service(service, previous_image)
+    }
+
     fn run_command(
         &self,
         command: &CommandLine,
         env: &[(String, String)],
         timeout: Duration,
     ) -> Result<CommandOutcome, ControlError> {
+        if let Some((_, service)) = env
+            .iter()
+            .find(|(k, v)| k == "POST_DEPLOY_SERVICE" && *v == self.self_service)
+        {
+            return Err(ControlError::SelfService(service.clone()));
+        }
         if let Some((_, target)) = env
             .iter()
             .find(|(k, v)| k == "POST_DEPLOY_CONTAINER" && !v.is_empty())

@@ -36,11 +36,18 @@ pub fn header(target: &WindowTarget) -> String {
         "- Health URL: {}",
         cell(&hide_userinfo(&target.health_url))
     );
-    let _ = writeln!(
-        out,
-        "- Container: {}",
-        target.container.as_deref().unwrap_or("(none)")
-    );
+    match &target.service {
+        Some(service) => {
+            let _ = writeln!(out, "- Service: {service}");
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "- Container: {}",
+                target.container.as_deref().unwrap_or("(none)")
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "- Previous image: {}",

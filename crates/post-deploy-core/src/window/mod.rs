@@ -37,12 +37,17 @@ pub struct WindowTarget {
     pub health_url: String,
     /// The target container, if named.
     pub container: Option<String>,
+    /// The target Swarm service, if named instead of a container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// The image to roll back to, if named.
     pub previous_image: Option<String>,
     /// Where the previous image came from: the flag, or the known-good images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_image_source: Option<PreviousImageSource>,
-    /// What the container ran at arm (fencing); `None` when it could not be inspected.
+    /// What the target ran at arm (fencing): the container, or the service as
+    /// [`ServiceInfo::as_target`](crate::ServiceInfo::as_target) gives it (the image of its
+    /// spec); `None` when it could not be inspected.
     pub armed_image: Option<ContainerInfo>,
     /// Where the log artefact goes; `None`: the window's folder.
     pub artefacts_dir: Option<PathBuf>,
@@ -56,6 +61,24 @@ pub struct WindowTarget {
     pub armed_at: DateTime<Utc>,
     /// When it ends (verification after a rollback may go past it).
     pub deadline: DateTime<Utc>,
+}
+
+impl WindowTarget {
+    /// The name of what the window watches: its container or its service.
+    #[must_use]
+    pub fn target_name(&self) -> Option<&str> {
+        self.container.as_deref().or(self.service.as_deref())
+    }
+
+    /// What the window watches, for people: `container NAME` or `service NAME`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match (&self.container, &self.service) {
+            (Some(c), _) => format!("container {c}"),
+            (None, Some(s)) => format!("service {s}"),
+            (None, None) => "no container".to_owned(),
+        }
+    }
 }
 
 /// Where a window's previous image came from.

@@ -22,8 +22,8 @@ use post_deploy_core::store::{MemoryStore, WindowKey};
 use post_deploy_core::{
     Alert, AlertError, AlertSink, ArmOutcome, ArmRequest, Clock, CommandOutcome, Config,
     ContainerControl, ContainerInfo, ControlError, Effects, HealthSample, HttpProbe, LogCursor,
-    Monitor, ProbeError, ProbeFailure, RepoName, ResumedRollback, Step, TickOutcome, Trace,
-    WorkItem,
+    Monitor, ProbeError, ProbeFailure, RepoName, ResumedRollback, ServiceInfo, ServiceRollback,
+    Step, TickOutcome, Trace, WorkItem,
 };
 
 pub const NEW_IMAGE: &str = "sha256:new";
@@ -70,6 +70,13 @@ pub struct World {
     pub prometheus: RefCell<Option<Prom>>,
     /// Every URL fetched.
     pub fetched: RefCell<Vec<String>>,
+    /// The Swarm service `api-svc` runs `image`; its spec names it as `api:1.0` or `api:1.1`
+    /// unless someone else set this spec image.
+    pub spec_override: RefCell<Option<String>>,
+    /// The image of the service's previous spec.
+    pub previous_spec: RefCell<Option<String>>,
+    /// The service's task containers.
+    pub service_tasks: RefCell<Vec<ContainerInfo>>,
 }
 
 /// A Prometheus server's answers: the window's totals of the counter selected by a selector
@@ -110,6 +117,20 @@ impl Prom {
     }
 }
 
+/// The Swarm service the world knows.
+pub const SERVICE: &str = "api-svc";
+
+/// A task container of the service.
+pub fn task(id: &str, name: &str) -> ContainerInfo {
+    ContainerInfo {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        image_id: String::new(),
+        image_ref: String::new(),
+        running: true,
+    }
+}
+
 pub fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap()
 }
@@ -136,6 +157,9 @@ impl World {
             resumes: RefCell::new(Vec::new()),
             prometheus: RefCell::new(None),
             fetched: RefCell::new(Vec::new()),
+            spec_override: RefCell::new(None),
+            previous_spec: RefCell::new(Some("api:1.0".to_owned())),
+            service_tasks: RefCell::new(vec![task("7a5c0000aaaa", "api-svc.1.t1")]),
         }
     }
 
@@ -241,6 +265,82 @@ impl ContainerControl for World {
             image_ref,
             running: true,
         })
+    }
+
+    fn inspect_service(&self, service: &str) -> Result<ServiceInfo, ControlError> {
+        if self.docker_broken.get() {
+            return Err(ControlError::ProgramMissing {
+                program: "docker".into(),
+                detail: "not found".into(),
+            });
+        }
+        if service != SERVICE {
+            return Err(ControlError::ServiceNotFound(service.into()));
+        }
+        let image_id = self.image.borrow().clone();
+        let image = self.spec_override.borrow().clone().unwrap_or_else(|| {
+            if image_id == OLD_IMAGE {
+                "api:1.0"
+            } else {
+                "api:1.1"
+            }
+            .to_owned()
+        });
+        Ok(ServiceInfo {
+            id: "5e41ce0123456789".to_owned(),
+            name: service.to_owned(),
+            image_id: if self.spec_override.borrow().is_some() {
+                String::new()
+            } else {
+                image_id
+            },
+            image,
+            previous_spec_image: self.previous_spec.borrow().clone(),
+            tasks: self.service_tasks.borrow().clone(),
+        })
+    }
+
+    fn read_service_logs(
+        &self,
+        service: &str,
+        cursor: &LogCursor,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<LogCursor, ControlError> {
+        if service != SERVICE {
+            return Err(ControlError::ServiceNotFound(service.into()));
+        }
+        self.read_logs(service, cursor, sink)
+    }
+
+    fn rollback_service(
+        &self,
+        service: &str,
+        previous_image: &str,
+    ) -> Result<ServiceRollback, ControlError> {
+        self.mutations
+            .borrow_mut()
+            .push(format!("service rollback {service} {previous_image}"));
+        if self.rollback_fails.get() {
+            return Err(ControlError::Failed {
+                what: "docker service update".into(),
+                detail: "update paused".into(),
+            });
+        }
+        let how = if self.previous_spec.borrow().as_deref() == Some(previous_image) {
+            ServiceRollback::PreviousSpec
+        } else {
+            ServiceRollback::Image
+        };
+        if self.rollback_heals.get() {
+            *self.image.borrow_mut() = OLD_IMAGE.to_owned();
+            *self.spec_override.borrow_mut() = None;
+            *self.previous_spec.borrow_mut() = Some("api:1.1".to_owned());
+        }
+        assert!(
+            !self.crash_during_rollback.get(),
+            "crash during the service rollback"
+        );
+        Ok(how)
     }
 
     fn image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
@@ -399,6 +499,7 @@ pub struct Scenario {
     pub repo: RepoName,
     pub work_item: WorkItem,
     pub container: Option<String>,
+    pub service: Option<String>,
     pub previous_image: Option<String>,
     pub artefacts_dir: Option<PathBuf>,
 }
@@ -423,8 +524,18 @@ impl Scenario {
             repo: RepoName::new("api").unwrap(),
             work_item: WorkItem::new("PR-42").unwrap(),
             container: Some("api-1".into()),
+            service: None,
             previous_image: Some("api:1.0".into()),
             artefacts_dir: None,
+        }
+    }
+
+    /// As `new`, watching the Swarm service `api-svc` instead of a container.
+    pub fn service() -> Self {
+        Self {
+            container: None,
+            service: Some(SERVICE.into()),
+            ..Self::new()
         }
     }
 
@@ -521,6 +632,7 @@ impl Scenario {
                 work_item: self.work_item.clone(),
                 health_url: "http://api.internal/health".into(),
                 container: self.container.clone(),
+                service: self.service.clone(),
                 previous_image: self.previous_image.clone(),
                 artefacts_dir: self.artefacts_dir.clone(),
             })

@@ -13,8 +13,28 @@ pub(super) struct FakeContainer {
     pub(super) labels: BTreeMap<String, String>,
 }
 
+/// A Swarm service: its spec's image, its previous spec's, the state of its last update, and
+/// what `docker service logs` streams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FakeService {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) image: String,
+    pub(super) previous: Option<String>,
+    pub(super) state: Option<String>,
+    /// Spec version: bumped by every update.
+    pub(super) version: u64,
+    /// Stamped lines (`2026-…Z text`), every task's.
+    pub(super) logs: Vec<String>,
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Engine {
+    pub(super) services: Vec<FakeService>,
+    /// The orchestrator's own service: an update of it is a violation.
+    pub(super) self_service_id: String,
+    /// Updates end paused instead of converging.
+    pub(super) pause_updates: bool,
     pub(super) containers: Vec<FakeContainer>,
     pub(super) images: BTreeMap<String, String>,
     pub(super) self_id: String,
@@ -44,6 +64,19 @@ impl Engine {
         by(&|c| c.id == r)
             .or_else(|| by(&|c| c.name == r))
             .or_else(|| by(&|c| c.id.starts_with(r)))
+    }
+
+    /// As docker resolves a service reference: id, name, then a unique id prefix.
+    pub(super) fn find_service(&self, r: &str) -> Option<usize> {
+        let by = |f: &dyn Fn(&FakeService) -> bool| {
+            let hits: Vec<usize> = (0..self.services.len())
+                .filter(|&i| f(&self.services[i]))
+                .collect();
+            (hits.len() == 1).then(|| hits[0])
+        };
+        by(&|s| s.id == r)
+            .or_else(|| by(&|s| s.name == r))
+            .or_else(|| by(&|s| !r.is_empty() && s.id.starts_with(r)))
     }
 
     pub(super) fn image(&self, r: &str) -> Option<String> {
@@ -159,6 +192,73 @@ impl Engine {
                     String::new(),
                 ),
                 None => no_such("image", &last),
+            },
+            ["service", "inspect"] => match self.find_service(&last) {
+                Some(i) => {
+                    let s = &self.services[i];
+                    let spec = |image: &str| json!({"Name": s.name, "TaskTemplate": {"ContainerSpec": {"Image": image}}});
+                    let j = json!([{
+                        "ID": s.id,
+                        "Version": {"Index": s.version},
+                        "Spec": spec(&s.image),
+                        "PreviousSpec": s.previous.as_deref().map(spec),
+                        "UpdateStatus": s.state.as_ref().map(|st| json!({"State": st, "Message": "update ".to_owned() + st})),
+                    }]);
+                    (0, j.to_string(), String::new())
+                }
+                None => (
+                    1,
+                    "[]".to_owned(),
+                    format!("Error: no such service: {last}"),
+                ),
+            },
+            ["service", "update"] => {
+                let Some(i) = self.find_service(&last) else {
+                    return (1, String::new(), format!("Error: no such service: {last}"));
+                };
+                let id = self.services[i].id.clone();
+                let runs_self = self.containers.iter().any(|c| {
+                    c.id == self.self_id && c.labels.get("com.docker.swarm.service.id") == Some(&id)
+                });
+                if id == self.self_service_id || runs_self {
+                    self.violations
+                        .push(format!("{call:?} updates the self service"));
+                }
+                let paused = self.pause_updates;
+                let s = &mut self.services[i];
+                if args.iter().any(|a| a == "--rollback") {
+                    let Some(previous) = s.previous.take() else {
+                        return (
+                            1,
+                            String::new(),
+                            "Error: service has no previous spec".into(),
+                        );
+                    };
+                    s.previous = Some(std::mem::replace(&mut s.image, previous));
+                    s.state = Some(
+                        if paused {
+                            "rollback_paused"
+                        } else {
+                            "rollback_completed"
+                        }
+                        .into(),
+                    );
+                } else if let Some(image) = values(args, "--image").first() {
+                    s.previous = Some(std::mem::replace(&mut s.image, (*image).to_owned()));
+                    s.state = Some(if paused { "paused" } else { "completed" }.into());
+                } else {
+                    return (1, String::new(), format!("unknown call {call:?}"));
+                }
+                s.version += 1;
+                (
+                    0,
+                    format!("{id}\nverify: Service converged\n"),
+                    String::new(),
+                )
+            }
+            ["service", "logs"] => match self.find_service(&last) {
+                Some(i) => (0, self.services[i].logs.join("\n"), String::new()),
+                None => (1, String::new(), format!("no such task or service: {last}")),
             },
             ["compose", ..] => (
                 1,
@@ -342,11 +442,35 @@ pub(super) fn fake(engine: Engine, self_container: &str) -> (DockerCli, Arc<Fake
     let cli = DockerCli {
         board: Switchboard::fixed_parts("docker".into(), ComposeProgram::Auto, None),
         self_container: self_container.into(),
+        self_service: "orchestrator".into(),
         exec: exec.clone(),
         settle: Duration::ZERO,
         clock: Arc::new(SystemClock),
     };
     (cli, exec)
+}
+
+/// A service `name` with id `id` on `image`, whose previous spec ran `previous`.
+pub(super) fn fs(id: &str, name: &str, image: &str, previous: Option<&str>) -> FakeService {
+    FakeService {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        image: image.to_owned(),
+        previous: previous.map(str::to_owned),
+        state: None,
+        version: 1,
+        logs: Vec::new(),
+    }
+}
+
+/// A task container of the service `service_id`.
+pub(super) fn task(id: &str, name: &str, service_id: &str) -> FakeContainer {
+    let mut c = fc(id, name, None);
+    c.labels.insert(
+        "com.docker.swarm.service.id".to_owned(),
+        service_id.to_owned(),
+    );
+    c
 }
 
 pub(super) fn compose_file() -> String {

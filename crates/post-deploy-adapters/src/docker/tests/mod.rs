@@ -7,6 +7,7 @@ mod plan;
 mod real_engine;
 mod recreate;
 mod self_guard;
+mod swarm;
 mod switches;
 
 use std::collections::{BTreeMap, BTreeSet};

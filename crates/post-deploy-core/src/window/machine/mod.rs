@@ -27,7 +27,9 @@ use crate::decide::{Action, ActionKind, Facts, ImageCheck, RollbackPlan, decide_
 use crate::known_good::KnownGood;
 use crate::outcome::TickOutcome;
 use crate::signals::{HealthSignal, LatencyReading, LogSignal, Observations, Signals};
-use crate::traits::{ContainerInfo, ControlError, ResumedRollback};
+use crate::traits::{
+    ContainerInfo, ControlError, ResumedRollback, ServiceInfo, same_service_image,
+};
 
 /// What the driver is asked to do to a window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +56,8 @@ pub struct Observed {
     pub resumed: Option<Result<ResumedRollback, ControlError>>,
     /// What the target container runs now.
     pub container: Option<Result<ContainerInfo, ControlError>>,
+    /// What the target Swarm service runs now, and its task containers.
+    pub service: Option<Result<ServiceInfo, ControlError>>,
     /// This tick's probe of the target.
     pub signals: Option<Signals>,
     /// The engine's word on the previous image.
@@ -88,6 +92,9 @@ pub enum Need {
     Resume,
     /// Inspect the target container ([`Observed::container`]).
     Container,
+    /// Inspect the target Swarm service ([`Observed::service`], through
+    /// [`ContainerControl::inspect_service`](crate::ContainerControl::inspect_service)).
+    Service,
     /// Probe the target ([`Observed::signals`]).
     Signals,
     /// Ask the engine about the previous image ([`Observed::image_check`]).
@@ -209,11 +216,11 @@ fn tick(input: &Input<'_>, observed: &Observed) -> Transition {
     if let Some(out) = duplicate(input, &p, &got) {
         return out;
     }
-    let current = match (&target.container, &observed.container) {
-        (None, _) => None,
-        (Some(_), None) => return Transition::Need(Need::Container),
-        (Some(_), Some(current)) => Some(current),
+    let current = match current(target, observed) {
+        Ok(current) => current,
+        Err(need) => return Transition::Need(need),
     };
+    let current = current.as_ref();
     if let Some(reason) = fenced(target, &p, current) {
         let reason = with_settled(reason, got.settled.as_ref());
         let last = p.last.as_ref().map(|l| l.verdict);
@@ -227,6 +234,31 @@ fn tick(input: &Input<'_>, observed: &Observed) -> Transition {
     match decide(input, observed, &mut p, &classification, current, &mut got) {
         Ok((action, reason)) => conclude(input, p, signals, &classification, &action, reason, got),
         Err(next) => next,
+    }
+}
+
+/// What the target runs now, as the window compares it: the container as inspected, or the
+/// service as [`ServiceInfo::as_target`] gives it; `None` when the window names neither.
+/// `Err` when it must be observed first.
+pub(super) fn current(
+    target: &WindowTarget,
+    observed: &Observed,
+) -> Result<Option<Result<ContainerInfo, ControlError>>, Need> {
+    match (&target.container, &target.service) {
+        (Some(_), _) => match &observed.container {
+            None => Err(Need::Container),
+            Some(current) => Ok(Some(current.clone())),
+        },
+        (None, Some(_)) => match &observed.service {
+            None => Err(Need::Service),
+            Some(current) => Ok(Some(
+                current
+                    .as_ref()
+                    .map(ServiceInfo::as_target)
+                    .map_err(Clone::clone),
+            )),
+        },
+        (None, None) => Ok(None),
     }
 }
 
@@ -249,7 +281,7 @@ fn decide(
         (true, None) => return Err(Transition::Need(Need::ImageCheck)),
         (true, Some(check)) => check.clone(),
     };
-    let facts = facts(input, p, image_check, current);
+    let facts = facts(input, observed, p, image_check, current);
     let decision = decide_action(classification, &facts, now);
     let mut reason = classification.rule.to_string();
     match &decision.action {
@@ -430,7 +462,7 @@ fn observe(
     now: DateTime<Utc>,
 ) -> Classification {
     p.ticks = p.ticks.saturating_add(1);
-    let reads_ratio = target.container.is_some() || target.prometheus.is_some();
+    let reads_ratio = target.target_name().is_some() || target.prometheus.is_some();
     if reads_ratio && matches!(signals.logs, LogSignal::Missing { .. }) {
         p.ratio_missing = p.ratio_missing.saturating_add(1);
     }
@@ -458,7 +490,12 @@ fn observe(
         notes.push(why.clone());
     }
     if let Some(Err(e)) = current {
-        notes.push(format!("container not inspected (monitor fault: {e})"));
+        let what = if target.service.is_some() {
+            "service"
+        } else {
+            "container"
+        };
+        notes.push(format!("{what} not inspected (monitor fault: {e})"));
     }
     let classification = classify(&p.observations, &target.settings, now);
     if classification.verdict == Verdict::Degraded && !p.ever_degraded {
@@ -609,6 +646,27 @@ fn reconcile(
                 ),
             },
         },
+        // `docker service update` leaves nothing half-done to resume: the engine converges
+        // the service on its own; the rollback is judged from the image of its spec.
+        RollbackPlan::Service {
+            service,
+            previous_image,
+            previous_image_id,
+        } => {
+            let current = match current(target, observed) {
+                Ok(Some(current)) => current,
+                Ok(None) => Err(ControlError::ServiceNotFound(service.clone())),
+                Err(need) => return Err(need),
+            };
+            let previous = (previous_image.as_str(), previous_image_id.as_str());
+            judge_by_image(
+                target,
+                &format!("service {service}"),
+                previous,
+                &current,
+                "",
+            )
+        }
         RollbackPlan::Command { command } => RollbackState::Unknown {
             detail: format!(
                 "a crash interrupted the rollback command `{command}`; its outcome is unknown \
@@ -653,15 +711,22 @@ fn judge_by_image(
     current: &Result<ContainerInfo, ControlError>,
     why: &str,
 ) -> RollbackState {
-    let armed = target.armed_image.as_ref().map(|i| i.image_id.as_str());
+    let on_previous =
+        |info: &ContainerInfo| runs_image(target, info, previous_image, previous_image_id);
+    let on_armed = |info: &ContainerInfo| {
+        target
+            .armed_image
+            .as_ref()
+            .is_some_and(|a| runs_image(target, info, &a.image_ref, &a.image_id))
+    };
     match current {
-        Ok(info) if info.image_id == previous_image_id => RollbackState::Done {
+        Ok(info) if on_previous(info) => RollbackState::Done {
             detail: format!(
                 "a crash interrupted the rollback; reconciled: {container} runs the previous \
                  image {previous_image}{why}"
             ),
         },
-        Ok(info) if Some(info.image_id.as_str()) == armed => RollbackState::Failed {
+        Ok(info) if on_armed(info) => RollbackState::Failed {
             detail: format!(
                 "a crash interrupted the rollback of {container}; it still runs the image it \
                  was armed on, {}: the rollback did not take effect{why}; not run again",
@@ -681,6 +746,23 @@ fn judge_by_image(
                  checked ({e}){why}; not run again"
             ),
         },
+    }
+}
+
+/// Whether the target runs the image `image_ref` whose id is `image_id`: a container by the
+/// id of its image; a service by the image of its spec (a digest only one side carries
+/// aside), or by that image's id on this engine.
+fn runs_image(
+    target: &WindowTarget,
+    info: &ContainerInfo,
+    image_ref: &str,
+    image_id: &str,
+) -> bool {
+    if target.service.is_some() {
+        same_service_image(&info.image_ref, image_ref)
+            || (!info.image_id.is_empty() && info.image_id == image_id)
+    } else {
+        info.image_id == image_id
     }
 }
 
@@ -725,6 +807,7 @@ fn needs_images(classification: &Classification, p: &Progress, input: &Input<'_>
 
 fn facts(
     input: &Input<'_>,
+    observed: &Observed,
     p: &Progress,
     image_check: ImageCheck,
     current: Option<&Result<ContainerInfo, ControlError>>,
@@ -742,6 +825,7 @@ fn facts(
     Facts {
         repo: target.repo.clone(),
         container: target.container.clone(),
+        service: target.service.clone(),
         previous_image: target.previous_image.clone(),
         image_check,
         scope: input.scope.clone(),
@@ -750,11 +834,19 @@ fn facts(
         rolled_back: p.rollback.is_some(),
         state_damaged: p.damaged.is_some(),
         // The target as the engine knows it, at arm and now: the self guard needs its id
-        // and name, whichever of them the configuration and the target were given by.
+        // and name, whichever of them the configuration and the target were given by, and
+        // a service's task containers.
         inspected: target
             .armed_image
             .iter()
             .chain(current.and_then(|c| c.as_ref().ok()))
+            .chain(
+                observed
+                    .service
+                    .iter()
+                    .flat_map(|s| s.as_ref().ok())
+                    .flat_map(|s| &s.tasks),
+            )
             .cloned()
             .collect(),
     }
@@ -843,10 +935,7 @@ fn end_of(
     } else if is_blind(p) {
         let source = match &target.prometheus {
             Some(source) => format!("Prometheus at {}", source.url.redacted()),
-            None => format!(
-                "the logs of container {}",
-                target.container.as_deref().unwrap_or_default()
-            ),
+            None => format!("the logs of {}", target.describe()),
         };
         format!(
             "window ended HEALTHY after {} ticks, but BLIND: the 5xx signal ({source}) was \
@@ -876,7 +965,7 @@ pub fn alert(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Alert {
-    Alert::new(
+    let mut alert = Alert::new(
         event,
         &AlertSubject {
             repo: target.repo.clone(),
@@ -887,7 +976,9 @@ pub fn alert(
         action,
         reason.to_owned(),
         now,
-    )
+    );
+    alert.service.clone_from(&target.service);
+    alert
 }
 
 fn done(
@@ -932,7 +1023,7 @@ fn proved(target: &WindowTarget, p: &Progress) -> Option<KnownGood> {
     }
     let image = target.armed_image.as_ref()?;
     Some(KnownGood {
-        target: target.container.clone()?,
+        target: target.target_name()?.to_owned(),
         image: image.image_ref.clone(),
         image_id: image.image_id.clone(),
         work_item: target.work_item.clone(),
@@ -1089,25 +1180,44 @@ fn fenced(
     let Some(Ok(now_running)) = current else {
         return None;
     };
-    if now_running.image_id == armed.image_id {
+    // A service is compared by the image its spec names, as the spec says it.
+    let unchanged = if target.service.is_some() {
+        same_service_image(&now_running.image_ref, &armed.image_ref)
+    } else {
+        now_running.image_id == armed.image_id
+    };
+    if unchanged {
         return None;
     }
     match p.rollback.as_ref().map(|r| &r.plan) {
         // A rollback command owns its target: whatever it put there is this window's doing.
         Some(RollbackPlan::Command { .. }) => return None,
-        Some(RollbackPlan::Docker {
-            previous_image_id, ..
-        }) if *previous_image_id == now_running.image_id => {
+        Some(
+            RollbackPlan::Docker {
+                previous_image,
+                previous_image_id,
+                ..
+            }
+            | RollbackPlan::Service {
+                previous_image,
+                previous_image_id,
+                ..
+            },
+        ) if runs_image(target, now_running, previous_image, previous_image_id) => {
             return None;
         }
         _ => {}
     }
+    let id = if now_running.image_id.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", now_running.image_id)
+    };
     Some(format!(
-        "superseded: container {} now runs {} ({}), not the image at arm {} and not put there \
-         by this window",
-        target.container.as_deref().unwrap_or_default(),
+        "superseded: {} now runs {}{id}, not the image at arm {} and not put there by this \
+         window",
+        target.describe(),
         now_running.image_ref,
-        now_running.image_id,
         armed.image_ref
     ))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{
-    Gathered, Input, Need, Observed, Rollback, Transition, done, facts, finish, finished,
+    Gathered, Input, Need, Observed, Rollback, Transition, current, done, facts, finish, finished,
     progress_outcome, reconcile, replay,
 };
 use crate::config::RollbackMode;
@@ -130,17 +130,17 @@ pub(super) fn rollback(input: &Input<'_>, observed: &Observed) -> Transition {
     if let Err(need) = reconcile(input, &mut p, observed, &mut got) {
         return Transition::Need(need);
     }
-    let current = match (&target.container, &observed.container) {
-        (None, _) => None,
-        (Some(_), None) => return Transition::Need(Need::Container),
-        (Some(_), Some(current)) => Some(current),
+    let current = match current(target, observed) {
+        Ok(current) => current,
+        Err(need) => return Transition::Need(need),
     };
+    let current = current.as_ref();
     let image_check = match (needs_images(input, &p), &observed.image_check) {
         (false, _) => ImageCheck::NotChecked,
         (true, None) => return Transition::Need(Need::ImageCheck),
         (true, Some(check)) => check.clone(),
     };
-    let facts = facts(input, &p, image_check, current);
+    let facts = facts(input, observed, &p, image_check, current);
     let plan = match plan_rollback(&facts) {
         Ok(plan) => plan,
         Err(why) => return refused(input, format!("refused: {why}")),

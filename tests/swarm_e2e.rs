@@ -1,0 +1,470 @@
+//! The `post-deploy` binary end to end on a real single-node Docker Swarm: a bad service
+//! update rolled back and verified, a service updated by someone else mid-window
+//! (`superseded`), and the orchestrator's own service, never updated.
+//!
+//! Needs a Docker engine that is a Swarm manager and the `post-deploy-fixture:*` images
+//! (`.ci/docker-up` makes both). Without them these tests fail when `CI` is set and are
+//! skipped with a note otherwise. Each test tags the fixture images under its own names, runs
+//! its own services on their own ports, and removes them when it ends, passed or failed.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::disallowed_methods,
+    missing_docs,
+    unreachable_pub,
+    reason = "tests"
+)]
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
+const HEALTHY: &str = "post-deploy-fixture:healthy";
+const BAD_HEALTH: &str = "post-deploy-fixture:bad-health";
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Whether the engine answers and is a Swarm manager. With `CI` set, either missing fails the
+/// test loudly.
+fn swarm() -> bool {
+    let info = Command::new("docker")
+        .args([
+            "info",
+            "--format",
+            "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}",
+        ])
+        .stdin(Stdio::null())
+        .output();
+    let state = match &info {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        _ => "no engine (`docker info` fails)".to_owned(),
+    };
+    if state != "active true" {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but this docker engine is not a Swarm manager ({state}): the Swarm \
+             end-to-end tests cannot run (run .ci/docker-up)"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: Swarm end-to-end test SKIPPED: not a Swarm manager ({state}); run \
+             .ci/docker-up; CI=true makes this fail"
+        );
+        return false;
+    }
+    for image in [HEALTHY, BAD_HEALTH] {
+        assert!(
+            docker(&["image", "inspect", image]).status.success(),
+            "fixture image {image} missing: run .ci/docker-up"
+        );
+    }
+    true
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A name no other test (or run) uses.
+fn unique(what: &str) -> String {
+    format!(
+        "pdswarm{}x{}{what}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// What a test made on the engine, removed when it ends.
+#[derive(Default)]
+struct Cleanup {
+    services: Vec<String>,
+    tags: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for service in &self.services {
+            let _ = docker(&["service", "rm", service]);
+        }
+        // The tasks' containers go with their service, a moment later.
+        for service in &self.services {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(15) {
+                let left = docker(&[
+                    "ps",
+                    "-aq",
+                    "--filter",
+                    &format!("label=com.docker.swarm.service.name={service}"),
+                ]);
+                if left.stdout.iter().all(u8::is_ascii_whitespace) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        for tag in &self.tags {
+            let _ = docker(&["rmi", "--no-prune", tag]);
+        }
+    }
+}
+
+impl Cleanup {
+    /// Tags `source` as `<repo>:<tag>` for this test alone.
+    fn tag(&mut self, source: &str, repo: &str, tag: &str) -> String {
+        let name = format!("{repo}:{tag}");
+        docker_ok(&["tag", source, &name]);
+        self.tags.push(name.clone());
+        name
+    }
+
+    /// A one-task service `name` on `image`, published on `port` of this host, quick to
+    /// update and to stop; returns once it answers.
+    fn service(&mut self, name: &str, image: &str, port: u16) {
+        self.services.push(name.to_owned());
+        docker_ok(&[
+            "service",
+            "create",
+            "--detach",
+            "--no-resolve-image",
+            "--name",
+            name,
+            "--update-delay",
+            "0s",
+            "--update-monitor",
+            "1s",
+            "--rollback-monitor",
+            "1s",
+            "--stop-grace-period",
+            "1s",
+            "--publish",
+            &format!("mode=host,published={port},target=8080"),
+            image,
+        ]);
+        wait_variant(port, image_variant(image));
+    }
+}
+
+/// An update of `service` to `image` by someone else (a deploy), waiting for it to converge.
+fn deploy(service: &str, image: &str, port: u16) {
+    docker_ok(&[
+        "service",
+        "update",
+        "--detach=false",
+        "--no-resolve-image",
+        "--image",
+        image,
+        service,
+    ]);
+    wait_variant(port, image_variant(image));
+}
+
+fn image_variant(image: &str) -> &'static str {
+    if image.ends_with(":bad") {
+        "bad-health"
+    } else {
+        "healthy"
+    }
+}
+
+fn service_json(service: &str) -> Value {
+    let text = docker_ok(&["service", "inspect", service]);
+    serde_json::from_str::<Value>(&text).unwrap()[0].clone()
+}
+
+fn spec_image(service: &str) -> String {
+    service_json(service)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One GET on loopback: status and body; `None` when nothing answers.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.trim().to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// Waits until the service on `port` answers as the fixture `variant`.
+fn wait_variant(port: u16, variant: &str) {
+    let start = Instant::now();
+    while get(port, "/cgi-bin/version").map(|r| r.1).as_deref() != Some(variant) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the service on port {port} never answered as {variant}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A state folder and the binary's environment.
+struct Run {
+    dir: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl Run {
+    fn new() -> Self {
+        let vars = [
+            ("REPOS", "e2e"),
+            ("INTERVAL_S", "1"),
+            ("WINDOW_S", "20"),
+            ("FAIL_THRESHOLD", "2"),
+            ("HEALTH_TIMEOUT_S", "2"),
+            ("MIN_REQUESTS", "1000000"),
+            // nothing these tests run is the orchestrator, unless one says so
+            ("SELF_CONTAINER", "pdswarm-not-the-orchestrator"),
+            ("SELF_SERVICE", "pdswarm-not-the-orchestrator"),
+        ];
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            vars: vars
+                .iter()
+                .map(|(k, v)| (format!("ORCH_POST_DEPLOY_{k}"), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> &mut Self {
+        let name = format!("ORCH_POST_DEPLOY_{name}");
+        self.vars.retain(|(k, _)| *k != name);
+        self.vars.push((name, value.to_owned()));
+        self
+    }
+
+    /// Runs the binary, killed after 120 s; exit code, the one JSON value on stdout, stderr.
+    fn run(&self, args: &[&str]) -> (i32, Value, String) {
+        let limit = Duration::from_secs(120);
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).arg("--state-dir").arg(self.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("ORCH_POST_DEPLOY_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > limit {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "{args:?} ran past {limit:?}; stderr:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            stdout.lines().count(),
+            1,
+            "{args:?}: one JSON value on stdout, got {stdout:?}; stderr:\n{stderr}"
+        );
+        let json = serde_json::from_str(&stdout).unwrap();
+        (out.status.code().unwrap_or(-1), json, stderr)
+    }
+
+    /// `watch` (or `arm`) of `service` with its health on `port`.
+    fn window(
+        &self,
+        command: &str,
+        item: &str,
+        port: u16,
+        service: &str,
+        previous: &str,
+    ) -> (i32, Value, String) {
+        let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
+        self.run(&[
+            command,
+            "--repo",
+            "e2e",
+            "--work-item",
+            item,
+            "--health-url",
+            &url,
+            "--service",
+            service,
+            "--previous-image",
+            previous,
+        ])
+    }
+
+    fn tick(&self, item: &str) -> Value {
+        let (code, out, stderr) = self.run(&["tick", "--repo", "e2e", "--work-item", item]);
+        assert_eq!(code, 0, "{out}\n{stderr}");
+        out
+    }
+}
+
+/// A bad update (healthy → bad-health) is rolled back through the service's previous spec:
+/// health comes back and the spec runs the previous image again.
+#[test]
+fn a_bad_service_update_is_rolled_back_and_verified() {
+    if !swarm() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("rollback");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    let bad = c.tag(BAD_HEALTH, &u, "bad");
+    let port = free_port();
+    c.service(&u, &prev, port);
+    deploy(&u, &bad, port);
+    assert_eq!(get(port, "/cgi-bin/health").map(|r| r.0), Some(503));
+
+    let (code, out, stderr) = Run::new().window("watch", "a", port, &u, &prev);
+    assert_eq!(code, 3, "{out}\n{stderr}");
+    assert_eq!(
+        (
+            out["verdict"].as_str(),
+            out["action"].as_str(),
+            out["recovered"].as_bool()
+        ),
+        (Some("DEGRADED"), Some("ROLLBACK"), Some(true)),
+        "{out}"
+    );
+    assert!(
+        stderr.contains("docker service update --rollback"),
+        "rolled back through the previous spec: {stderr}"
+    );
+    assert_eq!(spec_image(&u), prev);
+    let status = &service_json(&u)["UpdateStatus"]["State"];
+    assert_eq!(status, "rollback_completed");
+    assert_eq!(
+        get(port, "/cgi-bin/health"),
+        Some((200, "ok (healthy)".to_owned()))
+    );
+}
+
+/// Someone else updates the service mid-window: the window finishes `superseded` and never
+/// touches the service again.
+#[test]
+fn a_service_update_by_someone_else_supersedes_the_window() {
+    if !swarm() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("superseded");
+    let v1 = c.tag(HEALTHY, &u, "v1");
+    let v2 = c.tag(HEALTHY, &u, "v2");
+    let port = free_port();
+    c.service(&u, &v1, port);
+
+    let run = Run::new();
+    let (code, armed, stderr) = run.window("arm", "b", port, &u, &v1);
+    assert_eq!(
+        (code, &armed["armed"]),
+        (0, &Value::Bool(true)),
+        "{armed}\n{stderr}"
+    );
+    let first = run.tick("b");
+    assert_eq!(first["finished"], false, "{first}");
+    deploy(&u, &v2, port);
+    let index = service_json(&u)["Version"]["Index"].clone();
+    let out = run.tick("b");
+    assert_eq!(out["finished"], true, "{out}");
+    let reason = out["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("superseded: service {u} now runs {v2}")),
+        "{reason}"
+    );
+    assert_eq!(out["action"], "NONE", "{out}");
+    assert_eq!(spec_image(&u), v2);
+    assert_eq!(service_json(&u)["Version"]["Index"], index, "not touched");
+}
+
+/// The orchestrator's own service, by `ORCH_POST_DEPLOY_SELF_SERVICE` or because one of its
+/// tasks is the orchestrator's own container, fails its health at once and has a previous
+/// image to go back to: it only alerts, and its spec is never updated.
+#[test]
+fn the_self_service_is_never_updated() {
+    if !swarm() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("self");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    let bad = c.tag(BAD_HEALTH, &u, "bad");
+    let port = free_port();
+    c.service(&u, &prev, port);
+    deploy(&u, &bad, port);
+    let before = service_json(&u)["Version"]["Index"].clone();
+    let task = docker_ok(&[
+        "ps",
+        "-q",
+        "--no-trunc",
+        "--filter",
+        &format!("label=com.docker.swarm.service.name={u}"),
+    ]);
+    let task = task.lines().next().unwrap().to_owned();
+
+    let mut by_name = Run::new();
+    by_name
+        .set("SELF_SERVICE", &u)
+        .set("FAIL_THRESHOLD", "1")
+        .set("WINDOW_S", "4");
+    let mut by_task = Run::new();
+    by_task
+        .set("SELF_CONTAINER", &task[..12])
+        .set("FAIL_THRESHOLD", "1")
+        .set("WINDOW_S", "4");
+    for (what, run) in [("SELF_SERVICE", by_name), ("its task", by_task)] {
+        let (code, out, stderr) = run.window("watch", "c", port, &u, &prev);
+        assert_eq!(code, 4, "{what}: {out}\n{stderr}");
+        assert_eq!(
+            (out["verdict"].as_str(), out["action"].as_str()),
+            (Some("DEGRADED"), Some("ALERT_ONLY")),
+            "{what}: {out}"
+        );
+        assert_eq!(service_json(&u)["Version"]["Index"], before, "{what}");
+        assert_eq!(spec_image(&u), bad, "{what}");
+    }
+}
