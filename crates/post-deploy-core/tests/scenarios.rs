@@ -199,6 +199,67 @@ fn a_duplicate_tick_does_not_probe_and_says_when_the_next_is_due() {
     assert!(dup.reason.contains("duplicate"), "{}", dup.reason);
 }
 
+/// Arms, probes once, moves the clock by `step` (back when negative) and ticks again.
+fn second_tick_after(step: chrono::Duration) -> post_deploy_core::TickOutcome {
+    let s = Scenario::new();
+    s.arm();
+    assert!(s.tick().probed);
+    s.world.now.set(s.world.now.get() + step);
+    s.tick()
+}
+
+/// The contract's rule is half an interval (15 s of 30 s), pinned on both sides: `elapsed <
+/// interval`, `>` for `>=` or a quarter interval each fail here.
+#[test]
+fn a_tick_is_a_duplicate_up_to_exactly_half_an_interval() {
+    let just_before = second_tick_after(chrono::Duration::nanoseconds(15_000_000_000 - 1));
+    assert!(!just_before.probed, "{}", just_before.reason);
+    assert!(
+        just_before.reason.contains("duplicate"),
+        "{}",
+        just_before.reason
+    );
+    // The next probe is due a whole interval after the previous one.
+    assert_eq!(
+        just_before.requeue_after,
+        Some(Duration::from_nanos(15_000_000_001))
+    );
+    let at_half = second_tick_after(chrono::Duration::seconds(15));
+    assert!(at_half.probed, "{}", at_half.reason);
+    assert_eq!(at_half.ticks, 2);
+    // At the very same instant: a duplicate, the whole interval still to wait.
+    let same = second_tick_after(chrono::Duration::zero());
+    assert!(!same.probed, "{}", same.reason);
+    assert_eq!(same.requeue_after, Some(Duration::from_secs(30)));
+}
+
+/// A probe recorded later than now (the clock stepped back, by as little as a nanosecond or by
+/// an hour) is not recent: the tick probes. Checked against `last <= now` becoming `last < now`
+/// (the same-instant case above) and against dropping the check (these).
+#[test]
+fn with_the_clock_one_step_back_the_previous_probe_is_not_recent() {
+    for back in [
+        chrono::Duration::nanoseconds(1),
+        chrono::Duration::seconds(1),
+        chrono::Duration::hours(1),
+    ] {
+        let out = second_tick_after(-back);
+        assert!(out.probed, "{back}: {}", out.reason);
+        assert_eq!(out.ticks, 2, "{back}");
+    }
+    // Back, then forward again to just under half an interval after the new probe: a
+    // duplicate by the clock as it is now; at half an interval, a probe.
+    let s = Scenario::new();
+    s.arm();
+    assert!(s.tick().probed);
+    step_back(&s, Duration::from_secs(3600));
+    assert!(s.tick().probed);
+    s.world.advance(Duration::from_nanos(15_000_000_000 - 1));
+    assert!(!s.tick().probed);
+    s.world.advance(Duration::from_nanos(1));
+    assert!(s.tick().probed);
+}
+
 #[test]
 fn shadow_mode_and_the_self_hosting_guard_only_alert() {
     for case in [
