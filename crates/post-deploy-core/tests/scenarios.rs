@@ -394,18 +394,33 @@ fn arm_is_idempotent_and_respects_the_repo_list() {
     );
 }
 
+/// After the supersede the target fails every probe, with `FAIL_THRESHOLD` 1, a previous
+/// image on the engine and auto mode: only the fencing stands between it and a rollback.
+/// Checked against `fenced` answering `None`: the first tick after the supersede rolls back.
 #[test]
 fn a_superseded_window_stops_acting() {
-    let s = Scenario::new();
+    let mut s = Scenario::new();
+    s.set("FAIL_THRESHOLD", "1");
     s.arm();
-    s.tick();
+    assert!(s.tick().probed);
     *s.world.image.borrow_mut() = "sha256:newer".to_owned();
     s.world.healthy_images.borrow_mut().clear();
-    s.world.advance(Duration::from_secs(30));
-    let out = s.tick();
-    assert!(out.finished);
-    assert!(out.reason.contains("superseded"), "{}", out.reason);
+    let mut outs = Vec::new();
+    for _ in 0..5 {
+        s.world.advance(Duration::from_secs(30));
+        outs.push(s.tick());
+    }
+    let first = &outs[0];
+    assert!(first.finished, "{}", first.reason);
+    assert!(first.reason.contains("superseded"), "{}", first.reason);
+    assert!(outs.iter().all(|o| o.finished && !o.probed), "{outs:#?}");
+    assert!(
+        outs.iter().all(|o| o.action == ActionKind::None),
+        "{outs:#?}"
+    );
     assert_eq!(s.world.rollbacks(), 0);
+    assert!(s.world.alerts.borrow().is_empty());
+    assert_eq!(*s.world.image.borrow(), "sha256:newer");
 }
 
 #[test]
