@@ -172,17 +172,43 @@ fn the_ratio_is_judged_only_once_min_requests_is_reached() {
     assert_eq!(s.world.rollbacks(), 1);
 }
 
+/// De-duplication at a tick boundary is the adapter's (`LogTally` in the docker adapter, tested
+/// there over overlapping reads); the core's part is to start each read from the cursor the
+/// previous one answered, kept in `window.json` between ticks, and to add up what each read
+/// passed on. Checked against the core keeping the cursor of arm (`p.log_cursor` not updated):
+/// the second read starts at arm again.
 #[test]
-fn no_log_line_is_counted_twice_or_skipped_at_tick_boundaries() {
-    let s = Scenario::new();
-    s.arm();
-    let mut logged = 0;
-    let outs = s.run(|w, i| {
-        // some lines share the cursor's exact timestamp (ties)
-        w.log_requests(i as u64 % 4, 0);
-        logged += i as u64 % 4;
-    });
-    assert_eq!(outs.last().unwrap().window_requests, logged);
+fn each_log_read_starts_where_the_previous_one_stopped() {
+    for s in [Scenario::new(), Scenario::on_files()] {
+        s.arm();
+        let mut logged = 0;
+        let outs = s.run(|w, i| {
+            // some lines share the cursor's exact timestamp (ties)
+            w.log_requests(i as u64 % 4, 0);
+            logged += i as u64 % 4;
+        });
+        let reads = s.world.log_reads.borrow();
+        assert_eq!(reads.len(), outs.len());
+        assert_eq!(reads[0].0, post_deploy_core::LogCursor::at(support::t0()));
+        for (i, pair) in reads.windows(2).enumerate() {
+            assert_eq!(
+                pair[1].0,
+                pair[0].1,
+                "read {} did not start where read {i} stopped",
+                i + 1
+            );
+        }
+        // ties at the cursor's instant were carried over at least once
+        assert!(reads.iter().any(|(given, _, _)| given.seen_at_since > 0));
+        let passed: u64 = reads.iter().map(|(_, _, n)| n).sum();
+        assert_eq!(passed, logged);
+        assert_eq!(outs.last().unwrap().window_requests, logged);
+        let mut so_far = 0;
+        for (out, (_, _, n)) in outs.iter().zip(reads.iter()) {
+            so_far += n;
+            assert_eq!(out.window_requests, so_far);
+        }
+    }
 }
 
 #[test]

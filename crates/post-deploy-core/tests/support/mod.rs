@@ -64,6 +64,8 @@ pub struct World {
     pub resume: RefCell<Option<ResumedRollback>>,
     /// Every resumption asked for.
     pub resumes: RefCell<Vec<String>>,
+    /// Every log read: the cursor it was given, the cursor it answered, the lines it passed on.
+    pub log_reads: RefCell<Vec<(LogCursor, LogCursor, u64)>>,
 }
 
 pub fn t0() -> DateTime<Utc> {
@@ -89,6 +91,7 @@ impl World {
             alerts_broken: Cell::new(false),
             resume: RefCell::new(None),
             resumes: RefCell::new(Vec::new()),
+            log_reads: RefCell::new(Vec::new()),
         }
     }
 
@@ -205,7 +208,11 @@ impl ContainerControl for World {
                 detail: "not found".into(),
             });
         }
+        // The adapter's contract, modelled: the lines after `cursor` (ties at its instant
+        // counted), and the cursor after them. The real de-duplication is the docker adapter's
+        // `LogTally`, tested there; what the core must do is hand back the cursor it was given.
         let mut next = cursor.clone();
+        let mut passed = 0;
         let mut seen_at_since = 0;
         for (at, line) in self.logs.borrow().iter() {
             if *at < cursor.since {
@@ -219,6 +226,7 @@ impl ContainerControl for World {
             }
             sink(line.as_bytes());
             sink(b"\n");
+            passed += 1;
             if *at == next.since {
                 next.seen_at_since += 1;
             } else {
@@ -228,6 +236,9 @@ impl ContainerControl for World {
                 };
             }
         }
+        self.log_reads
+            .borrow_mut()
+            .push((cursor.clone(), next.clone(), passed));
         Ok(next)
     }
 

@@ -22,6 +22,8 @@ pub(super) struct Engine {
     pub(super) violations: Vec<String>,
     pub(super) next: u64,
     pub(super) untagged: Vec<String>,
+    /// Every container's log, as `docker logs --timestamps` prints it: (stamp, text).
+    pub(super) log: Vec<(DateTime<Utc>, String)>,
 }
 
 impl Engine {
@@ -253,8 +255,26 @@ impl Engine {
                     None => no_such("image", src),
                 }
             }
+            // As docker does, `--since` is inclusive: every line stamped at or after it.
             ["logs", ..] => match self.find(&last) {
-                Some(_) => (0, String::new(), String::new()),
+                Some(_) => {
+                    let since = values(args, "--since")
+                        .first()
+                        .map(|s| t(s))
+                        .unwrap_or(DateTime::UNIX_EPOCH);
+                    let out: String = self
+                        .log
+                        .iter()
+                        .filter(|(at, _)| *at >= since)
+                        .map(|(at, text)| {
+                            format!(
+                                "{} {text}\n",
+                                at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                            )
+                        })
+                        .collect();
+                    (0, out, String::new())
+                }
                 None => no_such("container", &last),
             },
             _ => (1, String::new(), format!("unknown call {call:?}")),
@@ -291,11 +311,14 @@ impl Exec for FakeExec {
         _: usize,
         on_line: &mut dyn FnMut(Pipe, &[u8]),
     ) -> Result<Ended<Status>, ControlError> {
-        let (code, _, stderr) = self
-            .0
-            .lock()
-            .unwrap()
-            .answer(&inv.program, &inv.args, &inv.env);
+        let (code, stdout, stderr) =
+            self.0
+                .lock()
+                .unwrap()
+                .answer(&inv.program, &inv.args, &inv.env);
+        for line in stdout.split_inclusive('\n') {
+            on_line(Pipe::Stdout, line.as_bytes());
+        }
         if !stderr.is_empty() {
             on_line(Pipe::Stderr, format!("{stderr}\n").as_bytes());
         }
