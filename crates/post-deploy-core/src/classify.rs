@@ -239,6 +239,24 @@ mod tests {
         assert_eq!(v(missing), Verdict::Healthy);
     }
 
+    /// At exactly `MIN_REQUESTS` the ratio is judged, and the reason says it was (a
+    /// cargo-mutants survivor: `<` for `<=` in the reason's text went unseen).
+    #[test]
+    fn at_min_requests_the_reason_judges_the_ratio() {
+        let s = settings(3, 0.05, 20);
+        let at_min = classify(&obs(0, 20, 1), &s, now()).rule.to_string();
+        assert!(
+            at_min.contains("(1/20 requests) is within 0.05"),
+            "{at_min}"
+        );
+        assert!(!at_min.contains("not judged"), "{at_min}");
+        let below = classify(&obs(0, 19, 1), &s, now()).rule.to_string();
+        assert!(
+            below.contains("not judged: 19 requests, fewer than 20"),
+            "{below}"
+        );
+    }
+
     #[test]
     fn reasons_name_the_rule_and_numbers() {
         let s = settings(3, 0.05, 20);

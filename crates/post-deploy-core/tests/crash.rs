@@ -192,6 +192,37 @@ fn an_interrupted_docker_rollback_is_settled_by_resuming_it() {
     }
 }
 
+/// An interrupted rollback settled by a tick that comes too soon to probe (a duplicate): the
+/// settlement is saved all the same, so the next tick does not resume it again. (A
+/// cargo-mutants survivor: `p != loaded` for `p == loaded` in `duplicate` went unseen.)
+#[test]
+fn a_rollback_settled_by_a_duplicate_tick_is_saved() {
+    let s = Scenario::on_files();
+    s.world.rollback_heals.set(false);
+    crash_then_resume(&s, None, true);
+    *s.world.resume.borrow_mut() = Some(ResumedRollback::Finished {
+        detail: "finished the interrupted rollback".to_owned(),
+    });
+    // Sooner than half an interval after the crashed tick's probe.
+    s.world.advance(Duration::from_secs(1));
+    let settled = s.tick();
+    assert!(!settled.probed, "{}", settled.reason);
+    assert!(settled.reason.contains("duplicate"), "{}", settled.reason);
+    assert!(
+        settled.reason.contains("finished the interrupted rollback"),
+        "{}",
+        settled.reason
+    );
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.window_dir().join("window.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["rollback"]["state"], "done", "{saved}");
+    s.world.advance(Duration::from_secs(1));
+    assert!(!s.tick().probed);
+    assert_eq!(s.world.resumes.borrow().len(), 1, "resumed again");
+    assert_eq!(s.world.rollbacks(), 1);
+}
+
 /// A thread-safe world for ticks on several threads at once: a failing target on the new
 /// image, and counts of probes and rollbacks. A probe takes a while, so the other ticks arrive
 /// while the first holds the window.
