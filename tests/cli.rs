@@ -17,6 +17,8 @@
 mod binary;
 #[path = "support/loopback.rs"]
 mod loopback;
+#[path = "support/tmpfs.rs"]
+mod tmpfs;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -1055,4 +1057,89 @@ fn a_dangling_or_proc_artefacts_dir_is_refused_before_anything_is_written() {
         );
     }
     assert!(!scratch.path().join("nowhere").exists());
+}
+// --- An unusable state folder: exit 1 -------------------------------------------------------
+
+/// Runs `args` and asserts the contract's exit 1 for a state folder that cannot be used, with
+/// the fault named on stderr and nothing on stdout.
+fn assert_exit_1(env: &Env, args: &[&str], fault: &str) {
+    let out = env.run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert!(stderr.contains(fault), "{args:?}: {stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// A state folder under a file (ENOTDIR): every command that needs it exits 1, exactly.
+/// Checked against the binary mapping store errors to exit 2 (and to 0).
+#[test]
+fn a_state_folder_under_a_file_exits_1() {
+    let server = binary::health(500);
+    let url = server.url("/health");
+    let mut env = new_env();
+    let file = env.state().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let under = file.join("state");
+    env.set("STATE_DIR", under.to_str().unwrap());
+    for args in [
+        [vec!["arm"], arm_args(&url, "w")].concat(),
+        vec!["tick", "--repo", "api", "--work-item", "w"],
+        vec!["disarm", "--repo", "api", "--work-item", "w"],
+        [vec!["watch"], arm_args(&url, "w")].concat(),
+    ] {
+        let out = env.program(BIN).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("Not a directory"), "{args:?}: {stderr}");
+    }
+    assert!(server.requests().is_empty(), "a probe was made");
+}
+
+/// A read-only state folder (a read-only tmpfs: root ignores modes, not a read-only mount):
+/// a tick of an armed window exits 1 without probing, arm and disarm exit 1; status, which
+/// only reads, still answers. Then a full one: arm exits 1.
+#[test]
+fn a_read_only_or_full_state_folder_exits_1_and_the_tick_does_not_run() {
+    let server = binary::health(500);
+    let url = server.url("/health");
+    let env = new_env();
+    let Some(disk) = tmpfs::Tmpfs::mount(env.state(), "1m") else {
+        return;
+    };
+    let armed = env.json(&[vec!["arm"], arm_args(&url, "w")].concat(), 0);
+    assert_eq!(armed["armed"], true, "{armed}");
+    disk.read_only();
+    assert_exit_1(
+        &env,
+        &["tick", "--repo", "api", "--work-item", "w"],
+        "Read-only file system",
+    );
+    assert!(server.requests().is_empty(), "the tick probed");
+    assert_exit_1(
+        &env,
+        &[vec!["arm"], arm_args(&url, "v")].concat(),
+        "Read-only file system",
+    );
+    assert_exit_1(
+        &env,
+        &["disarm", "--repo", "api", "--work-item", "w"],
+        "Read-only file system",
+    );
+    let status = env.json(&["status", "--json"], 0);
+    assert_eq!(status.as_array().unwrap().len(), 1, "{status}");
+    drop(disk);
+
+    let Some(disk) = tmpfs::Tmpfs::mount(env.state(), "1m") else {
+        return;
+    };
+    let _filler = disk.fill();
+    assert_exit_1(
+        &env,
+        &[vec!["arm"], arm_args(&url, "full")].concat(),
+        "No space left",
+    );
 }

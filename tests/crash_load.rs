@@ -61,6 +61,14 @@ impl Env {
         self.json(&["tick", "--repo", "api", "--work-item", item], 0)
     }
 
+    /// The window's window.json, parsed: whole, whatever killed its writer.
+    fn progress(&self, item: &str) -> Value {
+        let path = self.repo_dir().join(item).join("window.json");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()))
+    }
+
     fn repo_dir(&self) -> PathBuf {
         self.state().join(".post-deploy-state-api")
     }
@@ -170,7 +178,8 @@ fn ticks_killed_at_random_points_never_run_a_rollback_twice() {
         ("ROLLBACK_CMD", &command),
     ]);
     let finals: Mutex<BTreeMap<String, Value>> = Mutex::new(BTreeMap::new());
-    let killed_running = AtomicUsize::new(0);
+    // What each killed tick left: the step it reached, read from the state, by count.
+    let reached: Mutex<BTreeMap<&'static str, usize>> = Mutex::new(BTreeMap::new());
     pool(CRASH_WINDOWS, CRASH_THREADS, |i| {
         let item = format!("crash-{i:03}");
         env.arm(&item, &url);
@@ -183,12 +192,32 @@ fn ticks_killed_at_random_points_never_run_a_rollback_twice() {
                 .spawn()
                 .unwrap();
             std::thread::sleep(Duration::from_millis(rng.below(401)));
-            if child.try_wait().unwrap().is_none() {
-                killed_running.fetch_add(1, Ordering::SeqCst);
-            }
             // SIGKILL: no handler, no unwinding, no flush.
             let _ = child.kill();
             let _ = child.wait();
+            // What the killed tick left. The marker is read first: a command that started was
+            // started by a tick that had written its intent, so the state read after it must
+            // hold the rollback (write-ahead), whatever the moment of the kill.
+            let ran = runs(&markers.path().join(&item));
+            let progress = env.progress(&item);
+            assert!(ran <= 1, "{item}: the rollback command ran {ran} times");
+            let step = match progress["rollback"]["state"].as_str() {
+                None => {
+                    assert_eq!(
+                        ran, 0,
+                        "{item}: the command ran without its intent: {progress}"
+                    );
+                    if progress["last_probe_at"].is_null() {
+                        "nothing saved"
+                    } else {
+                        "probed, no rollback"
+                    }
+                }
+                Some("intended") => "intent written",
+                Some("done" | "failed" | "unknown") => "rollback settled",
+                Some(other) => panic!("{item}: rollback state {other}: {progress}"),
+            };
+            *reached.lock().unwrap().entry(step).or_default() += 1;
         }
         // Then ticked to the end, as a host would, never killed.
         for _ in 0..100 {
@@ -236,19 +265,13 @@ fn ticks_killed_at_random_points_never_run_a_rollback_twice() {
     for (item, row) in &status {
         assert_eq!(row["phase"], "finished", "{item}: {row}");
     }
-    // The crashes did land mid-tick, and most rollbacks did run.
-    let killed = killed_running.load(Ordering::SeqCst);
-    assert!(
-        killed > CRASH_WINDOWS,
-        "only {killed} kills hit a running tick"
-    );
-    assert!(
-        runs_seen.get(&1).copied().unwrap_or(0) > CRASH_WINDOWS / 2,
-        "{runs_seen:?}"
-    );
+    // How many kills landed where depends on scheduling; it is reported, not asserted. What
+    // each kill left was asserted above.
+    let reached = reached.into_inner().unwrap();
     eprintln!(
-        "crash: {CRASH_WINDOWS} windows, {killed} ticks killed while running, rollback runs \
-         per window {runs_seen:?}, {} temporary files left by killed writers, {:.1} s",
+        "crash: {CRASH_WINDOWS} windows, kills by the step the tick had reached {reached:?}, \
+         rollback runs per window {runs_seen:?}, {} temporary files left by killed writers, \
+         {:.1} s",
         leftovers.len(),
         started.elapsed().as_secs_f64()
     );
@@ -380,7 +403,6 @@ fn ticks_killed_while_handling_a_damaged_window_json_never_roll_back_twice() {
     let url = target.url("/health");
     let markers = tempfile::tempdir().unwrap();
     let env = recording_env(markers.path());
-    let killed_running = AtomicUsize::new(0);
     pool(WINDOWS, 8, |i| {
         let item = format!("damaged-{i:03}");
         let marker = rolled_back_once(&env, &item, &url, markers.path());
@@ -396,11 +418,10 @@ fn ticks_killed_while_handling_a_damaged_window_json_never_roll_back_twice() {
                 .spawn()
                 .unwrap();
             std::thread::sleep(Duration::from_micros(rng.below(20_000)));
-            if child.try_wait().unwrap().is_none() {
-                killed_running.fetch_add(1, Ordering::SeqCst);
-            }
             let _ = child.kill();
             let _ = child.wait();
+            // Wherever the kill landed, the rollback did not run again.
+            assert_eq!(runs(&marker), 1, "{item}: the rollback ran again");
         }
         for _ in 0..100 {
             if env.tick(&item)["finished"] == true {
@@ -410,10 +431,6 @@ fn ticks_killed_while_handling_a_damaged_window_json_never_roll_back_twice() {
         }
         assert_eq!(runs(&marker), 1, "{item}: the rollback ran again");
     });
-    assert!(
-        killed_running.load(Ordering::SeqCst) > WINDOWS,
-        "too few kills hit a running tick"
-    );
 }
 
 /// A small tmpfs mounted over a folder for the test, unmounted when dropped.

@@ -668,7 +668,11 @@ fn a_healthy_container_is_left_alone() {
     assert_eq!(now["Image"].as_str().unwrap(), image_id(&current));
 }
 
-/// (f) A newer deploy replaced the container after arm: the window finishes, superseded.
+/// (f) A newer deploy replaced the container after arm: the window finishes, superseded, and
+/// acts no more. The health URL is refused from the start and `FAIL_THRESHOLD` is 1, with the
+/// previous image on the engine: without the fencing the first tick would roll the newer
+/// container back (checked by making `fenced` answer `None`: the container is recreated on
+/// the previous image).
 #[test]
 fn a_window_is_superseded_by_a_newer_deploy() {
     if !engine() {
@@ -680,9 +684,15 @@ fn a_window_is_superseded_by_a_newer_deploy() {
     let prev = c.tag(HEALTHY, &u, "prev");
     let newer = c.tag(BAD_API, &u, "newer");
     c.run_plain(&u, &bad);
-    let port = published_port(&u);
-    let run = Run::new();
-    let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let mut run = Run::new();
+    run.set("FAIL_THRESHOLD", "1");
+    // A port nothing listens on: every probe of this window fails, refused.
+    let refused = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{refused}/cgi-bin/health");
     let pair = ["--repo", "e2e", "--work-item", "f"];
     let (code, armed, _) = run.run(
         &[
@@ -704,18 +714,34 @@ fn a_window_is_superseded_by_a_newer_deploy() {
 
     docker_ok(&["rm", "-f", &u]);
     let newer_id = c.run_plain(&u, &newer);
-    let (code, out, stderr) = run.run(&[&["tick"][..], &pair].concat(), Duration::from_secs(60));
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(out["finished"], true, "{out}");
-    assert!(
-        out["reason"].as_str().unwrap().contains("superseded"),
-        "{out}"
-    );
+    for i in 0..3 {
+        let (code, out, stderr) =
+            run.run(&[&["tick"][..], &pair].concat(), Duration::from_secs(60));
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(out["finished"], true, "tick {i}: {out}");
+        assert_ne!(out["action"], "ROLLBACK", "tick {i}: {out}");
+        assert!(
+            out["reason"].as_str().unwrap().contains("superseded"),
+            "tick {i}: {out}"
+        );
+        assert!(!stderr.contains("post-deploy alert"), "tick {i}: {stderr}");
+        // more than half an interval: not a duplicate
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    let now = inspect(&u);
     assert_eq!(
-        inspect(&u)["Id"].as_str().unwrap(),
+        now["Id"].as_str().unwrap(),
         newer_id,
         "a superseded window acts no more"
     );
+    assert_eq!(now["Image"].as_str().unwrap(), image_id(&newer));
+    let parked = docker_ok(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("name=^/{u}-post-deploy-failed-"),
+    ]);
+    assert!(parked.trim().is_empty(), "a container was parked: {parked}");
 }
 
 /// (g) The previous image is not on the engine: alert only, the container untouched.

@@ -31,8 +31,45 @@ use support::loopback::{self, Conn, Server};
 
 /// The probe limit in these tests: short, so a time-out test is quick.
 const LIMIT: Duration = Duration::from_secs(1);
-/// How far past the limit a timed-out probe may return: a correctness bound, not a benchmark.
+/// How far past the limit a probe may return. These bounds check the probe's own time limit
+/// (the contract's `HEALTH_TIMEOUT_S`), not its speed: a probe that ignored the limit would
+/// take the server's whole silence or trickle (10 s and more), far past `LIMIT + SLACK`. The
+/// slack is three times the limit because the tests run beside others on two shared cores,
+/// where a thread can wait a second or more to be scheduled; it is not a benchmark.
 const SLACK: Duration = Duration::from_secs(3);
+
+/// Set in a child run of this test binary (see [`in_child`]).
+const CHILD: &str = "POST_DEPLOY_TEST_CHILD";
+
+/// Runs the ignored test `name` of this binary alone in a child process, output not captured,
+/// with `env`: what it prints on stderr and its peak memory are its own, not shared with the
+/// tests running beside it here.
+fn in_child(name: &str, env: &[(&str, String)]) -> std::process::Output {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name} failed in its child process: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Whether this is the child run [`in_child`] asked for; a plain `--ignored` run is not.
+fn is_child() -> bool {
+    std::env::var_os(CHILD).is_some()
+}
 
 fn probe(url: &str) -> (HealthSample, Duration) {
     let started = Instant::now();
@@ -140,9 +177,7 @@ fn a_server_that_never_answers_times_out_within_the_limit() {
 fn a_64_mib_body_passes_reading_only_the_cap() {
     const LEN: u64 = 64 * 1024 * 1024;
     let server = Server::start(loopback::big_body(LEN));
-    let before = vm_hwm_kib();
     let (sample, took) = probe(&server.url("/health"));
-    let after = vm_hwm_kib();
     assert_eq!(sample.outcome, Ok(200));
     assert!(took < LIMIT + SLACK, "{took:?}");
     // The probe stopped reading and closed: the server's writes failed long before the end.
@@ -152,12 +187,80 @@ fn a_64_mib_body_passes_reading_only_the_cap() {
     );
     let sent = server.body_bytes_sent();
     assert!(sent < LEN, "the whole body was sent ({sent} bytes)");
-    if let (Some(before), Some(after)) = (before, after) {
-        assert!(
-            after.saturating_sub(before) < 16 * 1024,
-            "peak memory grew by {} KiB",
-            after - before
-        );
+}
+
+/// The probe of a 64 MiB body, in a process of its own: its peak resident size grows by far
+/// less than the body. Measured in a child so that no test running beside it moves the peak.
+/// Checked against the probe reading the whole body into memory (`take(u64::MAX)` into a
+/// `Vec`): the peak grows by 64 MiB and more.
+#[test]
+fn a_64_mib_body_does_not_raise_the_probes_peak_memory() {
+    const LEN: u64 = 64 * 1024 * 1024;
+    let server = Server::start(loopback::big_body(LEN));
+    let out = in_child(
+        "child_probe_of_a_big_body",
+        &[("POST_DEPLOY_TEST_URL", server.url("/health"))],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let grew: u64 = stdout
+        .lines()
+        .find_map(|l| l.split_once("peak memory grew by KiB: ").map(|(_, n)| n))
+        .unwrap_or_else(|| panic!("no measure from the child: {stdout}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        grew < 16 * 1024,
+        "the probe's peak memory grew by {grew} KiB"
+    );
+}
+
+#[test]
+#[ignore = "run in a child process by a_64_mib_body_does_not_raise_the_probes_peak_memory"]
+fn child_probe_of_a_big_body() {
+    if !is_child() {
+        return;
+    }
+    let url = std::env::var("POST_DEPLOY_TEST_URL").unwrap();
+    let before = vm_hwm_kib().expect("VmHWM in /proc/self/status");
+    // A generous limit: this measures memory, not time.
+    let sample = UreqProbe::new().get(&url, Duration::from_secs(60)).unwrap();
+    let after = vm_hwm_kib().unwrap();
+    assert_eq!(sample.outcome, Ok(200));
+    println!("peak memory grew by KiB: {}", after.saturating_sub(before));
+}
+
+/// URLs the probe cannot request (empty, not a URL, no host, another scheme, a broken
+/// authority, a control character): each is the monitor's own fault, an error that says why,
+/// never a sample and never a panic. (arm refuses all of them before a window exists.)
+/// Checked against `BadUri` and `Http` errors classed as failed probes of the target.
+#[test]
+fn urls_the_probe_cannot_request_are_the_monitors_fault() {
+    let probe = UreqProbe::new();
+    for (url, why) in [
+        (
+            "",
+            "cannot build a request for the health URL: empty string",
+        ),
+        ("not a url", "cannot build a request for the health URL"),
+        (
+            "http://",
+            "cannot build a request for the health URL: empty string",
+        ),
+        (
+            "ftp://example.invalid/",
+            "bad health URL: unknown scheme: ftp",
+        ),
+        ("http://[::1/x", "cannot build a request for the health URL"),
+        (
+            "http://\u{7f}/",
+            "cannot build a request for the health URL",
+        ),
+    ] {
+        match probe.get(url, Duration::from_millis(200)) {
+            Err(e) => assert!(e.to_string().contains(why), "{url:?}: {e}"),
+            Ok(sample) => panic!("{url:?} was probed: {sample:?}"),
+        }
     }
 }
 
@@ -408,9 +511,73 @@ fn a_silent_webhook_times_out_and_hides_the_secrets() {
     assert_redacted(&text, port);
 }
 
+/// The one line on stderr that carries the alert, parsed.
+fn alert_line(stderr: &str) -> serde_json::Value {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("post-deploy alert: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "one alert line on stderr: {stderr}");
+    serde_json::from_str(lines[0]).unwrap()
+}
+
+/// Checked against the sink's `eprintln!` of the alert removed: no alert line.
 #[test]
 fn without_a_webhook_an_alert_only_goes_to_stderr() {
-    WebhookSink::new(None).send(&alert()).unwrap();
+    let out = in_child("child_sends_an_alert", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = alert_line(&stderr);
+    assert_eq!(line["event"], "degraded", "{line}");
+    assert_eq!(line["repo"], "shop");
+    assert_eq!(line["work_item"], "wi-42");
+    assert_eq!(line["verdict"], "DEGRADED");
+    assert_eq!(line["action"], "ROLLBACK");
+    assert!(
+        line["text"].as_str().unwrap().contains("shop wi-42"),
+        "{line}"
+    );
+    assert!(!stderr.contains("not delivered"), "{stderr}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("post-deploy alert"),
+        "the alert went to stdout"
+    );
+}
+
+/// A failed delivery is reported on stderr, after the alert itself, without the URL's
+/// secrets. Checked against the sink's `scrub` returning the text as it is.
+#[test]
+fn a_failed_delivery_is_reported_on_stderr_without_the_secrets() {
+    let server = Server::start(loopback::respond(500, &[], b"no"));
+    let port = server.port();
+    let out = in_child(
+        "child_sends_an_alert",
+        &[("POST_DEPLOY_TEST_WEBHOOK_PORT", port.to_string())],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(alert_line(&stderr)["event"], "degraded");
+    let failure = stderr
+        .lines()
+        .find(|l| l.starts_with("post-deploy: alert not delivered: "))
+        .unwrap_or_else(|| panic!("no failed delivery on stderr: {stderr}"));
+    assert_redacted(failure, port);
+    assert_redacted(&stderr, port);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+#[ignore = "run in a child process by the stderr tests of the webhook sink"]
+fn child_sends_an_alert() {
+    if !is_child() {
+        return;
+    }
+    match std::env::var("POST_DEPLOY_TEST_WEBHOOK_PORT") {
+        Err(_) => WebhookSink::new(None).send(&alert()).unwrap(),
+        Ok(port) => {
+            let url = secret_url(port.parse().unwrap());
+            let err = WebhookSink::with_timeout(Some(url), LIMIT).send(&alert());
+            assert!(err.is_err());
+        }
+    }
 }
 
 // --- Credentials ----------------------------------------------------------------------

@@ -314,24 +314,78 @@ impl Outside {
     }
 }
 
-/// The refusal is visible: a non-zero exit whose message names `name`, or a JSON reason that
-/// names it.
-fn refused_naming(out: &Output, name: &str) -> bool {
-    let named_in_err = stderr(out).contains(name) && stderr(out).contains("symbolic link");
-    let named_in_reason = serde_json::from_slice::<Value>(&out.stdout)
-        .ok()
-        .and_then(|v| v["reason"].as_str().map(|r| r.contains(name)))
-        .unwrap_or(false);
-    (out.status.code() != Some(0) && named_in_err) || named_in_reason
+const LOG: &str = "16-post-deploy-log.md";
+
+/// What the contract says a command does over a planted symlink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// The state folder cannot be used: exit 1, and stderr names the symlink.
+    Refused,
+    /// The command ran (the symlink is the log artefact, which is not state): this exit code,
+    /// and the JSON reason names the symlink.
+    Ran(i32),
+    /// The command had nothing to write through it: this exit code, one JSON answer.
+    Quiet(i32),
+}
+
+/// What `cmd` must do over a symlinked `name` when the window is `armed` (a real target.json).
+fn expected(cmd: &str, name: &str, armed: bool) -> Expect {
+    match (cmd, armed, name == LOG) {
+        // Arm of an armed pair writes nothing: already armed.
+        ("arm", true, _) => Expect::Quiet(0),
+        // Arm was refused, so there is no window: "not armed", nothing written.
+        ("tick" | "disarm", false, true) => Expect::Quiet(0),
+        // A tick and a disarm run; the log row is not written, and the reason says so.
+        ("tick" | "disarm", true, true) => Expect::Ran(0),
+        // The window was disarmed just before: watch replays it (a degradation left standing)
+        // and writes nothing.
+        ("watch", true, true) => Expect::Quiet(4),
+        _ => Expect::Refused,
+    }
+}
+
+fn assert_expected(out: &Output, name: &str, expect: Expect, what: &str) {
+    let shown = format!(
+        "{what}: expected {expect:?}, exit {:?}\n{}\n{}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    );
+    match expect {
+        Expect::Refused => {
+            assert_eq!(out.status.code(), Some(1), "{shown}");
+            assert!(
+                stderr(out).contains(name) && stderr(out).contains("symbolic link"),
+                "{shown}"
+            );
+            assert!(out.stdout.is_empty(), "{shown}");
+        }
+        Expect::Ran(code) => {
+            assert_eq!(out.status.code(), Some(code), "{shown}");
+            let reason = binary::one_json(out, what)["reason"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                reason.contains(name) && reason.contains("symbolic link"),
+                "{shown}"
+            );
+        }
+        Expect::Quiet(code) => {
+            assert_eq!(out.status.code(), Some(code), "{shown}");
+            binary::one_json(out, what);
+        }
+    }
 }
 
 fn arm_args(url: &str) -> Vec<&str> {
     vec!["--repo", "api", "--work-item", "w", "--health-url", url]
 }
 
-/// Runs arm, tick, disarm and watch over a planted symlink: each must refuse naming it (unless
-/// `quiet` allows a silent pass), none may write through it, and none may panic.
-fn assert_refused(env: &Env, outside: &Outside, name: &str, url: &str, quiet: &[&str]) {
+/// Runs arm, tick, disarm and watch over a planted symlink: each does what the contract says
+/// (`expected`: exit 1 naming it, or, for the log artefact, the command's own exit code with
+/// the reason naming it), none writes through it, and none panics.
+fn assert_refused(env: &Env, outside: &Outside, name: &str, url: &str) {
     let runs: Vec<Vec<&str>> = vec![
         [vec!["arm"], arm_args(url)].concat(),
         vec!["tick", "--repo", "api", "--work-item", "w"],
@@ -340,24 +394,11 @@ fn assert_refused(env: &Env, outside: &Outside, name: &str, url: &str, quiet: &[
     ];
     for args in runs {
         let what = format!("{name} -> {} ({})", outside.path.display(), args[0]);
+        let armed = std::fs::symlink_metadata(env.window_dir("api", "w").join("target.json"))
+            .is_ok_and(|m| m.is_file());
         let out = env.run(&args);
         assert_no_panic(&out, &what);
-        // With no window (no target.json, or one that points nowhere), disarm and tick
-        // rightly answer "not armed" and write nothing.
-        // Arm refuses before target.json is written, so tick and disarm find no window.
-        let no_window = matches!(args[0], "disarm" | "tick")
-            && !env.window_dir("api", "w").join("target.json").exists()
-            && out.status.code() == Some(0)
-            && stdout(&out).contains("not armed");
-        if !quiet.contains(&args[0]) && !no_window {
-            assert!(
-                refused_naming(&out, name),
-                "{what}: refused naming {name}: exit {:?}\n{}\n{}",
-                out.status.code(),
-                stdout(&out),
-                stderr(&out)
-            );
-        }
+        assert_expected(&out, name, expected(args[0], name, armed), &what);
         outside.assert_untouched(&what);
     }
     let status = env.run(&["status", "--json"]);
@@ -376,7 +417,7 @@ fn a_symlinked_state_folder_is_refused_and_nothing_is_written_through_it() {
         let outside = Outside::folder(exists);
         let link = env.state().join(".post-deploy-state-api");
         std::os::unix::fs::symlink(&outside.path, &link).unwrap();
-        assert_refused(&env, &outside, ".post-deploy-state-api", &url, &[]);
+        assert_refused(&env, &outside, ".post-deploy-state-api", &url);
         assert_eq!(outside.exists(), exists);
 
         // the work item folder
@@ -386,17 +427,8 @@ fn a_symlinked_state_folder_is_refused_and_nothing_is_written_through_it() {
         std::fs::create_dir(&repo).unwrap();
         std::fs::set_permissions(&repo, std::fs::Permissions::from_mode(0o700)).unwrap();
         std::os::unix::fs::symlink(&outside.path, repo.join("w")).unwrap();
-        assert_refused(&env, &outside, ".post-deploy-state-api/w", &url, &[]);
+        assert_refused(&env, &outside, ".post-deploy-state-api/w", &url);
         assert_eq!(outside.exists(), exists);
-    }
-}
-
-/// Commands that pass silently over a symlinked state file today (see the ignored tests).
-fn known_quiet(name: &str, exists: bool) -> Vec<&'static str> {
-    match (name, exists) {
-        ("16-post-deploy-log.md", _) => vec!["arm", "tick", "disarm", "watch"],
-        ("target.json", true) => vec!["arm"],
-        _ => vec![],
     }
 }
 
@@ -411,7 +443,7 @@ fn a_symlinked_state_file_before_arm_is_never_written_through() {
             let dir = env.window_dir("api", "w");
             std::fs::create_dir_all(&dir).unwrap();
             std::os::unix::fs::symlink(&outside.path, dir.join(name)).unwrap();
-            assert_refused(&env, &outside, name, &url, &known_quiet(name, exists));
+            assert_refused(&env, &outside, name, &url);
             assert_eq!(outside.exists(), exists, "{name}");
             assert!(
                 std::fs::symlink_metadata(dir.join(name))
@@ -437,10 +469,7 @@ fn a_symlinked_state_file_after_arm_is_never_written_through() {
             let outside = Outside::file(exists);
             let _ = std::fs::remove_file(dir.join(name));
             std::os::unix::fs::symlink(&outside.path, dir.join(name)).unwrap();
-            // arm of an armed pair writes nothing, so only the later commands must refuse.
-            let mut quiet = known_quiet(name, exists);
-            quiet.push("arm");
-            assert_refused(&env, &outside, name, &url, &quiet);
+            assert_refused(&env, &outside, name, &url);
             assert_eq!(outside.exists(), exists, "{name}");
         }
     }
@@ -457,20 +486,33 @@ fn a_symlinked_log_in_the_artefacts_dir_is_never_written_through() {
         let outside = Outside::file(exists);
         std::os::unix::fs::symlink(&outside.path, artefacts.join("16-post-deploy-log.md")).unwrap();
         let artefacts = artefacts.to_str().unwrap();
-        for args in [
-            [
-                vec!["arm"],
-                arm_args(&url),
-                vec!["--artefacts-dir", artefacts],
-            ]
-            .concat(),
-            vec!["tick", "--repo", "api", "--work-item", "w"],
-            vec!["disarm", "--repo", "api", "--work-item", "w"],
+        // Arm refuses (the log is written at arm), so tick and disarm find no window.
+        for (args, expect) in [
+            (
+                [
+                    vec!["arm"],
+                    arm_args(&url),
+                    vec!["--artefacts-dir", artefacts],
+                ]
+                .concat(),
+                Expect::Refused,
+            ),
+            (
+                vec!["tick", "--repo", "api", "--work-item", "w"],
+                Expect::Quiet(0),
+            ),
+            (
+                vec!["disarm", "--repo", "api", "--work-item", "w"],
+                Expect::Quiet(0),
+            ),
         ] {
+            let what = format!("{args:?}");
             let out = env.run(&args);
-            assert_no_panic(&out, &format!("{args:?}"));
-            outside.assert_untouched(&format!("{args:?}"));
+            assert_no_panic(&out, &what);
+            assert_expected(&out, LOG, expect, &what);
+            outside.assert_untouched(&what);
         }
+        assert!(!env.window_dir("api", "w").join("target.json").exists());
         assert_eq!(outside.exists(), exists);
     }
 }
@@ -483,12 +525,7 @@ fn arm_names_a_symlinked_target_json() {
     std::fs::create_dir_all(&dir).unwrap();
     std::os::unix::fs::symlink(&outside.path, dir.join("target.json")).unwrap();
     let out = env.run(&[vec!["arm"], arm_args("http://127.0.0.1:9/health")].concat());
-    assert!(
-        refused_naming(&out, "target.json"),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_expected(&out, "target.json", Expect::Refused, "arm");
     outside.assert_untouched("arm");
 }
 
@@ -500,13 +537,7 @@ fn a_symlinked_log_is_named() {
     let dir = env.window_dir("api", "w");
     std::fs::create_dir_all(&dir).unwrap();
     std::os::unix::fs::symlink(&outside.path, dir.join("16-post-deploy-log.md")).unwrap();
-    assert_refused(
-        &env,
-        &outside,
-        "16-post-deploy-log.md",
-        &server.url("/health"),
-        &[],
-    );
+    assert_refused(&env, &outside, LOG, &server.url("/health"));
 }
 
 // --- Modes ------------------------------------------------------------------------------

@@ -53,3 +53,15 @@ fn reader_mixed(bencher: Bencher<'_, '_>) {
         .counter(BytesCount::of_slice(&data))
         .bench(|| count_reader(LogFormat::Auto, black_box(&data[..])));
 }
+
+/// Lines of quotes that each open a would-be request (`"A "` repeated, then `" 500`), at three
+/// lengths under the line limit: a linear scan takes twice as long for twice the length, a
+/// scan quadratic in the quotes of a line four times. This replaces a test that could not fail
+/// (it had no time bound); compare the three rows.
+#[divan::bench(args = [100_000, 200_000, 300_000], sample_count = 10)]
+fn quotes(bencher: Bencher<'_, '_>, n: usize) {
+    let line = "\"A ".repeat(n) + "\" 500\n";
+    bencher
+        .counter(BytesCount::of_str(&line))
+        .bench(|| count_reader(LogFormat::Auto, black_box(line.as_bytes())));
+}

@@ -450,6 +450,24 @@ mod tests {
         assert_eq!(v(missing), Verdict::Healthy);
     }
 
+    /// At exactly `MIN_REQUESTS` the ratio is judged, and the reason says it was (a
+    /// cargo-mutants survivor: `<` for `<=` in the reason's text went unseen).
+    #[test]
+    fn at_min_requests_the_reason_judges_the_ratio() {
+        let s = settings(3, 0.05, 20);
+        let at_min = classify(&obs(0, 20, 1), &s, now()).rule.to_string();
+        assert!(
+            at_min.contains("(1/20 requests) is within 0.05"),
+            "{at_min}"
+        );
+        assert!(!at_min.contains("not judged"), "{at_min}");
+        let below = classify(&obs(0, 19, 1), &s, now()).rule.to_string();
+        assert!(
+            below.contains("not judged: 19 requests, fewer than 20"),
+            "{below}"
+        );
+    }
+
     #[test]
     fn reasons_name_the_rule_and_numbers() {
         let s = settings(3, 0.05, 20);
@@ -465,6 +483,70 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         insta::assert_snapshot!(text);
+    }
+
+    /// `errors > threshold * requests` in floating point: the product a reader might write.
+    fn product_says_above(errors: u64, requests: u64, threshold: f64) -> bool {
+        let (e, r) = (errors as f64, requests as f64);
+        e > threshold * r
+    }
+
+    /// Every ratio exactly at a threshold of three decimals, over up to 1,000 requests: not
+    /// above it. Among them are cases where the product `threshold * requests` rounds below
+    /// `errors` (29/100 against 0.29), so a classifier written with the product, or with `>=`,
+    /// fails here.
+    #[test]
+    fn a_ratio_exactly_at_the_threshold_is_not_above_it_where_the_product_would_say_so() {
+        let mut product_disagrees = Vec::new();
+        let mut exact_cases = 0;
+        for milli in 1u64..1000 {
+            let threshold = milli as f64 / 1000.0;
+            let s = settings(3, threshold, 0);
+            for requests in (1u64..=1000).filter(|r| r * milli % 1000 == 0) {
+                let errors = requests * milli / 1000;
+                exact_cases += 1;
+                let at = classify(&obs(0, requests, errors), &s, now());
+                assert_eq!(
+                    at.verdict,
+                    Verdict::Healthy,
+                    "{errors}/{requests} vs {threshold}"
+                );
+                // One more error is above it.
+                let over = classify(&obs(0, requests, errors + 1), &s, now());
+                assert_eq!(
+                    over.verdict,
+                    Verdict::Degraded,
+                    "{}/{requests} vs {threshold}",
+                    errors + 1
+                );
+                if product_says_above(errors, requests, threshold) {
+                    product_disagrees.push((errors, requests, milli));
+                }
+            }
+        }
+        assert_eq!(exact_cases, 7_500);
+        assert!(
+            product_disagrees.contains(&(29, 100, 290)),
+            "{product_disagrees:?}"
+        );
+        assert!(product_disagrees.len() > 100, "{}", product_disagrees.len());
+    }
+
+    /// A ratio exactly at the threshold, or one error either side of it, as requests,
+    /// errors and a threshold of three decimals that make it so.
+    fn at_the_threshold() -> impl Strategy<Value = (u64, u64, u32)> {
+        (0u32..=1000, 1u64..2000, -1i64..=1).prop_map(|(milli, k, nudge)| {
+            // the fewest requests at which milli/1000 is a whole number of errors
+            let step = 1000 / gcd(u64::from(milli), 1000);
+            let requests = step * k;
+            let exact = requests * u64::from(milli) / 1000;
+            let errors = exact.saturating_add_signed(nudge).min(requests);
+            (requests, errors, milli)
+        })
+    }
+
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 { a } else { gcd(b, a % b) }
     }
 
     fn latency_settings(ms: f64, quantile_milli: u32, min: u64) -> WindowSettings {
@@ -526,6 +608,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn fires_exactly_on_the_contract_rule_at_the_threshold(
+            (requests, errors, ratio_milli) in at_the_threshold(),
+            failures in 0u32..3, min in 0u64..60,
+        ) {
+            let s = settings(3, f64::from(ratio_milli) / 1000.0, min);
+            let got = classify(&obs(failures, requests, errors), &s, now());
+            let ratio_rule = requests >= min
+                && u128::from(errors) * 1000 > u128::from(ratio_milli) * u128::from(requests);
+            prop_assert_eq!(got.verdict == Verdict::Degraded, ratio_rule, "{:?}", got);
+        }
+
         /// The latency rule fires exactly when more of the timed requests were slow than the
         /// quantile allows (checked in integers), and never under MIN_REQUESTS. Half the cases
         /// sit on the boundary on purpose: exactly as many slow as allowed, or one more.

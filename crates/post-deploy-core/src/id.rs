@@ -226,23 +226,85 @@ mod tests {
         insta::assert_snapshot!(text.join("\n"));
     }
 
+    /// The contract's rule, written out again without the module's code: 1 to 128 characters
+    /// of `A-Z a-z 0-9 . _ -`, not `.` or `..`, not starting with `-`.
+    fn contract_allows(s: &str) -> bool {
+        (1..=128).contains(&s.chars().count())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && s != "."
+            && s != ".."
+            && !s.starts_with('-')
+    }
+
+    /// Strings near the boundary: the id alphabet (dots and hyphens often, lengths up to
+    /// 130), `.`, `..`, a leading `-`, and valid ids with a hostile piece put in.
+    fn candidates() -> impl Strategy<Value = String> {
+        let alphabet = "[A-Za-z0-9._-]";
+        let hostile = prop::sample::select(vec![
+            "/", "\\", "\0", "\n", " ", "..", "../", "/..", "é", "\u{202e}", "\u{ff0e}", "%2e",
+            "*", "$", "~", ":", "\u{7f}",
+        ]);
+        prop_oneof![
+            prop::sample::select(vec![".", "..", "...", "-", "--", "-.", ".-", "_", "a"])
+                .prop_map(str::to_owned),
+            proptest::string::string_regex(&format!("{alphabet}{{0,130}}")).unwrap(),
+            proptest::string::string_regex("[.-]{1,4}").unwrap(),
+            // lengths at the limit
+            (
+                126usize..=130,
+                proptest::string::string_regex("[.a-]").unwrap()
+            )
+                .prop_map(|(n, c)| c.repeat(n)),
+            (
+                "-|\\.|\\.\\.|",
+                proptest::string::string_regex(&format!("{alphabet}{{0,8}}")).unwrap()
+            )
+                .prop_map(|(a, b)| a + &b),
+            (
+                proptest::string::string_regex(&format!("{alphabet}{{0,6}}")).unwrap(),
+                hostile,
+                proptest::string::string_regex(&format!("{alphabet}{{0,6}}")).unwrap(),
+            )
+                .prop_map(|(a, h, b)| format!("{a}{h}{b}")),
+        ]
+    }
+
+    #[test]
+    fn the_hostile_edges_are_refused_and_their_neighbours_accepted() {
+        for bad in [
+            ".", "..", "-", "-a", "--help", "../a", "a/b", "", " a", "a\0",
+        ] {
+            assert!(RepoName::new(bad).is_err(), "{bad:?}");
+            assert!(WorkItem::new(bad).is_err(), "{bad:?}");
+        }
+        for ok in ["...", ".a", "a.", "a-", "_", "._", "..."] {
+            assert!(RepoName::new(ok).is_ok(), "{ok:?}");
+            assert!(WorkItem::new(ok).is_ok(), "{ok:?}");
+        }
+        assert!(RepoName::new(&"x".repeat(128)).is_ok());
+        assert!(RepoName::new(&"x".repeat(129)).is_err());
+    }
+
     proptest! {
+        /// Checked against dropping the `..` check, the leading `-` check and a limit of 129.
         #[test]
-        fn accepted_values_are_one_safe_path_component(s in "\\PC{0,140}") {
-            if let Ok(id) = RepoName::new(&s) {
+        fn exactly_the_contracts_identifiers_are_accepted(s in candidates()) {
+            let expected = contract_allows(&s);
+            prop_assert_eq!(RepoName::new(&s).is_ok(), expected, "{:?}", s);
+            prop_assert_eq!(WorkItem::new(&s).is_ok(), expected, "{:?}", s);
+            if let Ok(id) = WorkItem::new(&s) {
                 let path = std::path::Path::new(id.as_str());
                 let mut parts = path.components();
-                prop_assert!(matches!(parts.next(), Some(std::path::Component::Normal(_))));
-                prop_assert!(parts.next().is_none());
-                prop_assert!(!id.as_str().starts_with('-'));
-                prop_assert!((1..=MAX_ID_LEN).contains(&id.as_str().len()));
+                prop_assert!(matches!(parts.next(), Some(std::path::Component::Normal(_))), "{:?}", s);
+                prop_assert!(parts.next().is_none(), "{:?}", s);
+                prop_assert_eq!(id.as_str(), s.as_str());
             }
         }
 
         #[test]
-        fn the_alphabet_is_exactly_accepted(s in "[A-Za-z0-9._-]{1,128}") {
-            let ok = RepoName::new(&s).is_ok();
-            prop_assert_eq!(ok, s != "." && s != ".." && !s.starts_with('-'));
+        fn no_input_panics_or_is_accepted_outside_the_rule(s in "\\PC{0,140}") {
+            prop_assert_eq!(RepoName::new(&s).is_ok(), contract_allows(&s), "{:?}", s);
         }
     }
 }

@@ -15,10 +15,17 @@ mod support;
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Barrier, Mutex};
 use std::time::Duration;
 
+use post_deploy_core::config::CommandLine;
 use post_deploy_core::store::Store as _;
-use post_deploy_core::{ActionKind, ResumedRollback, Step, Verdict};
+use post_deploy_core::{
+    ActionKind, Alert, AlertError, AlertSink, Clock, CommandOutcome, ContainerControl,
+    ContainerInfo, ControlError, Effects, HealthSample, HttpProbe, LogCursor, Monitor, ProbeError,
+    ProbeFailure, ResumedRollback, Step, TickOutcome, Verdict,
+};
 use support::{CrashAt, OLD_IMAGE, Scenario};
 
 const STEPS: [Step; 6] = [
@@ -192,8 +199,201 @@ fn an_interrupted_docker_rollback_is_settled_by_resuming_it() {
     }
 }
 
+/// An interrupted rollback settled by a tick that comes too soon to probe (a duplicate): the
+/// settlement is saved all the same, so the next tick does not resume it again. (A
+/// cargo-mutants survivor: `p != loaded` for `p == loaded` in `duplicate` went unseen.)
+#[test]
+fn a_rollback_settled_by_a_duplicate_tick_is_saved() {
+    let s = Scenario::on_files();
+    s.world.rollback_heals.set(false);
+    crash_then_resume(&s, None, true);
+    *s.world.resume.borrow_mut() = Some(ResumedRollback::Finished {
+        detail: "finished the interrupted rollback".to_owned(),
+    });
+    // Sooner than half an interval after the crashed tick's probe.
+    s.world.advance(Duration::from_secs(1));
+    let settled = s.tick();
+    assert!(!settled.probed, "{}", settled.reason);
+    assert!(settled.reason.contains("duplicate"), "{}", settled.reason);
+    assert!(
+        settled.reason.contains("finished the interrupted rollback"),
+        "{}",
+        settled.reason
+    );
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.window_dir().join("window.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["rollback"]["state"], "done", "{saved}");
+    s.world.advance(Duration::from_secs(1));
+    assert!(!s.tick().probed);
+    assert_eq!(s.world.resumes.borrow().len(), 1, "resumed again");
+    assert_eq!(s.world.rollbacks(), 1);
+}
+
+/// A thread-safe world for ticks on several threads at once: a failing target on the new
+/// image, and counts of probes and rollbacks. A probe takes a while, so the other ticks arrive
+/// while the first holds the window.
+struct Shared {
+    now: chrono::DateTime<chrono::Utc>,
+    image: Mutex<String>,
+    probes: AtomicUsize,
+    rollbacks: AtomicUsize,
+}
+
+impl Clock for Shared {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.now
+    }
+}
+
+impl HttpProbe for Shared {
+    fn get(&self, _url: &str, _timeout: Duration) -> Result<HealthSample, ProbeError> {
+        self.probes.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(if *self.image.lock().unwrap() == OLD_IMAGE {
+            HealthSample::pass(200, Duration::from_millis(1))
+        } else {
+            HealthSample::fail(
+                ProbeFailure::Status { status: 503 },
+                Duration::from_millis(1),
+            )
+        })
+    }
+}
+
+impl ContainerControl for Shared {
+    fn inspect(&self, container: &str) -> Result<ContainerInfo, ControlError> {
+        let image_id = self.image.lock().unwrap().clone();
+        let image_ref = if image_id == OLD_IMAGE {
+            "api:1.0"
+        } else {
+            "api:1.1"
+        };
+        Ok(ContainerInfo {
+            id: "0123456789abcdef".to_owned(),
+            name: container.to_owned(),
+            image_id,
+            image_ref: image_ref.to_owned(),
+            running: true,
+        })
+    }
+
+    fn image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
+        Ok((image == "api:1.0").then(|| OLD_IMAGE.to_owned()))
+    }
+
+    fn read_logs(
+        &self,
+        _container: &str,
+        cursor: &LogCursor,
+        _sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<LogCursor, ControlError> {
+        Ok(cursor.clone())
+    }
+
+    fn rollback(&self, _container: &str, _previous_image: &str) -> Result<(), ControlError> {
+        self.rollbacks.fetch_add(1, Ordering::SeqCst);
+        *self.image.lock().unwrap() = OLD_IMAGE.to_owned();
+        Ok(())
+    }
+
+    fn resume_rollback(
+        &self,
+        _container: &str,
+        _previous_image: &str,
+    ) -> Result<ResumedRollback, ControlError> {
+        Ok(ResumedRollback::NotSettled {
+            detail: String::new(),
+        })
+    }
+
+    fn run_command(
+        &self,
+        _command: &CommandLine,
+        _env: &[(String, String)],
+        _timeout: Duration,
+    ) -> Result<CommandOutcome, ControlError> {
+        self.rollbacks.fetch_add(1, Ordering::SeqCst);
+        Ok(CommandOutcome::Exited {
+            code: 0,
+            stderr_tail: String::new(),
+        })
+    }
+}
+
+impl AlertSink for Shared {
+    fn send(&self, _alert: &Alert) -> Result<(), AlertError> {
+        Ok(())
+    }
+}
+
+/// Eight threads tick the same window over the file store at the same instant, released
+/// together by a barrier, with a target that degrades at its first failed probe: exactly one
+/// tick probes and rolls back; the others find the window taken (or, arriving after it was
+/// released, the probe just made). Checked against a store whose `try_lock` always grants
+/// the lock: several ticks probe and roll back.
 #[test]
 fn concurrent_ticks_of_one_window_act_once() {
+    const THREADS: usize = 8;
+    let mut s = Scenario::on_files();
+    s.set("FAIL_THRESHOLD", "1");
+    s.world.break_new_image();
+    s.arm();
+    let shared = Shared {
+        now: s.world.now.get(),
+        image: Mutex::new(support::NEW_IMAGE.to_owned()),
+        probes: AtomicUsize::new(0),
+        rollbacks: AtomicUsize::new(0),
+    };
+    let (config, repo, work_item) = (s.config(), s.repo.clone(), s.work_item.clone());
+    let barrier = Barrier::new(THREADS);
+    let outs: Vec<TickOutcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    let monitor = Monitor::new(
+                        config.clone(),
+                        Effects {
+                            http: &shared,
+                            clock: &shared,
+                            control: &shared,
+                            alerts: &shared,
+                        },
+                    );
+                    barrier.wait();
+                    monitor.tick(&repo, &work_item).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let reasons: Vec<&str> = outs.iter().map(|o| o.reason.as_str()).collect();
+    assert_eq!(shared.probes.load(Ordering::SeqCst), 1, "{reasons:#?}");
+    assert_eq!(shared.rollbacks.load(Ordering::SeqCst), 1, "{reasons:#?}");
+    assert_eq!(outs.iter().filter(|o| o.probed).count(), 1, "{reasons:#?}");
+    assert_eq!(
+        outs.iter()
+            .filter(|o| o.action == ActionKind::Rollback && o.probed)
+            .count(),
+        1,
+        "{reasons:#?}"
+    );
+    for out in outs.iter().filter(|o| !o.probed) {
+        assert!(
+            out.reason.contains("another tick") || out.reason.contains("duplicate"),
+            "{}",
+            out.reason
+        );
+    }
+    // While one tick holds the window, the others are turned away rather than queued.
+    assert!(
+        outs.iter().any(|o| o.reason.contains("another tick")),
+        "{reasons:#?}"
+    );
+}
+
+#[test]
+fn a_held_lock_turns_every_tick_away() {
     let s = Scenario::on_files();
     s.world.break_new_image();
     s.arm();

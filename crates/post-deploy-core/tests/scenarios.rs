@@ -172,17 +172,43 @@ fn the_ratio_is_judged_only_once_min_requests_is_reached() {
     assert_eq!(s.world.rollbacks(), 1);
 }
 
+/// De-duplication at a tick boundary is the adapter's (`LogTally` in the docker adapter, tested
+/// there over overlapping reads); the core's part is to start each read from the cursor the
+/// previous one answered, kept in `window.json` between ticks, and to add up what each read
+/// passed on. Checked against the core keeping the cursor of arm (`p.log_cursor` not updated):
+/// the second read starts at arm again.
 #[test]
-fn no_log_line_is_counted_twice_or_skipped_at_tick_boundaries() {
-    let s = Scenario::new();
-    s.arm();
-    let mut logged = 0;
-    let outs = s.run(|w, i| {
-        // some lines share the cursor's exact timestamp (ties)
-        w.log_requests(i as u64 % 4, 0);
-        logged += i as u64 % 4;
-    });
-    assert_eq!(outs.last().unwrap().window_requests, logged);
+fn each_log_read_starts_where_the_previous_one_stopped() {
+    for s in [Scenario::new(), Scenario::on_files()] {
+        s.arm();
+        let mut logged = 0;
+        let outs = s.run(|w, i| {
+            // some lines share the cursor's exact timestamp (ties)
+            w.log_requests(i as u64 % 4, 0);
+            logged += i as u64 % 4;
+        });
+        let reads = s.world.log_reads.borrow();
+        assert_eq!(reads.len(), outs.len());
+        assert_eq!(reads[0].0, post_deploy_core::LogCursor::at(support::t0()));
+        for (i, pair) in reads.windows(2).enumerate() {
+            assert_eq!(
+                pair[1].0,
+                pair[0].1,
+                "read {} did not start where read {i} stopped",
+                i + 1
+            );
+        }
+        // ties at the cursor's instant were carried over at least once
+        assert!(reads.iter().any(|(given, _, _)| given.seen_at_since > 0));
+        let passed: u64 = reads.iter().map(|(_, _, n)| n).sum();
+        assert_eq!(passed, logged);
+        assert_eq!(outs.last().unwrap().window_requests, logged);
+        let mut so_far = 0;
+        for (out, (_, _, n)) in outs.iter().zip(reads.iter()) {
+            so_far += n;
+            assert_eq!(out.window_requests, so_far);
+        }
+    }
 }
 
 #[test]
@@ -197,6 +223,67 @@ fn a_duplicate_tick_does_not_probe_and_says_when_the_next_is_due() {
     assert_eq!(dup.requeue_after, Some(Duration::from_secs(20)));
     assert_eq!(dup.ticks, 1);
     assert!(dup.reason.contains("duplicate"), "{}", dup.reason);
+}
+
+/// Arms, probes once, moves the clock by `step` (back when negative) and ticks again.
+fn second_tick_after(step: chrono::Duration) -> post_deploy_core::TickOutcome {
+    let s = Scenario::new();
+    s.arm();
+    assert!(s.tick().probed);
+    s.world.now.set(s.world.now.get() + step);
+    s.tick()
+}
+
+/// The contract's rule is half an interval (15 s of 30 s), pinned on both sides: `elapsed <
+/// interval`, `>` for `>=` or a quarter interval each fail here.
+#[test]
+fn a_tick_is_a_duplicate_up_to_exactly_half_an_interval() {
+    let just_before = second_tick_after(chrono::Duration::nanoseconds(15_000_000_000 - 1));
+    assert!(!just_before.probed, "{}", just_before.reason);
+    assert!(
+        just_before.reason.contains("duplicate"),
+        "{}",
+        just_before.reason
+    );
+    // The next probe is due a whole interval after the previous one.
+    assert_eq!(
+        just_before.requeue_after,
+        Some(Duration::from_nanos(15_000_000_001))
+    );
+    let at_half = second_tick_after(chrono::Duration::seconds(15));
+    assert!(at_half.probed, "{}", at_half.reason);
+    assert_eq!(at_half.ticks, 2);
+    // At the very same instant: a duplicate, the whole interval still to wait.
+    let same = second_tick_after(chrono::Duration::zero());
+    assert!(!same.probed, "{}", same.reason);
+    assert_eq!(same.requeue_after, Some(Duration::from_secs(30)));
+}
+
+/// A probe recorded later than now (the clock stepped back, by as little as a nanosecond or by
+/// an hour) is not recent: the tick probes. Checked against `last <= now` becoming `last < now`
+/// (the same-instant case above) and against dropping the check (these).
+#[test]
+fn with_the_clock_one_step_back_the_previous_probe_is_not_recent() {
+    for back in [
+        chrono::Duration::nanoseconds(1),
+        chrono::Duration::seconds(1),
+        chrono::Duration::hours(1),
+    ] {
+        let out = second_tick_after(-back);
+        assert!(out.probed, "{back}: {}", out.reason);
+        assert_eq!(out.ticks, 2, "{back}");
+    }
+    // Back, then forward again to just under half an interval after the new probe: a
+    // duplicate by the clock as it is now; at half an interval, a probe.
+    let s = Scenario::new();
+    s.arm();
+    assert!(s.tick().probed);
+    step_back(&s, Duration::from_secs(3600));
+    assert!(s.tick().probed);
+    s.world.advance(Duration::from_nanos(15_000_000_000 - 1));
+    assert!(!s.tick().probed);
+    s.world.advance(Duration::from_nanos(1));
+    assert!(s.tick().probed);
 }
 
 #[test]
@@ -354,18 +441,33 @@ fn arm_is_idempotent_and_respects_the_repo_list() {
     );
 }
 
+/// After the supersede the target fails every probe, with `FAIL_THRESHOLD` 1, a previous
+/// image on the engine and auto mode: only the fencing stands between it and a rollback.
+/// Checked against `fenced` answering `None`: the first tick after the supersede rolls back.
 #[test]
 fn a_superseded_window_stops_acting() {
-    let s = Scenario::new();
+    let mut s = Scenario::new();
+    s.set("FAIL_THRESHOLD", "1");
     s.arm();
-    s.tick();
+    assert!(s.tick().probed);
     *s.world.image.borrow_mut() = "sha256:newer".to_owned();
     s.world.healthy_images.borrow_mut().clear();
-    s.world.advance(Duration::from_secs(30));
-    let out = s.tick();
-    assert!(out.finished);
-    assert!(out.reason.contains("superseded"), "{}", out.reason);
+    let mut outs = Vec::new();
+    for _ in 0..5 {
+        s.world.advance(Duration::from_secs(30));
+        outs.push(s.tick());
+    }
+    let first = &outs[0];
+    assert!(first.finished, "{}", first.reason);
+    assert!(first.reason.contains("superseded"), "{}", first.reason);
+    assert!(outs.iter().all(|o| o.finished && !o.probed), "{outs:#?}");
+    assert!(
+        outs.iter().all(|o| o.action == ActionKind::None),
+        "{outs:#?}"
+    );
     assert_eq!(s.world.rollbacks(), 0);
+    assert!(s.world.alerts.borrow().is_empty());
+    assert_eq!(*s.world.image.borrow(), "sha256:newer");
 }
 
 #[test]

@@ -368,6 +368,7 @@ impl Engine {
                     None => no_such("image", src),
                 }
             }
+            // As docker does, `--since` is inclusive: every line stamped at or after it.
             ["logs", ..] => match self.find(&last) {
                 Some(i) => {
                     let all = self

@@ -44,6 +44,64 @@ fn log_tally_skips_what_was_read_and_counts_ties() {
     assert_eq!(tally.cursor(), cur(c, 2));
 }
 
+/// The whole read, over a fake engine that answers `docker logs --since` as docker does (every
+/// line stamped at or after `since`, so each read overlaps the previous one): every line is
+/// passed on once across reads, ties at the cursor's instant included, without its stamp.
+/// Checked against `LogTally::admit` not skipping the lines already read at `since`.
+#[test]
+fn read_logs_passes_each_line_on_once_although_docker_repeats_the_cursors_instant() {
+    let (cli, exec) = fake(
+        Engine {
+            containers: vec![fc("c0ffee", "web", None)],
+            ..Engine::default()
+        },
+        "orchestrator",
+    );
+    let (a, b, c) = (
+        t("2020-01-01T00:00:01.000000001Z"),
+        t("2020-01-01T00:00:02Z"),
+        t("2020-01-01T00:00:03Z"),
+    );
+    let append = |lines: &[(DateTime<Utc>, &str)]| {
+        exec.0
+            .lock()
+            .unwrap()
+            .logs
+            .entry("web".to_owned())
+            .or_default()
+            .extend(lines.iter().map(|(at, text)| {
+                format!(
+                    "{} {text}\n",
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                )
+            }));
+    };
+    let mut cursor = LogCursor::at(t("2020-01-01T00:00:00Z"));
+    let read = |cursor: &mut LogCursor| {
+        let mut text = Vec::new();
+        *cursor = cli
+            .read_logs("web", cursor, &mut |line| text.extend_from_slice(line))
+            .unwrap();
+        String::from_utf8(text).unwrap()
+    };
+    append(&[(a, "one"), (b, "two"), (b, "three")]);
+    assert_eq!(read(&mut cursor), "one\ntwo\nthree\n");
+    // Nothing new: docker repeats both lines at `b`, none is passed on.
+    assert_eq!(read(&mut cursor), "");
+    // A third line at `b` and one at `c`: only they are new.
+    append(&[(b, "four"), (c, "five")]);
+    assert_eq!(read(&mut cursor), "four\nfive\n");
+    assert_eq!(read(&mut cursor), "");
+    // Every read asked from at or before where the previous one stopped: docker repeats the
+    // lines at the cursor's instant, and only the tally keeps them from counting twice.
+    let calls = &exec.0.lock().unwrap().calls;
+    let reads = calls
+        .iter()
+        .filter(|c| c.get(1).map(String::as_str) == Some("logs"))
+        .count();
+    assert!(reads >= 4, "{calls:?}");
+}
+
 proptest! {
     /// Lines reach the log out of stamp order (stdout and stderr are stamped on their own
     /// goroutines), each within the settle delay of its stamp; reads at any moments take
