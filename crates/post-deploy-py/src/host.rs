@@ -131,6 +131,8 @@ pub(crate) fn arm(env: Env, args: Arm) -> Value {
                 "already_armed": false,
                 "applies": false,
                 "deadline": null,
+                "previous_image": null,
+                "previous_image_source": null,
                 "repo": repo,
                 "work_item": work_item,
             }),

@@ -16,7 +16,10 @@ TICK_KEYS = {
     "probed", "ticks", "consecutive_failures", "window_requests", "window_errors_5xx",
     "deadline",
 }
-ARM_KEYS = {"armed", "already_armed", "applies", "reason", "deadline", "repo", "work_item"}
+ARM_KEYS = {
+    "armed", "already_armed", "applies", "reason", "deadline", "previous_image",
+    "previous_image_source", "repo", "work_item",
+}
 STATUS_KEYS = {
     "repo", "work_item", "phase", "verdict", "action", "ticks", "armed_at", "deadline", "reason",
 }
@@ -81,7 +84,9 @@ def test_arm_tick_status_disarm(state, target):
     assert len(m.status(repo="api")) == 2 and m.status(repo="web") == []
 
     out = m.disarm("api", "PR-1")
-    assert set(out) == TICK_KEYS | {"disarmed"}
+    # A finished window says whether it was blind.
+    assert set(out) == TICK_KEYS | {"disarmed", "blind"}
+    assert out["blind"] is False
     assert out["disarmed"] is True and out["finished"] is True and out["requeue_after_s"] is None
     after = m.tick("api", "PR-1")
     assert after["finished"] and "disarmed" in after["reason"] and after["probed"] is False

@@ -32,6 +32,10 @@ class ArmResult(TypedDict):
     reason: str
     deadline: str | None
     """RFC 3339, or None when not armed."""
+    previous_image: str | None
+    """The image a rollback goes to, as recorded (for example ``app:1.4``)."""
+    previous_image_source: Literal["flag", "known_good"] | None
+    """Where it came from: ``previous_image=``, or the newest known-good image."""
     repo: str
     work_item: str
     error: NotRequired[Error]
@@ -50,6 +54,9 @@ class TickResult(TypedDict):
     reason: str
     recovered: NotRequired[bool]
     """After a degradation, once finished: whether health came back."""
+    blind: NotRequired[bool]
+    """Once finished: whether the window was blind (a signal it was armed to read missing in
+    more than half of its probing ticks)."""
     probed: bool
     ticks: int
     consecutive_failures: int
