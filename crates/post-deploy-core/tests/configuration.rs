@@ -17,7 +17,7 @@ use post_deploy_core::config::{PREFIX, VARIABLES};
 
 const ENV_EXAMPLE: &str = include_str!("../../../.env.example");
 const README: &str = include_str!("../../../README.md");
-const CONFIG_RS: &str = include_str!("../src/config.rs");
+const CONFIG_RS: &str = include_str!("../src/config/mod.rs");
 
 /// The core's list: name to default, in its order.
 fn known() -> Vec<(String, String)> {

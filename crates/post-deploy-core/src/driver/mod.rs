@@ -164,6 +164,11 @@ struct Answer {
     refused: Option<String>,
 }
 
+mod known_good;
+mod load;
+mod lock;
+mod status;
+
 /// A window's state as a call finds it under the lock.
 #[expect(
     clippy::large_enum_variant,
@@ -378,67 +383,6 @@ impl<'a> Monitor<'a> {
             armed_at: now,
         };
         (target, image_note)
-    }
-
-    /// The newest known-good image of the request's container or service that is on the
-    /// engine under its recorded reference and is not what the target runs now.
-    fn known_good_previous(
-        &self,
-        req: &ArmRequest,
-        running: Option<&ContainerInfo>,
-    ) -> Option<String> {
-        let target = req.container.as_deref().or(req.service.as_deref())?;
-        let list = self.known_good_list(&req.repo).ok()?;
-        let running = running.map(|r| r.image_id.as_str());
-        let control = self.fx.control;
-        let on_engine = |e: &KnownGood| {
-            control
-                .image_id(&e.image)
-                .is_ok_and(|id| id.as_deref() == Some(e.image_id.as_str()))
-        };
-        list.previous_for(target, running, on_engine)
-            .map(|e| e.image.clone())
-    }
-
-    /// A repo's known-good images (none yet: an empty list).
-    fn known_good_list(&self, repo: &RepoName) -> Result<KnownGoodList, MonitorError> {
-        match self.store.read_known_good(repo)? {
-            store::Read::Missing => Ok(KnownGoodList::default()),
-            store::Read::Bytes(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
-            store::Read::Unusable(_) => Ok(KnownGoodList::default()),
-        }
-    }
-
-    /// The known-good images of `repo`, newest first; only `target`'s (a container or
-    /// service) when one is named.
-    ///
-    /// # Errors
-    /// [`MonitorError`] when the state folder cannot be read.
-    pub fn known_good(
-        &self,
-        repo: &RepoName,
-        target: Option<&str>,
-    ) -> Result<Vec<KnownGood>, MonitorError> {
-        let list = self.known_good_list(repo)?;
-        Ok(list
-            .entries
-            .into_iter()
-            .filter(|e| target.is_none_or(|t| e.target == t))
-            .collect())
-    }
-
-    /// Records an image a window proved, under the repo's lock: windows of one repo that
-    /// finish at once each add theirs.
-    fn record_known_good(&self, repo: &RepoName, proved: KnownGood) -> Result<(), MonitorError> {
-        let _lock = self.wait_for(|| self.store.try_lock_repo(repo), repo.as_str())?;
-        let list = self.known_good_list(repo)?.record(proved);
-        let mut bytes = serde_json::to_vec_pretty(&list).map_err(|source| StoreError::Encode {
-            what: format!("known-good images of {repo}"),
-            source,
-        })?;
-        bytes.push(b'\n');
-        self.store.write_known_good(repo, &bytes)?;
-        Ok(())
     }
 
     /// What an earlier arm of the pair recorded, when the pair has a window already.
@@ -760,112 +704,6 @@ impl<'a> Monitor<'a> {
         Ok(Answer { outcome, refused })
     }
 
-    /// Reads a window's state under its lock. A damaged file is kept aside for a person and
-    /// replaced in place, never removed first: a window whose `window.json` was damaged takes
-    /// no action any more, and one whose `target.json` was damaged is finished.
-    fn load_window(&self, key: &WindowKey, now: DateTime<Utc>) -> Result<Found, MonitorError> {
-        let stamp = damage_stamp(now);
-        let store = &*self.store;
-        let target = match store::load::<WindowTarget>(store, key, StateFile::Target, &stamp)? {
-            Loaded::Ok(t) if t.repo == key.repo && t.work_item == key.work_item => t,
-            // A target.json copied from another window is as good as damaged.
-            Loaded::Ok(_) => {
-                let kept_as = store.keep_aside(key, StateFile::Target, &stamp)?;
-                let detail = "it names another window";
-                return self.target_damaged(key, &kept_as, detail, now);
-            }
-            Loaded::Damaged { kept_as, detail } => {
-                return self.target_damaged(key, &kept_as, &detail, now);
-            }
-            Loaded::Missing => {
-                // Finished windows whose target was damaged keep only their progress.
-                if let Loaded::Ok(p) =
-                    store::load::<Progress>(store, key, StateFile::Progress, &stamp)?
-                    && let Some(o) = &p.outcome
-                {
-                    return Ok(Found::Ended(replay_without_target(key, &p, o)));
-                }
-                return Ok(Found::Ended(not_armed(&key.repo, &key.work_item)));
-            }
-        };
-        let name = StateFile::Progress.name();
-        let damaged = match store::load::<Progress>(store, key, StateFile::Progress, &stamp)? {
-            Loaded::Ok(progress) => {
-                return Ok(Found::Window {
-                    target,
-                    progress,
-                    note: None,
-                });
-            }
-            // Arm writes window.json before target.json, so a window without one lost it.
-            Loaded::Missing => (
-                format!("{name} (missing)"),
-                format!("state file {name} is missing"),
-            ),
-            Loaded::Damaged { kept_as, detail } => (
-                kept_as.clone(),
-                format!("state file {name} was damaged ({detail}) and is kept as {kept_as}"),
-            ),
-        };
-        let progress = Progress {
-            damaged: Some(damaged.0),
-            ..Progress::new(now)
-        };
-        // Replaces the damaged file in place: until this write lands, the next call finds it
-        // damaged again, never missing.
-        store::save(store, key, StateFile::Progress, &progress)?;
-        Ok(Found::Window {
-            target,
-            progress,
-            note: Some(damaged.1),
-        })
-    }
-
-    /// A window whose `target.json` is damaged finishes: its finished progress is written,
-    /// then the damaged target (kept aside already) is removed.
-    fn target_damaged(
-        &self,
-        key: &WindowKey,
-        kept_as: &str,
-        detail: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Found, MonitorError> {
-        let stamp = damage_stamp(now);
-        let store = &*self.store;
-        let mut progress = match store::load::<Progress>(store, key, StateFile::Progress, &stamp)? {
-            Loaded::Ok(p) => p,
-            _ => Progress::new(now),
-        };
-        if progress.outcome.is_none() {
-            let last = progress.last.as_ref().map(|l| l.verdict);
-            let target = StateFile::Target.name();
-            machine::finish(
-                &mut progress,
-                EndReason::Damaged,
-                format!(
-                    "state file {target} was damaged ({detail}) and is kept as {kept_as}; \
-                     the window cannot go on and takes no action any more"
-                ),
-                last,
-                now,
-            );
-            store::save(store, key, StateFile::Progress, &progress)?;
-        }
-        store.remove(key, StateFile::Target)?;
-        let outcome = progress.outcome.clone().unwrap_or_else(|| Outcome {
-            verdict: Verdict::Healthy,
-            action: ActionKind::None,
-            recovered: None,
-            end: EndReason::Damaged,
-            reason: String::new(),
-            at: now,
-            blind: false,
-        });
-        Ok(Found::Ended(replay_without_target(
-            key, &progress, &outcome,
-        )))
-    }
-
     /// The answer to a tick that found another tick of the window running: what the window
     /// says so far, and to come back in half an interval.
     fn busy(&self, key: &WindowKey) -> TickOutcome {
@@ -894,112 +732,6 @@ impl<'a> Monitor<'a> {
         for alert in alerts {
             let _ = self.fx.alerts.send(alert);
         }
-    }
-
-    /// Every window in the store, optionally only one repo's or one work item's.
-    /// Read-only: a damaged file is reported, not moved.
-    ///
-    /// # Errors
-    /// [`MonitorError`] when the windows cannot be listed.
-    pub fn status(
-        &self,
-        repo: Option<&RepoName>,
-        work_item: Option<&WorkItem>,
-    ) -> Result<Vec<WindowStatus>, MonitorError> {
-        let mut rows = Vec::new();
-        for key in self.store.list()? {
-            if repo.is_some_and(|x| *x != key.repo)
-                || work_item.is_some_and(|x| *x != key.work_item)
-            {
-                continue;
-            }
-            rows.push(self.status_row(key));
-        }
-        Ok(rows)
-    }
-
-    fn status_row(&self, key: WindowKey) -> WindowStatus {
-        let target = store::peek::<WindowTarget>(&*self.store, &key, StateFile::Target);
-        let progress = store::peek::<Progress>(&*self.store, &key, StateFile::Progress);
-        let mut row = WindowStatus {
-            repo: key.repo,
-            work_item: key.work_item,
-            phase: Phase::Watching.as_str().to_owned(),
-            verdict: Verdict::Healthy,
-            action: ActionKind::None,
-            ticks: 0,
-            armed_at: target.as_ref().ok().map(|t| t.armed_at),
-            deadline: target.as_ref().ok().map(|t| t.deadline),
-            reason: String::new(),
-        };
-        let p = match &progress {
-            Ok(p) => p,
-            Err(e) => {
-                row.reason = format!("{}: {e}", StateFile::Progress.name());
-                return row;
-            }
-        };
-        row.phase = p.phase.as_str().to_owned();
-        row.ticks = p.ticks;
-        if let Ok(t) = &target {
-            row.deadline = Some(p.deadline(t));
-        }
-        if let Some(o) = &p.outcome {
-            row.verdict = o.verdict;
-            row.action = o.action;
-            row.reason = o.reason.clone();
-            return row;
-        }
-        row.verdict = if p.ever_degraded {
-            Verdict::Degraded
-        } else {
-            Verdict::Healthy
-        };
-        row.action = machine::window_action(p);
-        row.reason = p
-            .last
-            .as_ref()
-            .map_or_else(|| "armed, not ticked yet".to_owned(), |l| l.reason.clone());
-        if let Err(e) = &target {
-            row.reason = format!("{}: {e}", StateFile::Target.name());
-        }
-        row
-    }
-
-    /// Takes the window's lock for a tick, which does not wait for another tick; but a lock
-    /// seen taken for less than [`LOCK_GLITCH`] is not another tick.
-    ///
-    /// A process that another thread of the host starts inherits the lock's file for a
-    /// moment, between its fork and its exec; a tick that closed the file while that lasts
-    /// leaves the lock held by the child until the exec. Only a tick that holds the lock for
-    /// longer than that makes this one give up.
-    fn lock_briefly(&self, key: &WindowKey) -> Result<Option<WindowLock>, MonitorError> {
-        retry(
-            || self.store.try_lock(key),
-            LOCK_GLITCH,
-            Duration::from_millis(5),
-        )
-    }
-
-    /// Waits for the window's lock: arm, disarm and the operator's commands may wait for a
-    /// tick in flight (a rollback command runs for at most [`ROLLBACK_COMMAND_TIMEOUT`]),
-    /// unlike a tick, which waits no longer than [`LOCK_GLITCH`].
-    fn wait_for_lock(&self, key: &WindowKey) -> Result<WindowLock, MonitorError> {
-        let what = format!("{} {}", key.repo, key.work_item);
-        self.wait_for(|| self.store.try_lock(key), &what)
-    }
-
-    /// Waits for a lock that `try_lock` takes, for as long as a tick in flight may hold one.
-    fn wait_for(
-        &self,
-        try_lock: impl Fn() -> Result<Option<WindowLock>, StoreError>,
-        what: &str,
-    ) -> Result<WindowLock, MonitorError> {
-        let limit = ROLLBACK_COMMAND_TIMEOUT.saturating_add(Duration::from_secs(60));
-        retry(try_lock, limit, Duration::from_millis(20))?.ok_or_else(|| MonitorError::Busy {
-            key: what.to_owned(),
-            waited: limit,
-        })
     }
 }
 
@@ -1039,30 +771,6 @@ impl ContainerControl for ServiceLogs<'_> {
         self.0.run_command(command, env, timeout)
     }
 }
-
-/// Takes a lock with `try_lock`, trying again every `step` while it is taken, for `limit` in
-/// all; `Ok(None)` when it stayed taken.
-fn retry(
-    try_lock: impl Fn() -> Result<Option<WindowLock>, StoreError>,
-    limit: Duration,
-    step: Duration,
-) -> Result<Option<WindowLock>, MonitorError> {
-    let mut waited = Duration::ZERO;
-    loop {
-        if let Some(lock) = try_lock()? {
-            return Ok(Some(lock));
-        }
-        if waited >= limit {
-            return Ok(None);
-        }
-        // Sleeping is not reading the clock: the wait is counted in steps.
-        std::thread::sleep(step);
-        waited = waited.saturating_add(step);
-    }
-}
-
-/// How long a tick retries a lock that is taken before it concludes another tick holds it.
-const LOCK_GLITCH: Duration = Duration::from_millis(100);
 
 /// What an earlier arm recorded, as `arm` answers it again.
 #[derive(Default)]

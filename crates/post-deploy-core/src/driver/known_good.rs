@@ -1,0 +1,75 @@
+//! The driver's side of known good: recording what a window proved, under the repo's lock,
+//! and finding the image an `arm` without `--previous-image` rolls back to.
+
+#[allow(
+    clippy::wildcard_imports,
+    reason = "a part of the driver, over its own vocabulary"
+)]
+use super::*;
+
+impl Monitor<'_> {
+    /// The newest known-good image of the request's container or service that is on the
+    /// engine under its recorded reference and is not what the target runs now.
+    pub(super) fn known_good_previous(
+        &self,
+        req: &ArmRequest,
+        running: Option<&ContainerInfo>,
+    ) -> Option<String> {
+        let target = req.container.as_deref().or(req.service.as_deref())?;
+        let list = self.known_good_list(&req.repo).ok()?;
+        let running = running.map(|r| r.image_id.as_str());
+        let control = self.fx.control;
+        let on_engine = |e: &KnownGood| {
+            control
+                .image_id(&e.image)
+                .is_ok_and(|id| id.as_deref() == Some(e.image_id.as_str()))
+        };
+        list.previous_for(target, running, on_engine)
+            .map(|e| e.image.clone())
+    }
+
+    /// A repo's known-good images (none yet: an empty list).
+    pub(super) fn known_good_list(&self, repo: &RepoName) -> Result<KnownGoodList, MonitorError> {
+        match self.store.read_known_good(repo)? {
+            store::Read::Missing => Ok(KnownGoodList::default()),
+            store::Read::Bytes(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
+            store::Read::Unusable(_) => Ok(KnownGoodList::default()),
+        }
+    }
+
+    /// The known-good images of `repo`, newest first; only `target`'s (a container or
+    /// service) when one is named.
+    ///
+    /// # Errors
+    /// [`MonitorError`] when the state folder cannot be read.
+    pub fn known_good(
+        &self,
+        repo: &RepoName,
+        target: Option<&str>,
+    ) -> Result<Vec<KnownGood>, MonitorError> {
+        let list = self.known_good_list(repo)?;
+        Ok(list
+            .entries
+            .into_iter()
+            .filter(|e| target.is_none_or(|t| e.target == t))
+            .collect())
+    }
+
+    /// Records an image a window proved, under the repo's lock: windows of one repo that
+    /// finish at once each add theirs.
+    pub(super) fn record_known_good(
+        &self,
+        repo: &RepoName,
+        proved: KnownGood,
+    ) -> Result<(), MonitorError> {
+        let _lock = self.wait_for(|| self.store.try_lock_repo(repo), repo.as_str())?;
+        let list = self.known_good_list(repo)?.record(proved);
+        let mut bytes = serde_json::to_vec_pretty(&list).map_err(|source| StoreError::Encode {
+            what: format!("known-good images of {repo}"),
+            source,
+        })?;
+        bytes.push(b'\n');
+        self.store.write_known_good(repo, &bytes)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! `status`: every window, read without moving anything.
+
+#[allow(
+    clippy::wildcard_imports,
+    reason = "a part of the driver, over its own vocabulary"
+)]
+use super::*;
+
+impl Monitor<'_> {
+    /// Every window in the store, optionally only one repo's or one work item's.
+    /// Read-only: a damaged file is reported, not moved.
+    ///
+    /// # Errors
+    /// [`MonitorError`] when the windows cannot be listed.
+    pub fn status(
+        &self,
+        repo: Option<&RepoName>,
+        work_item: Option<&WorkItem>,
+    ) -> Result<Vec<WindowStatus>, MonitorError> {
+        let mut rows = Vec::new();
+        for key in self.store.list()? {
+            if repo.is_some_and(|x| *x != key.repo)
+                || work_item.is_some_and(|x| *x != key.work_item)
+            {
+                continue;
+            }
+            rows.push(self.status_row(key));
+        }
+        Ok(rows)
+    }
+
+    pub(super) fn status_row(&self, key: WindowKey) -> WindowStatus {
+        let target = store::peek::<WindowTarget>(&*self.store, &key, StateFile::Target);
+        let progress = store::peek::<Progress>(&*self.store, &key, StateFile::Progress);
+        let mut row = WindowStatus {
+            repo: key.repo,
+            work_item: key.work_item,
+            phase: Phase::Watching.as_str().to_owned(),
+            verdict: Verdict::Healthy,
+            action: ActionKind::None,
+            ticks: 0,
+            armed_at: target.as_ref().ok().map(|t| t.armed_at),
+            deadline: target.as_ref().ok().map(|t| t.deadline),
+            reason: String::new(),
+        };
+        let p = match &progress {
+            Ok(p) => p,
+            Err(e) => {
+                row.reason = format!("{}: {e}", StateFile::Progress.name());
+                return row;
+            }
+        };
+        row.phase = p.phase.as_str().to_owned();
+        row.ticks = p.ticks;
+        if let Ok(t) = &target {
+            row.deadline = Some(p.deadline(t));
+        }
+        if let Some(o) = &p.outcome {
+            row.verdict = o.verdict;
+            row.action = o.action;
+            row.reason = o.reason.clone();
+            return row;
+        }
+        row.verdict = if p.ever_degraded {
+            Verdict::Degraded
+        } else {
+            Verdict::Healthy
+        };
+        row.action = machine::window_action(p);
+        row.reason = p
+            .last
+            .as_ref()
+            .map_or_else(|| "armed, not ticked yet".to_owned(), |l| l.reason.clone());
+        if let Err(e) = &target {
+            row.reason = format!("{}: {e}", StateFile::Target.name());
+        }
+        row
+    }
+}
