@@ -23,47 +23,27 @@
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "support/docker.rs"]
+mod docker_cli;
+
+use docker_cli::{docker, docker_ok};
+
+/// Whether the engine answers and holds the fixture images this file uses.
+fn engine() -> bool {
+    docker_cli::engine_with(&[HEALTHY, BAD_HEALTH, BAD_API])
+}
+
 const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
 const HEALTHY: &str = "post-deploy-fixture:healthy";
 const BAD_HEALTH: &str = "post-deploy-fixture:bad-health";
 const BAD_API: &str = "post-deploy-fixture:bad-api";
-
-/// Whether the engine answers. With `CI` set, a missing engine fails the test loudly.
-fn engine() -> bool {
-    let ok = Command::new("docker")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but `docker info` fails: the docker end-to-end tests cannot run (run .ci/docker-up)"
-        );
-        // Straight to the stream, past the test harness's capture, so the skip is seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: docker end-to-end test SKIPPED: `docker info` fails (run .ci/docker-up; CI=true makes this fail)"
-        );
-        return false;
-    }
-    for image in [HEALTHY, BAD_HEALTH, BAD_API] {
-        let out = docker(&["image", "inspect", image]);
-        assert!(
-            out.status.success(),
-            "fixture image {image} missing: run .ci/docker-up"
-        );
-    }
-    true
-}
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -75,24 +55,6 @@ fn unique(what: &str) -> String {
         std::process::id(),
         SEQ.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 fn workspace() -> PathBuf {

@@ -21,58 +21,23 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "support/docker.rs"]
+mod docker_cli;
+
+use docker_cli::{docker, docker_ok};
+
+/// Whether the engine answers and holds the fixture images this file uses.
+fn engine() -> bool {
+    docker_cli::engine_with(&[HEALTHY])
+}
+
 const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
 const HEALTHY: &str = "post-deploy-fixture:healthy";
-
-/// Whether the engine answers. With `CI` set, a missing engine fails the test loudly.
-fn engine() -> bool {
-    let ok = Command::new("docker")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but `docker info` fails: the docker end-to-end tests cannot run (run .ci/docker-up)"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: docker end-to-end test SKIPPED: `docker info` fails (run .ci/docker-up; CI=true makes this fail)"
-        );
-        return false;
-    }
-    let out = docker(&["image", "inspect", HEALTHY]);
-    assert!(
-        out.status.success(),
-        "fixture image {HEALTHY} missing: run .ci/docker-up"
-    );
-    true
-}
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 /// The container, removed when the test ends.
 struct Removed(String);

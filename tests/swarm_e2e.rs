@@ -21,33 +21,20 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "support/docker.rs"]
+mod docker_cli;
+
+use docker_cli::{docker, docker_ok};
+
 const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
 const HEALTHY: &str = "post-deploy-fixture:healthy";
 const BAD_HEALTH: &str = "post-deploy-fixture:bad-health";
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 /// Whether the engine answers and is a Swarm manager. With `CI` set, either missing fails the
 /// test loudly.
