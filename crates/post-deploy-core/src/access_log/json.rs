@@ -34,7 +34,7 @@ use std::sync::LazyLock;
 use memchr::memchr;
 use memchr::memmem::Finder;
 
-use super::keys::{LogKeys, MAX_KEY_PARTS, Role};
+use super::keys::{DurationUnit, LogKeys, MAX_KEY_PARTS, Role};
 use super::simd;
 
 /// How deep objects and arrays may nest below the top-level object: as deep as serde_json
@@ -277,23 +277,25 @@ fn walk(body: &[u8]) -> Option<u16> {
     None
 }
 
-/// The status of a JSON access line read by configured `keys` (any other than the default
-/// `status`, `status_code`), or `None` when `line` is not one. The same rule as [`status`],
-/// with the keys' paths: the first member, in the line's order, that sits at a status key's
-/// path and holds a status counts.
+/// The status of a JSON access line read by `keys` (the walk by paths, used for any status
+/// keys other than the default `status`, `status_code`, and whenever a duration is wanted),
+/// or `None` when `line` is not one. The same rule as [`status`], with the keys' paths: the
+/// first member, in the line's order, that sits at a status key's path and holds a status
+/// counts. With `timed`, so does the first member at a duration key's path that holds a
+/// number (or a string of one), read in the key's unit, in milliseconds.
 ///
 /// `line` starts at its first non-blank byte.
 #[inline(never)]
-pub(super) fn status_with(line: &[u8], keys: &LogKeys) -> Option<u16> {
+pub(super) fn status_timed(line: &[u8], keys: &LogKeys, timed: bool) -> Option<(u16, Option<f64>)> {
     let end = line.iter().rposition(|b| !is_ws(*b))?;
     let (Some(b'{'), Some(b'}')) = (line.first(), line.get(end)) else {
         return None;
     };
-    walk_keys(line.get(..=end)?, keys)
+    walk_keys(line.get(..=end)?, keys, timed)
 }
 
 /// [`walk`], following the names of the objects on the way to a key.
-fn walk_keys(body: &[u8], keys: &LogKeys) -> Option<u16> {
+fn walk_keys(body: &[u8], keys: &LogKeys, timed: bool) -> Option<(u16, Option<f64>)> {
     let mut objects: u128 = 0;
     let mut depth: u32 = 0;
     // The names of the members whose objects are open, while each is on the way to a key:
@@ -304,6 +306,7 @@ fn walk_keys(body: &[u8], keys: &LogKeys) -> Option<u16> {
     let mut pending = false;
     let mut prev = 0u8;
     let mut found = None;
+    let mut ms = None;
     let mut i = 0usize;
     while let Some(&byte) = body.get(i) {
         match byte {
@@ -311,15 +314,21 @@ fn walk_keys(body: &[u8], keys: &LogKeys) -> Option<u16> {
                 pending = false;
                 let close = string_end(body, i.checked_add(1)?)?;
                 let on_path = usize::try_from(depth).ok() == tracked.checked_add(1);
-                if found.is_none() && on_path && objects & 1 == 1 && matches!(prev, b'{' | b',') {
+                let looking = found.is_none() || (timed && ms.is_none());
+                if looking && on_path && objects & 1 == 1 && matches!(prev, b'{' | b',') {
                     let raw = body.get(i.checked_add(1)?..close)?;
                     let after = skip_ws(body.get(close.checked_add(1)?..)?);
                     if let (Some(b':'), Some(slot)) = (after.first(), parts.get_mut(tracked)) {
                         *slot = raw;
                         match keys.role(parts.get(..=tracked)?) {
-                            Some(Role::Status) => found = value_status(skip_ws(after.get(1..)?)),
+                            Some(Role::Status) if found.is_none() => {
+                                found = value_status(skip_ws(after.get(1..)?));
+                            }
+                            Some(Role::Duration(unit)) if timed && ms.is_none() => {
+                                ms = value_duration(skip_ws(after.get(1..)?), unit);
+                            }
                             Some(Role::Prefix) => pending = true,
-                            Some(Role::Duration(_)) | None => {}
+                            Some(Role::Status | Role::Duration(_)) | None => {}
                         }
                     }
                 }
@@ -348,7 +357,7 @@ fn walk_keys(body: &[u8], keys: &LogKeys) -> Option<u16> {
                 objects = objects.wrapping_shr(1);
                 if depth == 0 {
                     return if i.checked_add(1)? == body.len() {
-                        found
+                        found.map(|s| (s, ms))
                     } else {
                         None
                     };
@@ -454,6 +463,21 @@ fn value_status(value: &[u8]) -> Option<u16> {
         return None;
     }
     Some(super::quoted::digits(*a, *b, *c)).filter(|s| (100..=599).contains(s))
+}
+
+/// The duration a member's value starting `value` holds, in milliseconds: a non-negative
+/// number, or a string holding one, in `unit`, then a blank, `,` or `}`.
+#[inline]
+fn value_duration(value: &[u8], unit: DurationUnit) -> Option<f64> {
+    let raw = if let Some(inner) = value.strip_prefix(b"\"") {
+        inner.get(..memchr(b'"', inner)?)?
+    } else {
+        let len = value
+            .iter()
+            .position(|b| is_ws(*b) || matches!(b, b',' | b'}'))?;
+        value.get(..len)?
+    };
+    super::duration::number(raw).map(|v| super::duration::to_ms(v, unit))
 }
 
 /// Whether the raw key, which has escapes, is `status` or `status_code` once unescaped.

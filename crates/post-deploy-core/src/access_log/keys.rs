@@ -311,6 +311,21 @@ impl LogKeys {
         prefix.then_some(Role::Prefix)
     }
 
+    /// The unit of the duration key the raw logfmt key `raw` is (compared as written), if any.
+    #[inline]
+    pub(super) fn logfmt_duration(&self, raw: &[u8]) -> Option<DurationUnit> {
+        self.duration
+            .iter()
+            .find(|k| k.key.as_bytes() == raw)
+            .map(|k| k.unit)
+    }
+
+    /// These keys with other duration keys (an empty list: no line carries a duration).
+    #[must_use]
+    pub fn with_duration(self, duration: Vec<DurationKey>) -> Self {
+        Self::new(self.status, duration)
+    }
+
     /// Whether the raw logfmt key `raw` is a status key (compared as written).
     #[inline]
     pub(super) fn is_status(&self, raw: &[u8]) -> bool {
