@@ -293,6 +293,11 @@ impl LogKeys {
     /// `Some(Status)` when the path is a status key, `Some(Duration(unit))` for a duration key,
     /// `Some(Prefix)` when the path continues into a status or duration key, `None` otherwise.
     pub(super) fn role(&self, parts: &[&[u8]]) -> Option<Role> {
+        if let [raw] = parts
+            && !raw.contains(&b'\\')
+        {
+            return self.plain_role(raw);
+        }
         let mut prefix = false;
         for key in &self.status {
             match path_match(key.as_bytes(), parts) {
@@ -303,6 +308,28 @@ impl LogKeys {
         }
         for key in &self.duration {
             match path_match(key.key.as_bytes(), parts) {
+                Match::Whole => return Some(Role::Duration(key.unit)),
+                Match::Prefix => prefix = true,
+                Match::No => {}
+            }
+        }
+        prefix.then_some(Role::Prefix)
+    }
+
+    /// [`LogKeys::role`] of a top-level member whose name has no escape: lengths compared
+    /// before bytes, as nearly every member is none of the keys.
+    #[inline]
+    fn plain_role(&self, raw: &[u8]) -> Option<Role> {
+        let mut prefix = false;
+        for key in &self.status {
+            match plain_match(key.as_bytes(), raw) {
+                Match::Whole => return Some(Role::Status),
+                Match::Prefix => prefix = true,
+                Match::No => {}
+            }
+        }
+        for key in &self.duration {
+            match plain_match(key.key.as_bytes(), raw) {
                 Match::Whole => return Some(Role::Duration(key.unit)),
                 Match::Prefix => prefix = true,
                 Match::No => {}
@@ -349,6 +376,19 @@ enum Match {
     Whole,
     Prefix,
     No,
+}
+
+/// [`path_match`] of one part without escapes.
+#[inline(always)]
+fn plain_match(key: &[u8], raw: &[u8]) -> Match {
+    let n = raw.len();
+    if key.len() == n {
+        if key == raw { Match::Whole } else { Match::No }
+    } else if key.len() > n.saturating_add(1) && key.get(n) == Some(&b'.') && key.starts_with(raw) {
+        Match::Prefix
+    } else {
+        Match::No
+    }
 }
 
 /// Matches `parts`, joined with dots and unescaped, against `key`.
