@@ -58,14 +58,14 @@ pub(super) fn classify_timed(
     }
 }
 
-/// The status of a JSON line, and its duration when `timed`: the block scan for the default
-/// status keys without a duration, otherwise the walk by paths, which finds both in one pass.
+/// The status of a JSON line, and its duration when `timed`, in one pass: the block scan for
+/// the default status keys, the walk by paths for configured ones.
 #[inline]
 fn json_status(body: &[u8], keys: &LogKeys, timed: bool) -> Option<(u16, Option<f64>)> {
-    if keys.default_status() && !timed {
-        json::status(body).map(|s| (s, None))
-    } else {
-        json::status_timed(body, keys, timed)
+    match (keys.default_status(), timed) {
+        (true, false) => json::status(body).map(|s| (s, None)),
+        (true, true) => json::status_and_duration(body, keys),
+        (false, _) => json::status_timed(body, keys, timed),
     }
 }
 

@@ -1638,3 +1638,61 @@ proptest! {
         prop_assert!((got - exact).abs() <= 0.01 * exact, "q{q}: {got} vs {exact}");
     }
 }
+
+/// A JSON line with the default status and duration keys in every place: top level, nested,
+/// in arrays, inside strings, escaped, with values that are and are not durations.
+fn timed_json() -> impl Strategy<Value = Vec<u8>> {
+    let member = prop_oneof![
+        Just(r#""status":200"#.to_owned()),
+        Just(r#""status_code":"503""#.to_owned()),
+        Just(r#""status":"ok""#.to_owned()),
+        prop::sample::select(vec![
+            "duration_ms",
+            "latency_ms",
+            "request_time",
+            "response_time",
+            "duration"
+        ])
+        .prop_flat_map(|k| {
+            prop_oneof![
+                "[0-9]{1,5}(\\.[0-9]{1,4})?",
+                Just("null".to_owned()),
+                Just("\"12.5\"".to_owned()),
+                Just("-3".to_owned()),
+                Just("1e3".to_owned()),
+            ]
+            .prop_map(move |v| format!(r#""{k}":{v}"#))
+        }),
+        Just(r#""a":{"duration_ms":7}"#.to_owned()),
+        Just(r#""b":[{"request_time":0.5},"duration_ms"]"#.to_owned()),
+        Just(r#""msg":"\"duration_ms\":9""#.to_owned()),
+        Just(r#""d\u0075ration_ms":11"#.to_owned()),
+        Just(r#""duration_ms""#.to_owned()),
+        "[a-z]{1,6}".prop_map(|k| format!(r#""{k}":"{k}""#)),
+        Just(format!(r#""pad":"{}""#, "x".repeat(70))),
+    ];
+    (
+        prop::collection::vec(member, 0..8),
+        prop::sample::select(vec!["", " "]),
+    )
+        .prop_map(|(members, space)| {
+            format!("{{{}}}", members.join(&format!(",{space}"))).into_bytes()
+        })
+}
+
+proptest! {
+    /// The block scan reads the same durations as the walk by paths.
+    #[test]
+    fn json_durations_agree_between_the_scan_and_the_walk(text in timed_json()) {
+        let fast = super::line::classify_timed(LogFormat::Json, &LogKeys::default(), &text, true);
+        let walk = super::line::classify_timed(
+            LogFormat::Json,
+            &LogKeys::default().without_fast_path(),
+            &text,
+            true,
+        );
+        prop_assert_eq!(fast, walk, "{}", String::from_utf8_lossy(&text));
+        let plain = super::line::classify_timed(LogFormat::Json, &LogKeys::default(), &text, false);
+        prop_assert_eq!(fast.0, plain.0, "{}", String::from_utf8_lossy(&text));
+    }
+}
