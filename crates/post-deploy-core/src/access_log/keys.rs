@@ -422,6 +422,9 @@ enum Match {
 #[inline(always)]
 fn plain_match(key: &[u8], raw: &[u8]) -> Match {
     let n = raw.len();
+    if key.first() != raw.first() {
+        return Match::No;
+    }
     if key.len() == n {
         if key == raw { Match::Whole } else { Match::No }
     } else if key.len() > n.saturating_add(1) && key.get(n) == Some(&b'.') && key.starts_with(raw) {
