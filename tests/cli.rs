@@ -624,6 +624,41 @@ fn count_5xx_reads_files_and_stdin() {
 }
 
 #[test]
+fn count_5xx_prints_durations_and_their_quantiles() {
+    let env = new_env();
+    let file = env.state().join("access.log");
+    // No duration anywhere: timed 0, quantiles null.
+    std::fs::write(&file, "{\"status\":200}\n").unwrap();
+    let out = env.json(&["count-5xx", file.to_str().unwrap()], 0);
+    assert_eq!(out["timed"], 0);
+    for key in ["p50_ms", "p95_ms", "p99_ms"] {
+        assert!(out[key].is_null(), "{key}: {out}");
+    }
+    // 100 lines of 1..=100 ms in four formats, and one without a duration.
+    let mut log = String::new();
+    for ms in 1..=100u32 {
+        log.push_str(&match ms % 4 {
+            0 => format!("{{\"status\":200,\"duration_ms\":{ms}}}\n"),
+            1 => format!("at=info status=200 latency_ms={ms}\n"),
+            2 => format!(
+                "10.0.0.1 - - [27/Nov/2026:03:20:00 +0000] \"GET / HTTP/1.1\" 200 12 \"-\" \"c\" {}\n",
+                ms * 1000
+            ),
+            _ => format!("{{\"status\":200,\"request_time\":{}}}\n", f64::from(ms) / 1000.0),
+        });
+    }
+    log.push_str("INFO:     127.0.0.1:5000 - \"GET / HTTP/1.1\" 200 OK\n");
+    std::fs::write(&file, log).unwrap();
+    let out = env.json(&["count-5xx", file.to_str().unwrap()], 0);
+    assert_eq!(out["total"], 101, "{out}");
+    assert_eq!(out["timed"], 100, "{out}");
+    for (key, want) in [("p50_ms", 50.0), ("p95_ms", 95.0), ("p99_ms", 99.0)] {
+        let got = out[key].as_f64().unwrap();
+        assert!((got - want).abs() <= want * 0.01, "{key}: {got}");
+    }
+}
+
+#[test]
 fn the_demo_ends_with_a_rollback_and_recovery() {
     let out = Command::new(BIN)
         .arg("demo")

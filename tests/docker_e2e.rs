@@ -1499,6 +1499,42 @@ done"#;
     assert_eq!(inspect(&u)["Image"].as_str().unwrap(), image_id(&prev));
 }
 
+/// (latency) The new image answers every request with 200, but its JSON access lines say
+/// each took 900 ms: with `LATENCY_MS=500` the latency rule fires from the logs alone and
+/// the window rolls back to the previous image, whose lines say 40 ms (recovered).
+#[test]
+fn slow_json_access_lines_roll_back() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("slowjson");
+    let bad = c.tag(BAD_API, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    let script = r#"trap 'exit 0' TERM INT
+/bin/httpd -f -p 8080 -h /www &
+if [ "$(cat /etc/fixture-variant)" = bad-api ]; then ms=900; else ms=40; fi
+while :; do
+  echo "{\"level\":\"info\",\"path\":\"/api/orders\",\"status\":200,\"duration_ms\":$ms}"
+  sleep 0.1
+done"#;
+    run_script(&mut c, &u, &bad, script);
+    let port = published_port(&u);
+    wait_ready(port);
+    let mut run = Run::new();
+    run.set("MIN_REQUESTS", "5").set("LATENCY_MS", "500");
+    let (code, out, stderr) = run.watch("slowjson", port, &u, &prev);
+    assert_eq!(code, 3, "{out}\n{stderr}");
+    assert_eq!(out["action"], "ROLLBACK");
+    assert_eq!(out["window_errors_5xx"], 0, "{out}");
+    let degraded_line = stderr
+        .lines()
+        .find(|l| l.contains("rolling back"))
+        .unwrap_or_default();
+    assert!(degraded_line.contains("latency"), "{stderr}");
+    assert_eq!(inspect(&u)["Image"].as_str().unwrap(), image_id(&prev));
+}
+
 /// (blind) The service logs plenty, but not one access line in any known format (and its
 /// health endpoint is a static file, which the server does not log): the 5xx signal is
 /// missing at every tick, not zero, and the window ends blind.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use post_deploy_adapters::System;
 use post_deploy_adapters::clock::SystemClock;
-use post_deploy_core::access_log::count_reader_with;
+use post_deploy_core::access_log::count_reader_timed;
 use post_deploy_core::config::PREFIX;
 use post_deploy_core::{
     ActionKind, ArmOutcome, ArmRequest, Clock, Config, ConfigError, LogFormat, Monitor,
@@ -337,6 +337,12 @@ struct Counted {
     errors_5xx: u64,
     ratio: f64,
     unparsed: u64,
+    /// Access lines with a duration.
+    timed: u64,
+    /// The durations' nearest-rank quantiles in milliseconds (within 1%); null without any.
+    p50_ms: Option<f64>,
+    p95_ms: Option<f64>,
+    p99_ms: Option<f64>,
 }
 
 /// Counts with the parser and the log keys the monitor uses.
@@ -352,17 +358,22 @@ fn count(args: &CountArgs, config: &Config) -> Result<Exit, CliError> {
     let counts = match &args.file {
         Some(path) => {
             let file = fs_err::File::open(path).map_err(|e| CliError::Io(e.to_string()))?;
-            count_reader_with(format, keys, file)
+            count_reader_timed(format, keys, file)
         }
-        None => count_reader_with(format, keys, std::io::stdin().lock()),
+        None => count_reader_timed(format, keys, std::io::stdin().lock()),
     }
     .map_err(|e| CliError::Io(format!("reading the log: {e}")))?;
+    let (counts, durations) = counts;
     let ratio = counts.ratio().unwrap_or(0.0);
     output::json(&Counted {
         total: counts.total,
         errors_5xx: counts.errors_5xx,
         ratio,
         unparsed: counts.unparsed,
+        timed: durations.timed,
+        p50_ms: durations.quantile(0.50),
+        p95_ms: durations.quantile(0.95),
+        p99_ms: durations.quantile(0.99),
     });
     Ok(Exit::Ok)
 }

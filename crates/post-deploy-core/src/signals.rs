@@ -163,7 +163,7 @@ impl fmt::Display for Millis {
 }
 
 /// Of one tick's access lines, those with a known duration and those slower than
-/// `LATENCY_MS`: what the latency rule counts. Zero until the parser reads durations.
+/// `LATENCY_MS`: what the latency rule counts (zero when `LATENCY_MS` is not set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LogTiming {
     /// Access lines with a known duration.
@@ -318,9 +318,13 @@ pub fn probe_signals(
         Some(name) => {
             let mut counter =
                 AccessLogCounter::with_keys(LogFormat::Auto, settings.log_keys.clone());
+            if let Some(threshold_ms) = settings.latency_ms {
+                // The durations are read in the same pass as the statuses.
+                counter = counter.with_latency(threshold_ms);
+            }
             match control.read_logs(name, cursor, &mut |chunk| counter.feed(chunk)) {
                 Ok(cursor) => {
-                    let counts = counter.finish();
+                    let (counts, durations) = counter.finish_timed();
                     let lines = window.unparsed.saturating_add(counts.unparsed);
                     if counts.total == 0
                         && window.requests == 0
@@ -334,8 +338,10 @@ pub fn probe_signals(
                         LogSignal::Counted {
                             counts,
                             cursor,
-                            // Durations from log lines come with the parser's duration keys.
-                            timing: LogTiming::default(),
+                            timing: LogTiming {
+                                timed: durations.timed,
+                                slow: durations.slow,
+                            },
                         }
                     }
                 }

@@ -216,7 +216,7 @@ fn the_latency_rule_from_logs_reports_its_counts_and_off_adds_no_keys() {
     s.arm();
     let out = s.tick();
     let json = serde_json::to_value(&out).unwrap();
-    // Durations from log lines come with the parser's duration keys: none timed yet.
+    // CLF lines without a number after their last field carry no duration: none timed.
     assert_eq!(json["window_timed_requests"], 0);
     assert_eq!(json["window_slow_requests"], 0);
     assert!(json.get("window_latency_ms").is_none());
@@ -250,4 +250,44 @@ fn the_log_artefact_of_a_window_read_from_prometheus() {
     let log = s.log();
     assert!(!log.contains("s3cret"));
     insta::assert_snapshot!(log);
+}
+
+/// Logs `n` JSON access lines with status 200 taking `ms` milliseconds, stamped now.
+fn log_json(s: &Scenario, n: u64, ms: u64) {
+    let now = s.world.now.get();
+    let mut logs = s.world.logs.borrow_mut();
+    for _ in 0..n {
+        logs.push((
+            now,
+            format!(r#"{{"level":"info","path":"/api","status":200,"duration_ms":{ms}}}"#),
+        ));
+    }
+}
+
+#[test]
+fn slow_json_requests_in_the_logs_trip_the_latency_rule_and_roll_back() {
+    let mut s = Scenario::new();
+    s.set("LATENCY_MS", "500");
+    s.arm();
+    // Fast answers, and a few lines without a duration: counted for the ratio only.
+    log_json(&s, 30, 40);
+    s.world.log_requests(5, 0);
+    let first = s.tick();
+    assert_eq!(first.verdict, Verdict::Healthy, "{}", first.reason);
+    let json = serde_json::to_value(&first).unwrap();
+    assert_eq!(json["window_timed_requests"], 30);
+    assert_eq!(json["window_slow_requests"], 0);
+    assert_eq!(first.window_requests, 35);
+    s.world.advance(INTERVAL);
+    // Every answer is 200, but each takes 900 ms: the 5xx ratio stays 0, latency fires.
+    log_json(&s, 30, 900);
+    let second = s.tick();
+    assert_eq!(second.verdict, Verdict::Degraded, "{}", second.reason);
+    assert_eq!(second.action, ActionKind::Rollback, "{}", second.reason);
+    assert!(second.reason.contains("latency"), "{}", second.reason);
+    assert_eq!(second.window_errors_5xx, 0);
+    let json = serde_json::to_value(&second).unwrap();
+    assert_eq!(json["window_timed_requests"], 60);
+    assert_eq!(json["window_slow_requests"], 30);
+    assert_eq!(s.world.rollbacks(), 1);
 }

@@ -34,7 +34,7 @@ use std::sync::LazyLock;
 use memchr::memchr;
 use memchr::memmem::Finder;
 
-use super::keys::{LogKeys, MAX_KEY_PARTS, Role};
+use super::keys::{DurationUnit, LogKeys, MAX_KEY_PARTS, Role};
 use super::simd;
 
 /// How deep objects and arrays may nest below the top-level object: as deep as serde_json
@@ -49,6 +49,21 @@ static STATUS_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"
 /// `line` starts at its first non-blank byte.
 #[inline]
 pub(super) fn status(line: &[u8]) -> Option<u16> {
+    scan(line, None).map(|(status, _)| status)
+}
+
+/// [`status`] for the default status keys, and the first top-level member at one of `keys`'
+/// duration keys that holds a duration, in milliseconds: read in the same block scan (the
+/// opening quotes of the top-level object's strings are looked at as they go by). A line
+/// with escapes, or whose top-level member could lead into a nested duration key, is read
+/// by [`status_timed`]'s walk instead.
+#[inline]
+pub(super) fn status_and_duration(line: &[u8], keys: &LogKeys) -> Option<(u16, Option<f64>)> {
+    scan(line, Some(keys))
+}
+
+#[inline(always)]
+fn scan(line: &[u8], keys: Option<&LogKeys>) -> Option<(u16, Option<f64>)> {
     let end = line.iter().rposition(|b| !is_ws(*b))?;
     let (Some(b'{'), Some(b'}')) = (line.first(), line.get(end)) else {
         return None;
@@ -58,18 +73,28 @@ pub(super) fn status(line: &[u8]) -> Option<u16> {
     let Some(first) = STATUS_KEY.find(interior) else {
         // Without a plain `"status` only a key spelled with escapes could be one.
         return if memchr(b'\\', interior).is_some() {
-            walk(body)
+            slow(body, keys)
         } else {
             None
         };
     };
-    structure(body, first.checked_add(1)?)
+    structure(body, first.checked_add(1)?, keys)
+}
+
+/// The walk, for a line the block scan leaves to it.
+#[inline(never)]
+fn slow(body: &[u8], keys: Option<&LogKeys>) -> Option<(u16, Option<f64>)> {
+    match keys {
+        None => walk(body).map(|status| (status, None)),
+        Some(keys) => walk_keys(body, keys, true),
+    }
 }
 
 /// [`status`] of a `body` (from its `{` to its last `}`) in which a `"status` starts at index
-/// `key`: one pass over blocks of 64 bytes, from masks of their quotes and brackets.
+/// `key`: one pass over blocks of 64 bytes, from masks of their quotes and brackets; with
+/// `keys`, the duration too.
 #[inline]
-fn structure(body: &[u8], key: usize) -> Option<u16> {
+fn structure(body: &[u8], key: usize, keys: Option<&LogKeys>) -> Option<(u16, Option<f64>)> {
     let mut scan = Scan {
         body,
         key,
@@ -77,6 +102,10 @@ fn structure(body: &[u8], key: usize) -> Option<u16> {
         objects: 0,
         carry: 0,
         found: None,
+        keys,
+        ms: None,
+        opening: 0,
+        quotes: 0,
     };
     let (blocks, tail) = body.as_chunks::<64>();
     let last = if tail.is_empty() {
@@ -88,8 +117,8 @@ fn structure(body: &[u8], key: usize) -> Option<u16> {
     for (index, (quotes, special)) in masks.enumerate() {
         match scan.block(index.checked_mul(64)?, quotes, special) {
             Next::More => {}
-            Next::Answer(status) => return status,
-            Next::Walk => return walk(body),
+            Next::Answer(status) => return status.map(|s| (s, scan.ms)),
+            Next::Walk => return slow(body, keys),
         }
     }
     None
@@ -125,6 +154,14 @@ enum Next {
 
 /// The state of [`structure`] between blocks.
 struct Scan<'a> {
+    /// The keys whose durations are read; `None`: only the status.
+    keys: Option<&'a LogKeys>,
+    /// The first top-level duration member.
+    ms: Option<f64>,
+    /// The opening quotes of the current block not looked at yet, while a duration is wanted.
+    opening: u64,
+    /// All the quotes of the current block, while a duration is wanted.
+    quotes: u64,
     body: &'a [u8],
     /// The next `"status` to look at; `usize::MAX` when there is none, or one was found.
     key: usize,
@@ -146,6 +183,10 @@ impl Scan<'_> {
         // Bit i is set from a string's opening quote up to the byte before its closing one.
         let in_string = prefix_xor(quotes) ^ self.carry;
         self.carry = 0u64.wrapping_sub(in_string.wrapping_shr(63));
+        if self.keys.is_some() && self.ms.is_none() {
+            self.opening = quotes & in_string;
+            self.quotes = quotes;
+        }
         let mut bits = special;
         while bits != 0 {
             let offset = bits.trailing_zeros();
@@ -159,6 +200,9 @@ impl Scan<'_> {
             }
             if in_string.wrapping_shr(offset) & 1 == 1 {
                 continue;
+            }
+            if self.durations_before(base, offset) {
+                return Next::Walk;
             }
             self.keys_before(base, in_string, at);
             if byte == b'{' || byte == b'[' {
@@ -183,8 +227,50 @@ impl Scan<'_> {
                 }
             }
         }
+        if self.durations_before(base, 64) {
+            return Next::Walk;
+        }
         self.keys_before(base, in_string, base.saturating_add(64));
         Next::More
+    }
+
+    /// Looks at the opening quotes of the current block before offset `upto` (at most 64),
+    /// at the current depth, for a duration member; `true` when the walk must decide (a
+    /// member whose object could hold a nested duration key).
+    #[inline(always)]
+    fn durations_before(&mut self, base: usize, upto: u32) -> bool {
+        if self.opening == 0 {
+            return false;
+        }
+        let mask = 1u64
+            .checked_shl(upto)
+            .map_or(u64::MAX, |bit| bit.wrapping_sub(1));
+        let mut bits = self.opening & mask;
+        self.opening &= !mask;
+        let Some(keys) = self.keys.filter(|_| self.depth == 1) else {
+            return false;
+        };
+        while bits != 0 {
+            let offset = bits.trailing_zeros();
+            let at = base.wrapping_add(offset as usize);
+            bits &= bits.wrapping_sub(1);
+            // The next quote of the block, if any, closes the string.
+            let later = self.quotes
+                & 1u64
+                    .checked_shl(offset.wrapping_add(1))
+                    .map_or(0, |b| 0u64.wrapping_sub(b));
+            let close = (later != 0).then(|| base.wrapping_add(later.trailing_zeros() as usize));
+            match member_duration(self.body, at, close, keys) {
+                Member::Duration(ms) => {
+                    self.ms = Some(ms);
+                    self.opening = 0;
+                    return false;
+                }
+                Member::Prefix => return true,
+                Member::No => {}
+            }
+        }
+        false
     }
 
     /// Looks at the `"status` keys of the current block before index `end`, at the current
@@ -277,23 +363,25 @@ fn walk(body: &[u8]) -> Option<u16> {
     None
 }
 
-/// The status of a JSON access line read by configured `keys` (any other than the default
-/// `status`, `status_code`), or `None` when `line` is not one. The same rule as [`status`],
-/// with the keys' paths: the first member, in the line's order, that sits at a status key's
-/// path and holds a status counts.
+/// The status of a JSON access line read by `keys` (the walk by paths, used for any status
+/// keys other than the default `status`, `status_code`, and whenever a duration is wanted),
+/// or `None` when `line` is not one. The same rule as [`status`], with the keys' paths: the
+/// first member, in the line's order, that sits at a status key's path and holds a status
+/// counts. With `timed`, so does the first member at a duration key's path that holds a
+/// number (or a string of one), read in the key's unit, in milliseconds.
 ///
 /// `line` starts at its first non-blank byte.
 #[inline(never)]
-pub(super) fn status_with(line: &[u8], keys: &LogKeys) -> Option<u16> {
+pub(super) fn status_timed(line: &[u8], keys: &LogKeys, timed: bool) -> Option<(u16, Option<f64>)> {
     let end = line.iter().rposition(|b| !is_ws(*b))?;
     let (Some(b'{'), Some(b'}')) = (line.first(), line.get(end)) else {
         return None;
     };
-    walk_keys(line.get(..=end)?, keys)
+    walk_keys(line.get(..=end)?, keys, timed)
 }
 
 /// [`walk`], following the names of the objects on the way to a key.
-fn walk_keys(body: &[u8], keys: &LogKeys) -> Option<u16> {
+fn walk_keys(body: &[u8], keys: &LogKeys, timed: bool) -> Option<(u16, Option<f64>)> {
     let mut objects: u128 = 0;
     let mut depth: u32 = 0;
     // The names of the members whose objects are open, while each is on the way to a key:
@@ -304,6 +392,7 @@ fn walk_keys(body: &[u8], keys: &LogKeys) -> Option<u16> {
     let mut pending = false;
     let mut prev = 0u8;
     let mut found = None;
+    let mut ms = None;
     let mut i = 0usize;
     while let Some(&byte) = body.get(i) {
         match byte {
@@ -311,15 +400,21 @@ fn walk_keys(body: &[u8], keys: &LogKeys) -> Option<u16> {
                 pending = false;
                 let close = string_end(body, i.checked_add(1)?)?;
                 let on_path = usize::try_from(depth).ok() == tracked.checked_add(1);
-                if found.is_none() && on_path && objects & 1 == 1 && matches!(prev, b'{' | b',') {
+                let looking = found.is_none() || (timed && ms.is_none());
+                if looking && on_path && objects & 1 == 1 && matches!(prev, b'{' | b',') {
                     let raw = body.get(i.checked_add(1)?..close)?;
                     let after = skip_ws(body.get(close.checked_add(1)?..)?);
                     if let (Some(b':'), Some(slot)) = (after.first(), parts.get_mut(tracked)) {
                         *slot = raw;
                         match keys.role(parts.get(..=tracked)?) {
-                            Some(Role::Status) => found = value_status(skip_ws(after.get(1..)?)),
+                            Some(Role::Status) if found.is_none() => {
+                                found = value_status(skip_ws(after.get(1..)?));
+                            }
+                            Some(Role::Duration(unit)) if timed && ms.is_none() => {
+                                ms = value_duration(skip_ws(after.get(1..)?), unit);
+                            }
                             Some(Role::Prefix) => pending = true,
-                            Some(Role::Duration(_)) | None => {}
+                            Some(Role::Status | Role::Duration(_)) | None => {}
                         }
                     }
                 }
@@ -348,7 +443,7 @@ fn walk_keys(body: &[u8], keys: &LogKeys) -> Option<u16> {
                 objects = objects.wrapping_shr(1);
                 if depth == 0 {
                     return if i.checked_add(1)? == body.len() {
-                        found
+                        found.map(|s| (s, ms))
                     } else {
                         None
                     };
@@ -413,6 +508,58 @@ fn member_status(body: &[u8], at: usize) -> Option<u16> {
     value_status(skip_ws(rest))
 }
 
+/// What a top-level string is to the duration keys.
+enum Member {
+    /// A member at a duration key holding this many milliseconds.
+    Duration(f64),
+    /// A member whose value could hold a nested duration key.
+    Prefix,
+    /// Anything else.
+    No,
+}
+
+/// What the string whose quote is at index `at` of `body` (a line without backslashes, the
+/// quote opening a string of the top-level object) is to the duration `keys`; `close` is the
+/// index of the quote that closes it, when the block's quote mask already told.
+#[inline(always)]
+fn member_duration(body: &[u8], at: usize, close: Option<usize>, keys: &LogKeys) -> Member {
+    let read = || {
+        // A member's name follows `{` or `,`; a string after `:` or `[` is a value.
+        let prev = match body.get(at.checked_sub(1)?)? {
+            b if is_ws(*b) => {
+                let before = body.get(..at)?;
+                *before.get(before.iter().rposition(|b| !is_ws(*b))?)?
+            }
+            b => *b,
+        };
+        if !matches!(prev, b'{' | b',') {
+            return Some(Member::No);
+        }
+        let start = at.checked_add(1)?;
+        let close = match close {
+            Some(close) => close,
+            None => start.checked_add(memchr(b'"', body.get(start..)?)?)?,
+        };
+        let raw = body.get(start..close)?;
+        // No backslash in the line: the name is plain.
+        let role = keys.plain_role(raw);
+        if role.is_none() || role == Some(Role::Status) {
+            return Some(Member::No);
+        }
+        let Some(value) = skip_ws(body.get(close.checked_add(1)?..)?).strip_prefix(b":") else {
+            return Some(Member::No);
+        };
+        Some(match role {
+            Some(Role::Duration(unit)) => {
+                value_duration(skip_ws(value), unit).map_or(Member::No, Member::Duration)
+            }
+            Some(Role::Prefix) => Member::Prefix,
+            Some(Role::Status) | None => Member::No,
+        })
+    };
+    read().unwrap_or(Member::No)
+}
+
 /// The index of the quote that closes a string whose body starts at index `from`.
 #[inline(always)]
 fn string_end(body: &[u8], mut from: usize) -> Option<usize> {
@@ -454,6 +601,21 @@ fn value_status(value: &[u8]) -> Option<u16> {
         return None;
     }
     Some(super::quoted::digits(*a, *b, *c)).filter(|s| (100..=599).contains(s))
+}
+
+/// The duration a member's value starting `value` holds, in milliseconds: a non-negative
+/// number, or a string holding one, in `unit`, then a blank, `,` or `}`.
+#[inline]
+fn value_duration(value: &[u8], unit: DurationUnit) -> Option<f64> {
+    let raw = if let Some(inner) = value.strip_prefix(b"\"") {
+        inner.get(..memchr(b'"', inner)?)?
+    } else {
+        let len = value
+            .iter()
+            .position(|b| is_ws(*b) || matches!(b, b',' | b'}'))?;
+        value.get(..len)?
+    };
+    super::duration::number(raw).map(|v| super::duration::to_ms(v, unit))
 }
 
 /// Whether the raw key, which has escapes, is `status` or `status_code` once unescaped.
@@ -676,7 +838,7 @@ mod tests {
                 let end = body.len() - 1;
                 let key = STATUS_KEY.find(&body[1..end]).unwrap() + 1;
                 assert_eq!(
-                    structure(&body, key),
+                    structure(&body, key, None).map(|(s, _)| s),
                     walk(&body),
                     "{}",
                     String::from_utf8_lossy(&body)

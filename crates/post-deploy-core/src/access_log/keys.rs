@@ -187,6 +187,11 @@ pub struct LogKeys {
     duration: Vec<DurationKey>,
     /// The status keys are exactly `status`, `status_code`: JSON lines take the fast path.
     default_status: bool,
+    /// Bit n: a plain top-level name of n bytes can match a key (a key's length, or where
+    /// one of its dots is); bit 127 stands for every length from 127 up.
+    plain_lens: u128,
+    /// Bit b: a key starts with byte b.
+    first_bytes: [u64; 4],
 }
 
 impl Default for LogKeys {
@@ -203,10 +208,35 @@ impl LogKeys {
         let default_status = status.len() == 2
             && status.first().is_some_and(|k| k.as_str() == "status")
             && status.get(1).is_some_and(|k| k.as_str() == "status_code");
+        let mut plain_lens = 0u128;
+        let mut first_bytes = [0u64; 4];
+        let names = status
+            .iter()
+            .map(LogKey::as_bytes)
+            .chain(duration.iter().map(|k| k.key.as_bytes()));
+        for name in names {
+            let dots = name
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'.')
+                .map(|(at, _)| at);
+            for len in dots.chain([name.len()]) {
+                plain_lens |= 1u128
+                    .checked_shl(u32::try_from(len.min(127)).unwrap_or(127))
+                    .unwrap_or(0);
+            }
+            if let Some(&b) = name.first()
+                && let Some(word) = first_bytes.get_mut(usize::from(b >> 6))
+            {
+                *word |= 1u64 << (b & 63);
+            }
+        }
         Self {
             status,
             duration,
             default_status,
+            plain_lens,
+            first_bytes,
         }
     }
 
@@ -293,6 +323,11 @@ impl LogKeys {
     /// `Some(Status)` when the path is a status key, `Some(Duration(unit))` for a duration key,
     /// `Some(Prefix)` when the path continues into a status or duration key, `None` otherwise.
     pub(super) fn role(&self, parts: &[&[u8]]) -> Option<Role> {
+        if let [raw] = parts
+            && !raw.contains(&b'\\')
+        {
+            return self.plain_role(raw);
+        }
         let mut prefix = false;
         for key in &self.status {
             match path_match(key.as_bytes(), parts) {
@@ -309,6 +344,53 @@ impl LogKeys {
             }
         }
         prefix.then_some(Role::Prefix)
+    }
+
+    /// [`LogKeys::role`] of a top-level member whose name has no escape: its first byte and
+    /// length are looked up before any bytes are compared, as nearly every member is none of
+    /// the keys.
+    #[inline]
+    pub(super) fn plain_role(&self, raw: &[u8]) -> Option<Role> {
+        let len = u32::try_from(raw.len().min(127)).unwrap_or(127);
+        let first = raw.first().copied().unwrap_or(0);
+        let starts = self
+            .first_bytes
+            .get(usize::from(first >> 6))
+            .is_some_and(|word| word.wrapping_shr(u32::from(first & 63)) & 1 == 1);
+        if !starts || self.plain_lens.checked_shr(len).unwrap_or(0) & 1 == 0 {
+            return None;
+        }
+        let mut prefix = false;
+        for key in &self.status {
+            match plain_match(key.as_bytes(), raw) {
+                Match::Whole => return Some(Role::Status),
+                Match::Prefix => prefix = true,
+                Match::No => {}
+            }
+        }
+        for key in &self.duration {
+            match plain_match(key.key.as_bytes(), raw) {
+                Match::Whole => return Some(Role::Duration(key.unit)),
+                Match::Prefix => prefix = true,
+                Match::No => {}
+            }
+        }
+        prefix.then_some(Role::Prefix)
+    }
+
+    /// The unit of the duration key the raw logfmt key `raw` is (compared as written), if any.
+    #[inline]
+    pub(super) fn logfmt_duration(&self, raw: &[u8]) -> Option<DurationUnit> {
+        self.duration
+            .iter()
+            .find(|k| k.key.as_bytes() == raw)
+            .map(|k| k.unit)
+    }
+
+    /// These keys with other duration keys (an empty list: no line carries a duration).
+    #[must_use]
+    pub fn with_duration(self, duration: Vec<DurationKey>) -> Self {
+        Self::new(self.status, duration)
     }
 
     /// Whether the raw logfmt key `raw` is a status key (compared as written).
@@ -334,6 +416,22 @@ enum Match {
     Whole,
     Prefix,
     No,
+}
+
+/// [`path_match`] of one part without escapes.
+#[inline(always)]
+fn plain_match(key: &[u8], raw: &[u8]) -> Match {
+    let n = raw.len();
+    if key.first() != raw.first() {
+        return Match::No;
+    }
+    if key.len() == n {
+        if key == raw { Match::Whole } else { Match::No }
+    } else if key.len() > n.saturating_add(1) && key.get(n) == Some(&b'.') && key.starts_with(raw) {
+        Match::Prefix
+    } else {
+        Match::No
+    }
 }
 
 /// Matches `parts`, joined with dots and unescaped, against `key`.

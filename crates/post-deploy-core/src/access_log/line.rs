@@ -15,67 +15,93 @@ pub(super) enum Line {
 }
 
 /// Classifies one line, given without its `\n`; a trailing `\r` is ignored.
+#[cfg(test)]
 #[inline]
 pub(super) fn classify(format: LogFormat, keys: &LogKeys, raw: &[u8]) -> Line {
+    classify_timed(format, keys, raw, false).0
+}
+
+/// [`classify`], and with `timed` the duration an access line carries, in milliseconds
+/// (`None` without one, and always `None` when `timed` is false): read in the same pass.
+#[inline]
+pub(super) fn classify_timed(
+    format: LogFormat,
+    keys: &LogKeys,
+    raw: &[u8],
+    timed: bool,
+) -> (Line, Option<f64>) {
     let line = match raw {
         [head @ .., b'\r'] => head,
         _ => raw,
     };
     let Some(start) = line.iter().position(|b| !b.is_ascii_whitespace()) else {
-        return Line::Blank;
+        return (Line::Blank, None);
     };
     let body = line.get(start..).unwrap_or_default();
-    let status = match format {
+    let found = match format {
         LogFormat::Auto => {
             if body.first() == Some(&b'{') {
-                json_status(body, keys).or_else(|| quoted_status(line, true, true))
+                json_status(body, keys, timed).or_else(|| quoted_status(line, true, true, timed))
             } else {
-                quoted_status(line, true, true).or_else(|| logfmt::status(body, keys))
+                quoted_status(line, true, true, timed)
+                    .or_else(|| logfmt::status_timed(body, keys, timed))
             }
         }
-        LogFormat::Clf => quoted_status(line, true, false),
-        LogFormat::Json => json_status(body, keys),
-        LogFormat::Uvicorn => quoted_status(line, false, true),
-        LogFormat::Logfmt => logfmt::status(body, keys),
+        LogFormat::Clf => quoted_status(line, true, false, timed),
+        LogFormat::Json => json_status(body, keys, timed),
+        LogFormat::Uvicorn => quoted_status(line, false, true, timed),
+        LogFormat::Logfmt => logfmt::status_timed(body, keys, timed),
     };
-    match status {
-        Some(status) if (100..=599).contains(&status) => Line::Access(status),
-        _ => Line::Other,
+    match found {
+        Some((status, ms)) if (100..=599).contains(&status) => (Line::Access(status), ms),
+        _ => (Line::Other, None),
     }
 }
 
-/// The status of a JSON line: the block scan for the default keys, the walk by paths for
-/// configured ones.
+/// The status of a JSON line, and its duration when `timed`, in one pass: the block scan for
+/// the default status keys, the walk by paths for configured ones.
 #[inline]
-fn json_status(body: &[u8], keys: &LogKeys) -> Option<u16> {
-    if keys.default_status() {
-        json::status(body)
-    } else {
-        json::status_with(body, keys)
+fn json_status(body: &[u8], keys: &LogKeys, timed: bool) -> Option<(u16, Option<f64>)> {
+    match (keys.default_status(), timed) {
+        (true, false) => json::status(body).map(|s| (s, None)),
+        (true, true) => json::status_and_duration(body, keys),
+        (false, _) => json::status_timed(body, keys, timed),
     }
 }
 
-/// The status of a CLF (`clf`) or uvicorn (`uvicorn`) access line.
+/// The status of a CLF (`clf`) or uvicorn (`uvicorn`) access line, and when `timed` the
+/// duration after a CLF line's last quoted field (uvicorn lines carry none).
 #[inline]
-fn quoted_status(line: &[u8], clf: bool, uvicorn: bool) -> Option<u16> {
+fn quoted_status(line: &[u8], clf: bool, uvicorn: bool, timed: bool) -> Option<(u16, Option<f64>)> {
     let req = quoted::find(line)?;
     if !(100..=599).contains(&req.status) {
         return None;
     }
+    let as_clf = |req: &quoted::Request| {
+        Some((
+            req.status,
+            timed.then(|| clf::duration(line, req)).flatten(),
+        ))
+    };
     // Nearly always the request opens at the first quote of the line: decide from that alone.
     if clf && clf::opens_request(line, &req) {
-        return Some(req.status);
+        return as_clf(&req);
     }
-    let accepted = match uvicorn
+    let later_clf = || clf && clf::later_quote_opens_request(line, &req);
+    match uvicorn
         .then(|| uvicorn::opens_request(line, &req))
         .flatten()
     {
-        Some(true) => true,
-        Some(false) => clf && clf::later_quote_opens_request(line, &req),
+        Some(true) => Some((req.status, None)),
+        Some(false) => later_clf().then(|| as_clf(&req)).flatten(),
         None => {
-            (clf && clf::later_quote_opens_request(line, &req))
-                || (uvicorn && uvicorn::later_quote_opens_request(line, &req))
+            if later_clf() {
+                as_clf(&req)
+            } else if uvicorn && uvicorn::later_quote_opens_request(line, &req) {
+                Some((req.status, None))
+            } else {
+                None
+            }
         }
-    };
-    accepted.then_some(req.status)
+    }
 }

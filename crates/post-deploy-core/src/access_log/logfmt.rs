@@ -15,13 +15,22 @@
 use memchr::memchr;
 
 use super::keys::LogKeys;
-use super::{quoted, simd};
+use super::{duration, quoted, simd};
 
 /// The status of a logfmt access line, or `None` when `line` is not one (see the module doc).
 ///
 /// `line` starts at its first non-blank byte.
-#[inline]
+#[cfg(test)]
 pub(super) fn status(line: &[u8], keys: &LogKeys) -> Option<u16> {
+    status_timed(line, keys, false).map(|(s, _)| s)
+}
+
+/// [`status`], and with `timed` the value of the first duration key that holds a duration
+/// (in the key's unit, or in the unit its suffix names: `12ms`, `0.3s`), in milliseconds.
+///
+/// `line` starts at its first non-blank byte.
+#[inline]
+pub(super) fn status_timed(line: &[u8], keys: &LogKeys, timed: bool) -> Option<(u16, Option<f64>)> {
     let eq = memchr(b'=', line)?;
     let head = line.get(..eq)?;
     let key_start = head
@@ -34,21 +43,23 @@ pub(super) fn status(line: &[u8], keys: &LogKeys) -> Option<u16> {
     {
         return None;
     }
-    pairs(line, key_start, keys)
+    pairs(line, key_start, keys, timed)
 }
 
 /// Reads the pairs of `line` from index `at` to its end; the status of the first status pair,
-/// or `None` when there is none or something other than a pair.
+/// or `None` when there is none or something other than a pair; with `timed`, the first
+/// duration too.
 #[inline]
-fn pairs(line: &[u8], mut at: usize, keys: &LogKeys) -> Option<u16> {
+fn pairs(line: &[u8], mut at: usize, keys: &LogKeys, timed: bool) -> Option<(u16, Option<f64>)> {
     let mut found = None;
+    let mut ms = None;
     loop {
         while line.get(at).is_some_and(|b| is_blank(*b)) {
             at = at.checked_add(1)?;
         }
         let rest = line.get(at..)?;
         if rest.is_empty() {
-            return found;
+            return found.map(|s| (s, ms));
         }
         let key_len = rest
             .iter()
@@ -77,6 +88,11 @@ fn pairs(line: &[u8], mut at: usize, keys: &LogKeys) -> Option<u16> {
         };
         if found.is_none() && keys.is_status(key) {
             found = value_status(raw);
+        } else if timed
+            && ms.is_none()
+            && let Some(unit) = keys.logfmt_duration(key)
+        {
+            ms = duration::with_suffix(raw, unit);
         }
         at = value_start.checked_add(next)?;
     }

@@ -34,6 +34,7 @@
 //! is allocated or copied per line (BENCHMARKS.md has the numbers).
 
 mod clf;
+mod duration;
 mod json;
 mod keys;
 mod line;
@@ -51,11 +52,12 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::duration::{Histogram, LogDurations, nearest_rank};
 pub use self::keys::{
     DEFAULT_DURATION_KEYS, DEFAULT_STATUS_KEYS, DurationKey, DurationUnit, KeyError, LogKey,
     LogKeys, MAX_KEY_LEN, MAX_KEY_PARTS, MAX_KEYS,
 };
-use self::line::{Line, classify};
+use self::line::{Line, classify_timed};
 
 /// Lines longer than this many bytes (without the `\n`) are counted as unparsed, unread.
 pub const MAX_LINE_LEN: usize = 1 << 20;
@@ -173,20 +175,52 @@ impl LogCounts {
         self.unparsed = self.unparsed.saturating_add(other.unparsed);
     }
 
-    /// Counts one line.
+    /// Counts one line; with `timing`, its duration too.
     #[inline]
-    fn tally(&mut self, format: LogFormat, keys: &LogKeys, line: &[u8]) {
+    fn tally(
+        &mut self,
+        format: LogFormat,
+        keys: &LogKeys,
+        line: &[u8],
+        timing: Option<&mut Timing>,
+    ) {
         if line.len() > MAX_LINE_LEN {
             self.unparsed = self.unparsed.saturating_add(1);
             return;
         }
-        match classify(format, keys, line) {
-            Line::Blank => {}
-            Line::Access(status) => {
+        let timed = timing.is_some();
+        match classify_timed(format, keys, line, timed) {
+            (Line::Blank, _) => {}
+            (Line::Access(status), ms) => {
                 self.total = self.total.saturating_add(1);
                 self.errors_5xx = self.errors_5xx.saturating_add(u64::from(status >= 500));
+                if let (Some(timing), Some(ms)) = (timing, ms) {
+                    timing.record(ms);
+                }
             }
-            Line::Other => self.unparsed = self.unparsed.saturating_add(1),
+            (Line::Other, _) => self.unparsed = self.unparsed.saturating_add(1),
+        }
+    }
+}
+
+/// What a counter that reads durations keeps: the threshold, the counts, the histogram.
+#[derive(Debug, Clone, Default)]
+struct Timing {
+    /// Durations above this many milliseconds are slow.
+    threshold_ms: Option<f64>,
+    durations: LogDurations,
+}
+
+impl Timing {
+    #[inline]
+    fn record(&mut self, ms: f64) {
+        let d = &mut self.durations;
+        d.timed = d.timed.saturating_add(1);
+        if self.threshold_ms.is_some_and(|t| ms > t) {
+            d.slow = d.slow.saturating_add(1);
+        }
+        if let Some(h) = d.histogram.as_mut() {
+            h.record(ms);
         }
     }
 }
@@ -204,6 +238,8 @@ pub struct AccessLogCounter {
     partial: Vec<u8>,
     /// The partial line grew past [`MAX_LINE_LEN`]; its bytes were dropped.
     overlong: bool,
+    /// Durations are read, counted and maybe kept in a histogram.
+    timing: Option<Timing>,
 }
 
 impl AccessLogCounter {
@@ -226,6 +262,37 @@ impl AccessLogCounter {
         }
     }
 
+    /// This counter, also reading the access lines' durations (in the same pass as their
+    /// status): those slower than `threshold_ms` milliseconds are counted as slow
+    /// ([`AccessLogCounter::durations_so_far`]).
+    #[must_use]
+    pub fn with_latency(mut self, threshold_ms: f64) -> Self {
+        self.timing.get_or_insert_with(Timing::default).threshold_ms = Some(threshold_ms);
+        self
+    }
+
+    /// This counter, also reading the access lines' durations into a histogram (allocated
+    /// once, here) for their quantiles.
+    #[must_use]
+    pub fn with_histogram(mut self) -> Self {
+        let timing = self.timing.get_or_insert_with(Timing::default);
+        if timing.durations.histogram.is_none() {
+            timing.durations.histogram = Some(Box::default());
+        }
+        self
+    }
+
+    /// The durations of the complete lines fed so far: all zero unless the counter was made
+    /// [`with_latency`](AccessLogCounter::with_latency) or
+    /// [`with_histogram`](AccessLogCounter::with_histogram).
+    #[must_use]
+    pub fn durations_so_far(&self) -> LogDurations {
+        self.timing
+            .as_ref()
+            .map(|t| t.durations.clone())
+            .unwrap_or_default()
+    }
+
     /// Feeds the next chunk; it may end, or start, in the middle of a line, or of a character.
     pub fn feed(&mut self, chunk: &[u8]) {
         let mut rest = chunk;
@@ -241,7 +308,12 @@ impl AccessLogCounter {
         let format = self.format;
         let keys = &self.keys;
         let counts = &mut self.counts;
-        let start = simd::for_each_line(rest, |line| counts.tally(format, keys, line));
+        let start = match self.timing.as_mut() {
+            None => simd::for_each_line(rest, |line| counts.tally(format, keys, line, None)),
+            Some(timing) => simd::for_each_line(rest, |line| {
+                counts.tally(format, keys, line, Some(&mut *timing));
+            }),
+        };
         self.keep_partial(rest.get(start..).unwrap_or_default());
     }
 
@@ -253,11 +325,20 @@ impl AccessLogCounter {
 
     /// Counts a last unterminated line and returns the totals.
     #[must_use]
-    pub fn finish(mut self) -> LogCounts {
+    pub fn finish(self) -> LogCounts {
+        self.finish_timed().0
+    }
+
+    /// Counts a last unterminated line and returns the totals and the durations.
+    #[must_use]
+    pub fn finish_timed(mut self) -> (LogCounts, LogDurations) {
         if !self.partial.is_empty() || self.overlong {
             self.count_partial();
         }
-        self.counts
+        (
+            self.counts,
+            self.timing.map(|t| t.durations).unwrap_or_default(),
+        )
     }
 
     /// Appends the start of a line to the partial line.
@@ -278,7 +359,8 @@ impl AccessLogCounter {
         if self.overlong {
             self.counts.unparsed = self.counts.unparsed.saturating_add(1);
         } else {
-            self.counts.tally(self.format, &self.keys, &self.partial);
+            self.counts
+                .tally(self.format, &self.keys, &self.partial, self.timing.as_mut());
         }
         self.partial.clear();
         self.overlong = false;
@@ -302,13 +384,37 @@ pub fn count_reader(format: LogFormat, reader: impl Read) -> io::Result<LogCount
 pub fn count_reader_with(
     format: LogFormat,
     keys: LogKeys,
-    mut reader: impl Read,
+    reader: impl Read,
 ) -> io::Result<LogCounts> {
+    feed_reader(AccessLogCounter::with_keys(format, keys), reader).map(|(counts, _)| counts)
+}
+
+/// [`count_reader_with`], also reading the access lines' durations into a histogram (for
+/// `count-5xx`'s quantiles).
+///
+/// # Errors
+///
+/// The first read error other than [`io::ErrorKind::Interrupted`].
+pub fn count_reader_timed(
+    format: LogFormat,
+    keys: LogKeys,
+    reader: impl Read,
+) -> io::Result<(LogCounts, LogDurations)> {
+    feed_reader(
+        AccessLogCounter::with_keys(format, keys).with_histogram(),
+        reader,
+    )
+}
+
+/// Feeds `counter` what `reader` yields until its end.
+fn feed_reader(
+    mut counter: AccessLogCounter,
+    mut reader: impl Read,
+) -> io::Result<(LogCounts, LogDurations)> {
     let mut buffer = vec![0; READ_BUFFER_LEN];
-    let mut counter = AccessLogCounter::with_keys(format, keys);
     loop {
         match reader.read(&mut buffer) {
-            Ok(0) => return Ok(counter.finish()),
+            Ok(0) => return Ok(counter.finish_timed()),
             Ok(n) => counter.feed(buffer.get(..n).unwrap_or_default()),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
