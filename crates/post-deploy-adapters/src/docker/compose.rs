@@ -11,7 +11,7 @@ use post_deploy_core::config::ComposeProgram;
 
 use super::DockerCli;
 use super::exec::{MUTATE_TIMEOUT, READ_TIMEOUT};
-use super::inspect::{ContainerJson, PsRow};
+use super::inspect::{ContainerJson, ps_rows};
 use super::self_guard::SelfIdentity;
 use crate::process::Invocation;
 
@@ -178,15 +178,7 @@ impl DockerCli {
             ),
         )?;
         let mut members = Vec::new();
-        for line in c
-            .stdout
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        {
-            let row: PsRow = serde_json::from_slice(line).map_err(|e| ControlError::BadOutput {
-                what: what.clone(),
-                detail: e.to_string(),
-            })?;
+        for row in ps_rows(&what, &c.stdout)? {
             members.push(row.id);
             members.extend(
                 row.names

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use post_deploy_core::ControlError;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 
@@ -398,4 +399,19 @@ pub(super) struct PsRow {
     pub(super) id: String,
     #[serde(rename = "Names", deserialize_with = "nullable")]
     pub(super) names: String,
+}
+
+/// The rows of `docker ps --format '{{json .}}'`: one JSON object a line, blank lines
+/// skipped; a line that is not a row is `what`'s unreadable output.
+pub(super) fn ps_rows(what: &str, stdout: &[u8]) -> Result<Vec<PsRow>, ControlError> {
+    stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .map(|line| {
+            serde_json::from_slice(line).map_err(|e| ControlError::BadOutput {
+                what: what.to_owned(),
+                detail: e.to_string(),
+            })
+        })
+        .collect()
 }

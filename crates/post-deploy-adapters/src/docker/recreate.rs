@@ -8,7 +8,7 @@ use post_deploy_core::{ControlError, ResumedRollback};
 
 use super::DockerCli;
 use super::exec::{MUTATE_TIMEOUT, READ_TIMEOUT};
-use super::inspect::{ContainerJson, PsRow};
+use super::inspect::{ContainerJson, ps_rows};
 use super::plan::{RecreatePlan, marked_plan};
 use super::self_guard::SelfIdentity;
 #[cfg(doc)]
@@ -309,15 +309,7 @@ impl DockerCli {
             ),
         )?;
         let mut newest: Option<(u64, String)> = None;
-        for line in c
-            .stdout
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        {
-            let row: PsRow = serde_json::from_slice(line).map_err(|e| ControlError::BadOutput {
-                what: what.clone(),
-                detail: e.to_string(),
-            })?;
+        for row in ps_rows(&what, &c.stdout)? {
             // The filter is a pattern; only the exact shape counts.
             let stamp = row
                 .names

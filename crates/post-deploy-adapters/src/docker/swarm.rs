@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::DockerCli;
 use super::exec::{READ_TIMEOUT, failed, first_of};
-use super::inspect::{PsRow, nullable};
+use super::inspect::{nullable, ps_rows};
 use super::logs::{LOG_SETTLE, LOGS_TIMEOUT, LogTally, MAX_LOG_LINE, split_stamp};
 use crate::process::{Ended, Pipe};
 
@@ -118,15 +118,7 @@ impl DockerCli {
             ),
         )?;
         let mut tasks = Vec::new();
-        for line in c
-            .stdout
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        {
-            let row: PsRow = serde_json::from_slice(line).map_err(|e| ControlError::BadOutput {
-                what: what.clone(),
-                detail: e.to_string(),
-            })?;
+        for row in ps_rows(&what, &c.stdout)? {
             tasks.push(ContainerInfo {
                 id: row.id,
                 name: row.names.trim_start_matches('/').to_owned(),
