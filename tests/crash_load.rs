@@ -18,6 +18,8 @@
 mod binary;
 #[path = "support/loopback.rs"]
 mod loopback;
+#[path = "support/tmpfs.rs"]
+mod tmpfs;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use binary::{Env, health};
 use serde_json::Value;
+use tmpfs::Tmpfs;
 
 /// The environment of these tests, a 5 s health timeout, with `vars` (`ORCH_POST_DEPLOY_`
 /// left off the names) on top.
@@ -433,64 +436,13 @@ fn ticks_killed_while_handling_a_damaged_window_json_never_roll_back_twice() {
     });
 }
 
-/// A small tmpfs mounted over a folder for the test, unmounted when dropped.
-struct SmallDisk(PathBuf);
-
-impl SmallDisk {
-    /// Mounts a 1 MiB tmpfs on `at`; `None` (with a note) where this process may not mount,
-    /// which fails the test when `CI` is set.
-    fn mount(at: &std::path::Path) -> Option<Self> {
-        let ok = std::process::Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                "size=1m",
-                "post-deploy-test",
-                &at.display().to_string(),
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but a tmpfs cannot be mounted: the full-disk test cannot run (it needs root)"
-            );
-            // Straight to the stream, past the test harness's capture, so the skip is seen.
-            let _ = std::io::Write::write_all(
-                &mut std::io::stderr(),
-                b"note: full-disk test SKIPPED: cannot mount a tmpfs (needs root; CI=true makes this fail)\n",
-            );
-            return None;
-        }
-        Some(Self(at.to_owned()))
-    }
-
-    /// Fills the disk; the returned file frees it when removed.
-    fn fill(&self) -> PathBuf {
-        use std::io::Write;
-        let filler = self.0.join("filler");
-        let mut f = std::fs::File::create(&filler).unwrap();
-        let block = vec![0u8; 4096];
-        while f.write_all(&block).is_ok() {}
-        let _ = f.sync_all();
-        filler
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_damaged_window_json_on_a_full_disk_never_leads_to_a_second_rollback() {
     let target = health(500);
     let url = target.url("/health");
     let markers = tempfile::tempdir().unwrap();
     let env = recording_env(markers.path());
-    let Some(disk) = SmallDisk::mount(env.state()) else {
+    let Some(disk) = Tmpfs::mount(env.state(), "1m") else {
         return;
     };
     let item = "full-disk";

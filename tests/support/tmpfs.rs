@@ -1,6 +1,8 @@
 //! A tmpfs mounted over a test's folder (the tests run as root in CI): a read-only or a full
 //! file system, which root's permissions cannot fake.
 
+#![allow(dead_code, reason = "shared by several test files; each uses a part")]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
