@@ -360,7 +360,7 @@ fn count(args: &CountArgs, config: &Config) -> Result<Exit, CliError> {
             let file = fs_err::File::open(path).map_err(|e| CliError::Io(e.to_string()))?;
             count_reader_timed(format, keys, file)
         }
-        None => count_reader_timed(format, keys, std::io::stdin().lock()),
+        None => count_reader_timed(format, keys, std::io::stdin()),
     }
     .map_err(|e| CliError::Io(format!("reading the log: {e}")))?;
     let (counts, durations) = counts;

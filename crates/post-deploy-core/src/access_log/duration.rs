@@ -11,6 +11,9 @@ use super::keys::DurationUnit;
 /// A plain non-negative decimal number: `digits [. digits] [e|E [+|-] digits]`.
 #[inline]
 pub(super) fn number(raw: &[u8]) -> Option<f64> {
+    if let Some(value) = short_decimal(raw) {
+        return Some(value);
+    }
     let (int, rest) = split_digits(raw);
     if int == 0 {
         return None;
@@ -26,11 +29,7 @@ pub(super) fn number(raw: &[u8]) -> Option<f64> {
         _ => rest,
     };
     match rest {
-        [] => {
-            if let Some(value) = short_decimal(raw) {
-                return Some(value);
-            }
-        }
+        [] => {}
         [b'e' | b'E', after @ ..] => {
             let after = match after {
                 [b'+' | b'-', more @ ..] => more,
@@ -47,36 +46,63 @@ pub(super) fn number(raw: &[u8]) -> Option<f64> {
     value.is_finite().then_some(value)
 }
 
+/// 10^k for k in 0..=15, each exact in `f64`.
+const POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
 /// `digits [. digits]` of at most 15 digits in all, without the standard parser: the digits
 /// as one integer N < 10^15 (exact in f64) divided by 10^k (exact for k <= 22), one
-/// correctly rounded division, so the same `f64` as `str::parse` gives.
+/// correctly rounded division, so the same `f64` as `str::parse` gives. `None` for anything
+/// else, which [`number`] then reads the long way.
+#[inline]
+fn short_decimal(raw: &[u8]) -> Option<f64> {
+    match short_decimal_prefix(raw) {
+        Some((value, len)) if len == raw.len() => Some(value),
+        _ => None,
+    }
+}
+
+/// The value of the `digits [. digits]` that `raw` starts with, when they are at most 15
+/// digits, and how many bytes they take; `None` when `raw` does not start so. The caller
+/// decides whether the byte after them ends the number.
 #[inline]
 #[expect(
     clippy::cast_precision_loss,
     reason = "N < 10^15 < 2^53 and 10^k for k <= 15 are exact in f64"
 )]
-fn short_decimal(raw: &[u8]) -> Option<f64> {
-    if raw.len() > 16 {
+pub(super) fn short_decimal_prefix(raw: &[u8]) -> Option<(f64, usize)> {
+    let mut n: u64 = 0;
+    let mut int_digits = 0usize;
+    // Digits after the point, once there is one.
+    let mut frac: Option<usize> = None;
+    let mut len = 0usize;
+    for &b in raw.iter().take(17) {
+        let digit = b.wrapping_sub(b'0');
+        if digit < 10 {
+            // At most 17 digits: below 10^17 < 2^64.
+            n = n.wrapping_mul(10).wrapping_add(u64::from(digit));
+            match frac.as_mut() {
+                Some(f) => *f = f.wrapping_add(1),
+                None => int_digits = int_digits.wrapping_add(1),
+            }
+        } else if b == b'.' && frac.is_none() && int_digits > 0 {
+            frac = Some(0);
+        } else {
+            break;
+        }
+        len = len.wrapping_add(1);
+    }
+    let frac = match frac {
+        // A point with no digit after it: not this shape.
+        Some(0) => return None,
+        Some(f) => f,
+        None => 0,
+    };
+    if int_digits == 0 || int_digits.wrapping_add(frac) > 15 || len == 17 {
         return None;
     }
-    let mut n: u64 = 0;
-    let mut scale: u64 = 1;
-    let mut digits = 0u32;
-    let mut point = false;
-    for &b in raw {
-        if b == b'.' {
-            point = true;
-            continue;
-        }
-        n = n
-            .checked_mul(10)?
-            .checked_add(u64::from(b.wrapping_sub(b'0')))?;
-        digits = digits.checked_add(1)?;
-        if point {
-            scale = scale.checked_mul(10)?;
-        }
-    }
-    (digits <= 15).then(|| n as f64 / scale as f64)
+    Some((n as f64 / POWERS_OF_TEN.get(frac)?, len))
 }
 
 /// How many ASCII digits `raw` starts with, and what follows them.

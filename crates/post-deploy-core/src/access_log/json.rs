@@ -259,7 +259,21 @@ impl Scan<'_> {
                 & 1u64
                     .checked_shl(offset.wrapping_add(1))
                     .map_or(0, |b| 0u64.wrapping_sub(b));
-            let close = (later != 0).then(|| base.wrapping_add(later.trailing_zeros() as usize));
+            let start = at.wrapping_add(1);
+            let close = if later == 0 {
+                match self.body.get(start..).and_then(|rest| memchr(b'"', rest)) {
+                    Some(len) => start.wrapping_add(len),
+                    None => continue,
+                }
+            } else {
+                base.wrapping_add(later.trailing_zeros() as usize)
+            };
+            // Nearly every string is ruled out here, by its first byte and length alone.
+            let len = close.wrapping_sub(start);
+            match self.body.get(start) {
+                Some(&first) if keys.may_lead_to_duration(first, len) => {}
+                _ => continue,
+            }
             match member_duration(self.body, at, close, keys) {
                 Member::Duration(ms) => {
                     self.ms = Some(ms);
@@ -518,11 +532,11 @@ enum Member {
     No,
 }
 
-/// What the string whose quote is at index `at` of `body` (a line without backslashes, the
-/// quote opening a string of the top-level object) is to the duration `keys`; `close` is the
-/// index of the quote that closes it, when the block's quote mask already told.
-#[inline(always)]
-fn member_duration(body: &[u8], at: usize, close: Option<usize>, keys: &LogKeys) -> Member {
+/// What the string whose quote is at index `at` of `body` and closes at index `close` (a
+/// line without backslashes, the quote opening a string of the top-level object) is to the
+/// duration `keys`.
+#[inline(never)]
+fn member_duration(body: &[u8], at: usize, close: usize, keys: &LogKeys) -> Member {
     let read = || {
         // A member's name follows `{` or `,`; a string after `:` or `[` is a value.
         let prev = match body.get(at.checked_sub(1)?)? {
@@ -535,14 +549,8 @@ fn member_duration(body: &[u8], at: usize, close: Option<usize>, keys: &LogKeys)
         if !matches!(prev, b'{' | b',') {
             return Some(Member::No);
         }
-        let start = at.checked_add(1)?;
-        let close = match close {
-            Some(close) => close,
-            None => start.checked_add(memchr(b'"', body.get(start..)?)?)?,
-        };
-        let raw = body.get(start..close)?;
         // No backslash in the line: the name is plain.
-        let role = keys.plain_role(raw);
+        let role = keys.plain_role(body.get(at.checked_add(1)?..close)?);
         if role.is_none() || role == Some(Role::Status) {
             return Some(Member::No);
         }
@@ -607,7 +615,21 @@ fn value_status(value: &[u8]) -> Option<u16> {
 /// number, or a string holding one, in `unit`, then a blank, `,` or `}`.
 #[inline]
 fn value_duration(value: &[u8], unit: DurationUnit) -> Option<f64> {
-    let raw = if let Some(inner) = value.strip_prefix(b"\"") {
+    use super::duration::{number, short_decimal_prefix, to_ms};
+    let quoted = value.strip_prefix(b"\"");
+    // Nearly always a short decimal: read in one pass, then its end checked.
+    let inner = quoted.unwrap_or(value);
+    if let Some((ms, len)) = short_decimal_prefix(inner) {
+        let ends = match (quoted, inner.get(len)) {
+            (Some(_), Some(next)) => *next == b'"',
+            (None, Some(next)) => is_ws(*next) || matches!(next, b',' | b'}'),
+            (_, None) => false,
+        };
+        if ends {
+            return Some(to_ms(ms, unit));
+        }
+    }
+    let raw = if let Some(inner) = quoted {
         inner.get(..memchr(b'"', inner)?)?
     } else {
         let len = value
@@ -615,7 +637,7 @@ fn value_duration(value: &[u8], unit: DurationUnit) -> Option<f64> {
             .position(|b| is_ws(*b) || matches!(b, b',' | b'}'))?;
         value.get(..len)?
     };
-    super::duration::number(raw).map(|v| super::duration::to_ms(v, unit))
+    number(raw).map(|v| to_ms(v, unit))
 }
 
 /// Whether the raw key, which has escapes, is `status` or `status_code` once unescaped.

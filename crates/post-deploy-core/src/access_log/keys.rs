@@ -192,6 +192,10 @@ pub struct LogKeys {
     plain_lens: u128,
     /// Bit b: a key starts with byte b.
     first_bytes: [u64; 4],
+    /// Entry n, bit b: a plain top-level name of n bytes (entry 63: 63 or more) whose first
+    /// byte is b modulo 32 can be a duration key or lead into a key's path: the block scan's
+    /// one look-up before it compares any bytes (see [`LogKeys::may_lead_to_duration`]).
+    duration_names: [u32; 64],
 }
 
 impl Default for LogKeys {
@@ -210,6 +214,22 @@ impl LogKeys {
             && status.get(1).is_some_and(|k| k.as_str() == "status_code");
         let mut plain_lens = 0u128;
         let mut first_bytes = [0u64; 4];
+        let mut duration_names = [0u32; 64];
+        let whole = duration.iter().map(|k| (k.key.as_bytes(), true));
+        let leading = status.iter().map(|k| (k.as_bytes(), false));
+        for (name, whole) in whole.chain(leading) {
+            let dots = name
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'.')
+                .map(|(at, _)| at);
+            let first = name.first().map_or(0, |b| u32::from(*b));
+            for len in dots.chain(whole.then_some(name.len())) {
+                if let Some(slot) = duration_names.get_mut(len.min(63)) {
+                    *slot |= 1u32.wrapping_shl(first);
+                }
+            }
+        }
         let names = status
             .iter()
             .map(LogKey::as_bytes)
@@ -237,6 +257,7 @@ impl LogKeys {
             default_status,
             plain_lens,
             first_bytes,
+            duration_names,
         }
     }
 
@@ -346,18 +367,35 @@ impl LogKeys {
         prefix.then_some(Role::Prefix)
     }
 
-    /// [`LogKeys::role`] of a top-level member whose name has no escape: its first byte and
-    /// length are looked up before any bytes are compared, as nearly every member is none of
-    /// the keys.
-    #[inline]
-    pub(super) fn plain_role(&self, raw: &[u8]) -> Option<Role> {
+    /// Whether `raw`'s first byte and length are those of a key, or of where a key's dot is:
+    /// `false` rules out every key without comparing a byte.
+    #[inline(always)]
+    fn may_be_key(&self, raw: &[u8]) -> bool {
         let len = u32::try_from(raw.len().min(127)).unwrap_or(127);
         let first = raw.first().copied().unwrap_or(0);
         let starts = self
             .first_bytes
             .get(usize::from(first >> 6))
             .is_some_and(|word| word.wrapping_shr(u32::from(first & 63)) & 1 == 1);
-        if !starts || self.plain_lens.checked_shr(len).unwrap_or(0) & 1 == 0 {
+        starts && self.plain_lens.checked_shr(len).unwrap_or(0) & 1 == 1
+    }
+
+    /// Whether a plain top-level name of `len` bytes that starts with `first` may have the
+    /// role [`Role::Duration`] or [`Role::Prefix`] ([`LogKeys::plain_role`] says which):
+    /// `false` rules both out without comparing a byte, as for nearly every member.
+    #[inline(always)]
+    pub(super) fn may_lead_to_duration(&self, first: u8, len: usize) -> bool {
+        self.duration_names
+            .get(len.min(63))
+            .is_some_and(|word| word.wrapping_shr(u32::from(first)) & 1 == 1)
+    }
+
+    /// [`LogKeys::role`] of a top-level member whose name has no escape: its first byte and
+    /// length are looked up before any bytes are compared, as nearly every member is none of
+    /// the keys.
+    #[inline]
+    pub(super) fn plain_role(&self, raw: &[u8]) -> Option<Role> {
+        if !self.may_be_key(raw) {
             return None;
         }
         let mut prefix = false;
@@ -381,6 +419,9 @@ impl LogKeys {
     /// The unit of the duration key the raw logfmt key `raw` is (compared as written), if any.
     #[inline]
     pub(super) fn logfmt_duration(&self, raw: &[u8]) -> Option<DurationUnit> {
+        if !self.may_lead_to_duration(*raw.first()?, raw.len()) {
+            return None;
+        }
         self.duration
             .iter()
             .find(|k| k.key.as_bytes() == raw)
@@ -396,6 +437,9 @@ impl LogKeys {
     /// Whether the raw logfmt key `raw` is a status key (compared as written).
     #[inline]
     pub(super) fn is_status(&self, raw: &[u8]) -> bool {
+        if !self.may_be_key(raw) {
+            return false;
+        }
         self.status.iter().any(|k| k.as_bytes() == raw)
     }
 }

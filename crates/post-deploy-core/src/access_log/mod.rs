@@ -40,6 +40,7 @@ mod keys;
 mod line;
 mod logfmt;
 mod quoted;
+mod read_ahead;
 mod simd;
 mod uvicorn;
 
@@ -390,7 +391,9 @@ pub fn count_reader_with(
 }
 
 /// [`count_reader_with`], also reading the access lines' durations into a histogram (for
-/// `count-5xx`'s quantiles).
+/// `count-5xx`'s quantiles). A second thread reads the next buffer while this one counts the
+/// last (see `read_ahead`), so a whole file is counted in about the time of its counting
+/// alone on a machine with a core to spare; the counts are those of a plain loop.
 ///
 /// # Errors
 ///
@@ -398,12 +401,11 @@ pub fn count_reader_with(
 pub fn count_reader_timed(
     format: LogFormat,
     keys: LogKeys,
-    reader: impl Read,
+    reader: impl Read + Send,
 ) -> io::Result<(LogCounts, LogDurations)> {
-    feed_reader(
-        AccessLogCounter::with_keys(format, keys).with_histogram(),
-        reader,
-    )
+    let mut counter = AccessLogCounter::with_keys(format, keys).with_histogram();
+    read_ahead::for_each_piece(reader, READ_BUFFER_LEN, |piece| counter.feed(piece))?;
+    Ok(counter.finish_timed())
 }
 
 /// Feeds `counter` what `reader` yields until its end.
@@ -411,13 +413,6 @@ fn feed_reader(
     mut counter: AccessLogCounter,
     mut reader: impl Read,
 ) -> io::Result<(LogCounts, LogDurations)> {
-    let mut buffer = vec![0; READ_BUFFER_LEN];
-    loop {
-        match reader.read(&mut buffer) {
-            Ok(0) => return Ok(counter.finish_timed()),
-            Ok(n) => counter.feed(buffer.get(..n).unwrap_or_default()),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
+    read_ahead::sequential(&mut reader, READ_BUFFER_LEN, |piece| counter.feed(piece))?;
+    Ok(counter.finish_timed())
 }

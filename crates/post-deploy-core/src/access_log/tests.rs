@@ -1699,3 +1699,80 @@ proptest! {
         prop_assert_eq!(fast.0, plain.0, "{}", String::from_utf8_lossy(&text));
     }
 }
+
+/// Duration keys made of a few short parts, some dotted, and a JSON line whose members
+/// (top-level and nested, plain and dotted, before and after padding that moves them across
+/// the 64-byte blocks the scan reads) follow those keys' paths, whole or in part, split at
+/// their dots in every way: where the scan's look-up by first byte and length could rule out
+/// a name the keys need.
+fn configured_timed_json() -> impl Strategy<Value = (String, Vec<u8>)> {
+    let part = || prop::sample::select(vec!["a", "ab", "abc", "b", "lat", "ms", "x"]);
+    let key = prop::collection::vec(part(), 1..4);
+    prop::collection::vec(key, 1..4).prop_flat_map(move |keys| {
+        let list = keys
+            .iter()
+            .map(|k| format!("{}:ms", k.join(".")))
+            .collect::<Vec<_>>()
+            .join(",");
+        let paths = keys.clone();
+        // A member along one key's path: its parts cut into nested names at some dots,
+        // maybe stopping short of the end, holding a number or a string.
+        let along = (
+            prop::sample::select(paths),
+            prop::collection::vec(any::<bool>(), 3),
+            0usize..2,
+            prop_oneof!["[0-9]{1,4}(\\.[0-9]{1,3})?", Just("\"7\"".to_owned())],
+        )
+            .prop_map(|(parts, cuts, short, number)| {
+                let keep = parts.len().saturating_sub(short).max(1);
+                let mut names = vec![String::new()];
+                for (i, p) in parts[..keep].iter().enumerate() {
+                    let last = names.last_mut().unwrap();
+                    if !last.is_empty() {
+                        if cuts[i % cuts.len()] {
+                            names.push((*p).to_owned());
+                            continue;
+                        }
+                        last.push('.');
+                    }
+                    last.push_str(p);
+                }
+                let mut value = number;
+                for name in names.iter().skip(1).rev() {
+                    value = format!(r#"{{"{name}":{value}}}"#);
+                }
+                format!(r#""{}":{value}"#, names[0])
+            });
+        let member = prop_oneof![
+            4 => along,
+            2 => (part(), "[0-9]{1,3}").prop_map(|(k, v)| format!(r#""{k}":{v}"#)),
+            1 => (0usize..80).prop_map(|n| format!(r#""p":"{}""#, "y".repeat(n))),
+        ];
+        (prop::collection::vec(member, 0..7), 0usize..8).prop_map(move |(mut members, at)| {
+            members.insert(at.min(members.len()), r#""status":200"#.to_owned());
+            (
+                list.clone(),
+                format!("{{{}}}", members.join(",")).into_bytes(),
+            )
+        })
+    })
+}
+
+proptest! {
+    /// With configured duration keys, dotted ones included, the block scan reads the same
+    /// durations as the walk by paths.
+    #[test]
+    fn configured_durations_agree_between_the_scan_and_the_walk(
+        (list, text) in configured_timed_json(),
+    ) {
+        let keys = LogKeys::default().with_duration(LogKeys::parse_duration(&list).unwrap());
+        let fast = super::line::classify_timed(LogFormat::Json, &keys, &text, true);
+        let walk = super::line::classify_timed(
+            LogFormat::Json,
+            &keys.clone().without_fast_path(),
+            &text,
+            true,
+        );
+        prop_assert_eq!(fast, walk, "{} {}", list, String::from_utf8_lossy(&text));
+    }
+}
