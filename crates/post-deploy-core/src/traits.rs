@@ -259,6 +259,18 @@ pub enum ControlError {
         /// The limit.
         after: Duration,
     },
+    /// The wall clock is behind the previous log read: it stepped back. Lines logged since
+    /// are stamped before what was read already and cannot be told from it, so none is
+    /// read until the clock passes the previous read again.
+    #[error(
+        "the clock is {:.1} s behind the previous log read (it stepped back): lines logged since \
+         cannot be told from lines read already until it catches up",
+        .behind.as_secs_f64()
+    )]
+    ClockBehind {
+        /// How far behind.
+        behind: Duration,
+    },
     /// Output could not be read or understood.
     #[error("{what}: unreadable output: {detail}")]
     BadOutput {

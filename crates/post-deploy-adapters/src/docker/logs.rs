@@ -148,11 +148,7 @@ impl DockerCli {
         // output, not with `--until`: the daemon stops reading at the first line stamped
         // after `--until`, and a line stamped before it but written just after it would be
         // missed, then skipped for good.
-        let horizon = self
-            .clock
-            .now()
-            .checked_sub_signed(LOG_SETTLE)
-            .unwrap_or(cursor.since);
+        let horizon = read_horizon(self.clock.now(), cursor)?;
         let started = monotonic_now();
         match self.log_access(container)? {
             LogAccess::FromEnd(rotation) => {
@@ -363,6 +359,30 @@ impl DockerCli {
             tail = tail.saturating_mul(2).min(MAX_TAIL);
         }
     }
+}
+
+/// The horizon of a read from `cursor` at `now`: a settle delay before `now` (see
+/// [`DockerCli::logs_since`]).
+///
+/// # Errors
+///
+/// [`ControlError::ClockBehind`] when `now` is before the cursor. A read only takes lines
+/// stamped up to its horizon, so a cursor is always a settle delay behind the clock that made
+/// it: one ahead of the clock means the clock stepped back. The engine stamps lines by that
+/// same clock, so the lines logged since are stamped before the cursor, among the lines read
+/// already; reading them by their stamps would count some twice and lose others for good.
+/// The signal is missing instead until the clock passes the cursor again (the window may
+/// then end blind, and says why).
+pub(super) fn read_horizon(
+    now: DateTime<Utc>,
+    cursor: &LogCursor,
+) -> Result<DateTime<Utc>, ControlError> {
+    if let Ok(behind) = cursor.since.signed_duration_since(now).to_std()
+        && !behind.is_zero()
+    {
+        return Err(ControlError::ClockBehind { behind });
+    }
+    Ok(now.checked_sub_signed(LOG_SETTLE).unwrap_or(cursor.since))
 }
 
 /// One `docker logs --tail N` call: the lines at or after the cursor, kept until the call

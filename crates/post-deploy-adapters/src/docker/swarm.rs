@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::DockerCli;
 use super::exec::{READ_TIMEOUT, failed, first_of};
 use super::inspect::{nullable, ps_rows};
-use super::logs::{LOG_SETTLE, LOGS_TIMEOUT, LogTally, MAX_LOG_LINE, split_stamp};
+use super::logs::{LOGS_TIMEOUT, LogTally, MAX_LOG_LINE, read_horizon, split_stamp};
 use crate::process::{Ended, Pipe};
 
 /// The label the engine puts on every task container of a service: the service's id.
@@ -256,11 +256,7 @@ impl DockerCli {
         // leaves the ones stamped after the horizon for the next read. `--raw` leaves out the
         // task and node before each line, so the line is the service's own.
         let since = cursor.since.to_rfc3339_opts(SecondsFormat::Nanos, true);
-        let horizon = self
-            .clock
-            .now()
-            .checked_sub_signed(LOG_SETTLE)
-            .unwrap_or(cursor.since);
+        let horizon = read_horizon(self.clock.now(), cursor)?;
         let what = format!("docker service logs {service}");
         let inv = self.docker_call(
             [

@@ -424,3 +424,41 @@ proptest! {
 fn stamp_of(at: DateTime<Utc>) -> String {
     stamp(at)
 }
+
+#[test]
+fn a_clock_behind_the_cursor_reads_nothing_and_says_why() {
+    let base = t("2026-01-01T00:00:00Z");
+    let lines = ten_ms_lines(base, 100);
+    let since = base + chrono::Duration::milliseconds(500);
+    // The clock stepped back an hour past the previous read: no docker call, the error
+    // says how far behind, and the cursor is kept for when the clock catches up.
+    let (cli, exec) = on_log(lines.clone(), "", since - chrono::Duration::hours(1));
+    let err = cli
+        .read_logs("web", &LogCursor::at(since), &mut |_| panic!("no line"))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ControlError::ClockBehind {
+            behind: std::time::Duration::from_secs(3600)
+        }
+    );
+    assert!(err.to_string().contains("3600.0 s behind"), "{err}");
+    assert!(log_calls(&exec).is_empty());
+    // A service's logs the same.
+    let err = cli
+        .read_service_logs("api", &LogCursor::at(since), &mut |_| panic!("no line"))
+        .unwrap_err();
+    assert!(matches!(err, ControlError::ClockBehind { .. }), "{err}");
+    // Once the clock is past the cursor again the read goes on from it, each line once.
+    let (cli, _) = on_log(lines, "", base + chrono::Duration::seconds(10));
+    let (next, got) = read(&cli, &LogCursor::at(since));
+    assert_eq!(got.len(), 50);
+    assert_eq!(got[0], "line 50");
+    assert_eq!(next.since, base + chrono::Duration::milliseconds(990));
+    // Exactly at the cursor: not behind.
+    let (cli, _) = on_log(ten_ms_lines(base, 1), "", since);
+    assert!(
+        cli.read_logs("web", &LogCursor::at(since), &mut |_| {})
+            .is_ok()
+    );
+}
