@@ -143,7 +143,38 @@ pub(super) fn with_suffix(raw: &[u8], unit: DurationUnit) -> Option<f64> {
     } else {
         (raw, unit)
     };
-    number(digits).map(|v| to_ms(v, unit))
+    number(digits)
+        .map(|v| to_ms(v, unit))
+        .or_else(|| go_duration(raw))
+}
+
+/// A duration as Go's `time.Duration` prints it, with units of more than one kind or in
+/// minutes or hours (`1m2.5s`, `1h0m0s`, `5m`): numbers each followed by `h`, `m`, `s`,
+/// `ms`, `us`, `µs` or `ns`, summed in milliseconds; `None` for anything else.
+fn go_duration(raw: &[u8]) -> Option<f64> {
+    const MINUTE_MS: f64 = 60_000.0;
+    const HOUR_MS: f64 = 3_600_000.0;
+    let mut rest = raw;
+    let mut total = 0.0f64;
+    while !rest.is_empty() {
+        let len = rest
+            .iter()
+            .position(|b| !(b.is_ascii_digit() || *b == b'.'))?;
+        let value = number(rest.get(..len)?)?;
+        let (ms, unit_len) = match rest.get(len..)? {
+            [b'h', ..] => (value * HOUR_MS, 1),
+            [b'm', b's', ..] => (value, 2),
+            [b'm', ..] => (value * MINUTE_MS, 1),
+            [b's', ..] => (to_ms(value, DurationUnit::S), 1),
+            [b'u', b's', ..] => (to_ms(value, DurationUnit::Us), 2),
+            [0xc2, 0xb5, b's', ..] => (to_ms(value, DurationUnit::Us), 3),
+            [b'n', b's', ..] => (to_ms(value, DurationUnit::Ns), 2),
+            _ => return None,
+        };
+        total += ms;
+        rest = rest.get(len.checked_add(unit_len)?..)?;
+    }
+    (total.is_finite() && !raw.is_empty()).then_some(total)
 }
 
 /// The histogram's octaves start at 2^-10 ms (about 1 µs) and end at 2^22 ms (about 70 min).
@@ -367,6 +398,34 @@ mod tests {
         assert_eq!(with_suffix(b"58.33", DurationUnit::Ms), Some(58.33));
         assert_eq!(with_suffix(b"2", DurationUnit::S), Some(2000.0));
         assert_eq!(with_suffix(b"ms", DurationUnit::S), None);
+        // Go's time.Duration.
+        assert_eq!(with_suffix(b"1m2.5s", DurationUnit::Ms), Some(62_500.0));
+        assert_eq!(with_suffix(b"1h0m0s", DurationUnit::Ms), Some(3_600_000.0));
+        assert_eq!(with_suffix(b"5m", DurationUnit::Ms), Some(300_000.0));
+        assert_eq!(with_suffix(b"2h45m", DurationUnit::Ms), Some(9_900_000.0));
+        assert_eq!(with_suffix(b"1s500ms", DurationUnit::Ms), Some(1_500.0));
+        assert_eq!(
+            with_suffix("1ms250µs".as_bytes(), DurationUnit::Ms),
+            Some(1.25)
+        );
+        for bad in [
+            &b"1m2"[..],
+            b"m5",
+            b"1x",
+            b"1m-2s",
+            b"1..2s",
+            b"1hh",
+            b"h",
+            b"",
+            b"1e999h",
+        ] {
+            assert_eq!(
+                with_suffix(bad, DurationUnit::Ms),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 
     #[test]

@@ -1432,7 +1432,7 @@ fn in_ms(value: f64, unit: &str) -> f64 {
 fn timed_line() -> impl Strategy<Value = (String, u16, f64)> {
     (
         any_status(),
-        0u8..8,
+        0u8..9,
         0u64..100_000,
         prop::option::of(0u32..1000),
         prop::sample::select(vec!["ns", "us", "ms", "s"]),
@@ -1494,7 +1494,16 @@ fn timed_line() -> impl Strategy<Value = (String, u16, f64)> {
                     let v: f64 = num.parse().unwrap();
                     (format!(r#"{clf} "-" "curl/8" {num}"#), s, in_ms(v, "s"))
                 }
-                _ => (format!("{clf} {int}"), s, in_ms(int as f64, "us")),
+                7 => (format!("{clf} {int}"), s, in_ms(int as f64, "us")),
+                _ => {
+                    // Go's time.Duration: minutes, then seconds with a fraction.
+                    let minutes = int % 600;
+                    (
+                        format!("at=info path={p} svc_time={minutes}m{num}s status={s}"),
+                        s,
+                        minutes as f64 * 60_000.0 + in_ms(v, "s"),
+                    )
+                }
             }
         })
 }
