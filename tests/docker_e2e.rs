@@ -23,7 +23,7 @@
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -32,15 +32,17 @@ use serde_json::Value;
 
 #[path = "support/docker.rs"]
 mod docker_cli;
+#[path = "support/e2e.rs"]
+mod e2e;
 
 use docker_cli::{docker, docker_ok};
+use e2e::Run;
 
 /// Whether the engine answers and holds the fixture images this file uses.
 fn engine() -> bool {
     docker_cli::engine_with(&[HEALTHY, BAD_HEALTH, BAD_API])
 }
 
-const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
 const HEALTHY: &str = "post-deploy-fixture:healthy";
 const BAD_HEALTH: &str = "post-deploy-fixture:bad-health";
 const BAD_API: &str = "post-deploy-fixture:bad-api";
@@ -212,125 +214,7 @@ fn address_on(container: &str, net: &str) -> std::net::SocketAddr {
     std::net::SocketAddr::new(ip, 8080)
 }
 
-/// A state folder and the binary's environment.
-struct Run {
-    dir: tempfile::TempDir,
-    vars: Vec<(String, String)>,
-    extra: Vec<(String, String)>,
-}
-
 impl Run {
-    fn new() -> Self {
-        let vars = [
-            ("REPOS", "e2e"),
-            ("INTERVAL_S", "1"),
-            ("WINDOW_S", "20"),
-            ("FAIL_THRESHOLD", "2"),
-            ("HEALTH_TIMEOUT_S", "2"),
-            ("MIN_REQUESTS", "1000000"),
-            // no container of these tests is the orchestrator, unless one says so
-            ("SELF_CONTAINER", "pde2e-not-the-orchestrator"),
-        ];
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            vars: vars
-                .iter()
-                .map(|(k, v)| (format!("ORCH_POST_DEPLOY_{k}"), (*v).to_owned()))
-                .collect(),
-            extra: Vec::new(),
-        }
-    }
-
-    fn set(&mut self, name: &str, value: &str) -> &mut Self {
-        let name = format!("ORCH_POST_DEPLOY_{name}");
-        self.vars.retain(|(k, _)| *k != name);
-        self.vars.push((name, value.to_owned()));
-        self
-    }
-
-    /// A variable outside ours (e.g. what a compose file interpolates).
-    fn env(&mut self, name: &str, value: &str) -> &mut Self {
-        self.extra.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    /// Runs the binary, killed after `limit`; exit code, the one JSON value on stdout, stderr.
-    fn run(&self, args: &[&str], limit: Duration) -> (i32, Value, String) {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).arg("--state-dir").arg(self.dir.path());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("ORCH_POST_DEPLOY_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.envs(self.vars.iter().chain(&self.extra).map(|(k, v)| (k, v)));
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let start = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if start.elapsed() > limit {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "{args:?} ran past {limit:?}; stderr:\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(
-            stdout.lines().count(),
-            1,
-            "{args:?}: one JSON value on stdout, got {stdout:?}; stderr:\n{stderr}"
-        );
-        let json = serde_json::from_str(&stdout).unwrap();
-        (out.status.code().unwrap_or(-1), json, stderr)
-    }
-
-    /// Runs the binary expecting it to be SIGKILLed before it answers; stderr.
-    fn run_killed(&self, args: &[&str], limit: Duration) -> String {
-        use std::os::unix::process::ExitStatusExt as _;
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).arg("--state-dir").arg(self.dir.path());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("ORCH_POST_DEPLOY_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.envs(self.vars.iter().chain(&self.extra).map(|(k, v)| (k, v)));
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let start = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if start.elapsed() > limit {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "{args:?} ran past {limit:?}; stderr:\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(
-            out.status.signal(),
-            Some(9),
-            "{args:?} was not killed where the test meant it to be: {:?}; stdout {}; stderr:\n{stderr}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout)
-        );
-        stderr
-    }
-
     fn watch(
         &self,
         item: &str,
@@ -386,7 +270,7 @@ fn plain_container_rolls_back_to_the_previous_image() {
     let port = published_port(&u);
     wait_ready(port);
 
-    let (code, out, stderr) = Run::new().watch("a", port, &u, &prev);
+    let (code, out, stderr) = Run::new("pde2e-not-the-orchestrator").watch("a", port, &u, &prev);
     assert_eq!(code, 3, "{out}\n{stderr}");
     assert_eq!(
         (
@@ -484,7 +368,7 @@ fn compose_service_rolls_back_through_compose() {
         .to_owned();
     wait_ready(port);
 
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     for (k, v) in &compose_env {
         run.env(k, v);
     }
@@ -526,7 +410,7 @@ fn the_orchestrators_own_container_is_never_touched() {
     wait_ready(port);
     let before = inspect(&u);
 
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("SELF_CONTAINER", &u).set("WINDOW_S", "5");
     let (code, out, stderr) = run.watch("c", port, &u, &prev);
     assert_eq!(code, 4, "{out}\n{stderr}");
@@ -574,7 +458,7 @@ fn the_5xx_ratio_alone_rolls_back() {
             sent
         })
     };
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("MIN_REQUESTS", "5");
     let (code, out, stderr) = run.watch("d", port, &u, &prev);
     stop.store(true, Ordering::SeqCst);
@@ -613,7 +497,7 @@ fn a_healthy_container_is_left_alone() {
     let port = published_port(&u);
     wait_ready(port);
 
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("WINDOW_S", "4").set("MIN_REQUESTS", "1");
     let (code, out, stderr) = run.watch("e", port, &u, &prev);
     assert_eq!(code, 0, "{out}\n{stderr}");
@@ -646,7 +530,7 @@ fn a_window_is_superseded_by_a_newer_deploy() {
     let prev = c.tag(HEALTHY, &u, "prev");
     let newer = c.tag(BAD_API, &u, "newer");
     c.run_plain(&u, &bad);
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("FAIL_THRESHOLD", "1");
     // A port nothing listens on: every probe of this window fails, refused.
     let refused = TcpListener::bind("127.0.0.1:0")
@@ -720,7 +604,7 @@ fn a_missing_previous_image_only_alerts() {
     wait_ready(port);
     let before = inspect(&u);
 
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("WINDOW_S", "4");
     let (code, out, stderr) = run.watch("g", port, &u, &format!("{u}:never-built"));
     assert_eq!(code, 4, "{out}\n{stderr}");
@@ -809,7 +693,7 @@ fn a_crash_in_the_recreate_is_settled_by_the_next_tick(kill_after: &str, settled
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let calls = tools.path().join("calls");
 
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("FAIL_THRESHOLD", "1").set("WINDOW_S", "60");
     let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
     let pair = ["--repo", "e2e", "--work-item", "k"];
@@ -1023,7 +907,7 @@ fn the_orchestrators_own_container_by_id_prefix_or_name_only_alerts() {
     .into_iter()
     .enumerate()
     {
-        let mut run = Run::new();
+        let mut run = Run::new("pde2e-not-the-orchestrator");
         run.set("SELF_CONTAINER", self_container)
             .set("WINDOW_S", "4");
         let (code, out, stderr) = run.watch(&format!("c{n}"), port, target, &prev);
@@ -1064,7 +948,7 @@ fn a_container_that_vanishes_after_arm_makes_a_blind_window() {
     c.run_plain(&gone, &healthy);
     let port = published_port(&front);
     wait_ready(port);
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("WINDOW_S", "6").set("MIN_REQUESTS", "1");
     let (code, out, stderr) = std::thread::scope(|scope| {
         let watching = scope.spawn(|| run.watch("blind", port, &gone, &healthy));
@@ -1110,7 +994,7 @@ fn a_bad_deploy_rolls_back_to_the_image_production_proved() {
     let proved = c.tag(HEALTHY, &u, "v1");
     let unproved = c.tag(BAD_API, &u, "v2");
     let bad = c.tag(BAD_HEALTH, &u, "v3");
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("WINDOW_S", "3");
     let url = |port: u16| format!("http://127.0.0.1:{port}/cgi-bin/health");
     // v1 runs a whole window without degrading.
@@ -1183,7 +1067,7 @@ fn extend_keeps_a_window_watching_and_promote_records_it() {
     let u = unique("extend");
     let ok = c.tag(HEALTHY, &u, "ok");
     let port = deploy(&mut c, &u, &ok);
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("WINDOW_S", "2");
     let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
     let pair = ["--repo", "e2e", "--work-item", "ext"];
@@ -1247,7 +1131,7 @@ fn an_operator_rollback_runs_once_when_ticks_race_it() {
     let bad = c.tag(BAD_API, &u, "bad");
     let prev = c.tag(HEALTHY, &u, "prev");
     let port = deploy(&mut c, &u, &bad);
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     // The signals never decide a rollback themselves in this window.
     run.set("FAIL_THRESHOLD", "1000").set("WINDOW_S", "600");
     let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
@@ -1357,7 +1241,7 @@ fn a_container_with_an_unpublished_port_rolls_back() {
     };
 
     // The orchestrator's own container, named by its id prefix: known as itself.
-    let mut own = Run::new();
+    let mut own = Run::new("pde2e-not-the-orchestrator");
     own.set("SELF_CONTAINER", &old_id[..12])
         .set("FAIL_THRESHOLD", "1");
     let armed = arm_args("s");
@@ -1385,7 +1269,7 @@ fn a_container_with_an_unpublished_port_rolls_back() {
     assert_eq!(inspect(&u)["Id"].as_str().unwrap(), old_id);
 
     // Any other container: the image is recorded at arm, and the rollback recreates it.
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("FAIL_THRESHOLD", "1");
     let armed = arm_args("a");
     let (code, out, stderr) = run.run(&strs(&armed), Duration::from_secs(60));
@@ -1486,7 +1370,7 @@ done"#;
     run_script(&mut c, &u, &bad, script);
     let port = published_port(&u);
     wait_ready(port);
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("MIN_REQUESTS", "5");
     let (code, out, stderr) = run.watch("logfmt", port, &u, &prev);
     assert_eq!(code, 3, "{out}\n{stderr}");
@@ -1521,7 +1405,7 @@ done"#;
     run_script(&mut c, &u, &bad, script);
     let port = published_port(&u);
     wait_ready(port);
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("MIN_REQUESTS", "5").set("LATENCY_MS", "500");
     let (code, out, stderr) = run.watch("slowjson", port, &u, &prev);
     assert_eq!(code, 3, "{out}\n{stderr}");
@@ -1557,7 +1441,7 @@ done"#;
     run_script(&mut c, &u, &current, script);
     let port = published_port(&u);
     wait_ready(port);
-    let mut run = Run::new();
+    let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("WINDOW_S", "10").set("MIN_REQUESTS", "3");
     let url = format!("http://127.0.0.1:{port}/health");
     let (code, out, stderr) = run.run(

@@ -29,10 +29,15 @@ use serde_json::Value;
 
 #[path = "support/docker.rs"]
 mod docker_cli;
+#[path = "support/e2e.rs"]
+mod e2e;
 
 use docker_cli::{docker, docker_ok};
+use e2e::Run;
 
-const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
+/// How long one command of these tests may take.
+const LIMIT: Duration = Duration::from_secs(120);
+
 const HEALTHY: &str = "post-deploy-fixture:healthy";
 const BAD_HEALTH: &str = "post-deploy-fixture:bad-health";
 
@@ -225,80 +230,7 @@ fn wait_variant(port: u16, variant: &str) {
     }
 }
 
-/// A state folder and the binary's environment.
-struct Run {
-    dir: tempfile::TempDir,
-    vars: Vec<(String, String)>,
-}
-
 impl Run {
-    fn new() -> Self {
-        let vars = [
-            ("REPOS", "e2e"),
-            ("INTERVAL_S", "1"),
-            ("WINDOW_S", "20"),
-            ("FAIL_THRESHOLD", "2"),
-            ("HEALTH_TIMEOUT_S", "2"),
-            ("MIN_REQUESTS", "1000000"),
-            // nothing these tests run is the orchestrator, unless one says so
-            ("SELF_CONTAINER", "pdswarm-not-the-orchestrator"),
-            ("SELF_SERVICE", "pdswarm-not-the-orchestrator"),
-        ];
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            vars: vars
-                .iter()
-                .map(|(k, v)| (format!("ORCH_POST_DEPLOY_{k}"), (*v).to_owned()))
-                .collect(),
-        }
-    }
-
-    fn set(&mut self, name: &str, value: &str) -> &mut Self {
-        let name = format!("ORCH_POST_DEPLOY_{name}");
-        self.vars.retain(|(k, _)| *k != name);
-        self.vars.push((name, value.to_owned()));
-        self
-    }
-
-    /// Runs the binary, killed after 120 s; exit code, the one JSON value on stdout, stderr.
-    fn run(&self, args: &[&str]) -> (i32, Value, String) {
-        let limit = Duration::from_secs(120);
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).arg("--state-dir").arg(self.dir.path());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("ORCH_POST_DEPLOY_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let start = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if start.elapsed() > limit {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "{args:?} ran past {limit:?}; stderr:\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(
-            stdout.lines().count(),
-            1,
-            "{args:?}: one JSON value on stdout, got {stdout:?}; stderr:\n{stderr}"
-        );
-        let json = serde_json::from_str(&stdout).unwrap();
-        (out.status.code().unwrap_or(-1), json, stderr)
-    }
-
     /// `watch` (or `arm`) of `service` with its health on `port`.
     fn window(
         &self,
@@ -309,23 +241,26 @@ impl Run {
         previous: &str,
     ) -> (i32, Value, String) {
         let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
-        self.run(&[
-            command,
-            "--repo",
-            "e2e",
-            "--work-item",
-            item,
-            "--health-url",
-            &url,
-            "--service",
-            service,
-            "--previous-image",
-            previous,
-        ])
+        self.run(
+            &[
+                command,
+                "--repo",
+                "e2e",
+                "--work-item",
+                item,
+                "--health-url",
+                &url,
+                "--service",
+                service,
+                "--previous-image",
+                previous,
+            ],
+            LIMIT,
+        )
     }
 
     fn tick(&self, item: &str) -> Value {
-        let (code, out, stderr) = self.run(&["tick", "--repo", "e2e", "--work-item", item]);
+        let (code, out, stderr) = self.run(&["tick", "--repo", "e2e", "--work-item", item], LIMIT);
         assert_eq!(code, 0, "{out}\n{stderr}");
         out
     }
@@ -347,7 +282,8 @@ fn a_bad_service_update_is_rolled_back_and_verified() {
     deploy(&u, &bad, port);
     assert_eq!(get(port, "/cgi-bin/health").map(|r| r.0), Some(503));
 
-    let (code, out, stderr) = Run::new().window("watch", "a", port, &u, &prev);
+    let (code, out, stderr) =
+        Run::new("pdswarm-not-the-orchestrator").window("watch", "a", port, &u, &prev);
     assert_eq!(code, 3, "{out}\n{stderr}");
     assert_eq!(
         (
@@ -385,7 +321,7 @@ fn a_service_update_by_someone_else_supersedes_the_window() {
     let port = free_port();
     c.service(&u, &v1, port);
 
-    let run = Run::new();
+    let run = Run::new("pdswarm-not-the-orchestrator");
     let (code, armed, stderr) = run.window("arm", "b", port, &u, &v1);
     assert_eq!(
         (code, &armed["armed"]),
@@ -433,12 +369,12 @@ fn the_self_service_is_never_updated() {
     ]);
     let task = task.lines().next().unwrap().to_owned();
 
-    let mut by_name = Run::new();
+    let mut by_name = Run::new("pdswarm-not-the-orchestrator");
     by_name
         .set("SELF_SERVICE", &u)
         .set("FAIL_THRESHOLD", "1")
         .set("WINDOW_S", "4");
-    let mut by_task = Run::new();
+    let mut by_task = Run::new("pdswarm-not-the-orchestrator");
     by_task
         .set("SELF_CONTAINER", &task[..12])
         .set("FAIL_THRESHOLD", "1")

@@ -226,7 +226,10 @@ mod tests {
             "http://[::1/x",
             "http://\u{7f}/",
         ] {
-            let _ = probe.get(url, Duration::from_millis(200));
+            // Never a passing probe: the monitor's fault, or a failed sample.
+            if let Ok(sample) = probe.get(url, Duration::from_millis(200)) {
+                assert!(sample.outcome.is_err(), "{url:?}: {sample:?}");
+            }
         }
         assert!(probe.get("http://", Duration::from_millis(200)).is_err());
     }

@@ -230,10 +230,4 @@ mod tests {
         let _ = board.vars();
         assert_eq!(sink.send(&alert()), Ok(()));
     }
-
-    #[test]
-    fn no_url_means_stderr_only() {
-        let sink = WebhookSink::new(None);
-        assert!(sink.board.webhook_url().is_none());
-    }
 }
