@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use post_deploy_adapters::System;
+use post_deploy_core::config::MAX_SECONDS;
 use post_deploy_core::{
     ArmRequest, Config, ConfigError, IdError, Monitor, MonitorError, RepoName, TickOutcome,
     WorkItem,
@@ -177,6 +178,81 @@ pub(crate) fn status(env: Env, repo: Option<String>, work_item: Option<String>) 
         let r = repo.as_deref().map(RepoName::new).transpose()?;
         let w = work_item.as_deref().map(WorkItem::new).transpose()?;
         let rows = with_monitor(env, |m| m.status(r.as_ref(), w.as_ref()))?;
+        Ok(to_value(&rows))
+    };
+    guarded(run).unwrap_or_else(|fault| Value::Array(vec![answer(json!({}), fault)]))
+}
+
+/// An operator's command on a window.
+#[derive(Debug)]
+pub(crate) enum Operator {
+    /// Move the deadline later by this many seconds (`None`: a number too large to read).
+    Extend(Option<i64>),
+    /// Roll back now, through the same guards as an automatic rollback.
+    Rollback,
+    /// End the window now as good.
+    Promote,
+}
+
+/// `extend`, `rollback`, `promote`: the binary's JSON for the same command (`done`,
+/// `reason`, `finished`, `deadline`); or `done: false` with the `error`.
+pub(crate) fn operator(env: Env, repo: String, work_item: String, op: Operator) -> Value {
+    let run = || -> Result<Value, Fault> {
+        let (r, w) = (RepoName::new(&repo)?, WorkItem::new(&work_item)?);
+        let out = match op {
+            Operator::Extend(by) => {
+                let by = by
+                    .and_then(|s| u64::try_from(s).ok())
+                    .filter(|s| (1..=MAX_SECONDS).contains(s))
+                    .ok_or_else(|| {
+                        Fault::new(
+                            "argument",
+                            format!(
+                                "invalid by_s={}: expected a whole number of seconds from 1 to \
+                                 {MAX_SECONDS} (30 days)",
+                                by.map_or_else(|| "(too large)".to_owned(), |s| s.to_string())
+                            ),
+                        )
+                    })?;
+                with_monitor(env, |m| m.extend(&r, &w, Duration::from_secs(by)))?
+            }
+            Operator::Rollback => with_monitor(env, |m| m.rollback(&r, &w))?,
+            Operator::Promote => with_monitor(env, |m| m.promote(&r, &w))?,
+        };
+        Ok(to_value(&out))
+    };
+    guarded(run).unwrap_or_else(|fault| {
+        answer(
+            json!({
+                "repo": repo,
+                "work_item": work_item,
+                "done": false,
+                "finished": false,
+                "deadline": null,
+            }),
+            fault,
+        )
+    })
+}
+
+/// `known_good`: the binary's `known-good --json` array for the repo, one container's or
+/// service's when named; or one object holding the `error`.
+pub(crate) fn known_good(
+    env: Env,
+    repo: String,
+    container: Option<String>,
+    service: Option<String>,
+) -> Value {
+    let run = || -> Result<Value, Fault> {
+        let r = RepoName::new(&repo)?;
+        if container.is_some() && service.is_some() {
+            return Err(Fault::new(
+                "argument",
+                "give container= or service=, not both",
+            ));
+        }
+        let target = container.as_deref().or(service.as_deref());
+        let rows = with_monitor(env, |m| m.known_good(&r, target))?;
         Ok(to_value(&rows))
     };
     guarded(run).unwrap_or_else(|fault| Value::Array(vec![answer(json!({}), fault)]))

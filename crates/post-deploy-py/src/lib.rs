@@ -1,6 +1,7 @@
 //! post_deploy: the post-deploy engine as a Python extension module, for a Python host.
 //!
-//! `post_deploy.Monitor(env=None, state_dir=None)` arms, ticks, disarms and lists windows with
+//! `post_deploy.Monitor(env=None, state_dir=None)` arms, ticks, disarms and lists windows,
+//! carries out the operator's commands and lists known-good images with
 //! the binary's configuration, adapters, state folder and files, and answers with the binary's
 //! JSON as plain dicts and lists. This file converts to and from Python values and nothing
 //! else: the variables and arguments are read under the GIL, the call runs with the GIL
@@ -8,7 +9,8 @@
 //! dicts. What a call does is `host.rs`.
 //!
 //! Calls never raise: every fault comes back in the answer as `error: {kind, message}`. Only
-//! an argument of the wrong Python type raises `TypeError`, as PyO3 checks it.
+//! an argument of the wrong Python type raises `TypeError`, whose message names the argument
+//! (`work_item must be a str, not NoneType`).
 
 mod host;
 
@@ -16,8 +18,9 @@ use std::path::PathBuf;
 
 use post_deploy_core::config::PREFIX;
 use pyo3::IntoPyObjectExt as _;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyMapping, PyString};
+use pyo3::types::{PyDict, PyInt, PyList, PyMapping, PyString};
 use serde_json::Value;
 
 /// Arms, ticks, disarms and lists observation windows, as the `post-deploy` binary does.
@@ -41,11 +44,18 @@ struct Monitor {
 impl Monitor {
     #[new]
     #[pyo3(signature = (env=None, state_dir=None))]
-    fn new(env: Option<Bound<'_, PyMapping>>, state_dir: Option<PathBuf>) -> Self {
-        Self {
-            env: env.map(Bound::unbind),
-            state_dir,
-        }
+    fn new(env: Option<&Bound<'_, PyAny>>, state_dir: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let env = env
+            .map(|e| {
+                e.cast::<PyMapping>()
+                    .map(|m| m.clone().unbind())
+                    .map_err(|_| wrong_type("env", "a Mapping or None", e))
+            })
+            .transpose()?;
+        Ok(Self {
+            env,
+            state_dir: path_arg("state_dir", state_dir)?,
+        })
     }
 
     #[pyo3(signature = (
@@ -59,24 +69,24 @@ impl Monitor {
     fn arm<'py>(
         &self,
         py: Python<'py>,
-        repo: &Bound<'py, PyString>,
-        work_item: &Bound<'py, PyString>,
-        health_url: &Bound<'py, PyString>,
-        container: Option<&Bound<'py, PyString>>,
-        service: Option<&Bound<'py, PyString>>,
-        previous_image: Option<&Bound<'py, PyString>>,
-        artefacts_dir: Option<PathBuf>,
+        repo: &Bound<'py, PyAny>,
+        work_item: &Bound<'py, PyAny>,
+        health_url: &Bound<'py, PyAny>,
+        container: Option<&Bound<'py, PyAny>>,
+        service: Option<&Bound<'py, PyAny>>,
+        previous_image: Option<&Bound<'py, PyAny>>,
+        artefacts_dir: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let env = self.env(py);
         let args = host::Arm {
-            repo: text(repo),
-            work_item: text(work_item),
-            health_url: text(health_url),
-            container: container.map(text),
-            service: service.map(text),
-            previous_image: previous_image.map(text),
-            artefacts_dir,
+            repo: str_arg("repo", repo)?,
+            work_item: str_arg("work_item", work_item)?,
+            health_url: str_arg("health_url", health_url)?,
+            container: opt_str_arg("container", container)?,
+            service: opt_str_arg("service", service)?,
+            previous_image: opt_str_arg("previous_image", previous_image)?,
+            artefacts_dir: path_arg("artefacts_dir", artefacts_dir)?,
         };
+        let env = self.env(py);
         let answer = py.detach(move || host::arm(env, args));
         to_python(py, &answer)
     }
@@ -84,10 +94,11 @@ impl Monitor {
     fn tick<'py>(
         &self,
         py: Python<'py>,
-        repo: &Bound<'py, PyString>,
-        work_item: &Bound<'py, PyString>,
+        repo: &Bound<'py, PyAny>,
+        work_item: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (env, repo, work_item) = (self.env(py), text(repo), text(work_item));
+        let (repo, work_item) = pair(repo, work_item)?;
+        let env = self.env(py);
         let answer = py.detach(move || host::tick(env, repo, work_item));
         to_python(py, &answer)
     }
@@ -95,10 +106,11 @@ impl Monitor {
     fn disarm<'py>(
         &self,
         py: Python<'py>,
-        repo: &Bound<'py, PyString>,
-        work_item: &Bound<'py, PyString>,
+        repo: &Bound<'py, PyAny>,
+        work_item: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (env, repo, work_item) = (self.env(py), text(repo), text(work_item));
+        let (repo, work_item) = pair(repo, work_item)?;
+        let env = self.env(py);
         let answer = py.detach(move || host::disarm(env, repo, work_item));
         to_python(py, &answer)
     }
@@ -107,11 +119,63 @@ impl Monitor {
     fn status<'py>(
         &self,
         py: Python<'py>,
-        repo: Option<&Bound<'py, PyString>>,
-        work_item: Option<&Bound<'py, PyString>>,
+        repo: Option<&Bound<'py, PyAny>>,
+        work_item: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (env, repo, work_item) = (self.env(py), repo.map(text), work_item.map(text));
+        let repo = opt_str_arg("repo", repo)?;
+        let work_item = opt_str_arg("work_item", work_item)?;
+        let env = self.env(py);
         let answer = py.detach(move || host::status(env, repo, work_item));
+        to_python(py, &answer)
+    }
+
+    fn extend<'py>(
+        &self,
+        py: Python<'py>,
+        repo: &Bound<'py, PyAny>,
+        work_item: &Bound<'py, PyAny>,
+        by_s: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // An int too large for 64 bits is refused in the answer, like any bad value.
+        let by = by_s
+            .cast::<PyInt>()
+            .map_err(|_| wrong_type("by_s", "an int", by_s))?
+            .extract::<i64>()
+            .ok();
+        self.operator(py, repo, work_item, host::Operator::Extend(by))
+    }
+
+    fn rollback<'py>(
+        &self,
+        py: Python<'py>,
+        repo: &Bound<'py, PyAny>,
+        work_item: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.operator(py, repo, work_item, host::Operator::Rollback)
+    }
+
+    fn promote<'py>(
+        &self,
+        py: Python<'py>,
+        repo: &Bound<'py, PyAny>,
+        work_item: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.operator(py, repo, work_item, host::Operator::Promote)
+    }
+
+    #[pyo3(signature = (repo, container=None, service=None))]
+    fn known_good<'py>(
+        &self,
+        py: Python<'py>,
+        repo: &Bound<'py, PyAny>,
+        container: Option<&Bound<'py, PyAny>>,
+        service: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let repo = str_arg("repo", repo)?;
+        let container = opt_str_arg("container", container)?;
+        let service = opt_str_arg("service", service)?;
+        let env = self.env(py);
+        let answer = py.detach(move || host::known_good(env, repo, container, service));
         to_python(py, &answer)
     }
 
@@ -132,6 +196,20 @@ impl Monitor {
 }
 
 impl Monitor {
+    /// Runs an operator's command on the pair, with the GIL released.
+    fn operator<'py>(
+        &self,
+        py: Python<'py>,
+        repo: &Bound<'py, PyAny>,
+        work_item: &Bound<'py, PyAny>,
+        op: host::Operator,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (repo, work_item) = pair(repo, work_item)?;
+        let env = self.env(py);
+        let answer = py.detach(move || host::operator(env, repo, work_item, op));
+        to_python(py, &answer)
+    }
+
     /// The variables as they are now (the mapping given, or `os.environ`) and the state folder.
     fn env(&self, py: Python<'_>) -> host::Env {
         let vars = match &self.env {
@@ -152,6 +230,49 @@ impl Monitor {
             state_dir: self.state_dir.clone(),
         }
     }
+}
+
+/// `value` as a `str`, or a `TypeError` naming the argument.
+fn str_arg(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    value
+        .cast::<PyString>()
+        .map(text)
+        .map_err(|_| wrong_type(name, "a str", value))
+}
+
+/// [`str_arg`] of an argument that may be `None`.
+fn opt_str_arg(name: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+    value
+        .map(|v| {
+            v.cast::<PyString>()
+                .map(text)
+                .map_err(|_| wrong_type(name, "a str or None", v))
+        })
+        .transpose()
+}
+
+/// The `repo` and `work_item` arguments.
+fn pair(repo: &Bound<'_, PyAny>, work_item: &Bound<'_, PyAny>) -> PyResult<(String, String)> {
+    Ok((str_arg("repo", repo)?, str_arg("work_item", work_item)?))
+}
+
+/// A folder argument (`str` or `os.PathLike`, or `None`), or a `TypeError` naming it.
+fn path_arg(name: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PathBuf>> {
+    value
+        .map(|v| {
+            v.extract::<PathBuf>()
+                .map_err(|_| wrong_type(name, "a str, an os.PathLike or None", v))
+        })
+        .transpose()
+}
+
+/// The `TypeError` of an argument of the wrong type: `NAME must be EXPECTED, not TYPE`.
+fn wrong_type(name: &str, expected: &str, value: &Bound<'_, PyAny>) -> PyErr {
+    let kind = value
+        .get_type()
+        .name()
+        .map_or_else(|_| "?".to_owned(), |n| text(&n));
+    PyTypeError::new_err(format!("{name} must be {expected}, not {kind}"))
 }
 
 /// The `ORCH_POST_DEPLOY_*` items of `env`. A name that is not a `str` is skipped; a value

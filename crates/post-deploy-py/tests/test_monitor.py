@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -283,23 +284,29 @@ def test_an_unusable_state_folder_is_an_error(tmp_path, target):
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "named"),
     [
-        lambda m: m.arm(1, "PR-1", "http://127.0.0.1/"),
-        lambda m: m.arm("api", b"PR-1", "http://127.0.0.1/"),
-        lambda m: m.arm("api", "PR-1", None),
-        lambda m: m.arm("api", "PR-1", "http://127.0.0.1/", container=3),
-        lambda m: m.arm("api", "PR-1", "http://127.0.0.1/", artefacts_dir=3.5),
-        lambda m: m.tick("api", None),
-        lambda m: m.disarm(["api"], "PR-1"),
-        lambda m: m.status(repo=7),
-        lambda m: m.tick("api"),
-        lambda m: Monitor(env=["ORCH_POST_DEPLOY_REPOS=api"]),
-        lambda m: Monitor(state_dir=5),
+        (lambda m: m.arm(1, "PR-1", "http://127.0.0.1/"), "repo must be a str, not int"),
+        (lambda m: m.arm("api", b"PR-1", "http://127.0.0.1/"), "work_item must be a str, not bytes"),
+        (lambda m: m.arm("api", "PR-1", None), "health_url must be a str, not NoneType"),
+        (
+            lambda m: m.arm("api", "PR-1", "http://127.0.0.1/", container=3),
+            "container must be a str or None, not int",
+        ),
+        (
+            lambda m: m.arm("api", "PR-1", "http://127.0.0.1/", artefacts_dir=3.5),
+            "artefacts_dir must be a str, an os.PathLike or None, not float",
+        ),
+        (lambda m: m.tick("api", None), "work_item must be a str, not NoneType"),
+        (lambda m: m.disarm(["api"], "PR-1"), "repo must be a str, not list"),
+        (lambda m: m.status(repo=7), "repo must be a str or None, not int"),
+        (lambda m: m.tick("api"), "work_item"),
+        (lambda m: Monitor(env=["ORCH_POST_DEPLOY_REPOS=api"]), "env must be a Mapping or None"),
+        (lambda m: Monitor(state_dir=5), "state_dir must be a str, an os.PathLike or None, not int"),
     ],
 )
-def test_only_wrong_python_types_raise(state, call):
-    with pytest.raises(TypeError):
+def test_only_wrong_python_types_raise_and_name_the_argument(state, call, named):
+    with pytest.raises(TypeError, match=re.escape(named)):
         call(Monitor(env(), state_dir=state))
     assert files_under(state) == []
 

@@ -11,6 +11,10 @@ Calls never raise: a fault comes back as ``error: {"kind": ..., "message": ...}`
 answer, with ``armed: False`` (arm) or ``finished: True`` (tick, disarm). Only an argument of
 the wrong Python type raises ``TypeError``. A tick releases the GIL while it probes, reads
 logs and rolls back.
+
+An operator's commands are there too: ``extend``, ``rollback`` and ``promote`` answer as the
+binary's commands of those names (``done`` and ``reason``), and ``known_good`` lists the
+images production has proved, as ``post-deploy known-good --json``.
 """
 
 from ._post_deploy import Monitor, __version__

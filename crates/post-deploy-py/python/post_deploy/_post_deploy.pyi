@@ -87,6 +87,35 @@ class WindowStatus(TypedDict, total=False):
     reason: str
     error: Error
 
+class OperatorResult(TypedDict):
+    """The JSON of ``post-deploy extend``, ``rollback`` and ``promote``."""
+
+    repo: str
+    work_item: str
+    done: bool
+    """Carried out; False: refused (a finished window, a guard) or a rollback that failed."""
+    reason: str
+    finished: bool
+    deadline: str | None
+    """The window's deadline after the command (RFC 3339); None without a window."""
+    error: NotRequired[Error]
+    """Present only when the call could not run (then ``done`` is False)."""
+
+class KnownGood(TypedDict, total=False):
+    """One row of ``post-deploy known-good --json``, newest first; on a fault, the only row,
+    holding ``error`` and ``reason``."""
+
+    target: str
+    """The container or service the window watched."""
+    image: str
+    image_id: str
+    work_item: str
+    """The work item whose window proved it."""
+    at: str
+    """When that window finished (RFC 3339)."""
+    reason: str
+    error: Error
+
 class Monitor:
     """Arms, ticks, disarms and lists observation windows, as the ``post-deploy`` binary does.
 
@@ -118,3 +147,16 @@ class Monitor:
         """Ends a window early; later ticks report it finished, disarmed."""
     def status(self, repo: str | None = None, work_item: str | None = None) -> list[WindowStatus]:
         """Every window under the state folder, optionally one repo's or work item's."""
+    def extend(self, repo: str, work_item: str, by_s: int) -> OperatorResult:
+        """Moves a watching window's deadline ``by_s`` seconds later (1 to 2592000; at most
+        30 days from arm in all)."""
+    def rollback(self, repo: str, work_item: str) -> OperatorResult:
+        """An operator's rollback now: the same guards and at-most-once path as an automatic
+        one; the window then verifies recovery."""
+    def promote(self, repo: str, work_item: str) -> OperatorResult:
+        """Ends a watching window now as good (known good when it never degraded)."""
+    def known_good(
+        self, repo: str, container: str | None = None, service: str | None = None
+    ) -> list[KnownGood]:
+        """The repo's known-good images, newest first, optionally one container's or
+        service's."""
