@@ -4,7 +4,9 @@ import os
 from collections.abc import Mapping
 from typing import Literal
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import NotRequired, TypedDict, final
+
+__all__ = ["Monitor", "__version__"]
 
 __version__: str
 """The version ``post-deploy --version`` prints for the same checkout."""
@@ -116,6 +118,7 @@ class KnownGood(TypedDict, total=False):
     reason: str
     error: Error
 
+@final
 class Monitor:
     """Arms, ticks, disarms and lists observation windows, as the ``post-deploy`` binary does.
 
@@ -125,11 +128,11 @@ class Monitor:
     ``ORCH_POST_DEPLOY_STATE_DIR``, like the binary's ``--state-dir``.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         env: Mapping[str, str] | None = None,
         state_dir: str | os.PathLike[str] | None = None,
-    ) -> None: ...
+    ) -> Monitor: ...
     def arm(
         self,
         repo: str,
