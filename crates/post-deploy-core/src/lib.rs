@@ -88,7 +88,7 @@ pub use signals::{
 };
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use traits::{
-    AlertError, AlertSink, Clock, CommandOutcome, ContainerControl, ContainerInfo, ControlError,
-    HttpProbe, LogCursor, ProbeError, ResumedRollback, ServiceInfo, ServiceRollback,
+    AlertError, AlertSink, BehindMark, Clock, CommandOutcome, ContainerControl, ContainerInfo,
+    ControlError, HttpProbe, LogCursor, ProbeError, ResumedRollback, ServiceInfo, ServiceRollback,
     same_service_image,
 };

@@ -169,6 +169,22 @@ pub struct LogCursor {
     /// was read when not the usual way, or that lines may be missing. Not persisted.
     #[serde(skip)]
     pub note: Option<String>,
+    /// While the wall clock is behind `since` (it stepped back): where the reads go on from by
+    /// place in the log, since the stamps of new lines fall among those of lines read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behind: Option<BehindMark>,
+}
+
+/// Where a log read goes on from while the wall clock is behind the cursor: the lines that
+/// follow a known line in the log, by their place rather than their stamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BehindMark {
+    /// The stamp of the last line in the log, in its order, that was stamped at or after the
+    /// cursor when the clock was first seen behind it: every line after it was logged after
+    /// the clock stepped back.
+    pub anchor: DateTime<Utc>,
+    /// How many lines after the anchor, stamped before the cursor, were read already.
+    pub read: u64,
 }
 
 #[expect(
@@ -188,6 +204,7 @@ impl LogCursor {
             seen_at_since: 0,
             lines_read: 0,
             note: None,
+            behind: None,
         }
     }
 }

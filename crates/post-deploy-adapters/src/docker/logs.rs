@@ -8,13 +8,15 @@
 //! doubling from a hint, until it provably reaches back past the cursor (see
 //! [`TailRead::reaches_back`]), the engine dropping the tail's lines stamped well before the
 //! cursor, so what it sends is what is new. The tally then takes each new line once. Other
-//! drivers are read with `--since`, and the tick's reason says so.
+//! drivers are read with `--since`, and the tick's reason says so. While the wall clock is
+//! behind the cursor (it stepped back), new lines are stamped among old ones: a log read from
+//! its end is then read by place, after the last line stamped at or after the cursor.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use post_deploy_core::{ControlError, LogCursor};
+use post_deploy_core::{BehindMark, ControlError, LogCursor};
 use serde::Deserialize;
 
 use super::DockerCli;
@@ -148,13 +150,18 @@ impl DockerCli {
         // output, not with `--until`: the daemon stops reading at the first line stamped
         // after `--until`, and a line stamped before it but written just after it would be
         // missed, then skipped for good.
-        let horizon = read_horizon(self.clock.now(), cursor)?;
+        let now = self.clock.now();
         let started = monotonic_now();
         match self.log_access(container)? {
             LogAccess::FromEnd(rotation) => {
+                if now < cursor.since || cursor.behind.is_some() {
+                    return self.logs_while_behind(container, cursor, now, rotation, started, sink);
+                }
+                let horizon = read_horizon(now, cursor)?;
                 self.logs_from_end(container, cursor, horizon, rotation, started, sink)
             }
             LogAccess::FromStart(driver) => {
+                let horizon = read_horizon(now, cursor)?;
                 let note = format!(
                     "logs read with docker logs --since (the {driver} log driver cannot be \
                      read from its end)"
@@ -163,6 +170,114 @@ impl DockerCli {
                 next.note = Some(note);
                 Ok(next)
             }
+        }
+    }
+
+    /// A read while the clock is behind the cursor (it stepped back), or the first one after
+    /// it caught up. The lines logged since the step are stamped before the cursor, among
+    /// lines read already, so they are found by their place in the log instead: after the
+    /// anchor, the last line stamped at or after the cursor (see [`BehindMark`]). Once the
+    /// clock is past the cursor again the rest of those lines are read the same way, then
+    /// the lines stamped after the cursor as usual, and the mark is dropped.
+    ///
+    /// Without an anchor in the log (nothing was read before the step, or it rotated away)
+    /// the lines cannot be told apart: [`ControlError::ClockBehind`] while behind; once
+    /// caught up, the usual read, saying that lines may be missing.
+    fn logs_while_behind(
+        &self,
+        container: &str,
+        cursor: &LogCursor,
+        now: DateTime<Utc>,
+        rotation: Rotation,
+        started: std::time::Instant,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<LogCursor, ControlError> {
+        let found = self.logs_after_anchor(container, cursor, started, sink)?;
+        if now < cursor.since {
+            let Some((mark, entries)) = found else {
+                return Err(clock_behind(cursor.since, now));
+            };
+            return Ok(LogCursor {
+                lines_read: entries,
+                note: None,
+                behind: Some(mark),
+                ..cursor.clone()
+            });
+        }
+        let usual = LogCursor {
+            behind: None,
+            ..cursor.clone()
+        };
+        let horizon = read_horizon(now, &usual)?;
+        let mut next = self.logs_from_end(container, &usual, horizon, rotation, started, sink)?;
+        if found.is_none() {
+            next.note = Some(
+                "lines may be missing: the lines logged while the clock was behind could not \
+                 be told from earlier ones"
+                    .to_owned(),
+            );
+        }
+        Ok(next)
+    }
+
+    /// The lines after the anchor of `cursor` (its mark's, or the last line stamped at or
+    /// after its `since`) that are stamped before `since` and were not read yet, by `--tail`
+    /// reads that double until the anchor is in them; the mark after them and the entries
+    /// read, or `None` when the log holds no anchor.
+    fn logs_after_anchor(
+        &self,
+        container: &str,
+        cursor: &LogCursor,
+        started: std::time::Instant,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<(BehindMark, u64)>, ControlError> {
+        let what = format!("docker logs {container}");
+        let mut tail = cursor
+            .lines_read
+            .saturating_mul(2)
+            .clamp(FIRST_TAIL, MAX_TAIL);
+        loop {
+            let inv = self.docker_call(
+                [
+                    "logs".to_owned(),
+                    "--timestamps".to_owned(),
+                    "--tail".to_owned(),
+                    tail.to_string(),
+                    "--".to_owned(),
+                    container.to_owned(),
+                ],
+                Self::time_left(started, &what)?,
+            );
+            let mut read = TailRead::new(DateTime::<Utc>::MIN_UTC);
+            self.logs_call(&what, container, &inv, &mut |at, text, line| {
+                read.take(at, text, line);
+            })?;
+            let lines: Vec<(DateTime<Utc>, &[u8])> = read.kept().collect();
+            let anchor = match cursor.behind {
+                Some(mark) => lines.iter().rposition(|(at, _)| *at == mark.anchor),
+                None => lines.iter().rposition(|(at, _)| *at >= cursor.since),
+            };
+            if let Some(at) = anchor {
+                let already = cursor.behind.map_or(0, |mark| mark.read);
+                let mut after: u64 = 0;
+                for (stamp, text) in lines.iter().skip(at.saturating_add(1)) {
+                    if *stamp < cursor.since {
+                        after = after.saturating_add(1);
+                        if after > already {
+                            sink(text);
+                        }
+                    }
+                }
+                let mark = BehindMark {
+                    anchor: lines.get(at).map_or(cursor.since, |(stamp, _)| *stamp),
+                    read: after.max(already),
+                };
+                return Ok(Some((mark, read.entries)));
+            }
+            if read.short_of(tail) || tail >= MAX_TAIL {
+                return Ok(None);
+            }
+            tail = tail.saturating_mul(2).min(MAX_TAIL);
         }
     }
 
@@ -371,18 +486,28 @@ impl DockerCli {
 /// it: one ahead of the clock means the clock stepped back. The engine stamps lines by that
 /// same clock, so the lines logged since are stamped before the cursor, among the lines read
 /// already; reading them by their stamps would count some twice and lose others for good.
-/// The signal is missing instead until the clock passes the cursor again (the window may
-/// then end blind, and says why).
+/// A container's log read from its end is then read by place instead
+/// ([`DockerCli::logs_while_behind`]); a log read only by stamps (a Swarm service's, another
+/// driver's) leaves the signal missing until the clock passes the cursor again (the window
+/// may then end blind, and says why).
 pub(super) fn read_horizon(
     now: DateTime<Utc>,
     cursor: &LogCursor,
 ) -> Result<DateTime<Utc>, ControlError> {
-    if let Ok(behind) = cursor.since.signed_duration_since(now).to_std()
-        && !behind.is_zero()
-    {
-        return Err(ControlError::ClockBehind { behind });
+    if now < cursor.since {
+        return Err(clock_behind(cursor.since, now));
     }
     Ok(now.checked_sub_signed(LOG_SETTLE).unwrap_or(cursor.since))
+}
+
+/// [`ControlError::ClockBehind`]: the clock reads `now`, before `since`.
+fn clock_behind(since: DateTime<Utc>, now: DateTime<Utc>) -> ControlError {
+    ControlError::ClockBehind {
+        behind: since
+            .signed_duration_since(now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    }
 }
 
 /// One `docker logs --tail N` call: the lines at or after the cursor, kept until the call

@@ -425,36 +425,172 @@ fn stamp_of(at: DateTime<Utc>) -> String {
     stamp(at)
 }
 
+/// A log that the test appends to, read by a CLI whose clock the test moves.
+struct Stepped {
+    cli: DockerCli,
+    exec: Arc<FakeExec>,
+    clock: Arc<At>,
+    cursor: LogCursor,
+    seen: Vec<String>,
+}
+
+impl Stepped {
+    fn new(config: &str, start: DateTime<Utc>) -> Self {
+        let (cli, exec) = on_log(Vec::new(), config, start);
+        let clock = Arc::new(At(Mutex::new(start)));
+        let cli = cli.with_clock(clock.clone());
+        Self {
+            cli,
+            exec,
+            clock,
+            cursor: LogCursor::at(start),
+            seen: Vec::new(),
+        }
+    }
+
+    fn log(&self, at: DateTime<Utc>, text: &str) {
+        let mut engine = self.exec.0.lock().unwrap();
+        let log = engine.logs.entry("web".into()).or_default();
+        log.push(format!("{} {text}\n", stamp(at)));
+    }
+
+    fn clock(&self, now: DateTime<Utc>) {
+        *self.clock.0.lock().unwrap() = now;
+    }
+
+    /// Reads from the cursor; the lines passed on this time.
+    fn read(&mut self) -> Result<Vec<String>, ControlError> {
+        let mut text = Vec::new();
+        let next = self
+            .cli
+            .read_logs("web", &self.cursor, &mut |t| text.extend_from_slice(t))?;
+        let got: Vec<String> = String::from_utf8(text)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        self.seen.extend(got.iter().cloned());
+        self.cursor = next;
+        Ok(got)
+    }
+}
+
 #[test]
-fn a_clock_behind_the_cursor_reads_nothing_and_says_why() {
+fn a_clock_stepped_back_reads_new_lines_by_their_place_and_each_once() {
     let base = t("2026-01-01T00:00:00Z");
-    let lines = ten_ms_lines(base, 100);
-    let since = base + chrono::Duration::milliseconds(500);
-    // The clock stepped back an hour past the previous read: no docker call, the error
-    // says how far behind, and the cursor is kept for when the clock catches up.
-    let (cli, exec) = on_log(lines.clone(), "", since - chrono::Duration::hours(1));
-    let err = cli
-        .read_logs("web", &LogCursor::at(since), &mut |_| panic!("no line"))
-        .unwrap_err();
+    let ms = |n: i64| chrono::Duration::milliseconds(n);
+    let mut log = Stepped::new("", base);
+    for i in 0..100 {
+        log.log(base + ms(10 * i), &format!("pre {i}"));
+    }
+    log.clock(base + ms(10_000));
+    assert_eq!(log.read().unwrap().len(), 100);
+    assert_eq!(log.cursor.since, base + ms(990));
+
+    // The clock steps back an hour; what is logged now is stamped before everything read.
+    let back = base - chrono::Duration::hours(1);
+    log.clock(back);
+    assert_eq!(log.read().unwrap(), Vec::<String>::new());
+    for i in 0..10 {
+        log.log(back + ms(100 * i), &format!("post {i}"));
+    }
+    log.clock(back + ms(2_000));
+    let got = log.read().unwrap();
+    assert_eq!(
+        got,
+        (0..10).map(|i| format!("post {i}")).collect::<Vec<_>>()
+    );
+    let mark = log.cursor.behind.unwrap();
+    assert_eq!((mark.anchor, mark.read), (base + ms(990), 10));
+    assert_eq!(log.cursor.since, base + ms(990), "the cursor itself stays");
+    // Nothing new: nothing passed; more lines: only they.
+    assert!(log.read().unwrap().is_empty());
+    for i in 10..15 {
+        log.log(back + ms(2_000 + 100 * i), &format!("post {i}"));
+    }
+    assert_eq!(log.read().unwrap().len(), 5);
+    // Even one stamped like a line read before the step is told apart by its place.
+    log.log(base + ms(500), "post 15, stamped among the old ones");
+    assert_eq!(log.read().unwrap(), ["post 15, stamped among the old ones"]);
+
+    // The clock catches up: the last lines logged while it was behind, then the usual read.
+    log.log(back + ms(9_000), "post 16");
+    log.clock(base + ms(20_000));
+    log.log(base + ms(11_000), "after 0");
+    log.log(base + ms(11_500), "after 1");
+    let got = log.read().unwrap();
+    assert_eq!(got, ["post 16", "after 0", "after 1"]);
+    assert_eq!(log.cursor.behind, None);
+    assert_eq!(log.cursor.since, base + ms(11_500));
+    assert!(log.read().unwrap().is_empty());
+    // Every line exactly once.
+    let mut all = log.seen.clone();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), log.seen.len());
+    assert_eq!(log.seen.len(), 100 + 17 + 2);
+}
+
+#[test]
+fn without_an_anchor_a_clock_behind_leaves_the_signal_missing() {
+    let base = t("2026-01-01T00:00:00Z");
+    let ms = |n: i64| chrono::Duration::milliseconds(n);
+    // Armed, nothing logged since, then the clock steps back: no line marks where the read
+    // stopped, so what is logged now cannot be told from what was logged before the arm.
+    let mut log = Stepped::new("", base + ms(5_000));
+    log.log(base, "before the arm");
+    log.clock(base);
+    log.log(base + ms(10), "after the step");
+    let err = log.read().unwrap_err();
     assert_eq!(
         err,
         ControlError::ClockBehind {
-            behind: std::time::Duration::from_secs(3600)
+            behind: std::time::Duration::from_millis(5_000)
         }
     );
-    assert!(err.to_string().contains("3600.0 s behind"), "{err}");
-    assert!(log_calls(&exec).is_empty());
-    // A service's logs the same.
+    assert!(err.to_string().contains("5.0 s behind"), "{err}");
+    assert_eq!(
+        log.cursor,
+        LogCursor::at(base + ms(5_000)),
+        "the cursor is kept"
+    );
+    // Caught up, the usual read goes on from the cursor and says lines may be missing.
+    log.clock(base + ms(8_000));
+    log.log(base + ms(6_000), "later");
+    assert_eq!(log.read().unwrap(), ["later"]);
+    assert!(
+        log.cursor.note.is_none(),
+        "no mark, nothing was read by place"
+    );
+}
+
+#[test]
+fn a_clock_behind_leaves_a_services_and_other_drivers_logs_missing() {
+    let base = t("2026-01-01T00:00:00Z");
+    let since = base + chrono::Duration::milliseconds(500);
+    let (cli, exec) = on_log(
+        ten_ms_lines(base, 100),
+        "",
+        since - chrono::Duration::hours(1),
+    );
+    // A service's logs: no call, the error says how far behind.
     let err = cli
         .read_service_logs("api", &LogCursor::at(since), &mut |_| panic!("no line"))
         .unwrap_err();
     assert!(matches!(err, ControlError::ClockBehind { .. }), "{err}");
-    // Once the clock is past the cursor again the read goes on from it, each line once.
-    let (cli, _) = on_log(lines, "", base + chrono::Duration::seconds(10));
-    let (next, got) = read(&cli, &LogCursor::at(since));
-    assert_eq!(got.len(), 50);
-    assert_eq!(got[0], "line 50");
-    assert_eq!(next.since, base + chrono::Duration::milliseconds(990));
+    assert!(err.to_string().contains("3600.0 s behind"), "{err}");
+    assert!(exec.0.lock().unwrap().calls.is_empty());
+    // A driver read only from its start (`--since`) cannot be read by place either.
+    let (cli, exec) = on_log(
+        ten_ms_lines(base, 100),
+        r#"{"Type":"journald","Config":{}}"#,
+        since - chrono::Duration::hours(1),
+    );
+    let err = cli
+        .read_logs("web", &LogCursor::at(since), &mut |_| panic!("no line"))
+        .unwrap_err();
+    assert!(matches!(err, ControlError::ClockBehind { .. }), "{err}");
+    assert!(log_calls(&exec).is_empty());
     // Exactly at the cursor: not behind.
     let (cli, _) = on_log(ten_ms_lines(base, 1), "", since);
     assert!(
