@@ -182,7 +182,9 @@ impl DockerCli {
     ///
     /// Without an anchor in the log (nothing was read before the step, or it rotated away)
     /// the lines cannot be told apart: [`ControlError::ClockBehind`] while behind; once
-    /// caught up, the usual read, saying that lines may be missing.
+    /// caught up, the usual read, saying that lines may be missing. A step back that no read
+    /// sees (it is caught up before the next one) leaves no mark: the lines logged during it
+    /// are stamped before the cursor and are not read.
     fn logs_while_behind(
         &self,
         container: &str,

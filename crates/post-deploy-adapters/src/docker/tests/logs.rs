@@ -598,3 +598,60 @@ fn a_clock_behind_leaves_a_services_and_other_drivers_logs_missing() {
             .is_ok()
     );
 }
+
+proptest! {
+    /// However the reads fall among the lines logged while the clock is behind, and however
+    /// far it stepped back, every line is passed on exactly once and in the log's order, the
+    /// catch-up included.
+    #[test]
+    fn lines_logged_while_the_clock_is_behind_are_read_once(
+        pre in 1i64..40,
+        back_s in 60i64..7_200,
+        events in proptest::collection::vec(proptest::option::of(0usize..5), 1..12),
+    ) {
+        let base = t("2026-01-01T00:00:00Z");
+        let ms = |n: i64| chrono::Duration::milliseconds(n);
+        let mut log = Stepped::new("", base);
+        for i in 0..pre {
+            log.log(base + ms(10 * i), &format!("pre {i}"));
+        }
+        log.clock(base + ms(10_000));
+        prop_assert_eq!(log.read().unwrap().len(), pre as usize);
+        let back = base - chrono::Duration::seconds(back_s);
+        // A read (a tick) while the clock is behind: what marks where reading goes on. A
+        // step back shorter than the time to the next tick has none; the lines logged until
+        // the clock catches up are then not read (at most that long).
+        log.clock(back);
+        prop_assert!(log.read().unwrap().is_empty());
+        let mut logged = Vec::new();
+        let mut elapsed = 0i64;
+        for event in events {
+            elapsed += 250;
+            match event {
+                // Some lines logged now.
+                Some(n) => {
+                    for _ in 0..n {
+                        let text = format!("post {}", logged.len());
+                        log.log(back + ms(elapsed), &text);
+                        logged.push(text);
+                    }
+                }
+                // A read now.
+                None => {
+                    log.clock(back + ms(elapsed));
+                    log.read().unwrap();
+                }
+            }
+        }
+        log.clock(base + ms(20_000));
+        for i in 0..3 {
+            let text = format!("after {i}");
+            log.log(base + ms(11_000 + 100 * i), &text);
+            logged.push(text);
+        }
+        log.read().unwrap();
+        prop_assert!(log.read().unwrap().is_empty());
+        prop_assert_eq!(&log.seen[pre as usize..], &logged[..]);
+        prop_assert_eq!(log.cursor.behind, None);
+    }
+}
