@@ -224,8 +224,9 @@ impl DockerCli {
 
     /// The lines after the anchor of `cursor` (its mark's, or the last line stamped at or
     /// after its `since`) that are stamped before `since` and were not read yet, by `--tail`
-    /// reads that double until the anchor is in them; the mark after them and the entries
-    /// read, or `None` when the log holds no anchor.
+    /// reads that double until the anchor is in them; the mark after them and how many lines
+    /// from the anchor on the log holds (the next read's hint), or `None` when the log holds
+    /// no anchor.
     fn logs_after_anchor(
         &self,
         container: &str,
@@ -274,7 +275,10 @@ impl DockerCli {
                     anchor: lines.get(at).map_or(cursor.since, |(stamp, _)| *stamp),
                     read: after.max(already),
                 };
-                return Ok(Some((mark, read.entries)));
+                // The next read's hint: as far back as the anchor, not the whole tail (which
+                // would double at every read).
+                let reach = u64::try_from(lines.len().saturating_sub(at)).unwrap_or(u64::MAX);
+                return Ok(Some((mark, reach)));
             }
             if read.short_of(tail) || tail >= MAX_TAIL {
                 return Ok(None);

@@ -480,12 +480,13 @@ fn a_clock_stepped_back_reads_new_lines_by_their_place_and_each_once() {
     let base = t("2026-01-01T00:00:00Z");
     let ms = |n: i64| chrono::Duration::milliseconds(n);
     let mut log = Stepped::new("", base);
-    for i in 0..100 {
+    // More lines than the first tail, so a tail that grew would show.
+    for i in 0..2_000 {
         log.log(base + ms(10 * i), &format!("pre {i}"));
     }
-    log.clock(base + ms(10_000));
-    assert_eq!(log.read().unwrap().len(), 100);
-    assert_eq!(log.cursor.since, base + ms(990));
+    log.clock(base + ms(30_000));
+    assert_eq!(log.read().unwrap().len(), 2_000);
+    assert_eq!(log.cursor.since, base + ms(19_990));
 
     // The clock steps back an hour; what is logged now is stamped before everything read.
     let back = base - chrono::Duration::hours(1);
@@ -501,10 +502,22 @@ fn a_clock_stepped_back_reads_new_lines_by_their_place_and_each_once() {
         (0..10).map(|i| format!("post {i}")).collect::<Vec<_>>()
     );
     let mark = log.cursor.behind.unwrap();
-    assert_eq!((mark.anchor, mark.read), (base + ms(990), 10));
-    assert_eq!(log.cursor.since, base + ms(990), "the cursor itself stays");
-    // Nothing new: nothing passed; more lines: only they.
+    assert_eq!((mark.anchor, mark.read), (base + ms(19_990), 10));
+    assert_eq!(
+        log.cursor.since,
+        base + ms(19_990),
+        "the cursor itself stays"
+    );
+    // Nothing new: nothing passed; more lines: only they. The reads reach back as far as
+    // the anchor, from the first tail on: they do not grow with the reads taken.
+    let calls = log_calls(&log.exec).len();
     assert!(log.read().unwrap().is_empty());
+    assert!(log.read().unwrap().is_empty());
+    let tails: Vec<Vec<String>> = log_calls(&log.exec)[calls..]
+        .iter()
+        .map(|c| values(c, "--tail").into_iter().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(tails, [["1024"], ["1024"]]);
     for i in 10..15 {
         log.log(back + ms(2_000 + 100 * i), &format!("post {i}"));
     }
@@ -515,20 +528,20 @@ fn a_clock_stepped_back_reads_new_lines_by_their_place_and_each_once() {
 
     // The clock catches up: the last lines logged while it was behind, then the usual read.
     log.log(back + ms(9_000), "post 16");
-    log.clock(base + ms(20_000));
-    log.log(base + ms(11_000), "after 0");
-    log.log(base + ms(11_500), "after 1");
+    log.clock(base + ms(40_000));
+    log.log(base + ms(31_000), "after 0");
+    log.log(base + ms(31_500), "after 1");
     let got = log.read().unwrap();
     assert_eq!(got, ["post 16", "after 0", "after 1"]);
     assert_eq!(log.cursor.behind, None);
-    assert_eq!(log.cursor.since, base + ms(11_500));
+    assert_eq!(log.cursor.since, base + ms(31_500));
     assert!(log.read().unwrap().is_empty());
     // Every line exactly once.
     let mut all = log.seen.clone();
     all.sort();
     all.dedup();
     assert_eq!(all.len(), log.seen.len());
-    assert_eq!(log.seen.len(), 100 + 17 + 2);
+    assert_eq!(log.seen.len(), 2_000 + 17 + 2);
 }
 
 #[test]
