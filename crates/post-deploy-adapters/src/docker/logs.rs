@@ -251,33 +251,46 @@ impl DockerCli {
                 ],
                 Self::time_left(started, &what)?,
             );
-            let mut read = TailRead::new(DateTime::<Utc>::MIN_UTC);
+            // Counts the tail's entries; keeps none of its lines.
+            let mut read = TailRead::new(DateTime::<Utc>::MAX_UTC);
+            // The last anchor so far, the lines from it on, and those of them stamped before
+            // the cursor: a line that is an anchor drops what was kept before it, so only the
+            // lines after the last anchor are held, not the whole tail.
+            let mut anchor: Option<DateTime<Utc>> = None;
+            let mut reach: u64 = 0;
+            let mut after = TailRead::new(DateTime::<Utc>::MIN_UTC);
             self.logs_call(&what, container, &inv, &mut |at, text, line| {
                 read.take(at, text, line);
+                let is_anchor = match cursor.behind {
+                    Some(mark) => at == mark.anchor,
+                    None => at >= cursor.since,
+                };
+                if is_anchor {
+                    anchor = Some(at);
+                    reach = 1;
+                    after = TailRead::new(DateTime::<Utc>::MIN_UTC);
+                } else if anchor.is_some() {
+                    reach = reach.saturating_add(1);
+                    if at < cursor.since {
+                        after.take(at, text, line);
+                    }
+                }
             })?;
-            let lines: Vec<(DateTime<Utc>, &[u8])> = read.kept().collect();
-            let anchor = match cursor.behind {
-                Some(mark) => lines.iter().rposition(|(at, _)| *at == mark.anchor),
-                None => lines.iter().rposition(|(at, _)| *at >= cursor.since),
-            };
-            if let Some(at) = anchor {
+            if let Some(anchor) = anchor {
                 let already = cursor.behind.map_or(0, |mark| mark.read);
-                let mut after: u64 = 0;
-                for (stamp, text) in lines.iter().skip(at.saturating_add(1)) {
-                    if *stamp < cursor.since {
-                        after = after.saturating_add(1);
-                        if after > already {
-                            sink(text);
-                        }
+                let mut count: u64 = 0;
+                for (_, text) in after.kept() {
+                    count = count.saturating_add(1);
+                    if count > already {
+                        sink(text);
                     }
                 }
                 let mark = BehindMark {
-                    anchor: lines.get(at).map_or(cursor.since, |(stamp, _)| *stamp),
-                    read: after.max(already),
+                    anchor,
+                    read: count.max(already),
                 };
                 // The next read's hint: as far back as the anchor, not the whole tail (which
                 // would double at every read).
-                let reach = u64::try_from(lines.len().saturating_sub(at)).unwrap_or(u64::MAX);
                 return Ok(Some((mark, reach)));
             }
             if read.short_of(tail) || tail >= MAX_TAIL {
