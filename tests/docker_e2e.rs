@@ -36,7 +36,7 @@ mod docker_cli;
 mod e2e;
 
 use docker_cli::{docker, docker_ok};
-use e2e::Run;
+use e2e::{Run, fixture_health, rollback_line};
 
 /// Whether the engine answers and holds the fixture images this file uses.
 fn engine() -> bool {
@@ -222,23 +222,8 @@ impl Run {
         container: &str,
         previous: &str,
     ) -> (i32, Value, String) {
-        let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
-        self.run(
-            &[
-                "watch",
-                "--repo",
-                "e2e",
-                "--work-item",
-                item,
-                "--health-url",
-                &url,
-                "--container",
-                container,
-                "--previous-image",
-                previous,
-            ],
-            Duration::from_secs(120),
-        )
+        let url = fixture_health(port);
+        self.window("watch", item, &url, ("--container", container), previous)
     }
 }
 
@@ -466,10 +451,7 @@ fn the_5xx_ratio_alone_rolls_back() {
     assert_eq!(code, 3, "{out}\n{stderr}");
     assert_eq!(out["action"], "ROLLBACK");
     // the rule that fired is the ratio's, not the health probes'
-    let degraded_line = stderr
-        .lines()
-        .find(|l| l.contains("rolling back"))
-        .unwrap_or_default();
+    let degraded_line = rollback_line(&stderr);
     assert!(
         degraded_line.contains("5xx ratio") && degraded_line.contains("is above"),
         "{stderr}"
@@ -538,7 +520,7 @@ fn a_window_is_superseded_by_a_newer_deploy() {
         .local_addr()
         .unwrap()
         .port();
-    let url = format!("http://127.0.0.1:{refused}/cgi-bin/health");
+    let url = fixture_health(refused);
     let pair = ["--repo", "e2e", "--work-item", "f"];
     let (code, armed, _) = run.run(
         &[
@@ -695,7 +677,7 @@ fn a_crash_in_the_recreate_is_settled_by_the_next_tick(kill_after: &str, settled
 
     let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("FAIL_THRESHOLD", "1").set("WINDOW_S", "60");
-    let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let url = fixture_health(port);
     let pair = ["--repo", "e2e", "--work-item", "k"];
     let arm = [
         &["arm"][..],
@@ -996,7 +978,7 @@ fn a_bad_deploy_rolls_back_to_the_image_production_proved() {
     let bad = c.tag(BAD_HEALTH, &u, "v3");
     let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("WINDOW_S", "3");
-    let url = |port: u16| format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let url = fixture_health;
     // v1 runs a whole window without degrading.
     let port = deploy(&mut c, &u, &proved);
     let (code, out, stderr) = run.run(
@@ -1069,7 +1051,7 @@ fn extend_keeps_a_window_watching_and_promote_records_it() {
     let port = deploy(&mut c, &u, &ok);
     let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("WINDOW_S", "2");
-    let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let url = fixture_health(port);
     let pair = ["--repo", "e2e", "--work-item", "ext"];
     let (code, _, stderr) = run.run(
         &[
@@ -1134,7 +1116,7 @@ fn an_operator_rollback_runs_once_when_ticks_race_it() {
     let mut run = Run::new("pde2e-not-the-orchestrator");
     // The signals never decide a rollback themselves in this window.
     run.set("FAIL_THRESHOLD", "1000").set("WINDOW_S", "600");
-    let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let url = fixture_health(port);
     let pair = ["--repo", "e2e", "--work-item", "race"];
     let (code, _, stderr) = run.run(
         &[
@@ -1348,6 +1330,32 @@ fn run_script(c: &mut Cleanup, name: &str, image: &str, script: &str) {
     ]);
 }
 
+/// A plain container of the bad API image that runs `script` (which may log by
+/// `/etc/fixture-variant`), watched as `item` with `MIN_REQUESTS=5` and `vars`: the window
+/// must roll it back to the healthy image and recover (exit 3, the container on the previous
+/// image). The final JSON, and the line of stderr that said why it rolled back.
+fn scripted_rollback(item: &str, script: &str, vars: &[(&str, &str)]) -> (Value, String) {
+    let mut c = Cleanup::default();
+    let u = unique(item);
+    let bad = c.tag(BAD_API, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    run_script(&mut c, &u, &bad, script);
+    let port = published_port(&u);
+    wait_ready(port);
+    let mut run = Run::new("pde2e-not-the-orchestrator");
+    run.set("MIN_REQUESTS", "5");
+    for (name, value) in vars {
+        run.set(name, value);
+    }
+    let (code, out, stderr) = run.watch(item, port, &u, &prev);
+    assert_eq!(code, 3, "{out}\n{stderr}");
+    assert_eq!(out["action"], "ROLLBACK");
+    assert_eq!(inspect(&u)["Image"].as_str().unwrap(), image_id(&prev));
+    let why = rollback_line(&stderr).to_owned();
+    assert!(!why.is_empty(), "{stderr}");
+    (out, why)
+}
+
 /// (logfmt) The service logs its requests as logfmt lines, as Heroku's router does, and the
 /// bad image answers 503: the ratio read from those lines rolls it back, and the previous
 /// image's lines say 200.
@@ -1356,10 +1364,6 @@ fn logfmt_access_lines_with_5xx_roll_back() {
     if !engine() {
         return;
     }
-    let mut c = Cleanup::default();
-    let u = unique("logfmt");
-    let bad = c.tag(BAD_API, &u, "bad");
-    let prev = c.tag(HEALTHY, &u, "prev");
     let script = r#"trap 'exit 0' TERM INT
 /bin/httpd -f -p 8080 -h /www &
 if [ "$(cat /etc/fixture-variant)" = bad-api ]; then s=503; else s=200; fi
@@ -1367,20 +1371,8 @@ while :; do
   echo "at=info method=GET path=\"/api/orders\" host=shop.example fwd=\"192.0.2.1\" dyno=web.1 connect=0ms service=12ms status=$s bytes=20 protocol=http"
   sleep 0.1
 done"#;
-    run_script(&mut c, &u, &bad, script);
-    let port = published_port(&u);
-    wait_ready(port);
-    let mut run = Run::new("pde2e-not-the-orchestrator");
-    run.set("MIN_REQUESTS", "5");
-    let (code, out, stderr) = run.watch("logfmt", port, &u, &prev);
-    assert_eq!(code, 3, "{out}\n{stderr}");
-    assert_eq!(out["action"], "ROLLBACK");
-    let degraded_line = stderr
-        .lines()
-        .find(|l| l.contains("rolling back"))
-        .unwrap_or_default();
-    assert!(degraded_line.contains("5xx ratio"), "{stderr}");
-    assert_eq!(inspect(&u)["Image"].as_str().unwrap(), image_id(&prev));
+    let (_, why) = scripted_rollback("logfmt", script, &[]);
+    assert!(why.contains("5xx ratio"), "{why}");
 }
 
 /// (latency) The new image answers every request with 200, but its JSON access lines say
@@ -1391,10 +1383,6 @@ fn slow_json_access_lines_roll_back() {
     if !engine() {
         return;
     }
-    let mut c = Cleanup::default();
-    let u = unique("slowjson");
-    let bad = c.tag(BAD_API, &u, "bad");
-    let prev = c.tag(HEALTHY, &u, "prev");
     let script = r#"trap 'exit 0' TERM INT
 /bin/httpd -f -p 8080 -h /www &
 if [ "$(cat /etc/fixture-variant)" = bad-api ]; then ms=900; else ms=40; fi
@@ -1402,21 +1390,9 @@ while :; do
   echo "{\"level\":\"info\",\"path\":\"/api/orders\",\"status\":200,\"duration_ms\":$ms}"
   sleep 0.1
 done"#;
-    run_script(&mut c, &u, &bad, script);
-    let port = published_port(&u);
-    wait_ready(port);
-    let mut run = Run::new("pde2e-not-the-orchestrator");
-    run.set("MIN_REQUESTS", "5").set("LATENCY_MS", "500");
-    let (code, out, stderr) = run.watch("slowjson", port, &u, &prev);
-    assert_eq!(code, 3, "{out}\n{stderr}");
-    assert_eq!(out["action"], "ROLLBACK");
+    let (out, why) = scripted_rollback("slowjson", script, &[("LATENCY_MS", "500")]);
     assert_eq!(out["window_errors_5xx"], 0, "{out}");
-    let degraded_line = stderr
-        .lines()
-        .find(|l| l.contains("rolling back"))
-        .unwrap_or_default();
-    assert!(degraded_line.contains("latency"), "{stderr}");
-    assert_eq!(inspect(&u)["Image"].as_str().unwrap(), image_id(&prev));
+    assert!(why.contains("latency"), "{why}");
 }
 
 /// (blind) The service logs plenty, but not one access line in any known format (and its
@@ -1444,22 +1420,7 @@ done"#;
     let mut run = Run::new("pde2e-not-the-orchestrator");
     run.set("WINDOW_S", "10").set("MIN_REQUESTS", "3");
     let url = format!("http://127.0.0.1:{port}/health");
-    let (code, out, stderr) = run.run(
-        &[
-            "watch",
-            "--repo",
-            "e2e",
-            "--work-item",
-            "blind",
-            "--health-url",
-            &url,
-            "--container",
-            &u,
-            "--previous-image",
-            &prev,
-        ],
-        Duration::from_secs(120),
-    );
+    let (code, out, stderr) = run.window("watch", "blind", &url, ("--container", &u), &prev);
     assert!(
         stderr.contains("not one an access line")
             && stderr.contains("status keys status, status_code"),

@@ -33,7 +33,7 @@ mod docker_cli;
 mod e2e;
 
 use docker_cli::{docker, docker_ok};
-use e2e::Run;
+use e2e::{Run, fixture_health};
 
 /// How long one command of these tests may take.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -232,7 +232,7 @@ fn wait_variant(port: u16, variant: &str) {
 
 impl Run {
     /// `watch` (or `arm`) of `service` with its health on `port`.
-    fn window(
+    fn service_window(
         &self,
         command: &str,
         item: &str,
@@ -240,23 +240,8 @@ impl Run {
         service: &str,
         previous: &str,
     ) -> (i32, Value, String) {
-        let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
-        self.run(
-            &[
-                command,
-                "--repo",
-                "e2e",
-                "--work-item",
-                item,
-                "--health-url",
-                &url,
-                "--service",
-                service,
-                "--previous-image",
-                previous,
-            ],
-            LIMIT,
-        )
+        let url = fixture_health(port);
+        self.window(command, item, &url, ("--service", service), previous)
     }
 
     fn tick(&self, item: &str) -> Value {
@@ -283,7 +268,7 @@ fn a_bad_service_update_is_rolled_back_and_verified() {
     assert_eq!(get(port, "/cgi-bin/health").map(|r| r.0), Some(503));
 
     let (code, out, stderr) =
-        Run::new("pdswarm-not-the-orchestrator").window("watch", "a", port, &u, &prev);
+        Run::new("pdswarm-not-the-orchestrator").service_window("watch", "a", port, &u, &prev);
     assert_eq!(code, 3, "{out}\n{stderr}");
     assert_eq!(
         (
@@ -322,7 +307,7 @@ fn a_service_update_by_someone_else_supersedes_the_window() {
     c.service(&u, &v1, port);
 
     let run = Run::new("pdswarm-not-the-orchestrator");
-    let (code, armed, stderr) = run.window("arm", "b", port, &u, &v1);
+    let (code, armed, stderr) = run.service_window("arm", "b", port, &u, &v1);
     assert_eq!(
         (code, &armed["armed"]),
         (0, &Value::Bool(true)),
@@ -380,7 +365,7 @@ fn the_self_service_is_never_updated() {
         .set("FAIL_THRESHOLD", "1")
         .set("WINDOW_S", "4");
     for (what, run) in [("SELF_SERVICE", by_name), ("its task", by_task)] {
-        let (code, out, stderr) = run.window("watch", "c", port, &u, &prev);
+        let (code, out, stderr) = run.service_window("watch", "c", port, &u, &prev);
         assert_eq!(code, 4, "{what}: {out}\n{stderr}");
         assert_eq!(
             (out["verdict"].as_str(), out["action"].as_str()),

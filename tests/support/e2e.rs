@@ -75,6 +75,35 @@ impl Run {
         (out.status.code().unwrap_or(-1), json, stderr)
     }
 
+    /// `COMMAND` (`watch` or `arm`) of repo `e2e`'s `item` with the health URL `url`, the
+    /// target `(flag, name)` (`--container` or `--service`) and the previous image, run to
+    /// its end within two minutes.
+    pub(crate) fn window(
+        &self,
+        command: &str,
+        item: &str,
+        url: &str,
+        (flag, target): (&str, &str),
+        previous: &str,
+    ) -> (i32, Value, String) {
+        self.run(
+            &[
+                command,
+                "--repo",
+                "e2e",
+                "--work-item",
+                item,
+                "--health-url",
+                url,
+                flag,
+                target,
+                "--previous-image",
+                previous,
+            ],
+            Duration::from_secs(120),
+        )
+    }
+
     /// Runs the binary expecting it to be SIGKILLed (by something it runs) before it
     /// answers; stderr.
     pub(crate) fn run_killed(&self, args: &[&str], limit: Duration) -> String {
@@ -119,4 +148,17 @@ impl Run {
         }
         child.wait_with_output().unwrap()
     }
+}
+
+/// The line of a run's stderr that says why the window rolls back (empty when none does).
+pub(crate) fn rollback_line(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .find(|l| l.contains("rolling back"))
+        .unwrap_or_default()
+}
+
+/// The health URL of a fixture image published on `port`.
+pub(crate) fn fixture_health(port: u16) -> String {
+    format!("http://127.0.0.1:{port}/cgi-bin/health")
 }
