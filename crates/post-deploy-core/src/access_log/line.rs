@@ -1,7 +1,7 @@
 //! One line: blank, an access line with its status, or something else.
 
 use super::keys::LogKeys;
-use super::{LogFormat, clf, json, logfmt, quoted, uvicorn};
+use super::{LogFormat, clf, duration, json, logfmt, quoted, uvicorn};
 
 /// What one line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,8 @@ pub(super) fn classify(format: LogFormat, keys: &LogKeys, raw: &[u8]) -> Line {
 }
 
 /// [`classify`], and with `timed` the duration an access line carries, in milliseconds
-/// (`None` without one, and always `None` when `timed` is false): read in the same pass.
+/// (`None` without one, and always `None` when `timed` is false): read in the same pass. A
+/// duration no request can have taken (not finite, below zero, longer than a day) is none.
 #[inline]
 pub(super) fn classify_timed(
     format: LogFormat,
@@ -53,7 +54,10 @@ pub(super) fn classify_timed(
         LogFormat::Logfmt => logfmt::status_timed(body, keys, timed),
     };
     match found {
-        Some((status, ms)) if (100..=599).contains(&status) => (Line::Access(status), ms),
+        Some((status, ms)) if (100..=599).contains(&status) => (
+            Line::Access(status),
+            ms.filter(|ms| duration::is_request_duration(*ms)),
+        ),
         _ => (Line::Other, None),
     }
 }

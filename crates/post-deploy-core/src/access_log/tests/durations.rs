@@ -195,6 +195,43 @@ fn durations_in_every_format() {
     );
 }
 
+/// A duration no request can have taken is not a duration: the line counts for the ratio
+/// only, and the quantiles stay those of the real ones.
+#[test]
+fn impossible_durations_are_not_timed() {
+    let keys = LogKeys::default();
+    for line in [
+        r#"{"status":200,"request_time":1e308}"#,
+        r#"{"status":200,"duration_ms":1e400}"#,
+        r#"{"status":200,"request_time":86401}"#,
+        "status=200 request_time=1e308",
+        "status=200 duration_ms=90000000",
+        "status=200 latency_ms=25h",
+        r#"192.0.2.10 - - [01/May/2024:12:00:01 +0000] "GET / HTTP/1.1" 200 612 "-" "a" 1e300"#,
+        r#"192.0.2.10 - - [01/May/2024:12:00:01 +0000] "GET / HTTP/1.1" 200 612 "-" "a" 86400000001"#,
+    ] {
+        assert_eq!(
+            timed(LogFormat::Auto, &keys, line),
+            Some((200, None)),
+            "{line}"
+        );
+    }
+    // A day exactly is still a request's.
+    assert_eq!(
+        timed(
+            LogFormat::Auto,
+            &keys,
+            r#"{"status":200,"request_time":86400}"#
+        ),
+        Some((200, Some(86_400_000.0)))
+    );
+    let log = b"{\"status\":200,\"request_time\":1e308}\n{\"status\":500,\"duration_ms\":12}\n";
+    let (counts, durations) = count_timed(&keys, 100.0, [&log[..]]);
+    assert_eq!((counts.total, counts.errors_5xx), (2, 1));
+    assert_eq!((durations.timed, durations.slow), (1, 0));
+    assert_eq!(durations.quantile(0.99), Some(12.0));
+}
+
 proptest! {
     #[test]
     fn durations_read_back_exactly((line, s, ms) in timed_line()) {
