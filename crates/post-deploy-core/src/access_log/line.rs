@@ -42,15 +42,16 @@ pub(super) fn classify_timed(
     let found = match format {
         LogFormat::Auto => {
             if body.first() == Some(&b'{') {
-                json_status(body, keys, timed).or_else(|| quoted_status(line, true, true, timed))
+                json_status(body, keys, timed)
+                    .or_else(|| quoted_status(line, keys, true, true, timed))
             } else {
-                quoted_status(line, true, true, timed)
+                quoted_status(line, keys, true, true, timed)
                     .or_else(|| logfmt::status_timed(body, keys, timed))
             }
         }
-        LogFormat::Clf => quoted_status(line, true, false, timed),
+        LogFormat::Clf => quoted_status(line, keys, true, false, timed),
         LogFormat::Json => json_status(body, keys, timed),
-        LogFormat::Uvicorn => quoted_status(line, false, true, timed),
+        LogFormat::Uvicorn => quoted_status(line, keys, false, true, timed),
         LogFormat::Logfmt => logfmt::status_timed(body, keys, timed),
     };
     match found {
@@ -76,7 +77,13 @@ fn json_status(body: &[u8], keys: &LogKeys, timed: bool) -> Option<(u16, Option<
 /// The status of a CLF (`clf`) or uvicorn (`uvicorn`) access line, and when `timed` the
 /// duration after a CLF line's last quoted field (uvicorn lines carry none).
 #[inline]
-fn quoted_status(line: &[u8], clf: bool, uvicorn: bool, timed: bool) -> Option<(u16, Option<f64>)> {
+fn quoted_status(
+    line: &[u8],
+    keys: &LogKeys,
+    clf: bool,
+    uvicorn: bool,
+    timed: bool,
+) -> Option<(u16, Option<f64>)> {
     let req = quoted::find(line)?;
     if !(100..=599).contains(&req.status) {
         return None;
@@ -84,7 +91,9 @@ fn quoted_status(line: &[u8], clf: bool, uvicorn: bool, timed: bool) -> Option<(
     let as_clf = |req: &quoted::Request| {
         Some((
             req.status,
-            timed.then(|| clf::duration(line, req)).flatten(),
+            timed
+                .then(|| clf::duration(line, req, keys.clf_unit()))
+                .flatten(),
         ))
     };
     // Nearly always the request opens at the first quote of the line: decide from that alone.

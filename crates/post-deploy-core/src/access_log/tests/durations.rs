@@ -195,6 +195,38 @@ fn durations_in_every_format() {
     );
 }
 
+/// The unit of a CLF line's trailing integer is the configured one; a number with a point is
+/// seconds whatever it says.
+#[test]
+fn clf_trailing_integer_in_the_configured_unit() {
+    let gunicorn = r#"127.0.0.1 - - [07/Dec/2026:00:36:36 +0000] "GET /slow HTTP/1.1" 200 3 "-" "curl/8.5.0" 201"#;
+    let nginx = r#"127.0.0.1 - - [07/Dec/2026:00:36:36 +0000] "GET /slow HTTP/1.1" 200 3 "-" "curl/8.5.0" 0.201"#;
+    for (unit, ms) in [
+        (DurationUnit::Us, 0.201),
+        (DurationUnit::Ms, 201.0),
+        (DurationUnit::S, 201_000.0),
+    ] {
+        let keys = LogKeys::default().with_clf_unit(unit);
+        for format in [LogFormat::Auto, LogFormat::Clf] {
+            assert_eq!(
+                timed(format, &keys, gunicorn),
+                Some((200, Some(ms))),
+                "{unit:?}"
+            );
+            assert_eq!(
+                timed(format, &keys, nginx),
+                Some((200, Some(201.0))),
+                "{unit:?}"
+            );
+        }
+        // Other keys set later keep the unit.
+        let keys = keys
+            .with_duration(Vec::new())
+            .with_status(LogKeys::parse_status("code").unwrap());
+        assert_eq!(keys.clf_unit(), unit);
+    }
+}
+
 /// A duration no request can have taken is not a duration: the line counts for the ratio
 /// only, and the quantiles stay those of the real ones.
 #[test]
