@@ -35,6 +35,7 @@
 
 mod clf;
 mod duration;
+mod input;
 mod json;
 mod keys;
 mod line;
@@ -54,6 +55,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use self::duration::{Histogram, LogDurations, nearest_rank};
+pub use self::input::{LogReader, open_log, split_stamp, strip_stamp};
 pub use self::keys::{
     DEFAULT_DURATION_KEYS, DEFAULT_STATUS_KEYS, DurationKey, DurationUnit, KeyError, LogKey,
     LogKeys, MAX_KEY_LEN, MAX_KEY_PARTS, MAX_KEYS,
@@ -241,6 +243,8 @@ pub struct AccessLogCounter {
     overlong: bool,
     /// Durations are read, counted and maybe kept in a histogram.
     timing: Option<Timing>,
+    /// A leading stamp as `docker logs --timestamps` writes it is skipped on each line.
+    stamps: bool,
 }
 
 impl AccessLogCounter {
@@ -283,6 +287,14 @@ impl AccessLogCounter {
         self
     }
 
+    /// This counter, skipping the RFC 3339 stamp `docker logs --timestamps` writes before
+    /// each line (see [`strip_stamp`]).
+    #[must_use]
+    pub fn skipping_stamps(mut self) -> Self {
+        self.stamps = true;
+        self
+    }
+
     /// The durations of the complete lines fed so far: all zero unless the counter was made
     /// [`with_latency`](AccessLogCounter::with_latency) or
     /// [`with_histogram`](AccessLogCounter::with_histogram).
@@ -309,10 +321,13 @@ impl AccessLogCounter {
         let format = self.format;
         let keys = &self.keys;
         let counts = &mut self.counts;
+        let stamps = self.stamps;
         let start = match self.timing.as_mut() {
-            None => simd::for_each_line(rest, |line| counts.tally(format, keys, line, None)),
+            None => simd::for_each_line(rest, |line| {
+                counts.tally(format, keys, unstamped(stamps, line), None);
+            }),
             Some(timing) => simd::for_each_line(rest, |line| {
-                counts.tally(format, keys, line, Some(&mut *timing));
+                counts.tally(format, keys, unstamped(stamps, line), Some(&mut *timing));
             }),
         };
         self.keep_partial(rest.get(start..).unwrap_or_default());
@@ -360,12 +375,19 @@ impl AccessLogCounter {
         if self.overlong {
             self.counts.unparsed = self.counts.unparsed.saturating_add(1);
         } else {
+            let line = unstamped(self.stamps, &self.partial);
             self.counts
-                .tally(self.format, &self.keys, &self.partial, self.timing.as_mut());
+                .tally(self.format, &self.keys, line, self.timing.as_mut());
         }
         self.partial.clear();
         self.overlong = false;
     }
+}
+
+/// `line` without its docker stamp when `stamps`.
+#[inline(always)]
+fn unstamped(stamps: bool, line: &[u8]) -> &[u8] {
+    if stamps { strip_stamp(line) } else { line }
 }
 
 /// Counts the access lines `reader` yields until its end, in constant memory.
@@ -390,20 +412,26 @@ pub fn count_reader_with(
     feed_reader(AccessLogCounter::with_keys(format, keys), reader).map(|(counts, _)| counts)
 }
 
-/// [`count_reader_with`], also reading the access lines' durations into a histogram (for
-/// `count-5xx`'s quantiles). A second thread reads the next buffer while this one counts the
-/// last (see `read_ahead`), so a whole file is counted in about the time of its counting
+/// A recorded log counted as `count-5xx` counts it: [`count_reader_with`] over
+/// [`open_log`]`(reader)` (gzip'd input read as its text), skipping each line's docker stamp
+/// ([`AccessLogCounter::skipping_stamps`]), and reading the access lines' durations into a
+/// histogram for their quantiles. A second thread reads the next buffer while this one counts
+/// the last (see `read_ahead`), so a whole file is counted in about the time of its counting
 /// alone on a machine with a core to spare; the counts are those of a plain loop.
 ///
 /// # Errors
 ///
-/// The first read error other than [`io::ErrorKind::Interrupted`].
-pub fn count_reader_timed(
+/// The first read error other than [`io::ErrorKind::Interrupted`], a damaged gzip stream
+/// included.
+pub fn count_log(
     format: LogFormat,
     keys: LogKeys,
     reader: impl Read + Send,
 ) -> io::Result<(LogCounts, LogDurations)> {
-    let mut counter = AccessLogCounter::with_keys(format, keys).with_histogram();
+    let reader = open_log(reader)?;
+    let mut counter = AccessLogCounter::with_keys(format, keys)
+        .with_histogram()
+        .skipping_stamps();
     read_ahead::for_each_piece(reader, READ_BUFFER_LEN, |piece| counter.feed(piece))?;
     Ok(counter.finish_timed())
 }
