@@ -1,7 +1,7 @@
 //! One line: blank, an access line with its status, or something else.
 
 use super::keys::LogKeys;
-use super::{LogFormat, clf, duration, json, logfmt, quoted, uvicorn};
+use super::{LogFormat, clf, duration, haproxy, json, logfmt, morgan, quoted, uvicorn};
 
 /// What one line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,15 +42,19 @@ pub(super) fn classify_timed(
     let found = match format {
         LogFormat::Auto => {
             if body.first() == Some(&b'{') {
-                json_status(body, keys, timed)
-                    .or_else(|| quoted_status(line, keys, true, true, timed))
+                match json_status(body, keys, timed) {
+                    // A server's error record is nothing else either.
+                    Some(found) => json::is_access(body).then_some(found),
+                    None => quoted_status(line, keys, true, true, timed),
+                }
             } else {
                 quoted_status(line, keys, true, true, timed)
                     .or_else(|| logfmt::status_timed(body, keys, timed))
+                    .or_else(|| unquoted_status(body, timed))
             }
         }
         LogFormat::Clf => quoted_status(line, keys, true, false, timed),
-        LogFormat::Json => json_status(body, keys, timed),
+        LogFormat::Json => json_status(body, keys, timed).filter(|_| json::is_access(body)),
         LogFormat::Uvicorn => quoted_status(line, keys, false, true, timed),
         LogFormat::Logfmt => logfmt::status_timed(body, keys, timed),
     };
@@ -61,6 +65,17 @@ pub(super) fn classify_timed(
         ),
         _ => (Line::Other, None),
     }
+}
+
+/// The status of the formats read last, after the others failed: HAProxy's `httplog`, whose
+/// status comes before its quoted request, and morgan's, which quotes nothing. Each rules a
+/// line out by a byte or two at its end or start first, so the lines of the other formats
+/// and unparsed lines pay nearly nothing for them.
+#[inline(never)]
+fn unquoted_status(body: &[u8], timed: bool) -> Option<(u16, Option<f64>)> {
+    let end = body.iter().rposition(|b| !b.is_ascii_whitespace())?;
+    let body = body.get(..=end)?;
+    haproxy::status(body, timed).or_else(|| morgan::status(body, timed))
 }
 
 /// The status of a JSON line, and its duration when `timed`, in one pass: the block scan for

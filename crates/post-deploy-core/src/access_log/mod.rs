@@ -35,11 +35,13 @@
 
 mod clf;
 mod duration;
+mod haproxy;
 mod input;
 mod json;
 mod keys;
 mod line;
 mod logfmt;
+mod morgan;
 mod quoted;
 mod read_ahead;
 mod simd;

@@ -29,7 +29,8 @@ fn timed_line() -> impl Strategy<Value = (String, u16, f64)> {
     (
         any_status(),
         0u8..9,
-        0u64..100_000,
+        // Below a day in seconds, with the minutes below: every one a request's.
+        0u64..80_000,
         prop::option::of(0u32..1000),
         prop::sample::select(vec!["ns", "us", "ms", "s"]),
         path(),
@@ -93,7 +94,7 @@ fn timed_line() -> impl Strategy<Value = (String, u16, f64)> {
                 7 => (format!("{clf} {int}"), s, in_ms(int as f64, "us")),
                 _ => {
                     // Go's time.Duration: minutes, then seconds with a fraction.
-                    let minutes = int % 600;
+                    let minutes = int % 60;
                     (
                         format!("at=info path={p} svc_time={minutes}m{num}s status={s}"),
                         s,

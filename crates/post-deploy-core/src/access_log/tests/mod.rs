@@ -204,6 +204,50 @@ fn json_lines() {
     assert_eq!(status(LogFormat::Clf, r#"{"status":500}"#), None);
 }
 
+/// Caddy's error record beside the access line of a request it answered with an error of its
+/// own: the request counts once.
+#[test]
+fn server_error_records_are_not_requests() {
+    let access = r#"{"level":"error","ts":1796603865.29,"logger":"http.log.access.log0","msg":"handled request","request":{"remote_ip":"127.0.0.1","method":"GET","uri":"/down?n=179","headers":{"User-Agent":["Python-urllib/3.11"]}},"duration":0.000140951,"size":0,"status":502,"resp_headers":{"Server":["Caddy"]}}"#;
+    let error = r#"{"level":"error","ts":1796603865.29,"logger":"http.log.error.log0","msg":"dial tcp 127.0.0.1:43627: connect: connection refused","request":{"remote_ip":"127.0.0.1","method":"GET","uri":"/down?n=179","headers":{"User-Agent":["Python-urllib/3.11"]}},"duration":0.000140951,"status":502,"err_id":"x","err_trace":"reverseproxy.statusError (reverseproxy.go:1299)"}"#;
+    let keys = [
+        LogKeys::default(),
+        LogKeys::default().without_fast_path(),
+        LogKeys::parse(Some("status"), Some("duration:s")).unwrap(),
+    ];
+    for keys in &keys {
+        for format in [LogFormat::Auto, LogFormat::Json] {
+            for timed in [false, true] {
+                let c = |line: &str| {
+                    super::line::classify_timed(format, keys, line.as_bytes(), timed).0
+                };
+                assert_eq!(c(access), Line::Access(502), "{format} {keys:?}");
+                assert_eq!(c(error), Line::Other, "{format} {keys:?}");
+                let bare = r#"{"logger":"http.log.error","status":500}"#;
+                assert_eq!(c(bare), Line::Other);
+                // With escapes elsewhere in the line (the walk's path).
+                let escaped = r#"{"logger" : "http.log.error.log0", "msg":"a \"quoted\" word", "status":503}"#;
+                assert_eq!(c(escaped), Line::Other);
+                // Not the error logger: nested, inside a string, another name, another key.
+                for line in [
+                    r#"{"status":502,"x":{"logger":"http.log.error"}}"#,
+                    r#"{"msg":"\"logger\":\"http.log.error\"","status":502}"#,
+                    r#"{"logger":"http.log.errors","status":502}"#,
+                    r#"{"logger":"http.log.access","status":502,"m":"http.log.error"}"#,
+                    r#"{"log":"http.log.error","status":502}"#,
+                    r#"{"mylogger":"http.log.error","status":502}"#,
+                    r#"{"a":["logger","http.log.error"],"status":502}"#,
+                ] {
+                    assert_eq!(c(line), Line::Access(502), "{line}");
+                }
+            }
+        }
+    }
+    // A log of both: one request.
+    let log = format!("{access}\n{error}\n");
+    assert_eq!(count(LogFormat::Auto, log.as_bytes()), counts(1, 1, 1));
+}
+
 #[test]
 fn auto_falls_back_from_json_to_quoted_formats() {
     assert_eq!(
