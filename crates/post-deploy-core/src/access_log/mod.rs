@@ -19,11 +19,15 @@
 //!   member counts). A `status` nested in another object, or inside a string, does not count
 //!   unless a key names its path. Only the line's structure is checked (strings closed,
 //!   brackets nested, one object), not every token: a broken line such as
-//!   `{"status":503,"a":01,}` still counts (see `json.rs`).
+//!   `{"status":503,"a":01,}` still counts (see `json.rs`). A server's error record about a
+//!   request it also logs as an access line (a top-level `logger` of `http.log.error` or
+//!   `http.log.error.<name>`, as Caddy writes) is not a request.
 //! - **logfmt**: `key=value` pairs, maybe after a prefix that ends with `:`, one of whose keys
 //!   is a status key holding three digits (see `logfmt.rs`).
+//! - **HAProxy** `option httplog` and **morgan** `tiny`/`short`/`dev` lines (see `haproxy.rs`,
+//!   `morgan.rs`), in auto only.
 //! - **Auto**: each line is tried as JSON when its first non-blank byte is `{` (then as CLF or
-//!   uvicorn), and as CLF or uvicorn, then logfmt, otherwise.
+//!   uvicorn), and as CLF or uvicorn, then logfmt, then HAProxy and morgan, otherwise.
 //!
 //! Every status outside 100..=599 makes the line unparsed. Lines longer than [`MAX_LINE_LEN`]
 //! are unparsed without being looked at, so memory stays bounded whatever the input.
