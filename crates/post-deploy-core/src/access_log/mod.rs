@@ -390,10 +390,15 @@ impl AccessLogCounter {
     }
 }
 
-/// `line` without its docker stamp when `stamps`.
+/// `line` without its docker stamp when `stamps`. Nearly every line that is not stamped is
+/// ruled out here, inline, by its fifth byte; the stamp is read out of line.
 #[inline(always)]
 fn unstamped(stamps: bool, line: &[u8]) -> &[u8] {
-    if stamps { strip_stamp(line) } else { line }
+    if stamps && line.get(4) == Some(&b'-') {
+        strip_stamp(line)
+    } else {
+        line
+    }
 }
 
 /// Counts the access lines `reader` yields until its end, in constant memory.
