@@ -18,7 +18,7 @@ use crate::prometheus::{PrometheusSource, Selector};
 mod url;
 
 pub use url::{
-    Credentials, SecretUrl, UrlError, hide_userinfo, percent_decode, scrub_userinfo,
+    Credentials, SecretUrl, Secrets, UrlError, hide_userinfo, percent_decode, scrub_userinfo,
     split_credentials,
 };
 
