@@ -28,6 +28,32 @@ pub fn quote(text: &str) -> String {
         .collect()
 }
 
+/// `text` cut as [`quote`] cuts it, its characters kept as they are: for a value a message
+/// shows escaped (`{:?}`), where a control character is worth seeing.
+#[must_use]
+pub fn clip(text: &str) -> String {
+    cut(text, MAX_QUOTED)
+}
+
+/// `text` quoted as [`quote`] does, but cut at its start rather than its end, the mark first:
+/// for a program's standard error, whose last lines say why it failed.
+#[must_use]
+pub fn quote_end(text: &str) -> String {
+    let chars = text.chars().count();
+    if chars <= MAX_QUOTED {
+        return quote(text);
+    }
+    let keep = MAX_QUOTED.saturating_sub(CUT_MARK.chars().count());
+    let from = text
+        .char_indices()
+        .nth(chars.saturating_sub(keep))
+        .map_or(text.len(), |(at, _)| at);
+    quote(&format!(
+        "{CUT_MARK}{}",
+        text.get(from..).unwrap_or_default()
+    ))
+}
+
 /// `reason` cut to at most [`MAX_REASON`] characters, ending in [`CUT_MARK`] when it was
 /// longer.
 #[must_use]
@@ -79,6 +105,15 @@ mod tests {
         let q = quote(&long);
         assert_eq!(q.chars().count(), MAX_QUOTED);
         assert!(q.starts_with("1000") && q.ends_with(CUT_MARK), "{q}");
+        let stderr = format!(
+            "{}\nError: the registry refused the image",
+            "noise ".repeat(200)
+        );
+        let end = quote_end(&stderr);
+        assert_eq!(end.chars().count(), MAX_QUOTED);
+        assert!(
+            end.starts_with(CUT_MARK) && end.ends_with("Error: the registry refused the image")
+        );
         let reason = "é".repeat(5000);
         let bounded = bound_reason(&reason);
         assert_eq!(bounded.chars().count(), MAX_REASON);
@@ -101,6 +136,9 @@ mod tests {
             } else {
                 prop_assert!(q.ends_with(CUT_MARK));
             }
+            let e = quote_end(&text);
+            prop_assert!(e.chars().count() <= MAX_QUOTED);
+            prop_assert_eq!(quote_end(&e), e.clone());
             let r = bound_reason(&text);
             prop_assert!(r.chars().count() <= MAX_REASON);
             prop_assert!(text.starts_with(r.trim_end_matches(CUT_MARK)));

@@ -7,6 +7,9 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UrlError {
+    /// Longer than [`MAX_URL_LEN`] bytes.
+    #[error("it is longer than {MAX_URL_LEN} bytes")]
+    TooLong,
     /// Whitespace or a control character, around the URL or inside it.
     #[error("it holds whitespace or a control character ({0:?})")]
     Character(char),
@@ -35,6 +38,10 @@ pub enum UrlError {
     Port(String),
 }
 
+/// The longest URL accepted, in bytes: longer than most servers take in a request line, and
+/// a window's state records it.
+pub const MAX_URL_LEN: usize = 8192;
+
 /// An `http` or `https` URL that the HTTP client can request exactly as it is, and whose
 /// secrets never appear in output: `Display` and `Debug` show only the scheme, host and port.
 ///
@@ -58,6 +65,9 @@ impl SecretUrl {
     /// # Errors
     /// [`UrlError`] saying what is wrong with it.
     pub fn new(raw: &str) -> Result<Self, UrlError> {
+        if raw.len() > MAX_URL_LEN {
+            return Err(UrlError::TooLong);
+        }
         // What may be a password is never quoted in an error, not even one character of it.
         let hidden = userinfo_span(raw);
         let is_hidden = |at: usize| hidden.as_ref().is_some_and(|span| span.contains(&at));
@@ -94,13 +104,13 @@ impl SecretUrl {
         let hide = |e: UrlError| if quotable { e } else { UrlError::UserInfo };
         let (host, port) = split_host_port(host_port).map_err(hide)?;
         if !is_host(host) {
-            return Err(hide(UrlError::Host(host.to_owned())));
+            return Err(hide(UrlError::Host(crate::text::clip(host))));
         }
         if let Some(port) = port
             && !(port.bytes().all(|b| b.is_ascii_digit())
                 && port.parse::<u16>().is_ok_and(|p| p != 0))
         {
-            return Err(hide(UrlError::Port(port.to_owned())));
+            return Err(hide(UrlError::Port(crate::text::clip(port))));
         }
         Ok(Self(raw.to_owned()))
     }
