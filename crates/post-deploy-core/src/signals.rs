@@ -557,6 +557,50 @@ mod tests {
         }
     }
 
+    /// An HTTP client whose errors carry a megabyte and the `Authorization` header it sent.
+    struct Echoing {
+        fault: bool,
+    }
+
+    impl HttpProbe for Echoing {
+        fn get(&self, _url: &str, _timeout: Duration) -> Result<HealthSample, ProbeError> {
+            let text = format!(
+                "proxy said: Authorization: Basic dXNlcjpzM2NyZXQ= {}",
+                "x".repeat(1 << 20)
+            );
+            if self.fault {
+                return Err(ProbeError(text));
+            }
+            Ok(HealthSample::fail(
+                ProbeFailure::Other { detail: text },
+                Duration::from_millis(3),
+            ))
+        }
+    }
+
+    #[test]
+    fn what_a_probe_says_is_scrubbed_then_quoted() {
+        let cursor = LogCursor::at(chrono::DateTime::UNIX_EPOCH);
+        for fault in [true, false] {
+            let signals = probe_signals(
+                URL,
+                &WindowSettings::default(),
+                None,
+                &cursor,
+                &Observations::default(),
+                &Echoing { fault },
+                &NoEngine,
+            );
+            let text = match &signals.health {
+                HealthSignal::Missing { why } => why.clone(),
+                HealthSignal::Sample { sample } => sample.to_string(),
+            };
+            assert!(text.chars().count() < 400, "{} characters", text.len());
+            assert!(text.contains("Authorization: Basic ***"), "{text}");
+            assert!(!text.contains("dXNlcjpzM2NyZXQ"), "{text}");
+        }
+    }
+
     /// An engine whose container logs `lines`, whatever the cursor.
     struct Logging {
         lines: &'static str,
