@@ -229,6 +229,15 @@ impl DockerCli {
     /// [`ContainerControl::service_image_id`](post_deploy_core::ContainerControl::service_image_id):
     /// the image's id on this engine, or the one its registry answers for.
     pub(super) fn pullable_image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
+        if registry_of(image).contains('@') {
+            // Credentials in the reference: never passed on, never shown.
+            return Err(ControlError::Failed {
+                what: "the registry of the previous image".to_owned(),
+                detail: "a user or password before its host is not an image reference (the \
+                         docker CLI's own login is used)"
+                    .to_owned(),
+            });
+        }
         if let Some(found) = self.image_json(image)? {
             return Ok(Some(found.id));
         }

@@ -99,6 +99,26 @@ fn what_is_no_image_reference_is_never_passed_on() {
 }
 
 #[test]
+fn credentials_in_a_reference_are_never_passed_on_nor_shown() {
+    let (cli, exec) = fake(engine(), "self");
+    let err = cli
+        .service_image_id("deploy:s3cr3t@10.213.0.1:5000/app:1")
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("s3cr3t"), "{err}");
+    assert!(
+        exec.0
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .flatten()
+            .all(|a| !a.contains("s3cr3t")),
+        "never passed on"
+    );
+}
+
+#[test]
 fn the_registry_of_a_reference_is_read_as_docker_reads_it() {
     for (image, registry) in [
         ("app:1.4", "docker.io"),
