@@ -2,8 +2,9 @@
 //! a service with a task on each node, its images in the registry and not on the manager's
 //! engine; a bad update rolled back once from the registry, its 5xx lines read from the tasks
 //! of both nodes and counted exactly, converged on both nodes and verified; a second window
-//! superseded by a newer update; the orchestrator's own service never updated; and, with the
-//! registry stopped, the rollback refused rather than an update to an image no node can pull.
+//! superseded by a newer update; the orchestrator's own service never updated; with the
+//! registry stopped, the rollback refused rather than an update to an image no node can pull;
+//! and `arm` finding a known-good image that only the registry still has.
 //!
 //! Needs what `.ci/swarm-nodes up` makes (after `.ci/docker-up`): a worker node in its own
 //! network namespace at 10.213.0.2 joined to this engine's swarm, and a registry at
@@ -541,4 +542,64 @@ fn with_the_registry_stopped_the_rollback_is_refused() {
     assert_eq!(service_json(&u)["Version"]["Index"], index, "never updated");
     assert!(spec_image(&u).starts_with(&format!("{bad}@sha256:")));
     wait_both(port, "bad-api");
+}
+
+/// A window that proves a registry image records it as known good; after a bad update, with
+/// that image gone from the manager's engine, `arm` without `--previous-image` finds it
+/// because its registry answers for it, and the window rolls back to it.
+#[test]
+fn arm_finds_a_known_good_image_its_registry_answers_for() {
+    if !two_nodes() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("known");
+    let good = c.push(REGISTRY, HEALTHY, &u, "good");
+    let bad = c.push(REGISTRY, BAD_API, &u, "bad");
+    let port = free_port();
+    c.service(&u, &good, port);
+    let proved = spec_image(&u);
+
+    let mut run = Run::on_service("pdnodes-not-the-orchestrator");
+    run.set("WINDOW_S", "4");
+    run.arm_service("proof", port, &u, &good);
+    let last = run.tick_to_the_end("proof").pop().unwrap();
+    assert_eq!(
+        (last["verdict"].as_str(), last["action"].as_str()),
+        (Some("HEALTHY"), Some("NONE")),
+        "{last}"
+    );
+    let (_, listed, _) = run.run(
+        &["known-good", "--repo", "e2e", "--service", &u, "--json"],
+        LIMIT,
+    );
+    assert_eq!(listed[0]["image"], proved.as_str(), "{listed}");
+
+    deploy(&u, &bad, port);
+    forget(&good);
+    assert!(!docker(&["image", "inspect", &proved]).status.success());
+    run.set("WINDOW_S", "30");
+    let url = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let (code, armed, stderr) = run.run(
+        &[
+            "arm",
+            "--repo",
+            "e2e",
+            "--work-item",
+            "next",
+            "--health-url",
+            &url,
+            "--service",
+            &u,
+        ],
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(armed["previous_image"], proved.as_str(), "{armed}");
+    assert_eq!(armed["previous_image_source"], "known_good", "{armed}");
+    bad_traffic(port);
+    let ticks = run.tick_until("next", |t| t["verdict"] == "DEGRADED");
+    assert_eq!(ticks.last().unwrap()["action"], "ROLLBACK", "{ticks:?}");
+    assert_eq!(spec_image(&u), proved);
+    wait_both(port, "healthy");
 }
