@@ -87,7 +87,7 @@ pub fn prometheus_answer(input: &[u8]) {
                 assert!((200..300).contains(&status), "a value from HTTP {status}");
                 if let Ok(n) = count(v) {
                     assert!(
-                        v >= 0.0 && v <= MAX_COUNT && n <= 1 << 53,
+                        (0.0..=MAX_COUNT).contains(&v) && n <= 1 << 53,
                         "{v} counted {n}"
                     );
                 }
