@@ -1,7 +1,7 @@
 //! `count-5xx` on access logs captured from real servers (`fixtures/access-logs/real/`, written
 //! by `scripts/capture-access-logs`): every fixture counted exactly, its durations' quantiles
 //! within 1%, and the same counts from a gzip'd copy and from `docker logs --timestamps`
-//! output on stdin.
+//! output on stdin (written here, and by a real engine when one is there).
 
 #![allow(
     clippy::unwrap_used,
@@ -17,6 +17,8 @@
 
 #[path = "support/binary.rs"]
 mod binary;
+#[path = "support/docker.rs"]
+mod docker_cli;
 #[path = "support/loopback.rs"]
 mod loopback;
 
@@ -273,4 +275,55 @@ fn an_unknown_clf_duration_unit_is_refused_naming_it() {
         err.contains("ORCH_POST_DEPLOY_LOG_CLF_DURATION_UNIT") && err.contains("minutes"),
         "{err}"
     );
+}
+
+/// A container that writes two of the captured logs, one on stdout and one on stderr:
+/// `docker logs -t` of it piped in, plain and gzip'd, counts both logs' requests. Needs a
+/// Docker engine and the `post-deploy-fixture:healthy` image (`.ci/docker-up`).
+#[test]
+fn a_real_docker_logs_timestamps_pipe_counts_as_the_files() {
+    if !docker_cli::engine_with(&["post-deploy-fixture:healthy"]) {
+        return;
+    }
+    let name = format!("pd-logs-real-{}", std::process::id());
+    let mount = format!("{}:/l:ro", real().canonicalize().unwrap().display());
+    let _ = docker_cli::docker(&["rm", "-f", &name]);
+    docker_cli::docker_ok(&[
+        "run",
+        "--name",
+        &name,
+        "--entrypoint",
+        "/bin/busybox",
+        "-v",
+        &mount,
+        "post-deploy-fixture:healthy",
+        "sh",
+        "-c",
+        "cat /l/caddy.log; cat /l/haproxy.log >&2",
+    ]);
+    let out = docker_cli::docker(&["logs", "--timestamps", &name]);
+    let _ = docker_cli::docker(&["rm", "-f", &name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let both = [out.stdout, out.stderr].concat();
+    assert!(
+        both.starts_with(b"20"),
+        "stamped: {}",
+        String::from_utf8_lossy(&both[..80])
+    );
+    let mut env = Env::new();
+    env.set("LOG_DURATION_KEYS", "duration:s");
+    let all = expected();
+    let want = |name: &str| all.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    let (caddy, haproxy) = (want("caddy.log"), want("haproxy.log"));
+    let sum = |key: &str| caddy[key].as_u64().unwrap() + haproxy[key].as_u64().unwrap();
+    for input in [both.clone(), gzip(&both)] {
+        let got = count(&env, &[], &input);
+        for key in ["total", "errors_5xx", "unparsed", "timed"] {
+            assert_eq!(got[key].as_u64(), Some(sum(key)), "{key}: {got}");
+        }
+    }
 }
