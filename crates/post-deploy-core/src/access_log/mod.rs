@@ -391,10 +391,11 @@ impl AccessLogCounter {
 }
 
 /// `line` without its docker stamp when `stamps`. Nearly every line that is not stamped is
-/// ruled out here, inline, by its fifth byte; the stamp is read out of line.
+/// ruled out here, inline, by its fifth and eleventh bytes (`YYYY-MM-DDT`: a date with a
+/// space, as loggers write it, is ruled out too); the stamp is read out of line.
 #[inline(always)]
 fn unstamped(stamps: bool, line: &[u8]) -> &[u8] {
-    if stamps && line.get(4) == Some(&b'-') {
+    if stamps && line.get(4) == Some(&b'-') && matches!(line.get(10), Some(b'T' | b't')) {
         strip_stamp(line)
     } else {
         line
