@@ -1,7 +1,9 @@
 //! One line: blank, an access line with its status, or something else.
 
 use super::keys::LogKeys;
-use super::{LogFormat, clf, duration, haproxy, json, logfmt, morgan, quoted, uvicorn};
+use super::{
+    LogFormat, clf, duration, error_record, haproxy, json, logfmt, morgan, quoted, uvicorn,
+};
 
 /// What one line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +46,7 @@ pub(super) fn classify_timed(
             if body.first() == Some(&b'{') {
                 match json_status(body, keys, timed) {
                     // A server's error record is nothing else either.
-                    Some(found) => json::is_access(body).then_some(found),
+                    Some(found) => error_record::is_access(body).then_some(found),
                     None => quoted_status(line, keys, true, true, timed),
                 }
             } else {
@@ -54,7 +56,7 @@ pub(super) fn classify_timed(
             }
         }
         LogFormat::Clf => quoted_status(line, keys, true, false, timed),
-        LogFormat::Json => json_status(body, keys, timed).filter(|_| json::is_access(body)),
+        LogFormat::Json => json_status(body, keys, timed).filter(|_| error_record::is_access(body)),
         LogFormat::Uvicorn => quoted_status(line, keys, false, true, timed),
         LogFormat::Logfmt => logfmt::status_timed(body, keys, timed),
     };

@@ -39,6 +39,7 @@
 
 mod clf;
 mod duration;
+mod error_record;
 mod haproxy;
 mod input;
 mod json;
