@@ -496,6 +496,73 @@ fn a_damaged_state_file_is_named_and_the_tick_still_exits_0() {
     assert_eq!(status.status.code(), Some(0));
 }
 
+/// A window that rolled back, its `window.json` then damaged: whichever command reads it
+/// first, `extend` or `promote`, finds it finished (exit 4); `status` shows it finished,
+/// before and after, with the rollback it made; every later command agrees.
+#[test]
+fn a_damaged_window_is_finished_for_every_command_and_keeps_its_rollback() {
+    let mut env = new_env();
+    env.set("WINDOW_S", "120").set("ROLLBACK_CMD", "true");
+    let (server, _) = target(true);
+    let url = server.url("/health");
+    let first_readers: [&[&str]; 2] = [&["extend", "--by", "60"], &["promote"]];
+    for (item, first) in ["ext", "pro"].into_iter().zip(first_readers) {
+        let pair = ["--repo", "api", "--work-item", item];
+        env.json(&[vec!["arm"], arm_args(&url, item)].concat(), 0);
+        let mut last = Value::Null;
+        for _ in 0..10 {
+            last = env.json(&[&["tick"][..], &pair].concat(), 0);
+            if last["action"] == "ROLLBACK" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+        assert_eq!(
+            (last["action"].as_str(), last["finished"].as_bool()),
+            (Some("ROLLBACK"), Some(false)),
+            "{last}"
+        );
+        std::fs::write(
+            env.window_dir("api", item).join("window.json"),
+            "{\"version\": 1, \"phase\": ",
+        )
+        .unwrap();
+        let status = |when: &str| {
+            let rows = env.json(&[&["status", "--json"][..], &pair].concat(), 0);
+            let row = &rows[0];
+            assert_eq!(
+                (
+                    row["phase"].as_str(),
+                    row["verdict"].as_str(),
+                    row["action"].as_str()
+                ),
+                (Some("finished"), Some("DEGRADED"), Some("ROLLBACK")),
+                "{when} {first:?}: {row}"
+            );
+            assert!(row["ticks"].as_u64().unwrap() >= 2, "{when}: {row}");
+        };
+        status("before any command read it");
+        let out = env.json(&[first, &pair[..]].concat(), 4);
+        assert_eq!(out["done"], false, "{first:?}: {out}");
+        assert!(
+            out["reason"].as_str().unwrap().contains("damaged"),
+            "{first:?}: {out}"
+        );
+        status("after");
+        let tick = env.json(&[&["tick"][..], &pair].concat(), 0);
+        assert_eq!(
+            (tick["finished"].as_bool(), tick["action"].as_str()),
+            (Some(true), Some("ROLLBACK")),
+            "{tick}"
+        );
+        let again: [&[&str]; 3] = [&["extend", "--by", "60"], &["promote"], &["rollback"]];
+        for command in again {
+            let out = env.json(&[command, &pair[..]].concat(), 4);
+            assert_eq!(out["done"], false, "{command:?}: {out}");
+        }
+    }
+}
+
 /// A folder, a FIFO or a device where `window.json` or `target.json` belongs is damaged
 /// state: it is kept aside (renamed, since a folder cannot be hard-linked) and replaced, the
 /// reason names it, and the tick exits 0, at once and at every later tick. A folder where the

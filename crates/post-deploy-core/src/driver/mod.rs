@@ -29,7 +29,8 @@ use crate::traits::{CommandOutcome, ContainerInfo, ControlError, LogCursor};
 use crate::window::logbook;
 use crate::window::machine::{self, Command, Input, Need, Observed, Transition, half};
 use crate::window::{
-    EndReason, Outcome, Phase, PreviousImageSource, Progress, STATE_VERSION, WindowTarget,
+    EndReason, Outcome, Phase, PreviousImageSource, Progress, RollbackCopy, STATE_VERSION,
+    WindowTarget,
 };
 
 /// A fault that stops an arm, tick or disarm before it could run.
@@ -545,6 +546,7 @@ impl<'a> Monitor<'a> {
                     plan,
                 } => {
                     // Write-ahead: the intent is on disk before anything is run.
+                    self.save_rollback_copy(key, &progress, &intent)?;
                     store::save(&*self.store, key, StateFile::Progress, &intent)?;
                     self.trace.step(Step::IntentWritten);
                     self.deliver(&alerts);
@@ -552,8 +554,29 @@ impl<'a> Monitor<'a> {
                     self.trace.step(Step::RollbackRan);
                     observed.rollback = Some(result);
                 }
-                Transition::Done(end) => return self.conclude(key, &target, *end),
+                Transition::Done(end) => {
+                    if let Some(next) = &end.progress {
+                        self.save_rollback_copy(key, &progress, next)?;
+                    }
+                    return self.conclude(key, &target, *end);
+                }
             }
+        }
+    }
+
+    /// Writes `next`'s rollback record apart from its progress when it differs from the
+    /// one loaded, ahead of `window.json`: a damaged `window.json` never loses it.
+    fn save_rollback_copy(
+        &self,
+        key: &WindowKey,
+        loaded: &Progress,
+        next: &Progress,
+    ) -> Result<(), MonitorError> {
+        match RollbackCopy::of(next) {
+            Some(copy) if next.rollback != loaded.rollback => {
+                Ok(store::save(&*self.store, key, StateFile::Rollback, &copy)?)
+            }
+            _ => Ok(()),
         }
     }
 

@@ -94,6 +94,9 @@ impl WindowKey {
 pub const TARGET_FILE: &str = "target.json";
 /// The file rewritten at every tick.
 pub const PROGRESS_FILE: &str = "window.json";
+/// A second copy of a window's rollback record, written ahead of `window.json` whenever the
+/// record changes, so a damaged `window.json` never loses what the window did.
+pub const ROLLBACK_FILE: &str = "rollback.json";
 
 /// A window's state files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -102,6 +105,8 @@ pub enum StateFile {
     Target,
     /// How far it got: rewritten whole at every tick (`window.json`).
     Progress,
+    /// The window's rollback, kept apart from its progress (`rollback.json`).
+    Rollback,
 }
 
 impl StateFile {
@@ -111,6 +116,7 @@ impl StateFile {
         match self {
             Self::Target => TARGET_FILE,
             Self::Progress => PROGRESS_FILE,
+            Self::Rollback => ROLLBACK_FILE,
         }
     }
 }

@@ -165,6 +165,9 @@ fn disarm(input: &Input<'_>, observed: &Observed) -> Transition {
     if progress.phase != Phase::Watching {
         return done(None, Vec::new(), None, replay(target, progress));
     }
+    if let Some(p) = end_damaged(input) {
+        return finished(target, p, Vec::new());
+    }
     let mut p = progress.clone();
     let mut got = Gathered::default();
     // As a tick would: an interrupted rollback is settled before the window ends.
@@ -330,6 +333,12 @@ fn ends_now(input: &Input<'_>, p: &Progress) -> Option<(EndReason, String)> {
                 .to_owned(),
         ));
     }
+    damaged(input, p).map(|reason| (EndReason::Damaged, reason))
+}
+
+/// Why a window whose state was damaged ends, whichever command reads it first; `None` when
+/// its state is whole.
+fn damaged(input: &Input<'_>, p: &Progress) -> Option<String> {
     let kept_as = p.damaged.as_ref()?;
     // What loading found, when it was this call that found it.
     let found = if input.notes.is_empty() {
@@ -340,10 +349,21 @@ fn ends_now(input: &Input<'_>, p: &Progress) -> Option<(EndReason, String)> {
     } else {
         input.notes.join("; ")
     };
-    Some((
-        EndReason::Damaged,
-        format!("{found}: it cannot know what it already did, and ends without acting"),
+    Some(format!(
+        "{found}: it cannot know what it already did, and ends without acting"
     ))
+}
+
+/// A watching window whose state was damaged, finished by whichever command read it first.
+fn end_damaged(input: &Input<'_>) -> Option<Progress> {
+    if input.progress.phase != Phase::Watching {
+        return None;
+    }
+    let reason = damaged(input, input.progress)?;
+    let mut p = input.progress.clone();
+    let last = p.last.as_ref().map(|l| l.verdict);
+    finish(&mut p, EndReason::Damaged, reason, last, input.now);
+    Some(p)
 }
 
 /// `reason`, and how an interrupted rollback was settled on this tick, when it was.
