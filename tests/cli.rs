@@ -1160,6 +1160,65 @@ fn a_dangling_or_proc_artefacts_dir_is_refused_before_anything_is_written() {
     }
     assert!(!scratch.path().join("nowhere").exists());
 }
+/// An `--artefacts-dir` whose name cannot be a folder (a component over 255 bytes, a path
+/// over PATH_MAX) is refused with exit 2 and writes nothing; one that cannot be created or
+/// written (a folder where its log belongs, a read-only file system) fails arm with exit 1,
+/// naming the folder, and leaves nothing behind: no window folder, no `status` row.
+#[test]
+fn a_failed_or_refused_arm_leaves_no_window_behind() {
+    let scratch = tempfile::tempdir().unwrap();
+    let long_name = scratch.path().join("a".repeat(300)).join("logs");
+    let mut long_path = scratch.path().to_path_buf();
+    for _ in 0..45 {
+        long_path.push("b".repeat(100));
+    }
+    let log_is_a_folder = scratch.path().join("taken");
+    std::fs::create_dir_all(log_is_a_folder.join("16-post-deploy-log.md")).unwrap();
+    let read_only = scratch.path().join("ro");
+    std::fs::create_dir(&read_only).unwrap();
+    let disk = tmpfs::Tmpfs::mount(&read_only, "1m").inspect(tmpfs::Tmpfs::read_only);
+    let mut cases = vec![
+        (long_name, 2, "255"),
+        (long_path, 2, "4095"),
+        (log_is_a_folder.clone(), 1, "not a regular file"),
+    ];
+    if disk.is_some() {
+        cases.push((read_only.join("new/logs"), 1, "Read-only file system"));
+    }
+    for (dir, code, why) in cases {
+        let env = new_env();
+        let out = env.run(
+            &[
+                vec!["arm"],
+                arm_args("http://127.0.0.1:9/health", "w"),
+                vec!["--artefacts-dir", dir.to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        let full = dir.to_str().unwrap();
+        let shown = &full[..full.len().min(60)];
+        assert_eq!(out.status.code(), Some(code), "{shown}: {err}");
+        assert!(out.stdout.is_empty());
+        assert!(err.contains(why), "{shown}: {err}");
+        assert!(err.contains(shown), "the message names the folder: {err}");
+        assert_eq!(
+            std::fs::read_dir(env.state()).unwrap().count(),
+            0,
+            "{shown}: nothing written to the state folder"
+        );
+        assert_eq!(env.json(&["status", "--json"], 0), serde_json::json!([]));
+        // A tick finds no window.
+        let tick = env.json(&["tick", "--repo", "api", "--work-item", "w"], 0);
+        assert!(
+            tick["reason"].as_str().unwrap().contains("not armed"),
+            "{tick}"
+        );
+    }
+    assert!(log_is_a_folder.join("16-post-deploy-log.md").is_dir());
+    drop(disk);
+}
+
 // --- An unusable state folder: exit 1 -------------------------------------------------------
 
 /// Runs `args` and asserts the contract's exit 1 for a state folder that cannot be used, with

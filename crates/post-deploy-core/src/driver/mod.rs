@@ -168,7 +168,10 @@ struct Answer {
 mod known_good;
 mod load;
 mod lock;
+mod names;
 mod status;
+
+use names::artefacts_name;
 
 /// A window's state as a call finds it under the lock.
 #[expect(
@@ -271,8 +274,8 @@ impl<'a> Monitor<'a> {
             return Err(MonitorError::PreviousImage(i.to_owned()));
         }
         if let Some(path) = &req.artefacts_dir {
-            self.store
-                .check_artefacts_dir(path)
+            artefacts_name(path)
+                .and_then(|()| self.store.check_artefacts_dir(path))
                 .map_err(|why| MonitorError::ArtefactsDir {
                     path: path.clone(),
                     why,
@@ -304,18 +307,13 @@ impl<'a> Monitor<'a> {
         if let Some(found) = self.existing(&key)? {
             return Ok(already_armed(base, found));
         }
+        // The pair has no window and this arm holds its lock: what it cannot finish, it
+        // removes, so a failed arm leaves no window behind.
         let (target, image_note) = self.new_target(req);
-        // The log first: the window exists only once target.json is whole.
-        let artefacts = target.artefacts_dir.as_deref();
-        self.store
-            .start_log(&key, artefacts, &logbook::header(&target))?;
-        store::save(
-            &*self.store,
-            &key,
-            StateFile::Progress,
-            &Progress::new(target.armed_at),
-        )?;
-        store::save(&*self.store, &key, StateFile::Target, &target)?;
+        if let Err(e) = self.start_window(&key, &target) {
+            let _ = self.store.discard(&key);
+            return Err(e);
+        }
         let settings = &target.settings;
         Ok(ArmOutcome {
             armed: true,
@@ -330,6 +328,18 @@ impl<'a> Monitor<'a> {
             previous_image_source: target.previous_image_source,
             ..base
         })
+    }
+
+    /// Writes a new window: the log first, then `window.json`, then `target.json`; the window
+    /// exists only once `target.json` is whole.
+    fn start_window(&self, key: &WindowKey, target: &WindowTarget) -> Result<(), MonitorError> {
+        let artefacts = target.artefacts_dir.as_deref();
+        self.store
+            .start_log(key, artefacts, &logbook::header(target))?;
+        let progress = Progress::new(target.armed_at);
+        store::save(&*self.store, key, StateFile::Progress, &progress)?;
+        store::save(&*self.store, key, StateFile::Target, target)?;
+        Ok(())
     }
 
     /// The target a new window records, and a note when the container was not inspected.

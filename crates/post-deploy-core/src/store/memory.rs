@@ -126,6 +126,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn discard(&self, key: &WindowKey) -> Result<(), StoreError> {
+        let mut inner = self.inner();
+        inner.files.retain(|(k, _), _| k != key);
+        inner.windows.remove(key);
+        inner.logs.remove(&log_key(key, None));
+        Ok(())
+    }
+
     fn try_lock(&self, key: &WindowKey) -> Result<Option<WindowLock>, StoreError> {
         if !self.inner().locks.insert(key.clone()) {
             return Ok(None);

@@ -211,6 +211,19 @@ pub trait Store {
     /// [`StoreError`] when the windows cannot be listed.
     fn list(&self) -> Result<Vec<WindowKey>, StoreError>;
 
+    /// Removes the place of a window whose arm failed, under its lock: the state files and
+    /// the log an arm writes there, then the window's place itself when nothing else is in
+    /// it, so a failed arm leaves no window behind.
+    ///
+    /// # Errors
+    /// [`StoreError`] when a file cannot be removed.
+    fn discard(&self, key: &WindowKey) -> Result<(), StoreError> {
+        for file in [StateFile::Target, StateFile::Progress, StateFile::Rollback] {
+            self.remove(key, file)?;
+        }
+        Ok(())
+    }
+
     /// Checks, before anything is written, that a log can be kept in `artefacts_dir`.
     ///
     /// # Errors
