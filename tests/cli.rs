@@ -1027,6 +1027,50 @@ fn operator_commands_answer_done_or_refused_with_why() {
     settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]");
     settings.bind(|| insta::assert_snapshot!("operator_messages", messages.join("\n")));
 }
+/// An operator's rollback on a window whose signals say HEALTHY, killed while its command
+/// runs: the next tick settles it as unknown, and its `rollback_unknown` alert says what the
+/// window says, HEALTHY with action ROLLBACK, as `status` does.
+#[test]
+fn an_interrupted_operator_rollback_alerts_the_windows_own_verdict() {
+    let mut env = new_env();
+    env.set("WINDOW_S", "120")
+        .set("ROLLBACK_CMD", "sh -c 'kill -9 $PPID; sleep 5'");
+    let (server, _) = target(false);
+    let url = server.url("/health");
+    let pair = ["--repo", "api", "--work-item", "opk"];
+    env.json(&[vec!["arm"], arm_args(&url, "opk")].concat(), 0);
+    let first = env.json(&[&["tick"][..], &pair].concat(), 0);
+    assert_eq!(first["verdict"], "HEALTHY", "{first}");
+    let killed = env.run(&[&["rollback"][..], &pair].concat());
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&killed.status),
+        Some(9),
+        "the rollback command killed the operator's command: {killed:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = env.run(&[&["tick"][..], &pair].concat());
+    let tick = binary::one_json(&out, "tick");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(tick["verdict"], "HEALTHY", "{tick}");
+    let alert: Value = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("post-deploy alert: "))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|a| a["event"] == "rollback_unknown")
+        .unwrap_or_else(|| panic!("a rollback_unknown alert: {stderr}"));
+    assert_eq!(
+        (alert["verdict"].as_str(), alert["action"].as_str()),
+        (Some("HEALTHY"), Some("ROLLBACK")),
+        "{alert}"
+    );
+    let rows = env.json(&[&["status", "--json"][..], &pair].concat(), 0);
+    assert_eq!(
+        (rows[0]["verdict"].as_str(), rows[0]["action"].as_str()),
+        (Some("HEALTHY"), Some("ROLLBACK")),
+        "{rows}"
+    );
+}
+
 /// Twelve windows armed at once with one `--artefacts-dir` that does not exist yet: every
 /// arm exits 0 and every window's section is in the one log, whichever arm made it.
 #[test]

@@ -457,14 +457,7 @@ impl Rollback<'_> {
                 *reason = format!("{reason}: FAILED: {detail}");
                 got.row_notes.push(format!("rollback FAILED: {detail}"));
                 let event = AlertEvent::RollbackFailed;
-                let a = alert(
-                    target,
-                    event,
-                    Verdict::Degraded,
-                    ActionKind::Rollback,
-                    detail,
-                    now,
-                );
+                let a = alert(target, event, verdict, ActionKind::Rollback, detail, now);
                 send_once(p, &mut got.alerts, a);
                 RollbackState::Failed {
                     detail: detail.clone(),

@@ -102,15 +102,18 @@ pub(super) fn reconcile(
         RollbackState::Done { detail } => (None, detail.clone()),
         RollbackState::Intended => (None, String::new()),
     };
+    // An automatic rollback was decided on a DEGRADED tick; an operator's leaves the verdict
+    // what the signals said, and its alert says the same as the window.
+    if !record.by_operator {
+        p.ever_degraded = true;
+    }
+    let verdict = match (&p.last, p.ever_degraded) {
+        (_, true) => Verdict::Degraded,
+        (Some(last), false) => last.verdict,
+        (None, false) => Verdict::Healthy,
+    };
     if let Some(event) = event {
-        let a = alert(
-            target,
-            event,
-            Verdict::Degraded,
-            ActionKind::Rollback,
-            &note,
-            now,
-        );
+        let a = alert(target, event, verdict, ActionKind::Rollback, &note, now);
         send_once(p, &mut got.alerts, a);
     }
     if let Some(record) = p.rollback.as_mut() {
@@ -119,7 +122,6 @@ pub(super) fn reconcile(
             p.since_rollback = Some(Observations::default());
         }
     }
-    p.ever_degraded = true;
     Ok(Some(note))
 }
 
