@@ -94,6 +94,10 @@ pub struct ServiceInfo {
     /// Its task containers on this engine, by id and name: the self guard looks for the
     /// orchestrator's own container among them.
     pub tasks: Vec<ContainerInfo>,
+    /// A fingerprint of its whole spec (image, replicas, environment, anything): another one
+    /// later means the spec was changed. Empty when unknown.
+    #[serde(default)]
+    pub spec: String,
 }
 
 impl ServiceInfo {

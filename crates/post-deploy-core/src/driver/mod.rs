@@ -346,9 +346,13 @@ impl<'a> Monitor<'a> {
     fn new_target(&self, req: &ArmRequest) -> (WindowTarget, String) {
         let now = self.fx.clock.now();
         let settings = self.config.window.clone();
+        let mut armed_spec = None;
         let inspected = match (req.container.as_deref(), req.service.as_deref()) {
             (Some(c), _) => Some(self.fx.control.inspect(c)),
-            (None, Some(s)) => Some(self.fx.control.inspect_service(s).map(|s| s.as_target())),
+            (None, Some(s)) => Some(self.fx.control.inspect_service(s).map(|s| {
+                armed_spec = Some(s.spec.clone()).filter(|spec| !spec.is_empty());
+                s.as_target()
+            })),
             (None, None) => None,
         };
         let (armed_image, image_note) = match inspected {
@@ -387,6 +391,7 @@ impl<'a> Monitor<'a> {
             previous_image,
             previous_image_source,
             armed_image,
+            armed_spec,
             artefacts_dir,
             deadline: add(now, settings.window),
             settings,

@@ -49,6 +49,10 @@ pub struct WindowTarget {
     /// [`ServiceInfo::as_target`](crate::ServiceInfo::as_target) gives it (the image of its
     /// spec); `None` when it could not be inspected.
     pub armed_image: Option<ContainerInfo>,
+    /// A service's spec at arm, as [`ServiceInfo::spec`](crate::ServiceInfo::spec)
+    /// fingerprints it (fencing: a spec this window did not write supersedes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub armed_spec: Option<String>,
     /// Where the log artefact goes; `None`: the window's folder.
     pub artefacts_dir: Option<PathBuf>,
     /// Thresholds, window and interval, as at arm.

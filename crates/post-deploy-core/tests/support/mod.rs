@@ -79,6 +79,8 @@ pub struct World {
     pub previous_spec: RefCell<Option<String>>,
     /// The service's task containers.
     pub service_tasks: RefCell<Vec<ContainerInfo>>,
+    /// The fingerprint of the service's spec the fake engine reports.
+    pub spec: RefCell<String>,
 }
 
 /// A Prometheus server's answers: the window's totals of the counter selected by a selector
@@ -163,6 +165,7 @@ impl World {
             spec_override: RefCell::new(None),
             previous_spec: RefCell::new(Some("api:1.0".to_owned())),
             service_tasks: RefCell::new(vec![task("7a5c0000aaaa", "api-svc.1.t1")]),
+            spec: RefCell::new("spec-at-arm".to_owned()),
         }
     }
 
@@ -303,6 +306,7 @@ impl ContainerControl for World {
             image,
             previous_spec_image: self.previous_spec.borrow().clone(),
             tasks: self.service_tasks.borrow().clone(),
+            spec: self.spec.borrow().clone(),
         })
     }
 

@@ -230,7 +230,7 @@ fn tick(input: &Input<'_>, observed: &Observed) -> Transition {
         Err(need) => return Transition::Need(need),
     };
     let current = current.as_ref();
-    if let Some(reason) = fenced(target, &p, current) {
+    if let Some(reason) = fenced(target, &p, current).or_else(|| respecced(target, &p, observed)) {
         let reason = with_settled(reason, got.settled.as_ref());
         let last = p.last.as_ref().map(|l| l.verdict);
         finish(&mut p, EndReason::Superseded, reason, last, now);
@@ -802,6 +802,25 @@ fn fenced(
         target.describe(),
         now_running.image_ref,
         armed.image_ref
+    ))
+}
+
+/// Whether the target service's spec was changed by someone else since arm (replicas,
+/// environment, anything but the image, which [`fenced`] compares): a window whose rollback
+/// has not run yet never wrote it, so the service is no longer the deploy it watches.
+fn respecced(target: &WindowTarget, p: &Progress, observed: &Observed) -> Option<String> {
+    let armed = target.armed_spec.as_ref()?;
+    let Some(Ok(now)) = &observed.service else {
+        return None;
+    };
+    if p.rollback.is_some() || now.spec.is_empty() || now.spec == *armed {
+        return None;
+    }
+    Some(format!(
+        "superseded: the spec of {} was changed since arm (spec {armed} is now {}), not by \
+         this window",
+        target.describe(),
+        now.spec
     ))
 }
 
