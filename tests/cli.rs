@@ -1347,4 +1347,7 @@ fn a_read_only_or_full_state_folder_exits_1_and_the_tick_does_not_run() {
         &[vec!["arm"], arm_args(&url, "full")].concat(),
         "No space left",
     );
+    // The failed arm left nothing behind: no window folder, no status row.
+    assert!(!env.window_dir("api", "full").exists());
+    assert_eq!(env.json(&["status", "--json"], 0), serde_json::json!([]));
 }

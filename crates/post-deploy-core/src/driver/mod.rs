@@ -310,10 +310,7 @@ impl<'a> Monitor<'a> {
         // The pair has no window and this arm holds its lock: what it cannot finish, it
         // removes, so a failed arm leaves no window behind.
         let (target, image_note) = self.new_target(req);
-        if let Err(e) = self.start_window(&key, &target) {
-            let _ = self.store.discard(&key);
-            return Err(e);
-        }
+        self.start_window(&key, &target)?;
         let settings = &target.settings;
         Ok(ArmOutcome {
             armed: true,
@@ -331,14 +328,24 @@ impl<'a> Monitor<'a> {
     }
 
     /// Writes a new window: the log first, then `window.json`, then `target.json`; the window
-    /// exists only once `target.json` is whole.
+    /// exists only once `target.json` is whole. What cannot be finished is discarded: what
+    /// this arm wrote goes, and the window's place with it when nothing else is there.
     fn start_window(&self, key: &WindowKey, target: &WindowTarget) -> Result<(), MonitorError> {
+        let fail = |e: StoreError, files: &[StateFile], log: bool| {
+            let _ = self.store.discard(key, files, log);
+            MonitorError::Store(e)
+        };
         let artefacts = target.artefacts_dir.as_deref();
         self.store
-            .start_log(key, artefacts, &logbook::header(target))?;
+            .start_log(key, artefacts, &logbook::header(target))
+            .map_err(|e| fail(e, &[], false))?;
+        // The window's own log is this arm's; a shared artefacts log keeps its section.
+        let log = artefacts.is_none();
         let progress = Progress::new(target.armed_at);
-        store::save(&*self.store, key, StateFile::Progress, &progress)?;
-        store::save(&*self.store, key, StateFile::Target, target)?;
+        store::save(&*self.store, key, StateFile::Progress, &progress)
+            .map_err(|e| fail(e, &[], log))?;
+        store::save(&*self.store, key, StateFile::Target, target)
+            .map_err(|e| fail(e, &[StateFile::Progress], log))?;
         Ok(())
     }
 

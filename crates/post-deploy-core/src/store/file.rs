@@ -709,12 +709,14 @@ impl Store for FileStore {
         self.dir(key).remove(file.name())
     }
 
-    fn discard(&self, key: &WindowKey) -> Result<(), StoreError> {
+    fn discard(&self, key: &WindowKey, files: &[StateFile], log: bool) -> Result<(), StoreError> {
         let dir = self.dir(key);
-        for file in [StateFile::Target, StateFile::Progress, StateFile::Rollback] {
+        for file in files {
             dir.remove(file.name())?;
         }
-        dir.remove(LOG_FILE)?;
+        if log {
+            dir.remove(LOG_FILE)?;
+        }
         // The lock last: it is held until the folder goes.
         dir.remove(LOCK_FILE)?;
         // Only empty folders go: anything else in them was not this arm's.

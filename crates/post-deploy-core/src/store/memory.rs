@@ -126,11 +126,17 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn discard(&self, key: &WindowKey) -> Result<(), StoreError> {
+    fn discard(&self, key: &WindowKey, files: &[StateFile], log: bool) -> Result<(), StoreError> {
         let mut inner = self.inner();
-        inner.files.retain(|(k, _), _| k != key);
-        inner.windows.remove(key);
-        inner.logs.remove(&log_key(key, None));
+        for file in files {
+            inner.files.remove(&(key.clone(), file.name().to_owned()));
+        }
+        if log {
+            inner.logs.remove(&log_key(key, None));
+        }
+        if !inner.files.keys().any(|(k, _)| k == key) {
+            inner.windows.remove(key);
+        }
         Ok(())
     }
 

@@ -211,15 +211,17 @@ pub trait Store {
     /// [`StoreError`] when the windows cannot be listed.
     fn list(&self) -> Result<Vec<WindowKey>, StoreError>;
 
-    /// Removes the place of a window whose arm failed, under its lock: the state files and
-    /// the log an arm writes there, then the window's place itself when nothing else is in
-    /// it, so a failed arm leaves no window behind.
+    /// Removes what an arm that failed under the window's lock wrote: the state `files`, the
+    /// window's own log when `log` (it wrote one), its lock, then the window's place itself
+    /// when nothing else is in it, so a failed arm leaves no window behind. What it did not
+    /// write (a file planted in its way) stays.
     ///
     /// # Errors
     /// [`StoreError`] when a file cannot be removed.
-    fn discard(&self, key: &WindowKey) -> Result<(), StoreError> {
-        for file in [StateFile::Target, StateFile::Progress, StateFile::Rollback] {
-            self.remove(key, file)?;
+    fn discard(&self, key: &WindowKey, files: &[StateFile], log: bool) -> Result<(), StoreError> {
+        let _ = log;
+        for file in files {
+            self.remove(key, *file)?;
         }
         Ok(())
     }
