@@ -12,7 +12,6 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::classify::Verdict;
-use crate::config::CommandLine;
 use crate::config::{
     Config, ConfigError, SecretUrl, Switches, UrlError, VarSource, hide_userinfo, is_container_name,
 };
@@ -24,8 +23,8 @@ use crate::prometheus::probe_prometheus;
 use crate::rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 use crate::signals::probe_signals;
 use crate::store::{self, FileStore, Loaded, StateFile, Store, StoreError, WindowKey, WindowLock};
+use crate::traits::ContainerInfo;
 use crate::traits::{AlertSink, Clock, ContainerControl, HttpProbe, ResumedRollback};
-use crate::traits::{CommandOutcome, ContainerInfo, ControlError, LogCursor};
 use crate::window::logbook;
 use crate::window::machine::{self, Command, Input, Need, Observed, Transition, half};
 use crate::window::{
@@ -169,9 +168,11 @@ mod known_good;
 mod load;
 mod lock;
 mod names;
+mod service_logs;
 mod status;
 
 use names::artefacts_name;
+use service_logs::ServiceLogs;
 
 /// A window's state as a call finds it under the lock.
 #[expect(
@@ -777,43 +778,6 @@ impl<'a> Monitor<'a> {
         for alert in alerts {
             let _ = self.fx.alerts.send(alert);
         }
-    }
-}
-
-/// A control whose logs are a Swarm service's: [`probe_signals`] reads a target's logs
-/// through [`ContainerControl::read_logs`], which this answers with
-/// [`ContainerControl::read_service_logs`]; everything else is the control's own.
-struct ServiceLogs<'c>(&'c dyn ContainerControl);
-
-impl ContainerControl for ServiceLogs<'_> {
-    fn inspect(&self, container: &str) -> Result<ContainerInfo, ControlError> {
-        self.0.inspect(container)
-    }
-
-    fn image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
-        self.0.image_id(image)
-    }
-
-    fn read_logs(
-        &self,
-        service: &str,
-        cursor: &LogCursor,
-        sink: &mut dyn FnMut(&[u8]),
-    ) -> Result<LogCursor, ControlError> {
-        self.0.read_service_logs(service, cursor, sink)
-    }
-
-    fn rollback(&self, container: &str, previous_image: &str) -> Result<(), ControlError> {
-        self.0.rollback(container, previous_image)
-    }
-
-    fn run_command(
-        &self,
-        command: &CommandLine,
-        env: &[(String, String)],
-        timeout: Duration,
-    ) -> Result<CommandOutcome, ControlError> {
-        self.0.run_command(command, env, timeout)
     }
 }
 
