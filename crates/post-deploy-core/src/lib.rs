@@ -70,6 +70,7 @@ pub mod prometheus;
 mod rollback;
 mod signals;
 mod traits;
+mod vocabulary;
 
 pub use access_log::{LogCounts, LogFormat};
 pub use alert::{Alert, AlertEvent, AlertSubject};

@@ -9,9 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::alert::Alert;
 use crate::config::CommandLine;
 use crate::signals::HealthSample;
+use crate::vocabulary::Alert;
 
 /// The wall clock. Only the orchestration step ([`crate::Monitor`]) asks it; every pure
 /// function takes `now` as a value.
