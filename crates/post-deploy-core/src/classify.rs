@@ -5,27 +5,10 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Ratio, WindowSettings};
+use crate::config::WindowSettings;
 use crate::signals::Observations;
-
-/// HEALTHY or DEGRADED.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Verdict {
-    /// Neither rule fired (missing data is HEALTHY).
-    Healthy,
-    /// A rule fired.
-    Degraded,
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Healthy => "HEALTHY",
-            Self::Degraded => "DEGRADED",
-        })
-    }
-}
+use crate::vocabulary::Ratio;
+pub use crate::vocabulary::Verdict;
 
 /// The rule behind a verdict, with its numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
