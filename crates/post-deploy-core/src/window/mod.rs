@@ -2,8 +2,10 @@
 //! (rewritten whole at every tick, bounded in size), its pure [`machine`], and the text of
 //! its log artefact ([`logbook`]).
 
+pub mod history;
 pub mod logbook;
 pub mod machine;
+pub mod picture;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -272,6 +274,24 @@ pub struct Progress {
     /// deadline at arm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
+    /// The ticks that probed, for the window's picture and `status` (bounded: see
+    /// [`history`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<history::TickPoint>,
+    /// When the window first became DEGRADED, and the rule that fired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_at: Option<DegradedAt>,
+}
+
+/// When a window first became DEGRADED.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DegradedAt {
+    /// The tick's time.
+    pub at: DateTime<Utc>,
+    /// The rule that fired (`health`, `5xx`, …), when it has a name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 impl Progress {
@@ -296,6 +316,8 @@ impl Progress {
             damaged: None,
             outcome: None,
             deadline: None,
+            history: Vec::new(),
+            degraded_at: None,
         }
     }
 }

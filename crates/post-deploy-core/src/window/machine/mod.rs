@@ -22,7 +22,7 @@ use end::{check_finished, proved};
 pub use end::{finish, outcome_log, progress_outcome, replay, window_action};
 use settle::{reconcile, runs_image};
 
-use super::logbook;
+use super::{DegradedAt, history, logbook};
 use super::{
     EndReason, LastTick, Outcome, Phase, Progress, RollbackRecord, RollbackState, WindowTarget,
 };
@@ -507,7 +507,13 @@ fn observe(
     if classification.verdict == Verdict::Degraded && !p.ever_degraded {
         p.ever_degraded = true;
         p.degraded_reason = Some(classification.rule.to_string());
+        p.degraded_at = Some(DegradedAt {
+            at: now,
+            rule: history::rule_name(&classification.rule).map(str::to_owned),
+        });
     }
+    let point = history::point(now, signals, &p.observations, &classification, reads_ratio);
+    history::push(&mut p.history, point);
     classification
 }
 
