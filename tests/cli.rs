@@ -1015,7 +1015,10 @@ fn twelve_concurrent_arms_share_one_fresh_artefacts_dir() {
         .collect();
     expected.push("16-post-deploy-log.md".to_owned());
     expected.sort();
-    assert_eq!(left, expected, "the log, each window's picture, no temporary");
+    assert_eq!(
+        left, expected,
+        "the log, each window's picture, no temporary"
+    );
 }
 
 /// A temporary left by a writer killed mid-write does not pile up in a window's folder: the

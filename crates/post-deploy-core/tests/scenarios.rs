@@ -578,7 +578,7 @@ fn the_state_does_not_grow_with_the_number_of_ticks() {
     // The picture's history fills up to its bound, then merges its points pairwise: the
     // largest state of many ticks is no larger than the largest of the first few hundred
     // (but for counts that take a digit more).
-    let mut largest = |ticks: usize| {
+    let largest = |ticks: usize| {
         let mut largest = 0;
         for _ in 0..ticks {
             s.world.log_requests(3, 0);
