@@ -55,6 +55,7 @@
 )]
 
 pub mod access_log;
+pub mod binomial;
 pub mod config;
 pub mod store;
 pub mod window;
@@ -74,7 +75,9 @@ mod traits;
 pub use access_log::{LogCounts, LogFormat};
 pub use alert::{Alert, AlertEvent, AlertSubject};
 pub use classify::{Classification, LatencyCheck, Rule, Verdict, classify};
-pub use config::{Config, ConfigError, RollbackMode, Switches, VarSource, WindowSettings};
+pub use config::{
+    Confidence, Config, ConfigError, RollbackMode, Switches, VarSource, WindowSettings,
+};
 pub use decide::{
     Action, ActionKind, AlertOnlyReason, Decision, Facts, ImageCheck, RollbackPlan, decide_action,
 };
