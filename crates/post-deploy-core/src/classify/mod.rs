@@ -614,11 +614,23 @@ pub fn classify(
     now: DateTime<Utc>,
 ) -> Classification {
     let s = settings;
-    let ratio = RatioCheck::new(obs.errors_5xx, obs.requests, s.ratio_threshold, Span::Window, s);
+    let ratio = RatioCheck::new(
+        obs.errors_5xx,
+        obs.requests,
+        s.ratio_threshold,
+        Span::Window,
+        s,
+    );
     let recent_span = |r: &SpanCounts| Span::Recent { seconds: r.seconds };
-    let recent = obs
-        .recent
-        .map(|r| RatioCheck::new(r.errors_5xx, r.requests, s.ratio_threshold, recent_span(&r), s));
+    let recent = obs.recent.map(|r| {
+        RatioCheck::new(
+            r.errors_5xx,
+            r.requests,
+            s.ratio_threshold,
+            recent_span(&r),
+            s,
+        )
+    });
     // A histogram's quantile stands in for timed requests once one was read.
     let from_histogram = obs.latency_ms.is_some();
     let latency = latency_check(
@@ -643,7 +655,10 @@ pub fn classify(
             failures: obs.consecutive_failures,
             threshold: s.fail_threshold,
         }
-    } else if let Some(check) = [Some(ratio), recent].into_iter().flatten().find(RatioCheck::fires)
+    } else if let Some(check) = [Some(ratio), recent]
+        .into_iter()
+        .flatten()
+        .find(RatioCheck::fires)
     {
         Rule::ErrorRatio(check)
     } else if let Some(rule) = [Some(latency), recent_latency]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::signals::SpanCounts;
 use proptest::prelude::*;
 
 fn settings(fail: u32, ratio: f64, min: u64) -> WindowSettings {
@@ -274,5 +275,161 @@ proptest! {
         let later = classify(&o, &s, now() + chrono::Duration::hours(5));
         prop_assert_eq!(got.verdict, later.verdict);
         prop_assert_eq!(got.rule, later.rule);
+    }
+}
+
+fn confident(c: f64, min: u64) -> WindowSettings {
+    WindowSettings {
+        confidence: crate::config::Confidence::new(c).unwrap(),
+        ..settings(3, 0.5, min)
+    }
+}
+
+/// `P[Binomial(n, t) >= k] < 1 - c`, strictly: at exactly 1 - c the rule does not fire.
+/// P[Bin(2, 0.5) >= 2] = 0.25, P[Bin(4, 0.5) >= 4] = 1/16, P[Bin(10, 0.5) >= 9] = 11/1024:
+/// binary fractions, as are 1 - 0.75, 1 - 0.9375 and 1 - 1013/1024.
+#[test]
+fn confidence_fires_below_one_minus_c_not_at_it() {
+    for (n, k, at) in [(2, 2, 0.75), (4, 4, 0.9375), (10, 9, 1013.0 / 1024.0)] {
+        let v = |c: f64| classify(&obs(0, n, k), &confident(c, 0), now());
+        let exactly = v(at);
+        assert_eq!(
+            exactly.verdict,
+            Verdict::Healthy,
+            "{n} {k} {at}: {}",
+            exactly.rule
+        );
+        let text = exactly.rule.to_string();
+        assert!(text.contains("but not with confidence"), "{text}");
+        // A hair less sure: 1 - c is above the tail, and it fires.
+        let below = v(at - 1e-6);
+        assert_eq!(below.verdict, Verdict::Degraded, "{}", below.rule);
+        assert!(below.rule.to_string().contains("p="), "{}", below.rule);
+    }
+}
+
+/// The quiet service of the contract: 4 errors among 60 requests (6.7%) against 5%. Above
+/// the threshold, but a true ratio of 5% gives 4 or more a third of the time.
+#[test]
+fn a_few_unlucky_errors_on_a_quiet_service_do_not_fire_with_confidence() {
+    let raw = settings(3, 0.05, 20);
+    assert_eq!(
+        classify(&obs(0, 60, 4), &raw, now()).verdict,
+        Verdict::Degraded
+    );
+    let sure = WindowSettings {
+        confidence: crate::config::Confidence::new(0.95).unwrap(),
+        ..raw.clone()
+    };
+    let got = classify(&obs(0, 60, 4), &sure, now());
+    assert_eq!(got.verdict, Verdict::Healthy);
+    // A real outage at the same volume still fires: 12 of 60.
+    let outage = classify(&obs(0, 60, 12), &sure, now());
+    assert_eq!(outage.rule.name(), Some(RuleName::ErrorRatio));
+    let text = [got, outage]
+        .iter()
+        .map(|c| format!("{}: {}", c.verdict, c.rule))
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(text);
+}
+
+fn recent(seconds: u64, requests: u64, errors: u64) -> Option<SpanCounts> {
+    Some(SpanCounts {
+        seconds,
+        requests,
+        errors_5xx: errors,
+        ..SpanCounts::default()
+    })
+}
+
+/// The first rule in the order health, 5xx, 5xx_recent, latency, latency_recent is named.
+#[test]
+fn rules_are_named_in_their_order() {
+    let s = WindowSettings {
+        latency_ms: Some(500.0),
+        ..settings(3, 0.05, 20)
+    };
+    let name = |o: Observations| classify(&o, &s, now()).rule.name();
+    let late = Observations {
+        recent: recent(120, 40, 10),
+        ..obs(0, 400, 10)
+    };
+    assert_eq!(name(late), Some(RuleName::RecentErrorRatio));
+    assert_eq!(
+        name(Observations {
+            consecutive_failures: 3,
+            ..late
+        }),
+        Some(RuleName::Health)
+    );
+    assert_eq!(
+        name(Observations {
+            errors_5xx: 100,
+            ..late
+        }),
+        Some(RuleName::ErrorRatio)
+    );
+    let slow_late = Observations {
+        timed: 400,
+        slow: 10,
+        recent: Some(SpanCounts {
+            timed: 40,
+            slow: 10,
+            ..recent(120, 40, 0).unwrap()
+        }),
+        ..obs(0, 400, 0)
+    };
+    assert_eq!(name(slow_late), Some(RuleName::RecentLatency));
+    assert_eq!(
+        name(Observations {
+            slow: 40,
+            ..slow_late
+        }),
+        Some(RuleName::Latency)
+    );
+    assert_eq!(
+        name(Observations {
+            recent: recent(120, 40, 10),
+            ..slow_late
+        }),
+        Some(RuleName::RecentErrorRatio)
+    );
+    let text = [
+        late,
+        slow_late,
+        Observations {
+            recent: recent(120, 19, 19),
+            ..obs(0, 400, 1)
+        },
+    ]
+    .iter()
+    .map(|o| {
+        let c = classify(o, &s, now());
+        format!("{}: {}", c.verdict, c.rule)
+    })
+    .collect::<Vec<_>>()
+    .join("\n");
+    insta::assert_snapshot!(text);
+}
+
+proptest! {
+    /// Whatever the counts, a rule that fires with CONFIDENCE fires without it.
+    #[test]
+    fn confidence_never_fires_where_the_raw_rule_would_not(
+        n in 0u64..5000, k_pct in 0u64..=100, rn in 0u64..500, rk_pct in 0u64..=100,
+        milli in 1u32..999, c in 0.5f64..=0.9999, min in 0u64..50,
+    ) {
+        let o = Observations {
+            recent: recent(60, rn, rn * rk_pct / 100),
+            ..obs(0, n, n * k_pct / 100)
+        };
+        let raw = settings(3, f64::from(milli) / 1000.0, min);
+        let sure = WindowSettings { confidence: crate::config::Confidence::new(c).unwrap(), ..raw.clone() };
+        let a = classify(&o, &raw, now());
+        let b = classify(&o, &sure, now());
+        if b.verdict == Verdict::Degraded {
+            prop_assert_eq!(a.verdict, Verdict::Degraded);
+        }
     }
 }

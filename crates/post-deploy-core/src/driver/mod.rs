@@ -835,7 +835,10 @@ fn replay_without_target(key: &WindowKey, p: &Progress, o: &Outcome) -> TickOutc
         consecutive_failures: p.observations.consecutive_failures,
         window_requests: p.observations.requests,
         window_errors_5xx: p.observations.errors_5xx,
-        recent_requests: p.observations.recent.map_or(p.observations.requests, |r| r.requests),
+        recent_requests: p
+            .observations
+            .recent
+            .map_or(p.observations.requests, |r| r.requests),
         recent_errors_5xx: p
             .observations
             .recent

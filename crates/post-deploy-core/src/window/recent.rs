@@ -192,7 +192,13 @@ pub fn observe(
     let previous = window.recent;
     match &signals.logs {
         LogSignal::Counted { counts, timing, .. } => {
-            let tick = TickCounts::new(now, counts.total, counts.errors_5xx, timing.timed, timing.slow);
+            let tick = TickCounts::new(
+                now,
+                counts.total,
+                counts.errors_5xx,
+                timing.timed,
+                timing.slow,
+            );
             ring.record(tick, span);
         }
         LogSignal::Totals { totals } => {
@@ -207,8 +213,7 @@ pub fn observe(
                     errors_5xx: recent.errors_5xx,
                     timed: 0,
                     slow: 0,
-                    latency_ms: quantile(&recent.latency)
-                        .or(previous.and_then(|p| p.latency_ms)),
+                    latency_ms: quantile(&recent.latency).or(previous.and_then(|p| p.latency_ms)),
                 },
                 // The span reaches back to arm: it is the window so far.
                 None => SpanCounts {
