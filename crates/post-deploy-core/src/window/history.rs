@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::classify::{Classification, Rule, Verdict};
+use crate::classify::{Classification, RuleName, Verdict};
 use crate::signals::{HealthSignal, LogSignal, Observations, Signals};
 
 /// At most this many points are kept; one more, and neighbours are merged pairwise.
@@ -108,7 +108,7 @@ pub struct TickPoint {
     pub degraded: bool,
     /// The rule that fired at the first DEGRADED tick of the point.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
+    pub rule: Option<RuleName>,
 }
 
 impl TickPoint {
@@ -143,17 +143,6 @@ impl TickPoint {
     }
 }
 
-/// The short name of a rule that fired, as `tick` prints it in `rule`; `None` when none did.
-#[must_use]
-pub fn rule_name(rule: &Rule) -> Option<&'static str> {
-    match rule {
-        Rule::FailedProbes { .. } => Some("health"),
-        Rule::ErrorRatio { .. } => Some("5xx"),
-        Rule::Latency { .. } | Rule::LatencyQuantile { .. } => Some("latency"),
-        Rule::WithinLimits { .. } => None,
-    }
-}
-
 /// The point of one tick that probed.
 #[must_use]
 pub fn point(
@@ -172,12 +161,12 @@ pub fn point(
         window_errors_5xx: window.errors_5xx,
         window_timed: window.timed,
         window_slow: window.slow,
-        recent_requests: None,
-        recent_errors_5xx: None,
+        recent_requests: window.recent.map(|r| r.requests),
+        recent_errors_5xx: window.recent.map(|r| r.errors_5xx),
         ratio_missing: reads_ratio && matches!(signals.logs, LogSignal::Missing { .. }),
         degraded,
         rule: if degraded {
-            rule_name(&classification.rule).map(str::to_owned)
+            classification.rule.name()
         } else {
             None
         },
@@ -239,7 +228,7 @@ mod tests {
             recent_errors_5xx: None,
             ratio_missing: false,
             degraded: fail,
-            rule: fail.then(|| "health".to_owned()),
+            rule: fail.then_some(RuleName::Health),
         }
     }
 
@@ -257,7 +246,7 @@ mod tests {
         let failed: Vec<_> = points.iter().filter(|p| p.health.fail > 0).collect();
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].health.worst(), TickHealth::Fail);
-        assert_eq!(failed[0].rule.as_deref(), Some("health"));
+        assert_eq!(failed[0].rule, Some(RuleName::Health));
         assert!(points.windows(2).all(|w| w[0].at < w[1].at));
         // Evenly: every point but the last holds as many ticks as the first.
         let bucket = points[0].ticks;

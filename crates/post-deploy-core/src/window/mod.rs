@@ -6,6 +6,7 @@ pub mod history;
 pub mod logbook;
 pub mod machine;
 pub mod picture;
+pub mod recent;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -14,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::alert::AlertEvent;
-use crate::classify::Verdict;
+use crate::classify::{RuleName, Verdict};
 use crate::config::WindowSettings;
 use crate::decide::{ActionKind, RollbackPlan};
 use crate::id::{RepoName, WorkItem};
@@ -229,6 +230,9 @@ pub struct LastTick {
     pub reason: String,
     /// Its health probe, when one was made.
     pub health: Option<HealthSample>,
+    /// The rule that fired, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleName>,
 }
 
 /// How far a window got (`window.json`). Bounded in size whatever the number of ticks.
@@ -274,24 +278,20 @@ pub struct Progress {
     /// deadline at arm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
+    /// The counts of the ticks in the recent span, with their times (bounded: [`recent`]).
+    #[serde(default, skip_serializing_if = "recent::RecentTicks::is_empty")]
+    pub recent: recent::RecentTicks,
+    /// The rule of the first DEGRADED tick (`5xx`, `5xx_recent`, ...), which a finished
+    /// window's final result repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_rule: Option<RuleName>,
     /// The ticks that probed, for the window's picture and `status` (bounded: see
     /// [`history`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<history::TickPoint>,
-    /// When the window first became DEGRADED, and the rule that fired.
+    /// When the window first became DEGRADED (its rule: `degraded_rule`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub degraded_at: Option<DegradedAt>,
-}
-
-/// When a window first became DEGRADED.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DegradedAt {
-    /// The tick's time.
-    pub at: DateTime<Utc>,
-    /// The rule that fired (`health`, `5xx`, …), when it has a name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
+    pub degraded_at: Option<DateTime<Utc>>,
 }
 
 impl Progress {
@@ -318,6 +318,8 @@ impl Progress {
             deadline: None,
             history: Vec::new(),
             degraded_at: None,
+            recent: recent::RecentTicks::default(),
+            degraded_rule: None,
         }
     }
 }

@@ -164,13 +164,12 @@ fn subtitle(progress: &Progress) -> String {
 /// The marks a window's state holds.
 fn marks(progress: &Progress, deadline: DateTime<Utc>) -> Vec<Mark> {
     let mut marks = Vec::new();
-    if let Some(d) = &progress.degraded_at {
-        let label = d
-            .rule
-            .as_ref()
+    if let Some(at) = progress.degraded_at {
+        let label = progress
+            .degraded_rule
             .map_or_else(|| "DEGRADED".to_owned(), |r| format!("DEGRADED ({r})"));
         marks.push(Mark {
-            at: d.at,
+            at,
             kind: MarkKind::Degraded,
             label,
         });
