@@ -547,9 +547,10 @@ fn draw_legend(svg: &mut String, items: &[LegendItem], top: f64) {
                 } else {
                     ""
                 };
+                let width = if item.colour == colour::BLUE { 4 } else { 2 };
                 let _ = writeln!(
                     svg,
-                    r#"<line x1="{x:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="2"{dash}/>"#,
+                    r#"<line x1="{x:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="{width}"{dash}/>"#,
                     y - 4.0,
                     x + 16.0,
                     y - 4.0,
@@ -721,18 +722,20 @@ fn draw_series(svg: &mut String, picture: &Picture, scale: &Scale) {
             .collect();
         polyline(svg, &slow, colour::PURPLE, 2.0);
     }
-    let recent: Vec<_> = picture
-        .points
-        .iter()
-        .filter_map(|p| Some((scale.x(p.at), scale.y(p.recent_ratio()?))))
-        .collect();
-    polyline(svg, &recent, colour::SKY_BLUE, 2.0);
+    // The window's line wide, the recent span's narrow on top of it: where they agree, both
+    // are still seen.
     let window: Vec<_> = picture
         .points
         .iter()
         .filter_map(|p| Some((scale.x(p.at), scale.y(p.window_ratio()?))))
         .collect();
-    polyline(svg, &window, colour::BLUE, 2.5);
+    polyline(svg, &window, colour::BLUE, 4.0);
+    let recent: Vec<_> = picture
+        .points
+        .iter()
+        .filter_map(|p| Some((scale.x(p.at), scale.y(p.recent_ratio()?))))
+        .collect();
+    polyline(svg, &recent, colour::SKY_BLUE, 1.5);
 }
 
 fn draw_marks(
