@@ -196,6 +196,44 @@ pub fn push(points: &mut Vec<TickPoint>, point: TickPoint) {
     points.extend(pending);
 }
 
+/// The latest `n` points at a glance, oldest first, one character each, as a terminal
+/// shows them: `x` a failed health probe, `?` a missing one, `.` a tick whose 5xx signal was
+/// missing; else a bar as high as the tick's 5xx ratio (the recent span's, else the
+/// window's) against `threshold`: `▁` none, up to `█` at or above it. A DEGRADED tick whose
+/// bar is not full is `!`.
+#[must_use]
+pub fn strip(points: &[TickPoint], threshold: f64, n: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let from = points.len().saturating_sub(n);
+    points
+        .iter()
+        .skip(from)
+        .map(|p| match p.health.worst() {
+            TickHealth::Fail => 'x',
+            TickHealth::Missing if p.health.pass == 0 => '?',
+            _ if p.ratio_missing => '.',
+            _ => {
+                let ratio = p.recent_ratio().or_else(|| p.window_ratio()).unwrap_or(0.0);
+                let level = if threshold > 0.0 {
+                    (ratio / threshold * 7.0).ceil().clamp(0.0, 7.0)
+                } else if ratio > 0.0 {
+                    7.0
+                } else {
+                    0.0
+                };
+                // A level is 0..=7, exactly representable.
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "a whole number in 0..=7"
+                )]
+                let bar = BARS.get(level as usize).copied().unwrap_or('█');
+                if p.degraded && bar != '█' { '!' } else { bar }
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +290,21 @@ mod tests {
         let bucket = points[0].ticks;
         assert!(points[..points.len() - 1].iter().all(|p| p.ticks == bucket));
         assert!(points.last().unwrap().ticks <= bucket);
+    }
+
+    #[test]
+    fn the_strip_shows_the_latest_ticks_health_and_ratio() {
+        let mut points: Vec<TickPoint> = (0..15).map(|i| p(i * 30, 100, false)).collect();
+        // 0%, 1%, 3%, 5% (the threshold), 40% of 100 requests: bars in sevenths of the
+        // threshold, rounded up (1% is 1.4 sevenths: the third bar); a failed probe; a
+        // missing 5xx signal.
+        for (i, errors) in [0, 1, 3, 5, 40].into_iter().enumerate() {
+            points[9 + i].window_errors_5xx = errors;
+        }
+        points[7] = p(7 * 30, 100, true);
+        points[8].ratio_missing = true;
+        let s = strip(&points, 0.05, 8);
+        assert_eq!(s.chars().count(), 8);
+        assert_eq!(s, "x.▁▃▆██▁");
     }
 }
