@@ -275,6 +275,7 @@ fn counters_survive_concurrent_windows_and_killed_ticks() {
         env.json(&[vec!["arm"], arm_args(&url, item)].concat(), 0);
     }
     let summary = metrics::tick_all_with_kills(&env, BIN, &items, 7);
+    assert!(!summary.ends_with("; 0 ticks killed"), "{summary}");
     let text = check(&promtool, &file);
     let finished: f64 = samples(&text, "post_deploy_windows_finished_total")
         .iter()
