@@ -25,7 +25,7 @@ use crate::rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 use crate::signals::probe_signals;
 use crate::store::{self, FileStore, Loaded, StateFile, Store, StoreError, WindowKey, WindowLock};
 use crate::traits::{AlertSink, Clock, ContainerControl, HttpProbe, ResumedRollback};
-use crate::traits::{CommandOutcome, ContainerInfo, ControlError, LogCursor};
+use crate::traits::{CommandOutcome, ContainerInfo, ControlError, LogCursor, same_service_image};
 use crate::window::logbook;
 use crate::window::machine::{self, Command, Input, Need, Observed, Transition, half};
 use crate::window::{
@@ -256,21 +256,21 @@ impl<'a> Monitor<'a> {
     pub fn arm(&self, req: &ArmRequest) -> Result<ArmOutcome, MonitorError> {
         if let Err(why) = SecretUrl::new(&req.health_url) {
             return Err(MonitorError::HealthUrl {
-                value: hide_userinfo(&req.health_url),
+                value: crate::text::clip(&hide_userinfo(&req.health_url)),
                 why,
             });
         }
         if let Some(c) = req.container.as_deref().filter(|c| !is_container_name(c)) {
-            return Err(MonitorError::Container(c.to_owned()));
+            return Err(MonitorError::Container(crate::text::clip(c)));
         }
         if let Some(s) = req.service.as_deref().filter(|s| !is_container_name(s)) {
-            return Err(MonitorError::Service(s.to_owned()));
+            return Err(MonitorError::Service(crate::text::clip(s)));
         }
         if req.container.is_some() && req.service.is_some() {
             return Err(MonitorError::TwoTargets);
         }
         if let Some(i) = req.previous_image.as_deref().filter(|i| !is_image_ref(i)) {
-            return Err(MonitorError::PreviousImage(i.to_owned()));
+            return Err(MonitorError::PreviousImage(crate::text::clip(i)));
         }
         if let Some(path) = &req.artefacts_dir {
             self.store
@@ -650,14 +650,20 @@ impl<'a> Monitor<'a> {
             }
             Need::ImageCheck => {
                 let previous = target.previous_image.as_deref().unwrap_or_default();
-                observed.image_check = Some(match self.fx.control.image_id(previous) {
+                // A service's nodes pull the image: its registry's word counts too.
+                let found = if target.service.is_some() {
+                    self.fx.control.service_image_id(previous)
+                } else {
+                    self.fx.control.image_id(previous)
+                };
+                observed.image_check = Some(match found {
                     Ok(Some(previous_id)) => ImageCheck::Present {
                         previous_id,
                         current_id: None,
                     },
                     Ok(None) => ImageCheck::Absent,
                     Err(e) => ImageCheck::Unknown {
-                        detail: e.to_string(),
+                        detail: crate::text::quote(&e.to_string()),
                     },
                 });
             }
@@ -733,6 +739,7 @@ impl<'a> Monitor<'a> {
                 .push_str(&format!("; log artefact not written: {e}"));
         }
         self.trace.step(Step::LogWritten);
+        crate::text::bound_reason_in_place(&mut outcome.reason);
         Ok(Answer { outcome, refused })
     }
 

@@ -70,6 +70,8 @@ pub struct World {
     pub log_reads: RefCell<Vec<(LogCursor, LogCursor, u64)>>,
     /// What a Prometheus server answers to `fetch`; `None`: it cannot be reached.
     pub prometheus: RefCell<Option<Prom>>,
+    /// What a server answers, as it sent it (status, body), before `prometheus` is asked.
+    pub prometheus_raw: RefCell<Option<RawProm>>,
     /// Every URL fetched.
     pub fetched: RefCell<Vec<String>>,
     /// The Swarm service `api-svc` runs `image`; its spec names it as `api:1.0` or `api:1.1`
@@ -79,7 +81,17 @@ pub struct World {
     pub previous_spec: RefCell<Option<String>>,
     /// The service's task containers.
     pub service_tasks: RefCell<Vec<ContainerInfo>>,
+    /// What the services' registry answers for (image, id of its config); it is
+    /// [`REGISTRY`].
+    pub registry: RefCell<Vec<(String, String)>>,
+    /// The registry does not answer.
+    pub registry_down: Cell<bool>,
+    /// Images removed from this engine (they may still be in the registry).
+    pub removed_images: RefCell<Vec<String>>,
 }
+
+/// The registry a service's images come from in these tests.
+pub const REGISTRY: &str = "registry.test:5000";
 
 /// A Prometheus server's answers: the window's totals of the counter selected by a selector
 /// holding `err_total` (5xx) or not (requests), and the histogram quantile in seconds (NaN:
@@ -116,6 +128,27 @@ impl Prom {
             "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1.0, text]}]},
         });
         (200, body.to_string().into_bytes())
+    }
+}
+
+/// A Prometheus server's answers as it sent them, status and body, to the queries of the
+/// selector holding `err_total` (5xx), of a histogram, or of the other selector (requests).
+#[derive(Debug, Clone)]
+pub struct RawProm {
+    pub requests: (u16, Vec<u8>),
+    pub errors: (u16, Vec<u8>),
+    pub latency: (u16, Vec<u8>),
+}
+
+impl RawProm {
+    fn answer(&self, url: &str) -> (u16, Vec<u8>) {
+        if url.contains("histogram_quantile") {
+            self.latency.clone()
+        } else if url.contains("err_total") {
+            self.errors.clone()
+        } else {
+            self.requests.clone()
+        }
     }
 }
 
@@ -159,10 +192,14 @@ impl World {
             resumes: RefCell::new(Vec::new()),
             log_reads: RefCell::new(Vec::new()),
             prometheus: RefCell::new(None),
+            prometheus_raw: RefCell::new(None),
             fetched: RefCell::new(Vec::new()),
             spec_override: RefCell::new(None),
             previous_spec: RefCell::new(Some("api:1.0".to_owned())),
             service_tasks: RefCell::new(vec![task("7a5c0000aaaa", "api-svc.1.t1")]),
+            registry: RefCell::new(Vec::new()),
+            registry_down: Cell::new(false),
+            removed_images: RefCell::new(Vec::new()),
         }
     }
 
@@ -236,6 +273,9 @@ impl HttpProbe for World {
         _max_body: usize,
     ) -> Result<(u16, Vec<u8>), ProbeError> {
         self.fetched.borrow_mut().push(url.to_owned());
+        if let Some(raw) = &*self.prometheus_raw.borrow() {
+            return Ok(raw.answer(url));
+        }
         match &*self.prometheus.borrow() {
             Some(prom) => Ok(prom.answer(url)),
             None => Err(ProbeError(format!("connection refused ({url})"))),
@@ -356,11 +396,33 @@ impl ContainerControl for World {
                 detail: "not found".into(),
             });
         }
+        if self.removed_images.borrow().iter().any(|i| i == image) {
+            return Ok(None);
+        }
         Ok(match image {
             "api:1.0" => self.previous_present.get().then(|| OLD_IMAGE.to_owned()),
             "api:1.1" => Some(NEW_IMAGE.to_owned()),
             _ => None,
         })
+    }
+
+    /// As the docker adapter: this engine's image, else the registry's word.
+    fn service_image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
+        if let Some(id) = self.image_id(image)? {
+            return Ok(Some(id));
+        }
+        if self.registry_down.get() {
+            return Err(ControlError::Failed {
+                what: format!("the registry {REGISTRY} (asked for {image})"),
+                detail: "connection refused".into(),
+            });
+        }
+        Ok(self
+            .registry
+            .borrow()
+            .iter()
+            .find(|(i, _)| i == image)
+            .map(|(_, id)| id.clone()))
     }
 
     fn read_logs(
