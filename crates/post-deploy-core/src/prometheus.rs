@@ -624,6 +624,76 @@ mod tests {
         assert!(asked[2].0.contains("histogram_quantile%280.9%2C"));
     }
 
+    /// The recent span's counts are asked over the span; one that cannot be read leaves the
+    /// whole signal missing (never the window's counts standing in for the span's), and a
+    /// span as long as the time since arm is not asked again.
+    #[test]
+    fn the_recent_span_is_asked_over_its_range_and_its_failure_is_a_missing_signal() {
+        let server = Server {
+            answers: RefCell::new(vec![value("300"), value("6"), value("40"), value("4")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let span = Some(Duration::from_secs(120));
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(600),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        let LogSignal::Totals { totals } = got else {
+            panic!("{got:?}")
+        };
+        let recent = totals.recent.unwrap();
+        assert_eq!(
+            (totals.requests, recent.requests, recent.errors_5xx),
+            (300, 40, 4)
+        );
+        let asked = server.asked.borrow();
+        assert!(asked[2].0.contains("%5B120s%5D") && asked[1].0.contains("%5B600s%5D"));
+        // The span's 5xx query fails.
+        let server = Server {
+            answers: RefCell::new(vec![value("300"), value("6"), value("40"), value("NaN")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(600),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        let LogSignal::Missing { why, .. } = got else {
+            panic!("{got:?}")
+        };
+        assert!(
+            why.contains("5xx count") && why.contains("(the recent span, 120 s)"),
+            "{why}"
+        );
+        // Armed 90 s ago: the span reaches back to arm, the window's counts are the span's.
+        let server = Server {
+            answers: RefCell::new(vec![value("30"), value("3")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(90),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        assert!(matches!(
+            got,
+            LogSignal::Totals {
+                totals: WindowTotals { recent: None, .. }
+            }
+        ));
+        assert_eq!(server.asked.borrow().len(), 2);
+    }
+
     #[test]
     fn every_failure_is_a_missing_signal_naming_prometheus_never_the_secret() {
         let huge = Ok((200, vec![b' '; MAX_BODY + 1]));
