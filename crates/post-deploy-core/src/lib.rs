@@ -24,7 +24,8 @@
 //! - **Modules** for what goes deeper: [`config`] (every variable), [`store`] (the [`Store`]
 //!   trait, [`FileStore`], [`MemoryStore`]), [`window`] (the window's state and its pure
 //!   transition, [`window::machine`]), [`access_log`] (the parser behind the 5xx ratio),
-//!   [`prometheus`] (the queries when a Prometheus server is the source of the counts).
+//!   [`prometheus`] (the queries when a Prometheus server is the source of the counts),
+//!   [`text`] (the bounds of reasons and of the outside text they quote).
 //!
 //! # In scope
 //!
@@ -70,6 +71,7 @@ mod outcome;
 pub mod prometheus;
 mod rollback;
 mod signals;
+pub mod text;
 mod traits;
 
 pub use access_log::{LogCounts, LogFormat};
