@@ -401,10 +401,10 @@ fn ask(
 /// whole exchange.
 ///
 /// A failed request or 5xx query (of the window or of the span) makes the signal
-/// [`LogSignal::Missing`], and so do counts that cannot be the window's ([`count`],
-/// [`consistent`]); a failed latency query, or a quantile that is not a finite duration,
-/// leaves only the quantile missing ([`LatencyReading::Missing`]). What the server said is
-/// quoted, never the URL's user info in any form.
+/// [`LogSignal::Missing`], and so do counts that cannot be the window's ([`count`], [`consistent`]); a failed latency query, or a quantile
+/// that is not a finite duration, leaves only the quantile missing
+/// ([`LatencyReading::Missing`]). What the server said is quoted, never the URL's user info in
+/// any form.
 #[must_use]
 pub fn probe_prometheus(
     source: &PrometheusSource,
@@ -447,7 +447,7 @@ pub fn probe_prometheus(
 }
 
 /// Requests, 5xx answers and (when asked) the latency quantile over the last `seconds`; the
-/// reason of the first count that could not be read.
+/// reason of the first count that could not be read or taken.
 fn totals_over(
     source: &PrometheusSource,
     seconds: u64,
@@ -474,11 +474,11 @@ fn totals_over(
         .map_err(|e| why(what, &e))?;
         count(n).map_err(|e| absurd(what, &format!("the {what} {e}")))
     };
-    let (requests, errors_5xx) =
-        ask_count("request count", &source.requests).and_then(|requests| {
-            let errors_5xx = ask_count("5xx count", &source.errors)?;
-            consistent(requests, errors_5xx).map_err(|e| absurd("5xx ratio", &e))
-        })?;
+    let counts = ask_count("request count", &source.requests).and_then(|requests| {
+        let errors_5xx = ask_count("5xx count", &source.errors)?;
+        consistent(requests, errors_5xx).map_err(|e| absurd("5xx ratio", &e))
+    });
+    let (requests, errors_5xx) = counts?;
     let latency = match (quantile, &source.latency) {
         (Some(q), Some(selector)) => Some(
             match ask(
@@ -697,6 +697,76 @@ mod tests {
                 .ends_with("query=sum%28increase%28req_total%5B42s%5D%29%29")
         );
         assert!(asked[2].0.contains("histogram_quantile%280.9%2C"));
+    }
+
+    /// The recent span's counts are asked over the span; one that cannot be read leaves the
+    /// whole signal missing (never the window's counts standing in for the span's), and a
+    /// span as long as the time since arm is not asked again.
+    #[test]
+    fn the_recent_span_is_asked_over_its_range_and_its_failure_is_a_missing_signal() {
+        let server = Server {
+            answers: RefCell::new(vec![value("300"), value("6"), value("40"), value("4")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let span = Some(Duration::from_secs(120));
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(600),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        let LogSignal::Totals { totals } = got else {
+            panic!("{got:?}")
+        };
+        let recent = totals.recent.unwrap();
+        assert_eq!(
+            (totals.requests, recent.requests, recent.errors_5xx),
+            (300, 40, 4)
+        );
+        let asked = server.asked.borrow();
+        assert!(asked[2].0.contains("%5B120s%5D") && asked[1].0.contains("%5B600s%5D"));
+        // The span's 5xx query fails.
+        let server = Server {
+            answers: RefCell::new(vec![value("300"), value("6"), value("40"), value("NaN")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(600),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        let LogSignal::Missing { why, .. } = got else {
+            panic!("{got:?}")
+        };
+        assert!(
+            why.contains("5xx count") && why.contains("(the recent span, 120 s)"),
+            "{why}"
+        );
+        // Armed 90 s ago: the span reaches back to arm, the window's counts are the span's.
+        let server = Server {
+            answers: RefCell::new(vec![value("30"), value("3")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(90),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        assert!(matches!(
+            got,
+            LogSignal::Totals {
+                totals: WindowTotals { recent: None, .. }
+            }
+        ));
+        assert_eq!(server.asked.borrow().len(), 2);
     }
 
     #[test]

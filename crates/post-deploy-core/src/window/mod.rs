@@ -375,13 +375,13 @@ mod tests {
             verdict: Verdict::Degraded,
             action: ActionKind::Rollback,
             reason: huge.clone(),
+            rule: None,
             health: Some(HealthSample::fail(
                 ProbeFailure::Other {
                     detail: huge.clone(),
                 },
                 Duration::from_millis(1),
             )),
-            rule: None,
         });
         p.rollback = Some(RollbackRecord {
             plan: RollbackPlan::Docker {
