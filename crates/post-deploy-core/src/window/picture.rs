@@ -760,11 +760,17 @@ fn draw_marks(
         } else {
             ""
         };
-        let _ = writeln!(
-            svg,
-            r#"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="{c}" stroke-width="2"{dash}/>"#,
-            strip_y - 2.0
-        );
+        // Through the strips and through the plot, not through the words between them: no
+        // line crosses another mark's word.
+        for (from, to) in [
+            (strip_y - 2.0, labels_y - LINE + 2.0),
+            (scale.plot_top, bottom),
+        ] {
+            let _ = writeln!(
+                svg,
+                r#"<line x1="{x:.1}" y1="{from:.1}" x2="{x:.1}" y2="{to:.1}" stroke="{c}" stroke-width="2"{dash}/>"#,
+            );
+        }
         let y = labels_y + row_f(*row) * LINE;
         let (tx, anchor) = if *anchor_end {
             (x0 + text_width(&mark.label), "end")
