@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::access_log::{DEFAULT_DURATION_KEYS, DEFAULT_STATUS_KEYS, LogKeys};
 use crate::id::{IdError, RepoName};
 use crate::prometheus::{PrometheusSource, Selector};
+pub use crate::vocabulary::Ratio;
 
 mod judging;
 mod url;
@@ -176,39 +177,6 @@ impl ConfigError {
             value: crate::text::clip(value),
             expected: expected.into(),
         }
-    }
-}
-
-/// A ratio in `0..=1`.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
-#[serde(transparent)]
-pub struct Ratio(f64);
-
-impl Ratio {
-    /// Parses a ratio; `None` for anything that is not a finite number in `0..=1`.
-    #[must_use]
-    pub fn new(value: f64) -> Option<Self> {
-        (value.is_finite() && (0.0..=1.0).contains(&value)).then_some(Self(value))
-    }
-
-    /// The ratio as a number in `0..=1`.
-    #[must_use]
-    pub fn get(self) -> f64 {
-        self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for Ratio {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = f64::deserialize(d)?;
-        Self::new(raw)
-            .ok_or_else(|| serde::de::Error::custom(format!("ratio {raw} is not in 0..1")))
-    }
-}
-
-impl fmt::Display for Ratio {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
     }
 }
 
