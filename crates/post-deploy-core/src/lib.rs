@@ -74,6 +74,7 @@ mod rollback;
 mod signals;
 pub mod text;
 mod traits;
+mod vocabulary;
 
 pub use access_log::{LogCounts, LogFormat};
 pub use alert::{Alert, AlertEvent, AlertSubject};
