@@ -31,6 +31,8 @@ pub enum Exit {
     Usage,
     /// 3: `watch` rolled back and the target recovered.
     RolledBackRecovered,
+    /// 3: `replay` found the window DEGRADED: it would have rolled back.
+    WouldRollBack,
     /// 4: `watch` left a degradation standing.
     DegradedStanding,
     /// 4: an operator command was refused (or its rollback failed).
@@ -49,7 +51,7 @@ impl Exit {
             Self::Ok => 0,
             Self::Failed => 1,
             Self::Usage => 2,
-            Self::RolledBackRecovered => 3,
+            Self::RolledBackRecovered | Self::WouldRollBack => 3,
             Self::DegradedStanding | Self::Refused => 4,
             Self::Blind => 5,
             Self::Interrupted => 130,
@@ -69,6 +71,10 @@ pub enum CliError {
     /// A file could not be read.
     #[error("{0}")]
     Io(String),
+    /// An input of `replay` could not be read or is malformed, or its `--svg` file cannot be
+    /// written (exit 2).
+    #[error("{0}")]
+    Input(String),
 }
 
 impl CliError {
@@ -76,7 +82,7 @@ impl CliError {
     #[must_use]
     pub fn exit(&self) -> Exit {
         match self {
-            Self::Config(_) => Exit::Usage,
+            Self::Config(_) | Self::Input(_) => Exit::Usage,
             Self::Monitor(MonitorError::Store(_) | MonitorError::Busy { .. }) | Self::Io(_) => {
                 Exit::Failed
             }
@@ -135,6 +141,9 @@ pub fn run(
     if let Command::Demo(args) = &cli.command {
         return crate::demo::run(args, &config);
     }
+    if let Command::Replay(args) = &cli.command {
+        return crate::replay::run(args, &config);
+    }
     // The variables this process was given: its switches cannot change under it.
     let real = System::with_source(&config, move || vars.clone());
     let monitor = Monitor::new(config, real.effects()).with_switches_from(real.switchboard());
@@ -174,7 +183,7 @@ pub fn run(
         }
         Command::Watch(args) => watch(&monitor, real.clock(), args),
         Command::Status(args) => status(&monitor, real.clock(), &args),
-        Command::Count5xx(_) | Command::Demo(_) => Ok(Exit::Ok),
+        Command::Count5xx(_) | Command::Demo(_) | Command::Replay(_) => Ok(Exit::Ok),
     }
 }
 

@@ -24,7 +24,8 @@
 //! - **Modules** for what goes deeper: [`config`] (every variable), [`store`] (the [`Store`]
 //!   trait, [`FileStore`], [`MemoryStore`]), [`window`] (the window's state and its pure
 //!   transition, [`window::machine`]), [`access_log`] (the parser behind the 5xx ratio),
-//!   [`prometheus`] (the queries when a Prometheus server is the source of the counts).
+//!   [`prometheus`] (the queries when a Prometheus server is the source of the counts),
+//!   [`replay`] (a window's rules over a recorded log and health trace, on a virtual clock).
 //!
 //! # In scope
 //!
@@ -67,6 +68,7 @@ mod id;
 pub mod known_good;
 mod outcome;
 pub mod prometheus;
+pub mod replay;
 mod rollback;
 mod signals;
 mod traits;
@@ -84,7 +86,7 @@ pub use outcome::{ArmOutcome, OperatorOutcome, TickOutcome, WindowStatus};
 pub use rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 pub use signals::{
     HealthSample, HealthSignal, LatencyReading, LogRead, LogSignal, LogTiming, Millis,
-    Observations, ProbeFailure, Signals, WindowTotals, probe_signals,
+    Observations, ProbeFailure, Signals, WindowTotals, log_signal, probe_signals,
 };
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use traits::{
