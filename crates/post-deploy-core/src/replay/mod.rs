@@ -13,6 +13,8 @@
 
 mod health;
 mod stamp;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::io::{self, BufRead, Read};
