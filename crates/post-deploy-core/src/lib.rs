@@ -56,6 +56,7 @@
 )]
 
 pub mod access_log;
+pub mod binomial;
 pub mod config;
 pub mod store;
 pub mod window;
@@ -76,7 +77,9 @@ mod traits;
 pub use access_log::{LogCounts, LogFormat};
 pub use alert::{Alert, AlertEvent, AlertSubject};
 pub use classify::{Classification, LatencyCheck, Rule, Verdict, classify};
-pub use config::{Config, ConfigError, RollbackMode, Switches, VarSource, WindowSettings};
+pub use config::{
+    Confidence, Config, ConfigError, RollbackMode, Switches, VarSource, WindowSettings,
+};
 pub use decide::{
     Action, ActionKind, AlertOnlyReason, Decision, Facts, ImageCheck, RollbackPlan, decide_action,
 };

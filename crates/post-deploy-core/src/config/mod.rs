@@ -52,6 +52,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (LOG_STATUS_KEYS, DEFAULT_STATUS_KEYS),
     (LOG_DURATION_KEYS, DEFAULT_DURATION_KEYS),
     (SELF_SERVICE, "orchestrator"),
+    (RECENT_S, "120"),
+    (CONFIDENCE, "0"),
 ];
 
 /// `ORCH_POST_DEPLOY_ENABLED`: the kill switch.
@@ -104,6 +106,15 @@ pub const PROMETHEUS_REQUESTS: &str = "ORCH_POST_DEPLOY_PROMETHEUS_REQUESTS";
 pub const PROMETHEUS_ERRORS: &str = "ORCH_POST_DEPLOY_PROMETHEUS_ERRORS";
 /// `ORCH_POST_DEPLOY_PROMETHEUS_LATENCY`: histogram bucket selector for the latency rule.
 pub const PROMETHEUS_LATENCY: &str = "ORCH_POST_DEPLOY_PROMETHEUS_LATENCY";
+
+/// `ORCH_POST_DEPLOY_RECENT_S`: the recent span in seconds; `0` turns the recent rules off.
+pub const RECENT_S: &str = "ORCH_POST_DEPLOY_RECENT_S";
+/// `ORCH_POST_DEPLOY_CONFIDENCE`: `0`, or the confidence a ratio rule needs to fire.
+pub const CONFIDENCE: &str = "ORCH_POST_DEPLOY_CONFIDENCE";
+/// The recent span when `RECENT_S` is unset (and the interval is not longer).
+pub const DEFAULT_RECENT_S: u64 = 120;
+/// The lowest and highest `CONFIDENCE` accepted besides 0.
+pub const CONFIDENCE_RANGE: std::ops::RangeInclusive<f64> = 0.5..=0.9999;
 
 /// The lowest and highest `LATENCY_QUANTILE` accepted.
 pub const QUANTILE_RANGE: std::ops::RangeInclusive<f64> = 0.5..=0.999;
@@ -225,6 +236,67 @@ pub struct WindowSettings {
     /// `LATENCY_QUANTILE`: the quantile the latency rule judges (0.5..0.999).
     #[serde(default = "default_quantile")]
     pub latency_quantile: Ratio,
+    /// `RECENT_S`: the recent span the ratio rules also judge; zero: the recent rules are
+    /// off. A window armed before the span was recorded has none (zero).
+    #[serde(default, with = "secs")]
+    pub recent: Duration,
+    /// `CONFIDENCE`: how sure a ratio rule must be that the true ratio is above its
+    /// threshold; [`Confidence::OFF`] (also for a window armed before it was recorded): the
+    /// measured ratio alone.
+    #[serde(default)]
+    pub confidence: Confidence,
+}
+
+impl WindowSettings {
+    /// The recent span as the rules use it: `None` when the recent rules are off (zero) or the
+    /// span is at least the window (then it is the window, and the window's rules judge it).
+    #[must_use]
+    pub fn recent_span(&self) -> Option<Duration> {
+        (!self.recent.is_zero() && self.recent < self.window).then_some(self.recent)
+    }
+}
+
+/// `CONFIDENCE`: 0 (off), or a probability in 0.5..=0.9999.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize)]
+#[serde(transparent)]
+pub struct Confidence(f64);
+
+impl Confidence {
+    /// Off: a ratio rule fires when the measured ratio is above its threshold.
+    pub const OFF: Self = Self(0.0);
+
+    /// `value` as a confidence; `None` unless it is 0 or in [`CONFIDENCE_RANGE`].
+    #[must_use]
+    pub fn new(value: f64) -> Option<Self> {
+        (value == 0.0 || CONFIDENCE_RANGE.contains(&value)).then_some(Self(value))
+    }
+
+    /// The confidence; 0 when off.
+    #[must_use]
+    pub fn get(self) -> f64 {
+        self.0
+    }
+
+    /// Whether a rule needs more than the measured ratio.
+    #[must_use]
+    pub fn is_on(self) -> bool {
+        self.0 > 0.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Confidence {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = f64::deserialize(d)?;
+        Self::new(raw).ok_or_else(|| {
+            serde::de::Error::custom(format!("confidence {raw} is not 0 or in 0.5..0.9999"))
+        })
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
 }
 
 fn default_quantile() -> Ratio {
@@ -243,6 +315,8 @@ impl Default for WindowSettings {
             latency_ms: None,
             latency_quantile: default_quantile(),
             log_keys: LogKeys::default(),
+            recent: Duration::ZERO,
+            confidence: Confidence::OFF,
         }
     }
 }
@@ -628,6 +702,8 @@ impl Config {
             latency_ms,
             latency_quantile,
             log_keys,
+            recent: recent_span(vars, interval)?,
+            confidence: confidence(vars)?,
         })
     }
 
@@ -809,6 +885,50 @@ fn log_keys(vars: &Vars) -> Result<LogKeys, ConfigError> {
             ConfigError::invalid(variable, vars.raw(variable), format!("{why}; {expected}"))
         },
     )
+}
+
+/// `ORCH_POST_DEPLOY_RECENT_S`: 0 (off) or at least one interval; unset, 120 s or one
+/// interval when that is longer.
+fn recent_span(vars: &Vars, interval: Duration) -> Result<Duration, ConfigError> {
+    let Some(v) = vars.get(RECENT_S) else {
+        return Ok(Duration::from_secs(DEFAULT_RECENT_S).max(interval));
+    };
+    let refused = |expected: String| ConfigError::invalid(RECENT_S, vars.raw(RECENT_S), expected);
+    let secs = v
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s <= MAX_SECONDS)
+        .ok_or_else(|| {
+            refused(
+                "expected 0 (off) or a whole number of seconds up to 2592000 (30 days)".to_owned(),
+            )
+        })?;
+    let span = Duration::from_secs(secs);
+    if !span.is_zero() && span < interval {
+        return Err(refused(format!(
+            "the recent span must be 0 (off) or at least one interval ({INTERVAL_S}={} s)",
+            interval.as_secs()
+        )));
+    }
+    Ok(span)
+}
+
+/// `ORCH_POST_DEPLOY_CONFIDENCE`: 0, or 0.5..=0.9999.
+fn confidence(vars: &Vars) -> Result<Confidence, ConfigError> {
+    match vars.get(CONFIDENCE) {
+        None => Ok(Confidence::OFF),
+        Some(v) => v
+            .parse::<f64>()
+            .ok()
+            .and_then(Confidence::new)
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    CONFIDENCE,
+                    vars.raw(CONFIDENCE),
+                    "expected 0 (off) or a confidence from 0.5 to 0.9999, e.g. 0.95",
+                )
+            }),
+    }
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
