@@ -76,7 +76,9 @@ mod traits;
 
 pub use access_log::{LogCounts, LogFormat};
 pub use alert::{Alert, AlertEvent, AlertSubject};
-pub use classify::{Classification, LatencyCheck, Rule, Verdict, classify};
+pub use classify::{
+    Classification, LatencyCheck, RatioCheck, Rule, RuleName, Span, Tail, Verdict, classify,
+};
 pub use config::{
     Confidence, Config, ConfigError, RollbackMode, Switches, VarSource, WindowSettings,
 };
@@ -89,7 +91,8 @@ pub use outcome::{ArmOutcome, OperatorOutcome, TickOutcome, WindowStatus};
 pub use rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 pub use signals::{
     HealthSample, HealthSignal, LatencyReading, LogRead, LogSignal, LogTiming, Millis,
-    Observations, ProbeFailure, Signals, WindowTotals, log_signal, probe_signals,
+    Observations, ProbeFailure, RecentTotals, Signals, SpanCounts, WindowTotals, log_signal,
+    probe_signals,
 };
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use traits::{

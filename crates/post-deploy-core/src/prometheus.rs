@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Ratio, SecretUrl, scrub_userinfo};
-use crate::signals::{LatencyReading, LogSignal, Millis, WindowTotals};
+use crate::signals::{LatencyReading, LogSignal, Millis, RecentTotals, WindowTotals};
 use crate::traits::HttpProbe;
 
 /// The most of an answer read: 1 MiB. One instant query of one series answers in well under
@@ -335,19 +335,63 @@ fn ask(
 
 /// The window's totals so far from the server: requests and 5xx over the `since_arm` (whole
 /// seconds, at least 1), and, when `quantile` is given and a latency selector is set, that
-/// quantile of the latency histogram. Each query has `timeout` for its whole exchange.
+/// quantile of the latency histogram. With a `recent` span shorter than that, the same
+/// queries again over the span ([`WindowTotals::recent`]). Each query has `timeout` for its
+/// whole exchange.
 ///
-/// A failed request or 5xx query makes the signal [`LogSignal::Missing`]; a failed latency
-/// query leaves only the quantile missing ([`LatencyReading::Missing`]).
+/// A failed request or 5xx query (of the window or of the span) makes the signal
+/// [`LogSignal::Missing`]; a failed latency query leaves only the quantile missing
+/// ([`LatencyReading::Missing`]).
 #[must_use]
 pub fn probe_prometheus(
     source: &PrometheusSource,
     since_arm: Duration,
+    recent: Option<Duration>,
     quantile: Option<Ratio>,
     timeout: Duration,
     http: &dyn HttpProbe,
 ) -> LogSignal {
     let seconds = range_seconds(since_arm);
+    let ask_over = |range: u64| totals_over(source, range, quantile, timeout, http);
+    let (requests, errors_5xx, latency) = match ask_over(seconds) {
+        Ok(totals) => totals,
+        Err(why) => return LogSignal::Missing { why, read: None },
+    };
+    let recent = match recent.map(|span| span.as_secs()) {
+        Some(span) if span > 0 && span < seconds => match ask_over(span) {
+            Ok((requests, errors_5xx, latency)) => Some(RecentTotals {
+                requests,
+                errors_5xx,
+                latency,
+            }),
+            Err(why) => {
+                return LogSignal::Missing {
+                    why: format!("{why} (the recent span, {span} s)"),
+                    read: None,
+                };
+            }
+        },
+        _ => None,
+    };
+    LogSignal::Totals {
+        totals: WindowTotals {
+            requests,
+            errors_5xx,
+            latency,
+            recent,
+        },
+    }
+}
+
+/// Requests, 5xx answers and (when asked) the latency quantile over the last `seconds`; the
+/// reason of the first count that could not be read.
+fn totals_over(
+    source: &PrometheusSource,
+    seconds: u64,
+    quantile: Option<Ratio>,
+    timeout: Duration,
+    http: &dyn HttpProbe,
+) -> Result<(u64, u64, Option<LatencyReading>), String> {
     let shown = source.url.redacted();
     // What the HTTP client or the server says may quote the URL: its user info goes no further.
     let why = |what: &str, e: &str| {
@@ -356,34 +400,22 @@ pub fn probe_prometheus(
             source.url.expose(),
         )
     };
-    let requests = match ask(
+    let requests = ask(
         source,
         &increase_query(&source.requests, seconds),
         timeout,
         http,
-    ) {
-        Ok(n) => whole(n),
-        Err(e) => {
-            return LogSignal::Missing {
-                why: why("request count", &e),
-                read: None,
-            };
-        }
-    };
-    let errors_5xx = match ask(
+    )
+    .map(whole)
+    .map_err(|e| why("request count", &e))?;
+    let errors_5xx = ask(
         source,
         &increase_query(&source.errors, seconds),
         timeout,
         http,
-    ) {
-        Ok(n) => whole(n),
-        Err(e) => {
-            return LogSignal::Missing {
-                why: why("5xx count", &e),
-                read: None,
-            };
-        }
-    };
+    )
+    .map(whole)
+    .map_err(|e| why("5xx count", &e))?;
     let latency = match (quantile, &source.latency) {
         (Some(q), Some(selector)) => Some(
             match ask(source, &quantile_query(q, selector, seconds), timeout, http)
@@ -397,13 +429,7 @@ pub fn probe_prometheus(
         ),
         _ => None,
     };
-    LogSignal::Totals {
-        totals: WindowTotals {
-            requests,
-            errors_5xx,
-            latency,
-        },
-    }
+    Ok((requests, errors_5xx, latency))
 }
 
 #[cfg(test)]
@@ -569,6 +595,7 @@ mod tests {
         let got = probe_prometheus(
             &source(true),
             Duration::from_secs(42),
+            None,
             Some(q),
             Duration::from_secs(1),
             &server,
@@ -582,6 +609,7 @@ mod tests {
                     latency: Some(LatencyReading::Quantile {
                         ms: Millis::new(250.0).unwrap()
                     }),
+                    recent: None,
                 }
             }
         );
@@ -618,6 +646,7 @@ mod tests {
                 &source(false),
                 Duration::from_secs(5),
                 None,
+                None,
                 Duration::from_secs(1),
                 &server,
             );
@@ -635,6 +664,7 @@ mod tests {
         let got = probe_prometheus(
             &source(true),
             Duration::from_secs(5),
+            None,
             Ratio::new(0.95),
             Duration::from_secs(1),
             &server,
