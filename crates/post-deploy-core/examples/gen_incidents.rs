@@ -400,7 +400,7 @@ fn second(inc: &Incident, rng: &mut Rng, t: u32, served: &mut u64) -> Vec<(i64, 
             ));
         }
     }
-    if t % 60 == 0 {
+    if t.is_multiple_of(60) {
         lines.push((base + 1, "INFO cache stats hits=9812 misses=112".to_owned()));
     }
     lines
