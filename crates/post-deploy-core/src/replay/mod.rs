@@ -134,6 +134,11 @@ pub struct ReplayReport {
     pub lines: u64,
     /// Of those, the lines that are not access lines.
     pub unparsed: u64,
+    /// The replayed window as armed (its settings, arm time and deadline).
+    pub target: WindowTarget,
+    /// The replayed window's state after its last tick, as a live window would have saved
+    /// it: what its picture and log are drawn from.
+    pub progress: Progress,
 }
 
 impl ReplayReport {
@@ -369,6 +374,8 @@ impl Reader<'_, '_> {
             ticks: window.ticks,
             lines: self.lines,
             unparsed,
+            target: window.target,
+            progress: window.progress,
         })
     }
 }
