@@ -151,4 +151,6 @@ pub struct WindowStatus {
     pub deadline: Option<DateTime<Utc>>,
     /// The latest reason.
     pub reason: String,
+    /// The rule of the window's first DEGRADED tick; `None` while it was never DEGRADED.
+    pub rule: Option<RuleName>,
 }

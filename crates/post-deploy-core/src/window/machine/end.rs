@@ -128,7 +128,7 @@ pub(super) fn proved(target: &WindowTarget, p: &Progress) -> Option<KnownGood> {
 pub fn outcome_log(target: &WindowTarget, p: &Progress) -> Option<String> {
     p.outcome.as_ref().map(|outcome| {
         let sent: Vec<String> = p.alerts_sent.iter().map(ToString::to_string).collect();
-        logbook::outcome(target, outcome, &sent)
+        logbook::outcome(target, outcome, p.degraded_rule, &sent)
     })
 }
 
