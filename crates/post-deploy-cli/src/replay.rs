@@ -150,6 +150,11 @@ fn replayed(report: &ReplayReport) -> Replayed {
 
 /// Runs `replay`: exit 0 never DEGRADED, 3 DEGRADED; a bad input is an error (exit 2).
 pub(crate) fn run(args: &ReplayArgs, config: &Config) -> Result<Exit, CliError> {
+    if args.log.as_os_str() == "-" && args.health.as_deref().is_some_and(|h| h.as_os_str() == "-") {
+        return Err(CliError::Input(
+            "--log and --health cannot both be stdin (-)".to_owned(),
+        ));
+    }
     let log = open_input(&args.log).map_err(|e| CliError::Input(format!("--log {e}")))?;
     let health = match &args.health {
         Some(path) => Some(open_input(path).map_err(|e| CliError::Input(format!("--health {e}")))?),
