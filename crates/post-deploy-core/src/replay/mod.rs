@@ -234,6 +234,16 @@ fn counter(settings: &WindowSettings) -> AccessLogCounter {
     }
 }
 
+/// `at` in nanoseconds since the Unix epoch, saturated outside the years 1678 to 2261 (a
+/// stamp outside them does not parse, so it compares as no stamp can).
+fn nanos(at: DateTime<Utc>) -> i64 {
+    at.timestamp_nanos_opt().unwrap_or(if at.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
 /// The start of `line` for a message: at most 60 characters, quoted.
 fn quote(line: &[u8]) -> String {
     let text = String::from_utf8_lossy(line);
@@ -323,7 +333,7 @@ impl Reader<'_, '_> {
             // A line logged empty: the stamp alone.
             None => (line.strip_suffix(b"\r").unwrap_or(line), &b""[..]),
         };
-        let Some(at) = self.stamps.parse(stamp) else {
+        let Some(at) = self.stamps.parse_nanos(stamp) else {
             return Err(ReplayError::Line {
                 input: Input::Log,
                 line: self.line,
@@ -337,7 +347,12 @@ impl Reader<'_, '_> {
         self.lines = self.lines.saturating_add(1);
         let window = match self.window.take() {
             Some(window) => window,
-            None => Window::arm(self.setup, self.setup.from.unwrap_or(at))?,
+            None => Window::arm(
+                self.setup,
+                self.setup
+                    .from
+                    .unwrap_or_else(|| DateTime::from_timestamp_nanos(at)),
+            )?,
         };
         let window = self.window.insert(window);
         let counter = window.counter_for(at, self.health.as_mut(), &mut self.outside)?;
@@ -392,6 +407,10 @@ struct Window {
     last: u64,
     /// The next tick's time.
     next_at: DateTime<Utc>,
+    /// Arm time and the next tick's, in nanoseconds since the Unix epoch (saturated), for
+    /// the comparisons made on every line.
+    armed_ns: i64,
+    next_ns: i64,
     /// The previous tick's time (arm before the first).
     previous_at: DateTime<Utc>,
     /// The lines of the tick being read.
@@ -456,6 +475,8 @@ impl Window {
             next: 1,
             last,
             next_at: armed_at,
+            armed_ns: nanos(armed_at),
+            next_ns: nanos(armed_at),
             previous_at: armed_at,
             unparsed: 0,
             ended: last == 0,
@@ -463,6 +484,7 @@ impl Window {
             target,
         };
         window.next_at = window.tick_at(1)?;
+        window.next_ns = nanos(window.next_at);
         Ok(window)
     }
 
@@ -483,14 +505,14 @@ impl Window {
     /// tick being read, after running every tick that falls before it.
     fn counter_for<'c>(
         &'c mut self,
-        at: DateTime<Utc>,
+        at: i64,
         mut health: Option<&mut HealthTrace<'_>>,
         outside: &'c mut AccessLogCounter,
     ) -> Result<&'c mut AccessLogCounter, ReplayError> {
-        if at < self.target.armed_at {
+        if at < self.armed_ns {
             return Ok(outside);
         }
-        while !self.ended && at > self.next_at {
+        while !self.ended && at > self.next_ns {
             self.close_tick(health.as_deref_mut())?;
         }
         Ok(if self.ended {
@@ -534,6 +556,7 @@ impl Window {
         self.next = self.next.saturating_add(1);
         if !self.ended {
             self.next_at = self.tick_at(self.next)?;
+            self.next_ns = nanos(self.next_at);
         }
         Ok(())
     }

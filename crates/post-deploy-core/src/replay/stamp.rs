@@ -1,7 +1,7 @@
 //! RFC 3339 stamps at the start of a line, as `docker logs --timestamps` writes them, read
 //! fast: lines of the same second share all but their fraction, so the second is parsed once.
 
-use chrono::{DateTime, TimeDelta, Timelike as _, Utc};
+use chrono::{DateTime, Timelike as _, Utc};
 
 /// The bytes a stamp's date and time of day take, to the second: `2026-12-07T00:34:17`.
 const TO_SECOND: usize = 19;
@@ -15,34 +15,42 @@ pub(super) const MAX_STAMP_LEN: usize = 40;
 pub(super) struct Stamps {
     /// The first [`TO_SECOND`] bytes of the last stamp read in full that ended in `Z`.
     prefix: [u8; TO_SECOND],
-    /// That second, as an instant; `None` before one was read.
-    second: Option<DateTime<Utc>>,
+    /// That second, in nanoseconds since the Unix epoch; `None` before one was read.
+    second: Option<i64>,
 }
 
 impl Stamps {
     /// The instant `text` stamps; `None` when it is not an RFC 3339 date and time.
     pub(super) fn parse(&mut self, text: &[u8]) -> Option<DateTime<Utc>> {
+        self.parse_nanos(text).map(DateTime::from_timestamp_nanos)
+    }
+
+    /// The instant `text` stamps, in nanoseconds since the Unix epoch (the years 1678 to
+    /// 2261); `None` when it is not an RFC 3339 date and time in that range.
+    pub(super) fn parse_nanos(&mut self, text: &[u8]) -> Option<i64> {
         let (head, tail) = (text.get(..TO_SECOND), text.get(TO_SECOND..));
         if let (Some(second), Some(head), Some(tail)) = (self.second, head, tail)
             && head == self.prefix
             && let Some(nanos) = fraction_then_z(tail)
         {
-            return second.checked_add_signed(TimeDelta::nanoseconds(nanos));
+            return second.checked_add(nanos);
         }
         let at = DateTime::parse_from_rfc3339(std::str::from_utf8(text).ok()?)
             .ok()?
             .with_timezone(&Utc);
+        let at_nanos = at.timestamp_nanos_opt()?;
         // Remembered only when the fast path can read the next one exactly: UTC, at most
         // nanoseconds, not a leap second.
         if let (Some(head), Some(tail)) = (head, tail)
             && fraction_then_z(tail).is_some()
             && let Some(second) = at.with_nanosecond(0)
+            && let Some(second) = second.timestamp_nanos_opt()
             && let Ok(prefix) = <[u8; TO_SECOND]>::try_from(head)
         {
             self.prefix = prefix;
             self.second = Some(second);
         }
-        Some(at)
+        Some(at_nanos)
     }
 }
 
