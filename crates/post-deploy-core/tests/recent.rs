@@ -123,7 +123,7 @@ fn tick(
 
 /// `errors / requests > 0.05` over at least MIN requests, in integers.
 fn fires(requests: u64, errors: u64) -> bool {
-    requests >= MIN && requests > 0 && errors * 1000 > MILLI * requests
+    requests >= MIN && errors * 1000 > MILLI * requests
 }
 
 /// Ticks: seconds after the previous one (at least half the 10 s interval, so none is a

@@ -233,6 +233,10 @@ impl RatioCheck {
 }
 
 /// The rule behind a verdict, with its numbers.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one is made per tick and copied a few times: a few hundred bytes cost nothing"
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 #[non_exhaustive]

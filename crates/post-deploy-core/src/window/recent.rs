@@ -307,4 +307,25 @@ mod tests {
         );
         assert_eq!(ring.sum(now, span).requests, ticks as u64);
     }
+
+    /// The largest a full ring can be, as the store writes it (pretty-printed): every entry
+    /// merged, stamped to the nanosecond, with counts of 20 digits. Far under the 1 MiB cap
+    /// of `window.json`.
+    #[test]
+    fn a_full_ring_of_the_largest_entries_is_far_under_the_state_cap() {
+        let span = Duration::from_secs(30 * 24 * 3600);
+        let mut ring = RecentTicks::default();
+        let big = u64::MAX / 4;
+        for i in 0..(3 * MAX_ENTRIES as i64) {
+            let at = at(i * 7) + chrono::Duration::nanoseconds(123_456_789);
+            ring.record(TickCounts::new(at, big, big, big, big), span);
+        }
+        assert_eq!(ring.0.len(), MAX_ENTRIES);
+        assert!(
+            ring.entries()
+                .all(|e| e.from.is_some() || e.requests == big)
+        );
+        let bytes = serde_json::to_vec_pretty(&ring).unwrap();
+        assert!(bytes.len() < 300_000, "{}", bytes.len());
+    }
 }

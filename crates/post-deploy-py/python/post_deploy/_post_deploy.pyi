@@ -6,10 +6,14 @@ from typing import Literal
 
 from typing_extensions import NotRequired, TypedDict, final
 
-__all__ = ["Monitor", "__version__"]
+__all__ = ["Monitor", "__version__", "binomial_tail"]
 
 __version__: str
 """The version ``post-deploy --version`` prints for the same checkout."""
+
+def binomial_tail(n: int, k: int, t: float) -> float:
+    """``P[Binomial(n, t) >= k]``, as ``CONFIDENCE`` judges a ratio rule by (to within 1e-9
+    for any ``n`` up to 10^9)."""
 
 Verdict = Literal["HEALTHY", "DEGRADED"]
 Action = Literal["NONE", "ROLLBACK", "ALERT_ONLY"]
