@@ -1,4 +1,4 @@
-//! The `post-deploy` binary end to end on a real single-node Docker Swarm: a bad service
+//! The `post-deploy` binary end to end on a real Docker Swarm, on its manager: a bad service
 //! update rolled back and verified, a service updated by someone else mid-window
 //! (`superseded`), and the orchestrator's own service, never updated.
 //!
@@ -133,7 +133,8 @@ impl Cleanup {
     }
 
     /// A one-task service `name` on `image`, published on `port` of this host, quick to
-    /// update and to stop; returns once it answers.
+    /// update and to stop; returns once it answers. Its task runs on this engine (the
+    /// manager), wherever other nodes of the swarm are.
     fn service(&mut self, name: &str, image: &str, port: u16) {
         self.services.push(name.to_owned());
         docker_ok(&[
@@ -151,6 +152,8 @@ impl Cleanup {
             "1s",
             "--stop-grace-period",
             "1s",
+            "--constraint",
+            "node.role==manager",
             "--publish",
             &format!("mode=host,published={port},target=8080"),
             image,

@@ -89,6 +89,11 @@ pub enum AlertOnlyReason {
         /// The image.
         image: String,
     },
+    /// The previous image of a Swarm service is neither on the engine nor in its registry.
+    PreviousImageUnavailable {
+        /// The image.
+        image: String,
+    },
     /// The container already runs the previous image.
     AlreadyOnPreviousImage {
         /// The image.
@@ -126,6 +131,10 @@ impl fmt::Display for AlertOnlyReason {
             Self::PreviousImageMissing { image } => {
                 write!(f, "previous image {image} is not on the engine")
             }
+            Self::PreviousImageUnavailable { image } => write!(
+                f,
+                "previous image {image} is neither on the engine nor in its registry"
+            ),
             Self::AlreadyOnPreviousImage { image } => {
                 write!(f, "the container already runs the previous image {image}")
             }
@@ -170,14 +179,15 @@ impl Action {
 pub enum ImageCheck {
     /// Not asked (no previous image, or a rollback command owns the target).
     NotChecked,
-    /// The previous image is on the engine with this id; the container runs `current_id`.
+    /// The previous image is on the engine with this id (for a service: or its registry
+    /// answers for it, with the id of its image config); the target runs `current_id`.
     Present {
         /// The previous image's id.
         previous_id: String,
         /// The id of the image the container runs, when known.
         current_id: Option<String>,
     },
-    /// The previous image is not on the engine.
+    /// The previous image is not on the engine (for a service: nor in its registry).
     Absent,
     /// The engine could not be asked.
     Unknown {
@@ -359,8 +369,13 @@ fn degraded(facts: &Facts) -> Result<RollbackPlan, AlertOnlyReason> {
                 })
             }
         }
-        ImageCheck::Absent => Err(AlertOnlyReason::PreviousImageMissing {
-            image: previous_image,
+        ImageCheck::Absent => Err(match target {
+            Target::Container(_) => AlertOnlyReason::PreviousImageMissing {
+                image: previous_image,
+            },
+            Target::Service(_) => AlertOnlyReason::PreviousImageUnavailable {
+                image: previous_image,
+            },
         }),
         ImageCheck::Unknown { detail } => Err(AlertOnlyReason::ImagesUnknown {
             detail: detail.clone(),
@@ -467,6 +482,12 @@ mod tests {
                 ..base()
             },
             Facts {
+                image_check: ImageCheck::Absent,
+                ..base()
+            },
+            Facts {
+                container: None,
+                service: Some("api".into()),
                 image_check: ImageCheck::Absent,
                 ..base()
             },

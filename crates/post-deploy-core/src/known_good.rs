@@ -42,8 +42,16 @@ impl KnownGoodList {
     /// [`MAX_KNOWN_GOOD`] are dropped.
     #[must_use]
     pub fn record(mut self, proved: KnownGood) -> Self {
-        self.entries
-            .retain(|e| !(e.target == proved.target && e.image_id == proved.image_id));
+        // An id unknown to the engine (a service's image on other nodes only) is no identity:
+        // the reference is.
+        self.entries.retain(|e| {
+            !(e.target == proved.target
+                && if proved.image_id.is_empty() || e.image_id.is_empty() {
+                    e.image == proved.image
+                } else {
+                    e.image_id == proved.image_id
+                })
+        });
         self.entries.insert(0, proved);
         self.entries.truncate(MAX_KNOWN_GOOD);
         self
@@ -113,6 +121,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A service's image that was on other nodes only has no id here: such entries are told
+    /// apart by their references, not all taken for one image.
+    #[test]
+    fn images_without_an_id_are_kept_apart_by_reference() {
+        let no_id = |image: u8, n: i64| KnownGood {
+            image_id: String::new(),
+            ..entry(0, image, n)
+        };
+        let list = KnownGoodList::default()
+            .record(no_id(1, 1))
+            .record(no_id(2, 2))
+            .record(no_id(1, 3));
+        let images: Vec<&str> = list.entries.iter().map(|e| e.image.as_str()).collect();
+        assert_eq!(images, ["app:1", "app:2"]);
     }
 
     #[test]

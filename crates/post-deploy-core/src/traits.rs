@@ -392,6 +392,19 @@ pub trait ContainerControl {
         Err(unsupported(service))
     }
 
+    /// The id of `image` as the previous image of a Swarm service: its id on this engine, or,
+    /// when this engine does not have it, the id its registry answers for (the nodes pull it
+    /// from there); `None` when neither has it.
+    ///
+    /// The default asks [`image_id`](Self::image_id) alone.
+    ///
+    /// # Errors
+    /// [`ControlError`] when the engine or the registry cannot be asked; the error names the
+    /// registry.
+    fn service_image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
+        self.image_id(image)
+    }
+
     /// As [`read_logs`](Self::read_logs), for every task of the Swarm service `service`.
     ///
     /// The default answers [`ControlError::Unsupported`].

@@ -15,7 +15,7 @@ mod support;
 
 use post_deploy_core::window::PreviousImageSource;
 use post_deploy_core::{ActionKind, ArmRequest, MonitorError, Verdict, WorkItem};
-use support::{NEW_IMAGE, OLD_IMAGE, SERVICE, Scenario, task};
+use support::{NEW_IMAGE, OLD_IMAGE, REGISTRY, SERVICE, Scenario, task};
 
 #[test]
 fn a_degraded_service_is_rolled_back_once_and_recovers() {
@@ -290,4 +290,123 @@ fn arm_takes_at_most_one_target_and_checks_the_service_name() {
         assert!(matches!(e, Err(MonitorError::Service(_))), "{bad:?}: {e:?}");
     }
     assert!(s.file_names().is_empty(), "nothing written");
+}
+
+/// On a swarm of several nodes the previous image may be in the registry alone: the nodes
+/// pull it, so the service is rolled back to it.
+#[test]
+fn a_previous_image_only_its_registry_has_is_rolled_back_to() {
+    let s = Scenario::service();
+    s.world.break_new_image();
+    s.world.previous_present.set(false);
+    s.world
+        .registry
+        .borrow_mut()
+        .push(("api:1.0".into(), OLD_IMAGE.into()));
+    s.arm();
+    let last = s.run(|_, _| {}).pop().unwrap();
+    assert_eq!(
+        (last.verdict, last.action, last.recovered),
+        (Verdict::Degraded, ActionKind::Rollback, Some(true)),
+        "{}",
+        last.reason
+    );
+    assert_eq!(
+        *s.world.mutations.borrow(),
+        [format!("service rollback {SERVICE} api:1.0")]
+    );
+}
+
+/// A container is recreated from this engine's image: a registry's word is not enough.
+#[test]
+fn a_container_is_not_rolled_back_to_an_image_only_a_registry_has() {
+    let s = Scenario::new();
+    s.world.break_new_image();
+    s.world.previous_present.set(false);
+    s.world
+        .registry
+        .borrow_mut()
+        .push(("api:1.0".into(), OLD_IMAGE.into()));
+    s.arm();
+    let outs = s.run(|_, _| {});
+    let reasons: Vec<&str> = outs.iter().map(|o| o.reason.as_str()).collect();
+    assert_eq!(
+        outs.last().unwrap().action,
+        ActionKind::AlertOnly,
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("alert only: previous image api:1.0 is not on the engine")),
+        "{reasons:?}"
+    );
+    assert_eq!(s.world.rollbacks(), 0);
+}
+
+/// The registry does not answer, or has no such image: the rollback is refused rather than
+/// an update to an image no node can pull, and the reason says which.
+#[test]
+fn a_service_is_not_rolled_back_to_an_image_no_node_can_pull() {
+    for down in [true, false] {
+        let s = Scenario::service();
+        s.world.break_new_image();
+        s.world.previous_present.set(false);
+        s.world.registry_down.set(down);
+        s.arm();
+        let outs = s.run(|_, _| {});
+        let last = outs.last().unwrap();
+        let reasons: Vec<&str> = outs.iter().map(|o| o.reason.as_str()).collect();
+        assert_eq!(
+            (last.verdict, last.action),
+            (Verdict::Degraded, ActionKind::AlertOnly),
+            "{reasons:?}"
+        );
+        let want = if down {
+            format!(
+                "alert only: cannot check the images (the registry {REGISTRY} (asked for \
+                 api:1.0) failed"
+            )
+        } else {
+            "alert only: previous image api:1.0 is neither on the engine nor in its registry"
+                .to_owned()
+        };
+        assert!(reasons.iter().any(|r| r.contains(&want)), "{reasons:?}");
+        assert_eq!(s.world.rollbacks(), 0);
+    }
+}
+
+/// `arm` without `--previous-image` finds a service's proved image in its registry when this
+/// engine no longer has it, and not when the registry cannot answer for it.
+#[test]
+fn known_good_of_a_service_counts_what_its_registry_answers_for() {
+    let mut s = Scenario::service();
+    s.previous_image = None;
+    s.arm();
+    s.run(|_, _| {});
+    for down in [false, true] {
+        let mut next = Scenario::service();
+        next.memory.clone_from(&s.memory);
+        next.vars.clone_from(&s.vars);
+        next.work_item = WorkItem::new(if down { "PR-44" } else { "PR-43" }).unwrap();
+        next.world.now.set(s.world.now.get());
+        next.previous_image = None;
+        *next.world.image.borrow_mut() = OLD_IMAGE.to_owned();
+        next.world
+            .removed_images
+            .borrow_mut()
+            .push("api:1.1".into());
+        next.world
+            .registry
+            .borrow_mut()
+            .push(("api:1.1".into(), NEW_IMAGE.into()));
+        next.world.registry_down.set(down);
+        let armed = next.arm();
+        assert_eq!(
+            armed.previous_image.as_deref(),
+            (!down).then_some("api:1.1"),
+            "{}",
+            armed.reason
+        );
+    }
 }

@@ -15,8 +15,9 @@
 //!
 //! Its parts, one file each: `exec` (how docker is called), `inspect` (the JSON types),
 //! `logs`, `compose`, `plan` (the plain recreate plan), `recreate` (its execution, and the
-//! resumption of an interrupted one), `self_guard` (the orchestrator's own container) and
-//! `swarm` (Swarm services).
+//! resumption of an interrupted one), `self_guard` (the orchestrator's own container),
+//! `swarm` (Swarm services) and `registry` (whether a service's previous image can be pulled:
+//! on this engine, or its registry answers for it, through `docker manifest inspect`).
 
 mod compose;
 mod exec;
@@ -25,6 +26,7 @@ mod inspect;
 mod logs;
 mod plan;
 mod recreate;
+mod registry;
 mod self_guard;
 mod swarm;
 #[cfg(test)]
@@ -248,6 +250,10 @@ impl ContainerControl for DockerCli {
 
     fn inspect_service(&self, service: &str) -> Result<ServiceInfo, ControlError> {
         self.service_info(service)
+    }
+
+    fn service_image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
+        self.pullable_image_id(image)
     }
 
     fn read_service_logs(

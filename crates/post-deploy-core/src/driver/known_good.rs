@@ -9,7 +9,8 @@ use super::*;
 
 impl Monitor<'_> {
     /// The newest known-good image of the request's container or service that is on the
-    /// engine under its recorded reference and is not what the target runs now.
+    /// engine under its recorded reference (for a service: or that its registry answers for)
+    /// and is not what the target runs now.
     pub(super) fn known_good_previous(
         &self,
         req: &ArmRequest,
@@ -17,6 +18,9 @@ impl Monitor<'_> {
     ) -> Option<String> {
         let target = req.container.as_deref().or(req.service.as_deref())?;
         let list = self.known_good_list(&req.repo).ok()?;
+        if req.container.is_none() {
+            return self.known_good_service_image(&list, target, running);
+        }
         let running = running.map(|r| r.image_id.as_str());
         let control = self.fx.control;
         let on_engine = |e: &KnownGood| {
@@ -25,6 +29,34 @@ impl Monitor<'_> {
                 .is_ok_and(|id| id.as_deref() == Some(e.image_id.as_str()))
         };
         list.previous_for(target, running, on_engine)
+            .map(|e| e.image.clone())
+    }
+
+    /// [`known_good_previous`](Self::known_good_previous) of a Swarm service: its nodes pull
+    /// the image, so an image its registry answers for counts, and the image's id on this
+    /// engine may be unknown (empty) on either side. What the service runs now is told by the
+    /// reference of its spec (a digest pins it) or, both known, by the id.
+    fn known_good_service_image(
+        &self,
+        list: &KnownGoodList,
+        service: &str,
+        running: Option<&ContainerInfo>,
+    ) -> Option<String> {
+        let control = self.fx.control;
+        let runs = |e: &KnownGood| {
+            running.is_some_and(|r| {
+                same_service_image(&r.image_ref, &e.image)
+                    || (!e.image_id.is_empty() && r.image_id == e.image_id)
+            })
+        };
+        let available = |e: &KnownGood| {
+            control
+                .service_image_id(&e.image)
+                .is_ok_and(|id| id.is_some_and(|id| e.image_id.is_empty() || id == e.image_id))
+        };
+        list.of(service)
+            .filter(|e| !runs(e))
+            .find(|e| available(e))
             .map(|e| e.image.clone())
     }
 

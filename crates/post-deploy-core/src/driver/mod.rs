@@ -25,7 +25,7 @@ use crate::rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 use crate::signals::probe_signals;
 use crate::store::{self, FileStore, Loaded, StateFile, Store, StoreError, WindowKey, WindowLock};
 use crate::traits::{AlertSink, Clock, ContainerControl, HttpProbe, ResumedRollback};
-use crate::traits::{CommandOutcome, ContainerInfo, ControlError, LogCursor};
+use crate::traits::{CommandOutcome, ContainerInfo, ControlError, LogCursor, same_service_image};
 use crate::window::logbook;
 use crate::window::machine::{self, Command, Input, Need, Observed, Transition, half};
 use crate::window::{
@@ -626,7 +626,13 @@ impl<'a> Monitor<'a> {
             }
             Need::ImageCheck => {
                 let previous = target.previous_image.as_deref().unwrap_or_default();
-                observed.image_check = Some(match self.fx.control.image_id(previous) {
+                // A service's nodes pull the image: its registry's word counts too.
+                let found = if target.service.is_some() {
+                    self.fx.control.service_image_id(previous)
+                } else {
+                    self.fx.control.image_id(previous)
+                };
+                observed.image_check = Some(match found {
                     Ok(Some(previous_id)) => ImageCheck::Present {
                         previous_id,
                         current_id: None,

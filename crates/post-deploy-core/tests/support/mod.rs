@@ -79,7 +79,17 @@ pub struct World {
     pub previous_spec: RefCell<Option<String>>,
     /// The service's task containers.
     pub service_tasks: RefCell<Vec<ContainerInfo>>,
+    /// What the services' registry answers for (image, id of its config); it is
+    /// [`REGISTRY`].
+    pub registry: RefCell<Vec<(String, String)>>,
+    /// The registry does not answer.
+    pub registry_down: Cell<bool>,
+    /// Images removed from this engine (they may still be in the registry).
+    pub removed_images: RefCell<Vec<String>>,
 }
+
+/// The registry a service's images come from in these tests.
+pub const REGISTRY: &str = "registry.test:5000";
 
 /// A Prometheus server's answers: the window's totals of the counter selected by a selector
 /// holding `err_total` (5xx) or not (requests), and the histogram quantile in seconds (NaN:
@@ -163,6 +173,9 @@ impl World {
             spec_override: RefCell::new(None),
             previous_spec: RefCell::new(Some("api:1.0".to_owned())),
             service_tasks: RefCell::new(vec![task("7a5c0000aaaa", "api-svc.1.t1")]),
+            registry: RefCell::new(Vec::new()),
+            registry_down: Cell::new(false),
+            removed_images: RefCell::new(Vec::new()),
         }
     }
 
@@ -356,11 +369,33 @@ impl ContainerControl for World {
                 detail: "not found".into(),
             });
         }
+        if self.removed_images.borrow().iter().any(|i| i == image) {
+            return Ok(None);
+        }
         Ok(match image {
             "api:1.0" => self.previous_present.get().then(|| OLD_IMAGE.to_owned()),
             "api:1.1" => Some(NEW_IMAGE.to_owned()),
             _ => None,
         })
+    }
+
+    /// As the docker adapter: this engine's image, else the registry's word.
+    fn service_image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
+        if let Some(id) = self.image_id(image)? {
+            return Ok(Some(id));
+        }
+        if self.registry_down.get() {
+            return Err(ControlError::Failed {
+                what: format!("the registry {REGISTRY} (asked for {image})"),
+                detail: "connection refused".into(),
+            });
+        }
+        Ok(self
+            .registry
+            .borrow()
+            .iter()
+            .find(|(i, _)| i == image)
+            .map(|(_, id)| id.clone()))
     }
 
     fn read_logs(
