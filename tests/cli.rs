@@ -1004,11 +1004,21 @@ fn twelve_concurrent_arms_share_one_fresh_artefacts_dir() {
             "{item}'s header, once: {log}"
         );
     }
-    let left: Vec<_> = std::fs::read_dir(&artefacts)
+    let mut left: Vec<_> = std::fs::read_dir(&artefacts)
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(left, ["16-post-deploy-log.md"], "no temporary is left");
+    left.sort();
+    let mut expected: Vec<String> = items
+        .iter()
+        .map(|item| format!("16-post-deploy-window-api-{item}.svg"))
+        .collect();
+    expected.push("16-post-deploy-log.md".to_owned());
+    expected.sort();
+    assert_eq!(
+        left, expected,
+        "the log, each window's picture, no temporary"
+    );
 }
 
 /// A temporary left by a writer killed mid-write does not pile up in a window's folder: the

@@ -147,7 +147,17 @@ pub fn run(
     // The variables this process was given: its switches cannot change under it.
     let real = System::with_source(&config, move || vars.clone());
     let monitor = Monitor::new(config, real.effects()).with_switches_from(real.switchboard());
-    match cli.command {
+    let exit = run_monitor(&monitor, &real, cli.command);
+    // What could not be written besides the answer (the metrics file), said once.
+    for notice in monitor.take_notices() {
+        output::note(&notice);
+    }
+    exit
+}
+
+/// Runs a command of the monitor's.
+fn run_monitor(monitor: &Monitor<'_>, real: &System, command: Command) -> Result<Exit, CliError> {
+    match command {
         Command::Arm(args) => {
             let out = monitor.arm(&arm_request(args))?;
             output::json(&out);
@@ -181,8 +191,8 @@ pub fn run(
             }
             Ok(Exit::Ok)
         }
-        Command::Watch(args) => watch(&monitor, real.clock(), args),
-        Command::Status(args) => status(&monitor, real.clock(), &args),
+        Command::Watch(args) => watch(monitor, real.clock(), args),
+        Command::Status(args) => status(monitor, real.clock(), &args),
         Command::Count5xx(_) | Command::Demo(_) | Command::Replay(_) => Ok(Exit::Ok),
     }
 }

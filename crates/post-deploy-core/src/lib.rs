@@ -67,6 +67,7 @@ mod decide;
 mod driver;
 mod id;
 pub mod known_good;
+pub mod metrics;
 mod outcome;
 pub mod prometheus;
 pub mod replay;

@@ -54,6 +54,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (SELF_SERVICE, "orchestrator"),
     (RECENT_S, "120"),
     (CONFIDENCE, "0"),
+    (METRICS_FILE, ""),
 ];
 
 /// `ORCH_POST_DEPLOY_ENABLED`: the kill switch.
@@ -121,6 +122,10 @@ pub const QUANTILE_RANGE: std::ops::RangeInclusive<f64> = 0.5..=0.999;
 
 /// `ORCH_POST_DEPLOY_SELF_SERVICE`: the orchestrator's own Swarm service.
 pub const SELF_SERVICE: &str = "ORCH_POST_DEPLOY_SELF_SERVICE";
+
+/// `ORCH_POST_DEPLOY_METRICS_FILE`: a file rewritten with the windows' metrics in the
+/// Prometheus text format after every arm, tick and operator command.
+pub const METRICS_FILE: &str = "ORCH_POST_DEPLOY_METRICS_FILE";
 
 /// The longest window or interval accepted: 30 days. Longer is almost surely a unit mistake,
 /// and the bound keeps every deadline computation far from overflow.
@@ -433,6 +438,8 @@ pub struct Switches {
     pub docker: String,
     /// The compose program.
     pub compose: ComposeProgram,
+    /// Where the windows' metrics are written for node_exporter's textfile collector.
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// Which repos the monitor applies to, and which repo and container are its own.
@@ -606,6 +613,17 @@ impl Config {
                 )
             })?),
         };
+        let metrics_file = match vars.get(METRICS_FILE) {
+            None => None,
+            Some(v) if v.chars().any(char::is_control) || v.ends_with('/') => {
+                return Err(ConfigError::invalid(
+                    METRICS_FILE,
+                    vars.raw(METRICS_FILE),
+                    "expected the path of a file, e.g. /var/lib/node_exporter/post-deploy.prom",
+                ));
+            }
+            Some(v) => Some(PathBuf::from(v)),
+        };
         Ok(Switches {
             enabled,
             rollback,
@@ -613,6 +631,7 @@ impl Config {
             webhook_url,
             docker,
             compose,
+            metrics_file,
         })
     }
 

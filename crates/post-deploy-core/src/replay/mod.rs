@@ -465,6 +465,7 @@ impl Window {
                 webhook_url: None,
                 docker: String::new(),
                 compose: ComposeProgram::Auto,
+                metrics_file: None,
             },
             scope: Scope {
                 repos: vec![repo],
