@@ -398,6 +398,36 @@ fn bad_inputs_exit_2_naming_the_line() {
 }
 
 #[test]
+fn svg_writes_the_windows_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("window.svg");
+    let log = stamped(&[BAD; 30]);
+    let vars = [
+        ("ORCH_POST_DEPLOY_WINDOW_S", "60"),
+        ("ORCH_POST_DEPLOY_INTERVAL_S", "10"),
+    ];
+    let out = replay(
+        &["--log", "-", "--svg", svg.to_str().unwrap()],
+        &vars,
+        Some(&log),
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg"), "{text}");
+    assert!(text.contains("replay stdin"), "{text}");
+    assert!(text.contains("DEGRADED"), "{text}");
+    // A picture that cannot be written: exit 2, naming the file.
+    let bad = dir.path().join("no/such/dir/w.svg");
+    let out = replay(
+        &["--log", "-", "--svg", bad.to_str().unwrap()],
+        &vars,
+        Some(&log),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--svg"));
+}
+
+#[test]
 fn it_touches_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let log = stamped(&[BAD; 30]);
