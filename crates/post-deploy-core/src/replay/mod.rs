@@ -2,10 +2,10 @@
 //!
 //! The lines of a container's log as `docker logs --timestamps` writes them (a stamp, one
 //! space, the line) and, optionally, a health trace (a stamp, one space, an HTTP status or
-//! `fail`) drive the same pure [`transition`](crate::window::machine::transition) a live
-//! tick runs: a window armed at `from` (default: the log's first stamp), ticked at arm + k x
-//! `INTERVAL_S` up to its deadline, with each tick's signals made of the recorded lines and
-//! probes of its span. Nothing is touched: no state, no rollback, no alert; the rollback a
+//! `fail`) drive the same pure transition a live tick runs
+//! ([`window::machine::transition`](crate::window::machine::transition)): a window armed at
+//! `from` (default: the log's first stamp), ticked at arm + k x `INTERVAL_S` up to its
+//! deadline, with each tick's signals made of the recorded lines and probes of its span. Nothing is touched: no state, no rollback, no alert; the rollback a
 //! DEGRADED tick decides is answered "not run" and the replay ends there.
 //!
 //! It streams: lines are cut and counted as they are read (a second thread reads ahead, as
