@@ -23,6 +23,11 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_post-deploy");
 
+/// The corpus's generator, to check that it remakes the corpus.
+#[allow(dead_code, reason = "only the generator's texts are used here")]
+#[path = "../crates/post-deploy-core/examples/gen_incidents.rs"]
+mod gen_incidents;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -154,6 +159,41 @@ fn the_corpus_has_every_shape_the_project_promises_to_judge() {
         assert!(
             names.iter().any(|n| n == shape),
             "{shape} missing from {names:?}"
+        );
+    }
+}
+
+#[test]
+fn the_generator_remakes_the_corpus() {
+    use std::io::Read as _;
+    let read = |dir: &Path, name: &str| -> Option<String> {
+        if let Ok(text) = std::fs::read_to_string(dir.join(name)) {
+            return Some(text);
+        }
+        let gz = std::fs::read(dir.join(format!("{name}.gz"))).ok()?;
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        Some(text)
+    };
+    let incidents = gen_incidents::INCIDENTS;
+    assert_eq!(incidents.len(), corpus().len());
+    for (i, inc) in incidents.iter().enumerate() {
+        let dir = root().join("fixtures/incidents").join(inc.name);
+        let seed = gen_incidents::seed_of(i);
+        assert!(
+            read(&dir, "log") == Some(gen_incidents::log_text(inc, seed)),
+            "{}: the log is not what gen_incidents makes",
+            inc.name
+        );
+        let health = inc.health.then(|| gen_incidents::health_text(inc, seed));
+        assert!(read(&dir, "health") == health, "{}: health", inc.name);
+        assert_eq!(
+            read(&dir, "expect.json"),
+            Some(gen_incidents::manifest(inc)),
+            "{}",
+            inc.name
         );
     }
 }

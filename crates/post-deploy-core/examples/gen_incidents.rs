@@ -81,8 +81,8 @@ impl State {
 }
 
 /// One incident of the corpus.
-struct Incident {
-    name: &'static str,
+pub(crate) struct Incident {
+    pub(crate) name: &'static str,
     what: &'static str,
     /// Variables besides the defaults.
     env: &'static [(&'static str, &'static str)],
@@ -91,7 +91,7 @@ struct Incident {
     onset_s: u32,
     detect_within_s: u32,
     /// Write a health trace.
-    health: bool,
+    pub(crate) health: bool,
     /// The service at second `t`.
     state: fn(u32, &mut Rng) -> State,
     /// Health at probe `i` (every 10 s), when not only `State::health_fail` says.
@@ -104,7 +104,7 @@ struct Incident {
     unlucky: &'static [u64],
 }
 
-const INCIDENTS: &[Incident] = &[
+pub(crate) const INCIDENTS: &[Incident] = &[
     Incident {
         name: "sudden-outage",
         what: "every request fails from minute 5, and health with it",
@@ -407,7 +407,7 @@ fn second(inc: &Incident, rng: &mut Rng, t: u32, served: &mut u64) -> Vec<(i64, 
 }
 
 /// The log's text.
-fn log_text(inc: &Incident, seed: u64) -> String {
+pub(crate) fn log_text(inc: &Incident, seed: u64) -> String {
     let mut rng = Rng(seed);
     let mut out = String::new();
     for b in 0..inc.boot_s {
@@ -442,7 +442,7 @@ fn log_text(inc: &Incident, seed: u64) -> String {
 }
 
 /// The health trace: a probe every 10 s from 10 s after arm.
-fn health_text(inc: &Incident, seed: u64) -> String {
+pub(crate) fn health_text(inc: &Incident, seed: u64) -> String {
     let mut rng = Rng(seed ^ 0x4ea1);
     let mut out = String::new();
     for i in 1..=(LENGTH_S / 10) {
@@ -458,7 +458,7 @@ fn health_text(inc: &Incident, seed: u64) -> String {
     out
 }
 
-fn manifest(inc: &Incident) -> String {
+pub(crate) fn manifest(inc: &Incident) -> String {
     let env: serde_json::Map<String, serde_json::Value> = inc
         .env
         .iter()
@@ -494,6 +494,11 @@ fn write(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The seed of the `i`th incident.
+pub(crate) fn seed_of(i: usize) -> u64 {
+    0x1dc1_de47 + i as u64
+}
+
 fn run() -> Result<(), String> {
     let mut out = PathBuf::from("fixtures/incidents");
     let mut args = std::env::args().skip(1);
@@ -506,7 +511,7 @@ fn run() -> Result<(), String> {
     for (i, inc) in INCIDENTS.iter().enumerate() {
         let dir = out.join(inc.name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let seed = 0x1dc1_de47 + i as u64;
+        let seed = seed_of(i);
         let err = |e: std::io::Error| format!("{}: {e}", dir.display());
         write(&dir, "log", &log_text(inc, seed)).map_err(err)?;
         if inc.health {
@@ -517,6 +522,10 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
+#[allow(
+    dead_code,
+    reason = "the replay test includes this file to check the corpus"
+)]
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
