@@ -682,6 +682,18 @@ fn the_demo_ends_with_a_rollback_and_recovery() {
         err.contains("## Outcome"),
         "the log artefact is printed: {err}"
     );
+    // The window's picture, and where it is.
+    let picture = err
+        .lines()
+        .find_map(|l| l.strip_prefix("post-deploy demo: the window's picture: "))
+        .unwrap_or_else(|| panic!("the picture's path is printed: {err}"));
+    assert!(picture.ends_with("16-post-deploy-window.svg"), "{picture}");
+    let svg = std::fs::read_to_string(picture).unwrap();
+    assert!(
+        svg.starts_with("<svg ") && svg.contains(">rollback</text>"),
+        "{svg}"
+    );
+    assert!(svg.contains(">recovered</text>"), "{svg}");
 }
 
 #[test]

@@ -289,3 +289,36 @@ fn counters_survive_concurrent_windows_and_killed_ticks() {
         "{text}"
     );
 }
+
+/// A window armed while no metrics were kept is counted once it finishes under them, also
+/// when the very tick that finishes it is its first with the metrics file set.
+#[test]
+fn a_window_armed_before_the_metrics_file_was_set_is_counted_when_it_finishes() {
+    let Some(promtool) = metrics::promtool() else {
+        return;
+    };
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("post-deploy.prom");
+    let mut without = Env::new();
+    without.set("WINDOW_S", "1");
+    let good = health(200);
+    let url = good.url("/health");
+    without.json(&[vec!["arm"], arm_args(&url, "early")].concat(), 0);
+    assert_eq!(names_in(without.state()), [".post-deploy-state-api"]);
+    // The window's deadline passes; the next tick, the first with the file set, finishes it.
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut with = without;
+    with.set("METRICS_FILE", file.to_str().unwrap());
+    let out = with.json(&[vec!["tick"], pair("early")].concat(), 0);
+    assert_eq!(out["finished"], true, "{out}");
+    with.json(&[vec!["tick"], pair("early")].concat(), 0);
+    let text = check(&promtool, &file);
+    assert_eq!(
+        sample(
+            &text,
+            r#"post_deploy_windows_finished_total{repo="api",verdict="HEALTHY",action="NONE"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+}

@@ -1,7 +1,7 @@
 //! The window's picture, as a person sees it: windows run over fakes and simulated time,
 //! their SVG rendered to pixels with resvg at 800 px wide, and the pixels checked where the
-//! threshold line, a failed tick and the rollback mark must be; the SVG of three windows
-//! (healthy, rolled back and recovered, blind) kept as golden snapshots.
+//! threshold line, a failed tick and the rollback mark must be; the SVG of four windows
+//! (healthy, rolled back and recovered, blind, slow) kept as golden snapshots.
 //!
 //! `PICTURE_PNG_DIR=dir cargo test -p post-deploy-core --test picture` also writes the
 //! PNGs there, to look at.
@@ -147,12 +147,34 @@ fn blind() -> Scenario {
     s
 }
 
+/// The latency rule: requests turn slow from the fifth tick (120 s), until the share of
+/// slow ones passes `1 - 0.9` and the window rolls back.
+fn slow() -> Scenario {
+    let mut s = Scenario::new();
+    s.set("LATENCY_MS", "100")
+        .set("LATENCY_QUANTILE", "0.9")
+        .set("5XX_THRESHOLD", "0.2");
+    s.arm();
+    s.run(|w, i| {
+        let now = w.now.get();
+        let mut logs = w.logs.borrow_mut();
+        for k in 0..30 {
+            let slow = (4..8).contains(&i) && k % 3 == 0;
+            let ms = if slow { 900 } else { 20 };
+            let status = if k == 0 { 500 } else { 200 };
+            logs.push((now, format!(r#"{{"status":{status},"duration_ms":{ms}}}"#)));
+        }
+    });
+    s
+}
+
 #[test]
-fn golden_pictures_of_three_windows() {
+fn golden_pictures_of_four_windows() {
     for (name, s) in [
         ("healthy", healthy()),
         ("rolled_back", rolled_back()),
         ("blind", blind()),
+        ("slow", slow()),
     ] {
         let svg = picture(&s);
         render(&svg, name);
