@@ -1210,3 +1210,27 @@ fn percent_encoded_health_credentials_are_sent_decoded() {
     assert_eq!(requests[0].header("authorization"), Some(expected));
     assert_eq!(requests[0].target, "/health");
 }
+
+/// An argument of 100 KB (the kernel takes up to 128 KiB): refused, and quoted in the error,
+/// never echoed whole, whether clap or the identifier's check refuses it.
+#[test]
+fn huge_arguments_are_quoted_in_errors_never_echoed_whole() {
+    let env = Env::new();
+    let huge = "w".repeat(100_000);
+    let bad_char = format!("{huge}/");
+    let unknown = format!("--{huge}");
+    for args in [
+        vec!["tick", "--repo", "api", "--work-item", bad_char.as_str()],
+        vec!["tick", "--repo", "api", "--work-item", huge.as_str()],
+        vec!["tick", "--repo", bad_char.as_str(), "--work-item", "w"],
+        vec!["tick", "--repo", "api", unknown.as_str()],
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.len() < 2000, "{} bytes on stderr", stderr.len());
+        assert!(stderr.contains("…[cut]"), "{stderr}");
+    }
+    assert!(!env.state().join(".post-deploy-state-api").exists());
+}

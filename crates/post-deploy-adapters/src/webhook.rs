@@ -74,7 +74,7 @@ impl WebhookSink {
                 format!(
                     "webhook {} not reached: {}",
                     url.redacted(),
-                    scrub(&describe(&e), url)
+                    post_deploy_core::text::quote(&scrub(&describe(&e), url))
                 )
             })?;
         let status = response.status().as_u16();

@@ -24,7 +24,8 @@ pub fn main_with(
 ) -> ExitCode {
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(e) => {
+        Err(mut e) => {
+            clip_values(&mut e);
             // clap prints help and version to stdout (exit 0) and errors to stderr (exit 2).
             let _ = e.print();
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
@@ -38,4 +39,25 @@ pub fn main_with(
         }
     };
     ExitCode::from(code)
+}
+
+/// Cuts every value a command-line error quotes (a refused value, an unknown argument) as
+/// reasons quote outside text ([`post_deploy_core::text::clip`]): an argument may be 128 KiB.
+fn clip_values(e: &mut clap::Error) {
+    use clap::error::ContextValue;
+    use post_deploy_core::text::clip;
+    let clipped: Vec<_> = e
+        .context()
+        .filter_map(|(kind, value)| match value {
+            ContextValue::String(s) => Some((kind, ContextValue::String(clip(s)))),
+            ContextValue::Strings(v) => Some((
+                kind,
+                ContextValue::Strings(v.iter().map(|s| clip(s)).collect()),
+            )),
+            _ => None,
+        })
+        .collect();
+    for (kind, value) in clipped {
+        e.insert(kind, value);
+    }
 }

@@ -117,6 +117,8 @@ impl Alert {
                 "window ended BLIND: it could not see what it was armed to watch".to_owned()
             }
         };
+        // The reason is a window's, already bounded; cut again so no alert carries more.
+        let reason = crate::text::bound_reason(&reason);
         let text = format!("[post-deploy] {repo} {work_item}: {headline}: {reason}");
         Self {
             event,

@@ -33,7 +33,8 @@ impl fmt::Display for IdKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdError {
-    /// The value was empty.
+    /// The value was empty. (Every variant's `value` is the refused value quoted, as
+    /// [`crate::text::clip`] cuts it.)
     #[error("invalid {kind} {value:?}: it is empty (1 to 128 characters of A-Z a-z 0-9 . _ -)")]
     Empty {
         /// Which identifier.
@@ -82,7 +83,8 @@ pub enum IdError {
 }
 
 fn validate(kind: IdKind, value: &str) -> Result<(), IdError> {
-    let owned = || value.to_owned();
+    // A refused value is quoted, never whole: it may be megabytes.
+    let owned = || crate::text::clip(value);
     if value.is_empty() {
         return Err(IdError::Empty {
             kind,
@@ -191,6 +193,22 @@ identifier!(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_huge_refused_value_is_quoted_not_echoed() {
+        let ten_mb = "w".repeat(10 * 1024 * 1024);
+        let bad_char = format!("{ten_mb}/");
+        for value in [&ten_mb, &bad_char] {
+            let err = WorkItem::new(value).unwrap_err().to_string();
+            assert!(err.len() < 500, "{} bytes", err.len());
+            assert!(err.contains(crate::text::CUT_MARK), "{err}");
+        }
+        let err = WorkItem::new(&ten_mb).unwrap_err().to_string();
+        assert!(
+            err.ends_with("it is 10485760 characters long, the limit is 128"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn accepts_the_contract_alphabet() {

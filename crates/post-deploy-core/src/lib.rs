@@ -25,7 +25,8 @@
 //!   trait, [`FileStore`], [`MemoryStore`]), [`window`] (the window's state and its pure
 //!   transition, [`window::machine`]), [`access_log`] (the parser behind the 5xx ratio),
 //!   [`prometheus`] (the queries when a Prometheus server is the source of the counts),
-//!   [`replay`] (a window's rules over a recorded log and health trace, on a virtual clock).
+//!   [`replay`] (a window's rules over a recorded log and health trace, on a virtual clock),
+//!   [`text`] (the bounds of reasons and of the outside text they quote).
 //!
 //! # In scope
 //!
@@ -73,6 +74,7 @@ pub mod prometheus;
 pub mod replay;
 mod rollback;
 mod signals;
+pub mod text;
 mod traits;
 
 pub use access_log::{LogCounts, LogFormat};

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Ratio, SecretUrl, scrub_userinfo};
+use crate::config::{Ratio, SecretUrl, Secrets};
 use crate::signals::{LatencyReading, LogSignal, Millis, RecentTotals, WindowTotals};
 use crate::traits::HttpProbe;
 
@@ -248,38 +248,44 @@ struct Sample {
 #[derive(Deserialize)]
 struct Value(serde::de::IgnoredAny, String);
 
-/// Cuts a server's message to a length a reason can carry.
-fn bounded(text: &str) -> String {
-    const MAX: usize = 300;
-    let one_line = text.replace(['\n', '\r'], " ");
-    match one_line.char_indices().nth(MAX) {
-        Some((at, _)) => format!("{}…", one_line.get(..at).unwrap_or_default()),
-        None => one_line,
-    }
-}
-
 /// The one value an instant query answered, from the HTTP status and body the server gave.
 ///
 /// # Errors
 /// What went wrong, for the reason: an HTTP error (with the server's `error` text when it
 /// gave one), `status: error` and its text, an answer that is not the API's JSON, no series,
-/// or a value that is not a finite number.
+/// or a value that is not a finite number. Text of the server's is quoted
+/// ([`crate::text::quote`]): at most 300 characters.
 pub fn parse_answer(status: u16, body: &[u8]) -> Result<f64, String> {
+    parse_answer_scrubbed(status, body, &Secrets::none())
+}
+
+/// [`parse_answer`], with every form of `secrets` taken out of the server's text before it is
+/// quoted: a server may echo the credentials it was sent.
+///
+/// # Errors
+/// As [`parse_answer`].
+pub fn parse_answer_scrubbed(status: u16, body: &[u8], secrets: &Secrets) -> Result<f64, String> {
     let envelope = serde_json::from_slice::<Envelope>(body);
     if !(200..300).contains(&status) {
         return Err(match envelope.ok().and_then(|e| e.error) {
-            Some(error) => format!("HTTP {status}: {}", bounded(&error)),
+            Some(error) => format!("HTTP {status}: {}", secrets.quote(&error)),
             None => format!("HTTP {status}"),
         });
     }
-    let envelope = envelope.map_err(|e| format!("the answer is not the query API's JSON ({e})"))?;
+    // serde's message may quote the answer (a string of the wrong type, whole).
+    let envelope = envelope.map_err(|e| {
+        format!(
+            "the answer is not the query API's JSON ({})",
+            secrets.quote(&e.to_string())
+        )
+    })?;
     if envelope.status != "success" {
         let kind = envelope.error_type.unwrap_or_default();
         let error = envelope.error.unwrap_or_default();
         return Err(format!(
             "query failed ({}): {}",
-            bounded(&kind),
-            bounded(&error)
+            secrets.quote(&kind),
+            secrets.quote(&error)
         ));
     }
     let value = match envelope.data {
@@ -296,24 +302,78 @@ pub fn parse_answer(status: u16, body: &[u8]) -> Result<f64, String> {
     let number: f64 = value
         .1
         .parse()
-        .map_err(|_| format!("the value {:?} is not a number", bounded(&value.1)))?;
+        .map_err(|_| format!("the value {:?} is not a number", secrets.quote(&value.1)))?;
     if number.is_finite() {
         Ok(number)
     } else if number.is_nan() {
         Err("the value is NaN (no data in the window)".to_owned())
     } else {
-        Err(format!("the value is {}, not a finite number", value.1))
+        Err(format!(
+            "the value is {}, not a finite number",
+            secrets.quote(&value.1)
+        ))
     }
 }
 
-/// A count as a whole number: `increase()` extrapolates, so its totals need not be whole.
+/// 2^53: the largest count a number of the API's answers holds exactly, and more requests
+/// than any server has counted.
+pub const MAX_COUNT: f64 = 9_007_199_254_740_992.0;
+
+/// `n` for a reason: short whatever its size (`1e25`, not 26 digits).
+fn shown_number(n: f64) -> String {
+    if n != 0.0 && !(1e-6..1e15).contains(&n.abs()) {
+        format!("{n:e}")
+    } else {
+        n.to_string()
+    }
+}
+
+/// A count the server answered, as a whole number: `increase()` extrapolates, so its totals
+/// need not be whole.
+///
+/// # Errors
+/// Why the number cannot be a count (the server's fault): it is below 0 or above
+/// [`MAX_COUNT`].
+pub fn count(n: f64) -> Result<u64, String> {
+    if n < 0.0 {
+        Err(format!("{} is below 0, which no count is", shown_number(n)))
+    } else if n > MAX_COUNT {
+        Err(format!(
+            "{} is above 2^53, more than any server has counted",
+            shown_number(n)
+        ))
+    } else {
+        Ok(whole(n))
+    }
+}
+
+/// The window's request and 5xx counts as the server answered them, checked together: a 5xx
+/// count more than 1% + 1 above the request count is the server's fault; one above it by
+/// less (`increase()` extrapolates each series on its own) is the request count.
+///
+/// # Errors
+/// Why the two counts cannot be the window's.
+pub fn consistent(requests: u64, errors_5xx: u64) -> Result<(u64, u64), String> {
+    // errors > requests + 1% of requests + 1, exactly.
+    let over = u128::from(errors_5xx).saturating_mul(100)
+        > u128::from(requests).saturating_mul(101).saturating_add(100);
+    if over {
+        Err(format!(
+            "the 5xx count {errors_5xx} is more than 1% + 1 above the request count {requests}"
+        ))
+    } else {
+        Ok((requests, errors_5xx.min(requests)))
+    }
+}
+
+/// A count as a whole number, `count` being in 0..=2^53.
 #[expect(
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
-    reason = "rounded, clamped to 0..=u64::MAX first; `as` saturates besides"
+    reason = "rounded, clamped to 0..=2^53 first; `as` saturates besides"
 )]
 fn whole(count: f64) -> u64 {
-    count.round().clamp(0.0, u64::MAX as f64) as u64
+    count.round().clamp(0.0, MAX_COUNT) as u64
 }
 
 /// Asks the server one instant query.
@@ -322,15 +382,16 @@ fn ask(
     query: &str,
     timeout: Duration,
     http: &dyn HttpProbe,
+    secrets: &Secrets,
 ) -> Result<f64, String> {
     let url = query_url(source.url.expose(), query);
     let (status, body) = http
         .fetch(&url, timeout, MAX_BODY)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| secrets.quote(&e.to_string()))?;
     if body.len() > MAX_BODY {
         return Err(format!("the answer is larger than {MAX_BODY} bytes"));
     }
-    parse_answer(status, &body)
+    parse_answer_scrubbed(status, &body, secrets)
 }
 
 /// The window's totals so far from the server: requests and 5xx over the `since_arm` (whole
@@ -340,8 +401,10 @@ fn ask(
 /// whole exchange.
 ///
 /// A failed request or 5xx query (of the window or of the span) makes the signal
-/// [`LogSignal::Missing`]; a failed latency query leaves only the quantile missing
-/// ([`LatencyReading::Missing`]).
+/// [`LogSignal::Missing`], and so do counts that cannot be the window's ([`count`], [`consistent`]); a failed latency query, or a quantile
+/// that is not a finite duration, leaves only the quantile missing
+/// ([`LatencyReading::Missing`]). What the server said is quoted, never the URL's user info in
+/// any form.
 #[must_use]
 pub fn probe_prometheus(
     source: &PrometheusSource,
@@ -384,7 +447,7 @@ pub fn probe_prometheus(
 }
 
 /// Requests, 5xx answers and (when asked) the latency quantile over the last `seconds`; the
-/// reason of the first count that could not be read.
+/// reason of the first count that could not be read or taken.
 fn totals_over(
     source: &PrometheusSource,
     seconds: u64,
@@ -393,37 +456,49 @@ fn totals_over(
     http: &dyn HttpProbe,
 ) -> Result<(u64, u64, Option<LatencyReading>), String> {
     let shown = source.url.redacted();
-    // What the HTTP client or the server says may quote the URL: its user info goes no further.
+    let secrets = Secrets::of(source.url.expose());
     let why = |what: &str, e: &str| {
-        scrub_userinfo(
-            &format!("{what} not read from Prometheus at {shown} (monitor fault: {e})"),
-            source.url.expose(),
-        )
+        format!("{what} not read from Prometheus at {shown} (monitor fault: {e})")
     };
-    let requests = ask(
-        source,
-        &increase_query(&source.requests, seconds),
-        timeout,
-        http,
-    )
-    .map(whole)
-    .map_err(|e| why("request count", &e))?;
-    let errors_5xx = ask(
-        source,
-        &increase_query(&source.errors, seconds),
-        timeout,
-        http,
-    )
-    .map(whole)
-    .map_err(|e| why("5xx count", &e))?;
+    let absurd = |what: &str, e: &str| {
+        format!("{what} not taken from Prometheus at {shown} (the server's fault: {e})")
+    };
+    let ask_count = |what: &str, selector: &Selector| {
+        let n = ask(
+            source,
+            &increase_query(selector, seconds),
+            timeout,
+            http,
+            &secrets,
+        )
+        .map_err(|e| why(what, &e))?;
+        count(n).map_err(|e| absurd(what, &format!("the {what} {e}")))
+    };
+    let counts = ask_count("request count", &source.requests).and_then(|requests| {
+        let errors_5xx = ask_count("5xx count", &source.errors)?;
+        consistent(requests, errors_5xx).map_err(|e| absurd("5xx ratio", &e))
+    });
+    let (requests, errors_5xx) = counts?;
     let latency = match (quantile, &source.latency) {
         (Some(q), Some(selector)) => Some(
-            match ask(source, &quantile_query(q, selector, seconds), timeout, http)
-                .and_then(|s| Millis::from_seconds(s).ok_or_else(|| format!("{s} s")))
-            {
-                Ok(ms) => LatencyReading::Quantile { ms },
+            match ask(
+                source,
+                &quantile_query(q, selector, seconds),
+                timeout,
+                http,
+                &secrets,
+            ) {
                 Err(e) => LatencyReading::Missing {
                     why: why("latency quantile", &e),
+                },
+                Ok(s) => match Millis::from_seconds(s) {
+                    Some(ms) => LatencyReading::Quantile { ms },
+                    None => LatencyReading::Missing {
+                        why: absurd(
+                            "latency quantile",
+                            &format!("{} s is not a duration", shown_number(s)),
+                        ),
+                    },
                 },
             },
         ),
@@ -622,6 +697,76 @@ mod tests {
                 .ends_with("query=sum%28increase%28req_total%5B42s%5D%29%29")
         );
         assert!(asked[2].0.contains("histogram_quantile%280.9%2C"));
+    }
+
+    /// The recent span's counts are asked over the span; one that cannot be read leaves the
+    /// whole signal missing (never the window's counts standing in for the span's), and a
+    /// span as long as the time since arm is not asked again.
+    #[test]
+    fn the_recent_span_is_asked_over_its_range_and_its_failure_is_a_missing_signal() {
+        let server = Server {
+            answers: RefCell::new(vec![value("300"), value("6"), value("40"), value("4")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let span = Some(Duration::from_secs(120));
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(600),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        let LogSignal::Totals { totals } = got else {
+            panic!("{got:?}")
+        };
+        let recent = totals.recent.unwrap();
+        assert_eq!(
+            (totals.requests, recent.requests, recent.errors_5xx),
+            (300, 40, 4)
+        );
+        let asked = server.asked.borrow();
+        assert!(asked[2].0.contains("%5B120s%5D") && asked[1].0.contains("%5B600s%5D"));
+        // The span's 5xx query fails.
+        let server = Server {
+            answers: RefCell::new(vec![value("300"), value("6"), value("40"), value("NaN")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(600),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        let LogSignal::Missing { why, .. } = got else {
+            panic!("{got:?}")
+        };
+        assert!(
+            why.contains("5xx count") && why.contains("(the recent span, 120 s)"),
+            "{why}"
+        );
+        // Armed 90 s ago: the span reaches back to arm, the window's counts are the span's.
+        let server = Server {
+            answers: RefCell::new(vec![value("30"), value("3")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(90),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        assert!(matches!(
+            got,
+            LogSignal::Totals {
+                totals: WindowTotals { recent: None, .. }
+            }
+        ));
+        assert_eq!(server.asked.borrow().len(), 2);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::decide::RollbackPlan;
 use crate::id::{RepoName, WorkItem};
+use crate::text::{quote, quote_end};
 use crate::traits::{CommandOutcome, ContainerControl};
 
 /// How long a rollback command may run before it is killed and counted as failed.
@@ -72,17 +73,24 @@ pub fn run_rollback(
                     Err(if tail.is_empty() {
                         format!("rollback command `{command}` exited {code}")
                     } else {
-                        format!("rollback command `{command}` exited {code}: {tail}")
+                        // The end of its standard error, quoted: the last lines say why.
+                        format!(
+                            "rollback command `{command}` exited {code}: {}",
+                            quote_end(tail)
+                        )
                     })
                 }
                 Ok(CommandOutcome::Signalled { detail }) => {
-                    Err(format!("rollback command `{command}` {detail}"))
+                    Err(format!("rollback command `{command}` {}", quote(&detail)))
                 }
                 Ok(CommandOutcome::TimedOut) => Err(format!(
                     "rollback command `{command}` ran past {} s and was killed",
                     timeout.as_secs()
                 )),
-                Err(e) => Err(format!("rollback command `{command}`: {e}")),
+                Err(e) => Err(format!(
+                    "rollback command `{command}`: {}",
+                    quote(&e.to_string())
+                )),
             }
         }
         RollbackPlan::Docker {
@@ -92,14 +100,29 @@ pub fn run_rollback(
         } => control
             .rollback(container, previous_image)
             .map(|()| format!("container {container} recreated on {previous_image}"))
-            .map_err(|e| format!("docker rollback of {container} to {previous_image}: {e}")),
+            .map_err(|e| {
+                format!(
+                    "docker rollback of {container} to {previous_image}: {}",
+                    quote(&e.to_string())
+                )
+            }),
         RollbackPlan::Service {
             service,
             previous_image,
             ..
         } => control
             .rollback_service(service, previous_image)
-            .map(|how| format!("service {service} rolled back to {previous_image} ({how})"))
-            .map_err(|e| format!("docker rollback of service {service} to {previous_image}: {e}")),
+            .map(|how| {
+                format!(
+                    "service {service} rolled back to {previous_image} ({})",
+                    quote(&how.to_string())
+                )
+            })
+            .map_err(|e| {
+                format!(
+                    "docker rollback of service {service} to {previous_image}: {}",
+                    quote(&e.to_string())
+                )
+            }),
     }
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::access_log::{AccessLogCounter, LogCounts, LogDurations, LogFormat, LogKeys};
-use crate::config::{WindowSettings, scrub_userinfo};
+use crate::config::{Secrets, WindowSettings};
+use crate::text::quote;
 use crate::traits::{ContainerControl, HttpProbe, LogCursor};
 
 /// Why a health probe failed: the target's fault.
@@ -316,17 +317,21 @@ pub fn probe_signals(
     control: &dyn ContainerControl,
 ) -> Signals {
     let timeout = settings.health_timeout;
-    // What the HTTP client says may quote the URL: its user info never goes further.
-    let scrub = |text: &str| scrub_userinfo(text, health_url);
+    // What the HTTP client or the server says may quote the URL or the credentials sent: its
+    // user info never goes further, in any form, and the text is quoted, never whole.
+    let secrets = Secrets::of(health_url);
     let health = match http.get(health_url, timeout) {
         Ok(mut sample) => {
             if let Err(ProbeFailure::Other { detail }) = &mut sample.outcome {
-                *detail = scrub(detail);
+                *detail = secrets.quote(detail);
             }
             HealthSignal::Sample { sample }
         }
         Err(e) => HealthSignal::Missing {
-            why: scrub(&format!("health probe not made (monitor fault: {e})")),
+            why: format!(
+                "health probe not made (monitor fault: {})",
+                secrets.quote(&e.to_string())
+            ),
         },
     };
     let logs = match container {
@@ -344,7 +349,10 @@ pub fn probe_signals(
                     log_signal(counts, &durations, cursor, window, settings)
                 }
                 Err(e) => LogSignal::Missing {
-                    why: format!("access logs not read (monitor fault: {e})"),
+                    why: format!(
+                        "access logs not read (monitor fault: {})",
+                        quote(&e.to_string())
+                    ),
                     read: None,
                 },
             }
@@ -601,6 +609,50 @@ mod tests {
                 text.contains("http://***@127.0.0.1:1/health"),
                 "the URL is still named: {text}"
             );
+        }
+    }
+
+    /// An HTTP client whose errors carry a megabyte and the `Authorization` header it sent.
+    struct Echoing {
+        fault: bool,
+    }
+
+    impl HttpProbe for Echoing {
+        fn get(&self, _url: &str, _timeout: Duration) -> Result<HealthSample, ProbeError> {
+            let text = format!(
+                "proxy said: Authorization: Basic dXNlcjpzM2NyZXQ= {}",
+                "x".repeat(1 << 20)
+            );
+            if self.fault {
+                return Err(ProbeError(text));
+            }
+            Ok(HealthSample::fail(
+                ProbeFailure::Other { detail: text },
+                Duration::from_millis(3),
+            ))
+        }
+    }
+
+    #[test]
+    fn what_a_probe_says_is_scrubbed_then_quoted() {
+        let cursor = LogCursor::at(chrono::DateTime::UNIX_EPOCH);
+        for fault in [true, false] {
+            let signals = probe_signals(
+                URL,
+                &WindowSettings::default(),
+                None,
+                &cursor,
+                &Observations::default(),
+                &Echoing { fault },
+                &NoEngine,
+            );
+            let text = match &signals.health {
+                HealthSignal::Missing { why } => why.clone(),
+                HealthSignal::Sample { sample } => sample.to_string(),
+            };
+            assert!(text.chars().count() < 400, "{} characters", text.len());
+            assert!(text.contains("Authorization: Basic ***"), "{text}");
+            assert!(!text.contains("dXNlcjpzM2NyZXQ"), "{text}");
         }
     }
 

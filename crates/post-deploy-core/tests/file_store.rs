@@ -104,3 +104,27 @@ fn a_fifo_planted_as_a_state_file_is_damaged_and_never_waited_on() {
     );
     assert!(s.monitor().status(None, None).is_ok());
 }
+
+/// A damaged `window.json` whose decoding error would quote most of it (a string where a number
+/// belongs): the tick's reason and `status` quote it, never whole.
+#[test]
+fn a_damaged_file_is_quoted_in_reasons_never_whole() {
+    let s = Scenario::on_files();
+    s.arm();
+    let huge = format!(r#"{{"version": "{}"}}"#, "v".repeat(900_000));
+    s.set_file("window.json", Some(huge.as_bytes()));
+    let rows = s.monitor().status(None, None).unwrap();
+    assert!(
+        rows.iter().all(|r| r.reason.chars().count() <= 1000),
+        "{:?}",
+        rows.iter().map(|r| r.reason.len()).collect::<Vec<_>>()
+    );
+    let out = s.tick();
+    assert!(out.reason.contains("damaged"), "{}", out.reason);
+    assert!(
+        out.reason.chars().count() <= 1000,
+        "{} bytes",
+        out.reason.len()
+    );
+    assert!(s.file("window.json").unwrap().len() < 64 * 1024);
+}

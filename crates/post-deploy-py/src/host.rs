@@ -18,6 +18,9 @@ use std::time::Duration;
 
 use post_deploy_adapters::System;
 use post_deploy_core::config::MAX_SECONDS;
+// An answer names the pair it was asked about, cut as reasons quote outside text: a refused
+// identifier may be megabytes.
+use post_deploy_core::text::clip;
 use post_deploy_core::{
     ArmRequest, Config, ConfigError, IdError, Monitor, MonitorError, RepoName, TickOutcome,
     WorkItem,
@@ -134,8 +137,8 @@ pub(crate) fn arm(env: Env, args: Arm) -> Value {
                 "deadline": null,
                 "previous_image": null,
                 "previous_image_source": null,
-                "repo": repo,
-                "work_item": work_item,
+                "repo": clip(&repo),
+                "work_item": clip(&work_item),
             }),
             fault,
         )
@@ -224,8 +227,8 @@ pub(crate) fn operator(env: Env, repo: String, work_item: String, op: Operator) 
     guarded(run).unwrap_or_else(|fault| {
         answer(
             json!({
-                "repo": repo,
-                "work_item": work_item,
+                "repo": clip(&repo),
+                "work_item": clip(&work_item),
                 "done": false,
                 "finished": false,
                 "deadline": null,
@@ -275,8 +278,8 @@ fn tick_value(out: &TickOutcome, disarmed: Option<bool>) -> Value {
 /// The keys of a tick that did nothing: the shape a host reads, with nothing to report.
 fn ended(repo: &str, work_item: &str) -> Value {
     json!({
-        "repo": repo,
-        "work_item": work_item,
+        "repo": clip(repo),
+        "work_item": clip(work_item),
         "verdict": "HEALTHY",
         "action": "NONE",
         "finished": true,

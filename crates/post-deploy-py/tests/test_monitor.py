@@ -315,3 +315,23 @@ def test_only_wrong_python_types_raise_and_name_the_argument(state, call, named)
 def test_repr_shows_the_state_folder(state):
     assert str(state) in repr(Monitor(env(), state_dir=state))
     assert repr(Monitor()) == "Monitor(env=None, state_dir=None)"
+
+
+def test_a_huge_identifier_or_value_is_quoted_never_echoed_whole(state, target):
+    huge = "w" * (10 * 1024 * 1024)
+    m = Monitor(env(), state_dir=state)
+    answers = [
+        m.arm("api", huge, target.url),
+        m.arm(huge + "/", "PR-1", target.url),
+        m.tick("api", huge),
+        m.disarm(huge, "PR-1"),
+        m.promote("api", huge),
+        m.arm("api", "PR-1", "http://h/" + huge),
+        Monitor(env(WINDOW_S=huge), state_dir=state).tick("api", "PR-1"),
+    ]
+    for out in answers:
+        assert "error" in out, out["reason"][:200]
+        assert len(out["reason"]) <= 1000, len(out["reason"])
+        assert len(repr(out)) < 4000, len(repr(out))
+        assert "…[cut]" in out["reason"]
+    assert files_under(state) == []

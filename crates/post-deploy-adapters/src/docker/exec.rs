@@ -152,7 +152,8 @@ pub(super) fn failed(what: &str, c: &Captured) -> ControlError {
         detail: if tail.is_empty() {
             c.status.to_string()
         } else {
-            format!("{}: {tail}", c.status)
+            // The end of its standard error says why; quoted, never whole.
+            format!("{}: {}", c.status, post_deploy_core::text::quote_end(tail))
         },
     }
 }

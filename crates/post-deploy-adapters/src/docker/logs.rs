@@ -375,7 +375,10 @@ impl DockerCli {
             }
             Ended::Finished(status) => Err(ControlError::Failed {
                 what: what.to_owned(),
-                detail: format!("{status}: {}", complaints.trim()),
+                detail: format!(
+                    "{status}: {}",
+                    post_deploy_core::text::quote(complaints.trim())
+                ),
             }),
         }
     }

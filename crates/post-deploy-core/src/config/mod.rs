@@ -22,8 +22,8 @@ pub use judging::Confidence;
 use judging::{confidence, recent_span};
 
 pub use url::{
-    Credentials, SecretUrl, UrlError, hide_userinfo, percent_decode, scrub_userinfo,
-    split_credentials,
+    Credentials, MAX_URL_LEN, SecretUrl, Secrets, UrlError, hide_userinfo, percent_decode,
+    scrub_userinfo, split_credentials,
 };
 
 /// Prefix of every variable this crate reads.
@@ -177,7 +177,8 @@ impl ConfigError {
     fn invalid(variable: &str, value: &str, expected: impl Into<String>) -> Self {
         Self::Invalid {
             variable: variable.to_owned(),
-            value: value.to_owned(),
+            // A refused value is quoted, never whole: it may be megabytes.
+            value: crate::text::clip(value),
             expected: expected.into(),
         }
     }
@@ -326,10 +327,17 @@ pub struct CommandLine {
     args: Vec<String>,
 }
 
+/// The longest command line accepted, in bytes: a window's state records it.
+pub const MAX_COMMAND_LEN: usize = 8192;
+
 impl CommandLine {
-    /// Splits `raw` into words; `None` when it is empty or its quotes do not balance.
+    /// Splits `raw` into words; `None` when it is empty, longer than [`MAX_COMMAND_LEN`] bytes
+    /// or its quotes do not balance.
     #[must_use]
     pub fn parse(raw: &str) -> Option<Self> {
+        if raw.len() > MAX_COMMAND_LEN {
+            return None;
+        }
         let mut words = shell_words::split(raw).ok()?.into_iter();
         let program = words.next().filter(|p| !p.is_empty())?;
         Some(Self {
@@ -538,7 +546,7 @@ impl Config {
                 ConfigError::invalid(
                     ROLLBACK_CMD,
                     vars.raw(ROLLBACK_CMD),
-                    "expected a program and its arguments, with balanced quotes",
+                    "expected a program and its arguments, with balanced quotes, at most 8192 bytes",
                 )
             })?),
         };
@@ -750,7 +758,7 @@ impl Config {
         }
         .map_err(|source| ConfigError::Identifier {
             variable: SELF_REPO.to_owned(),
-            value: vars.raw(SELF_REPO).to_owned(),
+            value: crate::text::clip(vars.raw(SELF_REPO)),
             source,
         })?;
         let self_container = match vars.get(SELF_CONTAINER) {
@@ -784,7 +792,7 @@ impl Config {
             .map(|r| {
                 RepoName::new(r).map_err(|source| ConfigError::Identifier {
                     variable: REPOS.to_owned(),
-                    value: vars.raw(REPOS).to_owned(),
+                    value: crate::text::clip(vars.raw(REPOS)),
                     source,
                 })
             })

@@ -465,3 +465,31 @@ fn settings_recorded_before_the_recent_span_run_with_it_and_confidence_off() {
     bad["confidence"] = serde_json::json!(0.3);
     assert!(serde_json::from_value::<WindowSettings>(bad).is_err());
 }
+
+#[test]
+fn huge_values_are_refused_and_quoted_never_echoed_whole() {
+    let huge = "x".repeat(10 * 1024 * 1024);
+    for (var, value) in [
+        (WINDOW_S, huge.clone()),
+        (PROMETHEUS_URL, format!("http://prom/{huge}")),
+        (WEBHOOK_URL, format!("http://user:pw@{huge}")),
+        (ROLLBACK_CMD, format!("run {huge}")),
+        (REPOS, format!("api,{huge}")),
+        (SELF_REPO, huge.clone()),
+    ] {
+        let err = Config::from_vars([(var, value.as_str())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.len() < 1000, "{var}: {} bytes", err.len());
+        assert!(err.contains(var), "{err}");
+        assert!(err.contains(crate::text::CUT_MARK), "{err}");
+    }
+    assert_eq!(
+        SecretUrl::new(&format!("http://h/{huge}")),
+        Err(UrlError::TooLong)
+    );
+    let longest = format!("http://h/{}", "p".repeat(MAX_URL_LEN - 9));
+    assert!(SecretUrl::new(&longest).is_ok());
+    assert!(CommandLine::parse(&"x".repeat(MAX_COMMAND_LEN)).is_some());
+    assert!(CommandLine::parse(&"x".repeat(MAX_COMMAND_LEN + 1)).is_none());
+}

@@ -7,6 +7,9 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UrlError {
+    /// Longer than [`MAX_URL_LEN`] bytes.
+    #[error("it is longer than {MAX_URL_LEN} bytes")]
+    TooLong,
     /// Whitespace or a control character, around the URL or inside it.
     #[error("it holds whitespace or a control character ({0:?})")]
     Character(char),
@@ -35,6 +38,10 @@ pub enum UrlError {
     Port(String),
 }
 
+/// The longest URL accepted, in bytes: longer than most servers take in a request line, and
+/// a window's state records it.
+pub const MAX_URL_LEN: usize = 8192;
+
 /// An `http` or `https` URL that the HTTP client can request exactly as it is, and whose
 /// secrets never appear in output: `Display` and `Debug` show only the scheme, host and port.
 ///
@@ -58,6 +65,9 @@ impl SecretUrl {
     /// # Errors
     /// [`UrlError`] saying what is wrong with it.
     pub fn new(raw: &str) -> Result<Self, UrlError> {
+        if raw.len() > MAX_URL_LEN {
+            return Err(UrlError::TooLong);
+        }
         // What may be a password is never quoted in an error, not even one character of it.
         let hidden = userinfo_span(raw);
         let is_hidden = |at: usize| hidden.as_ref().is_some_and(|span| span.contains(&at));
@@ -94,13 +104,13 @@ impl SecretUrl {
         let hide = |e: UrlError| if quotable { e } else { UrlError::UserInfo };
         let (host, port) = split_host_port(host_port).map_err(hide)?;
         if !is_host(host) {
-            return Err(hide(UrlError::Host(host.to_owned())));
+            return Err(hide(UrlError::Host(crate::text::clip(host))));
         }
         if let Some(port) = port
             && !(port.bytes().all(|b| b.is_ascii_digit())
                 && port.parse::<u16>().is_ok_and(|p| p != 0))
         {
-            return Err(hide(UrlError::Port(port.to_owned())));
+            return Err(hide(UrlError::Port(crate::text::clip(port))));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -190,32 +200,167 @@ pub fn hide_userinfo(raw: &str) -> String {
     }
 }
 
-/// `text` with every trace of `url`'s user info replaced: the whole URL by the URL shown with
-/// `***`, the user info and its user and password, as written and percent-decoded (each when
-/// 3 characters or longer, shorter ones being too common to replace without mangling the
-/// text), by `***`. For messages that came from an HTTP client, which may quote the URL it
-/// was given.
+/// `text` with every trace of `url`'s user info replaced ([`Secrets::scrub`]). For messages
+/// that came from an HTTP client or a server, which may quote the URL or the credentials they
+/// were given.
 #[must_use]
 pub fn scrub_userinfo(text: &str, url: &str) -> String {
-    let Some(span) = userinfo_span(url) else {
-        return text.to_owned();
-    };
-    let mut out = text.replace(url, &hide_userinfo(url));
-    let userinfo = url.get(span).unwrap_or_default();
-    let mut secrets: Vec<String> = vec![userinfo.to_owned()];
-    if let Some((user, password)) = userinfo.split_once(':') {
-        secrets.extend([password.to_owned(), user.to_owned()]);
+    Secrets::of(url).scrub(text)
+}
+
+/// Every form in which a URL's user info is written or sent, to take out of text that came
+/// from outside: the whole URL (shown with `***` instead), the user info and its user and
+/// password as written, percent-decoded and percent-encoded, and `user:password` in base64 as
+/// the `Authorization: Basic` header carries it (padded or not, standard or URL-safe
+/// alphabet). A form shorter than 3 characters is too common to replace without mangling the
+/// text, and is left.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// The URL as written, and as shown.
+    url: Option<(String, String)>,
+    /// The forms, longest first, so a whole form is replaced before its pieces.
+    forms: Vec<String>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secrets({} forms)", self.forms.len())
     }
-    let decoded: Vec<String> = secrets
-        .iter()
-        .filter_map(|s| String::from_utf8(percent_decode(s)).ok())
-        .collect();
-    secrets.extend(decoded);
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for secret in secrets.iter().filter(|s| s.chars().count() >= 3) {
-        out = out.replace(secret.as_str(), "***");
+}
+
+impl Secrets {
+    /// No secret: [`scrub`](Self::scrub) still takes out `Basic` credentials.
+    #[must_use]
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The forms of `url`'s user info; none when it has none.
+    #[must_use]
+    pub fn of(url: &str) -> Self {
+        let Some(span) = userinfo_span(url) else {
+            return Self::none();
+        };
+        let userinfo = url.get(span).unwrap_or_default();
+        let mut written: Vec<String> = vec![userinfo.to_owned()];
+        if let Some((user, password)) = userinfo.split_once(':') {
+            written.extend([password.to_owned(), user.to_owned()]);
+        }
+        let mut forms = written.clone();
+        for form in &written {
+            let decoded = percent_decode(form);
+            forms.push(percent_encode(&decoded, false));
+            forms.push(percent_encode(&decoded, true));
+            if let Ok(decoded) = String::from_utf8(decoded) {
+                forms.push(decoded);
+            }
+        }
+        // What the client sends: `user:password`, each percent-decoded (RFC 3986).
+        if let (_, Some(credentials)) = split_credentials(url) {
+            forms.extend(base64_forms(credentials.user_password()));
+        }
+        forms.retain(|s| s.chars().count() >= 3);
+        forms.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        forms.dedup();
+        Self {
+            url: Some((url.to_owned(), hide_userinfo(url))),
+            forms,
+        }
+    }
+
+    /// `text` with the URL shown with `***`, every form of its user info replaced by `***`,
+    /// and the token of any `Basic` credentials (base64 of `user:password`) replaced by
+    /// `***`, whatever they are: a server may echo the `Authorization` header it received.
+    #[must_use]
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = match &self.url {
+            Some((url, shown)) if text.contains(url.as_str()) => text.replace(url, shown),
+            _ => text.to_owned(),
+        };
+        for form in &self.forms {
+            if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), "***");
+            }
+        }
+        scrub_basic_tokens(&out)
+    }
+
+    /// `text` scrubbed ([`scrub`](Self::scrub)), then quoted ([`crate::text::quote`]): how a
+    /// reason shows text that came from outside. Scrubbed whole first, so a cut never leaves
+    /// a piece of a secret.
+    #[must_use]
+    pub fn quote(&self, text: &str) -> String {
+        crate::text::quote(&self.scrub(text))
+    }
+}
+
+/// `bytes` percent-encoded: every byte but RFC 3986's unreserved characters as `%XX`, in upper
+/// or lower case hex.
+fn percent_encode(bytes: &[u8], lower: bool) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else if lower {
+            out.push_str(&format!("%{b:02x}"));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
     out
+}
+
+/// `bytes` in base64, padded and not, in the standard and the URL-safe alphabets.
+fn base64_forms(bytes: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .map(|engine| engine.encode(bytes))
+        .collect()
+}
+
+/// `text` with the token after every `Basic ` (any case) that is base64 of `user:password`
+/// replaced by `***`.
+fn scrub_basic_tokens(text: &str) -> String {
+    const SCHEME: &str = "basic ";
+    let lower = text.to_ascii_lowercase();
+    if !lower.contains(SCHEME) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for (at, _) in lower.match_indices(SCHEME) {
+        let start = at.saturating_add(SCHEME.len());
+        if start < from {
+            continue;
+        }
+        let rest = text.get(start..).unwrap_or_default();
+        let len = rest
+            .find(|c: char| {
+                !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_' | '='))
+            })
+            .unwrap_or(rest.len());
+        let token = rest.get(..len).unwrap_or_default();
+        if is_basic_credentials(token) {
+            out.push_str(text.get(from..start).unwrap_or_default());
+            out.push_str("***");
+            from = start.saturating_add(len);
+        }
+    }
+    out.push_str(text.get(from..).unwrap_or_default());
+    out
+}
+
+/// Whether `token` is base64 (either alphabet, padded or not) of bytes holding a `:`.
+fn is_basic_credentials(token: &str) -> bool {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let bare = token.trim_end_matches('=');
+    bare.len() >= 2
+        && [STANDARD_NO_PAD, URL_SAFE_NO_PAD]
+            .iter()
+            .any(|engine| engine.decode(bare).is_ok_and(|b| b.contains(&b':')))
 }
 
 /// `s` percent-decoded (RFC 3986): `%XX` is the byte `XX`; a `%` not followed by two hex

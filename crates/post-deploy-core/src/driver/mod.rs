@@ -256,21 +256,21 @@ impl<'a> Monitor<'a> {
     pub fn arm(&self, req: &ArmRequest) -> Result<ArmOutcome, MonitorError> {
         if let Err(why) = SecretUrl::new(&req.health_url) {
             return Err(MonitorError::HealthUrl {
-                value: hide_userinfo(&req.health_url),
+                value: crate::text::clip(&hide_userinfo(&req.health_url)),
                 why,
             });
         }
         if let Some(c) = req.container.as_deref().filter(|c| !is_container_name(c)) {
-            return Err(MonitorError::Container(c.to_owned()));
+            return Err(MonitorError::Container(crate::text::clip(c)));
         }
         if let Some(s) = req.service.as_deref().filter(|s| !is_container_name(s)) {
-            return Err(MonitorError::Service(s.to_owned()));
+            return Err(MonitorError::Service(crate::text::clip(s)));
         }
         if req.container.is_some() && req.service.is_some() {
             return Err(MonitorError::TwoTargets);
         }
         if let Some(i) = req.previous_image.as_deref().filter(|i| !is_image_ref(i)) {
-            return Err(MonitorError::PreviousImage(i.to_owned()));
+            return Err(MonitorError::PreviousImage(crate::text::clip(i)));
         }
         if let Some(path) = &req.artefacts_dir {
             self.store
@@ -663,7 +663,7 @@ impl<'a> Monitor<'a> {
                     },
                     Ok(None) => ImageCheck::Absent,
                     Err(e) => ImageCheck::Unknown {
-                        detail: e.to_string(),
+                        detail: crate::text::quote(&e.to_string()),
                     },
                 });
             }
@@ -739,6 +739,7 @@ impl<'a> Monitor<'a> {
                 .push_str(&format!("; log artefact not written: {e}"));
         }
         self.trace.step(Step::LogWritten);
+        crate::text::bound_reason_in_place(&mut outcome.reason);
         Ok(Answer { outcome, refused })
     }
 

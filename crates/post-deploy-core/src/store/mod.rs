@@ -388,6 +388,9 @@ fn decode<T: DeserializeOwned>(read: Read) -> Option<Result<T, String>> {
     match read {
         Read::Missing => None,
         Read::Unusable(why) => Some(Err(why)),
-        Read::Bytes(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| e.to_string())),
+        // serde's message may quote the file (a string of the wrong type, whole): quoted.
+        Read::Bytes(bytes) => {
+            Some(serde_json::from_slice(&bytes).map_err(|e| crate::text::quote(&e.to_string())))
+        }
     }
 }

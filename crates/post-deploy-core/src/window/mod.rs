@@ -20,7 +20,7 @@ use crate::config::WindowSettings;
 use crate::decide::{ActionKind, RollbackPlan};
 use crate::id::{RepoName, WorkItem};
 use crate::prometheus::PrometheusSource;
-use crate::signals::{HealthSample, Observations};
+use crate::signals::{HealthSample, Observations, ProbeFailure};
 use crate::traits::{ContainerInfo, LogCursor};
 
 /// The version of the state files' layout.
@@ -295,6 +295,41 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Cuts every text it holds to its bound ([`crate::text`]): reasons and rollback details
+    /// to [`MAX_REASON`](crate::text::MAX_REASON) characters, a health probe's failure to a
+    /// quote. The last bound before it is stored, so no input can grow `window.json` past its
+    /// cap: its other fields are numbers, times, names and sets of known size.
+    pub fn bound_text(&mut self) {
+        use crate::text::{bound_reason_in_place, quote};
+        if let Some(reason) = self.degraded_reason.as_mut() {
+            bound_reason_in_place(reason);
+        }
+        if let Some(last) = self.last.as_mut() {
+            bound_reason_in_place(&mut last.reason);
+            if let Some(HealthSample {
+                outcome: Err(ProbeFailure::Other { detail }),
+                ..
+            }) = last.health.as_mut()
+            {
+                *detail = quote(detail);
+            }
+        }
+        if let Some(record) = self.rollback.as_mut() {
+            match &mut record.state {
+                RollbackState::Done { detail }
+                | RollbackState::Failed { detail }
+                | RollbackState::Unknown { detail } => bound_reason_in_place(detail),
+                RollbackState::Intended => {}
+            }
+        }
+        if let Some(outcome) = self.outcome.as_mut() {
+            bound_reason_in_place(&mut outcome.reason);
+        }
+        if let Some(kept_as) = self.damaged.as_mut() {
+            bound_reason_in_place(kept_as);
+        }
+    }
+
     /// A window that has not ticked yet; its logs are read from `armed_at`.
     #[must_use]
     pub fn new(armed_at: DateTime<Utc>) -> Self {
@@ -321,5 +356,63 @@ impl Progress {
             recent: recent::RecentTicks::default(),
             degraded_rule: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::text::{MAX_QUOTED, MAX_REASON};
+
+    #[test]
+    fn every_text_of_the_progress_is_bounded_before_it_is_stored() {
+        let huge = "x".repeat(2 * 1024 * 1024);
+        let mut p = Progress::new(DateTime::UNIX_EPOCH);
+        p.degraded_reason = Some(huge.clone());
+        p.last = Some(LastTick {
+            verdict: Verdict::Degraded,
+            action: ActionKind::Rollback,
+            reason: huge.clone(),
+            rule: None,
+            health: Some(HealthSample::fail(
+                ProbeFailure::Other {
+                    detail: huge.clone(),
+                },
+                Duration::from_millis(1),
+            )),
+        });
+        p.rollback = Some(RollbackRecord {
+            plan: RollbackPlan::Docker {
+                container: "api-1".into(),
+                previous_image: "api:1.0".into(),
+                previous_image_id: "sha256:old".into(),
+            },
+            state: RollbackState::Failed {
+                detail: huge.clone(),
+            },
+            decided_at: DateTime::UNIX_EPOCH,
+            by_operator: false,
+        });
+        p.damaged = Some(huge.clone());
+        p.bound_text();
+        let json = serde_json::to_vec(&p).unwrap();
+        // Four reasons and one quote, each within its bound, and the rest.
+        assert!(
+            json.len() < 5 * MAX_REASON * 4 + MAX_QUOTED * 4,
+            "{} bytes",
+            json.len()
+        );
+        let last = p.last.as_ref().unwrap();
+        assert_eq!(last.reason.chars().count(), MAX_REASON);
+        let Some(HealthSample {
+            outcome: Err(ProbeFailure::Other { detail }),
+            ..
+        }) = &last.health
+        else {
+            panic!("{last:?}")
+        };
+        assert_eq!(detail.chars().count(), MAX_QUOTED);
     }
 }

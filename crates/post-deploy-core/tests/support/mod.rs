@@ -70,6 +70,8 @@ pub struct World {
     pub log_reads: RefCell<Vec<(LogCursor, LogCursor, u64)>>,
     /// What a Prometheus server answers to `fetch`; `None`: it cannot be reached.
     pub prometheus: RefCell<Option<Prom>>,
+    /// What a server answers, as it sent it (status, body), before `prometheus` is asked.
+    pub prometheus_raw: RefCell<Option<RawProm>>,
     /// Every URL fetched.
     pub fetched: RefCell<Vec<String>>,
     /// The Swarm service `api-svc` runs `image`; its spec names it as `api:1.0` or `api:1.1`
@@ -129,6 +131,27 @@ impl Prom {
     }
 }
 
+/// A Prometheus server's answers as it sent them, status and body, to the queries of the
+/// selector holding `err_total` (5xx), of a histogram, or of the other selector (requests).
+#[derive(Debug, Clone)]
+pub struct RawProm {
+    pub requests: (u16, Vec<u8>),
+    pub errors: (u16, Vec<u8>),
+    pub latency: (u16, Vec<u8>),
+}
+
+impl RawProm {
+    fn answer(&self, url: &str) -> (u16, Vec<u8>) {
+        if url.contains("histogram_quantile") {
+            self.latency.clone()
+        } else if url.contains("err_total") {
+            self.errors.clone()
+        } else {
+            self.requests.clone()
+        }
+    }
+}
+
 /// The Swarm service the world knows.
 pub const SERVICE: &str = "api-svc";
 
@@ -169,6 +192,7 @@ impl World {
             resumes: RefCell::new(Vec::new()),
             log_reads: RefCell::new(Vec::new()),
             prometheus: RefCell::new(None),
+            prometheus_raw: RefCell::new(None),
             fetched: RefCell::new(Vec::new()),
             spec_override: RefCell::new(None),
             previous_spec: RefCell::new(Some("api:1.0".to_owned())),
@@ -249,6 +273,9 @@ impl HttpProbe for World {
         _max_body: usize,
     ) -> Result<(u16, Vec<u8>), ProbeError> {
         self.fetched.borrow_mut().push(url.to_owned());
+        if let Some(raw) = &*self.prometheus_raw.borrow() {
+            return Ok(raw.answer(url));
+        }
         match &*self.prometheus.borrow() {
             Some(prom) => Ok(prom.answer(url)),
             None => Err(ProbeError(format!("connection refused ({url})"))),

@@ -33,6 +33,7 @@ use crate::decide::{Action, ActionKind, Facts, ImageCheck, RollbackPlan, decide_
 use crate::known_good::KnownGood;
 use crate::outcome::TickOutcome;
 use crate::signals::{HealthSignal, LatencyReading, LogSignal, Observations, Signals};
+use crate::text::{bound_reason_in_place, quote};
 use crate::traits::{
     ContainerInfo, ControlError, ResumedRollback, ServiceInfo, same_service_image,
 };
@@ -147,15 +148,32 @@ pub enum Transition {
 }
 
 /// The next step of `command` on a window. Pure: the same arguments give the same answer.
+///
+/// Every text it answers is within its bound ([`crate::text`]): the progress to save
+/// ([`Progress::bound_text`]), the reasons, the alerts, whatever was observed.
 #[must_use]
 pub fn transition(command: Command, input: &Input<'_>, observed: &Observed) -> Transition {
-    match command {
+    let mut next = match command {
         Command::Tick => tick(input, observed),
         Command::Disarm => disarm(input, observed),
         Command::Extend(by) => operator::extend(input, by),
         Command::Rollback => operator::rollback(input, observed),
         Command::Promote => operator::promote(input),
+    };
+    match &mut next {
+        Transition::Need(_) => {}
+        Transition::Rollback { intent, .. } => intent.bound_text(),
+        Transition::Done(end) => {
+            if let Some(progress) = end.progress.as_mut() {
+                progress.bound_text();
+            }
+            bound_reason_in_place(&mut end.outcome.reason);
+            if let Some(refused) = end.refused.as_mut() {
+                bound_reason_in_place(refused);
+            }
+        }
     }
+    next
 }
 
 fn disarm(input: &Input<'_>, observed: &Observed) -> Transition {
@@ -518,7 +536,10 @@ fn observe(
         } else {
             "container"
         };
-        notes.push(format!("{what} not inspected (monitor fault: {e})"));
+        notes.push(format!(
+            "{what} not inspected (monitor fault: {})",
+            quote(&e.to_string())
+        ));
     }
     let classification = classify(&p.observations, &target.settings, now);
     if classification.verdict == Verdict::Degraded && !p.ever_degraded {
@@ -803,14 +824,14 @@ fn fenced(
     let id = if now_running.image_id.is_empty() {
         String::new()
     } else {
-        format!(" ({})", now_running.image_id)
+        format!(" ({})", quote(&now_running.image_id))
     };
     Some(format!(
         "superseded: {} now runs {}{id}, not the image at arm {} and not put there by this \
          window",
         target.describe(),
-        now_running.image_ref,
-        armed.image_ref
+        quote(&now_running.image_ref),
+        quote(&armed.image_ref)
     ))
 }
 
