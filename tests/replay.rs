@@ -476,7 +476,10 @@ fn it_touches_nothing() {
         .args(["replay", "--log", "-"])
         .env("ORCH_POST_DEPLOY_STATE_DIR", dir.path())
         .env("ORCH_POST_DEPLOY_ROLLBACK_CMD", "touch rolled-back")
-        .env("ORCH_POST_DEPLOY_METRICS_FILE", dir.path().join("windows.prom"))
+        .env(
+            "ORCH_POST_DEPLOY_METRICS_FILE",
+            dir.path().join("windows.prom"),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
