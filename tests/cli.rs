@@ -497,6 +497,73 @@ fn a_damaged_state_file_is_named_and_the_tick_still_exits_0() {
     assert_eq!(status.status.code(), Some(0));
 }
 
+/// A window that rolled back, its `window.json` then damaged: whichever command reads it
+/// first, `extend` or `promote`, finds it finished (exit 4); `status` shows it finished,
+/// before and after, with the rollback it made; every later command agrees.
+#[test]
+fn a_damaged_window_is_finished_for_every_command_and_keeps_its_rollback() {
+    let mut env = new_env();
+    env.set("WINDOW_S", "120").set("ROLLBACK_CMD", "true");
+    let (server, _) = target(true);
+    let url = server.url("/health");
+    let first_readers: [&[&str]; 2] = [&["extend", "--by", "60"], &["promote"]];
+    for (item, first) in ["ext", "pro"].into_iter().zip(first_readers) {
+        let pair = ["--repo", "api", "--work-item", item];
+        env.json(&[vec!["arm"], arm_args(&url, item)].concat(), 0);
+        let mut last = Value::Null;
+        for _ in 0..10 {
+            last = env.json(&[&["tick"][..], &pair].concat(), 0);
+            if last["action"] == "ROLLBACK" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+        assert_eq!(
+            (last["action"].as_str(), last["finished"].as_bool()),
+            (Some("ROLLBACK"), Some(false)),
+            "{last}"
+        );
+        std::fs::write(
+            env.window_dir("api", item).join("window.json"),
+            "{\"version\": 1, \"phase\": ",
+        )
+        .unwrap();
+        let status = |when: &str| {
+            let rows = env.json(&[&["status", "--json"][..], &pair].concat(), 0);
+            let row = &rows[0];
+            assert_eq!(
+                (
+                    row["phase"].as_str(),
+                    row["verdict"].as_str(),
+                    row["action"].as_str()
+                ),
+                (Some("finished"), Some("DEGRADED"), Some("ROLLBACK")),
+                "{when} {first:?}: {row}"
+            );
+            assert!(row["ticks"].as_u64().unwrap() >= 2, "{when}: {row}");
+        };
+        status("before any command read it");
+        let out = env.json(&[first, &pair[..]].concat(), 4);
+        assert_eq!(out["done"], false, "{first:?}: {out}");
+        assert!(
+            out["reason"].as_str().unwrap().contains("damaged"),
+            "{first:?}: {out}"
+        );
+        status("after");
+        let tick = env.json(&[&["tick"][..], &pair].concat(), 0);
+        assert_eq!(
+            (tick["finished"].as_bool(), tick["action"].as_str()),
+            (Some(true), Some("ROLLBACK")),
+            "{tick}"
+        );
+        let again: [&[&str]; 3] = [&["extend", "--by", "60"], &["promote"], &["rollback"]];
+        for command in again {
+            let out = env.json(&[command, &pair[..]].concat(), 4);
+            assert_eq!(out["done"], false, "{command:?}: {out}");
+        }
+    }
+}
+
 /// A folder, a FIFO or a device where `window.json` or `target.json` belongs is damaged
 /// state: it is kept aside (renamed, since a folder cannot be hard-linked) and replaced, the
 /// reason names it, and the tick exits 0, at once and at every later tick. A folder where the
@@ -973,6 +1040,50 @@ fn operator_commands_answer_done_or_refused_with_why() {
     settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]");
     settings.bind(|| insta::assert_snapshot!("operator_messages", messages.join("\n")));
 }
+/// An operator's rollback on a window whose signals say HEALTHY, killed while its command
+/// runs: the next tick settles it as unknown, and its `rollback_unknown` alert says what the
+/// window says, HEALTHY with action ROLLBACK, as `status` does.
+#[test]
+fn an_interrupted_operator_rollback_alerts_the_windows_own_verdict() {
+    let mut env = new_env();
+    env.set("WINDOW_S", "120")
+        .set("ROLLBACK_CMD", "sh -c 'kill -9 $PPID; sleep 5'");
+    let (server, _) = target(false);
+    let url = server.url("/health");
+    let pair = ["--repo", "api", "--work-item", "opk"];
+    env.json(&[vec!["arm"], arm_args(&url, "opk")].concat(), 0);
+    let first = env.json(&[&["tick"][..], &pair].concat(), 0);
+    assert_eq!(first["verdict"], "HEALTHY", "{first}");
+    let killed = env.run(&[&["rollback"][..], &pair].concat());
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&killed.status),
+        Some(9),
+        "the rollback command killed the operator's command: {killed:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = env.run(&[&["tick"][..], &pair].concat());
+    let tick = binary::one_json(&out, "tick");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(tick["verdict"], "HEALTHY", "{tick}");
+    let alert: Value = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("post-deploy alert: "))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|a| a["event"] == "rollback_unknown")
+        .unwrap_or_else(|| panic!("a rollback_unknown alert: {stderr}"));
+    assert_eq!(
+        (alert["verdict"].as_str(), alert["action"].as_str()),
+        (Some("HEALTHY"), Some("ROLLBACK")),
+        "{alert}"
+    );
+    let rows = env.json(&[&["status", "--json"][..], &pair].concat(), 0);
+    assert_eq!(
+        (rows[0]["verdict"].as_str(), rows[0]["action"].as_str()),
+        (Some("HEALTHY"), Some("ROLLBACK")),
+        "{rows}"
+    );
+}
+
 /// Twelve windows armed at once with one `--artefacts-dir` that does not exist yet: every
 /// arm exits 0 and every window's section is in the one log, whichever arm made it.
 #[test]
@@ -1116,6 +1227,65 @@ fn a_dangling_or_proc_artefacts_dir_is_refused_before_anything_is_written() {
     }
     assert!(!scratch.path().join("nowhere").exists());
 }
+/// An `--artefacts-dir` whose name cannot be a folder (a component over 255 bytes, a path
+/// over PATH_MAX) is refused with exit 2 and writes nothing; one that cannot be created or
+/// written (a folder where its log belongs, a read-only file system) fails arm with exit 1,
+/// naming the folder, and leaves nothing behind: no window folder, no `status` row.
+#[test]
+fn a_failed_or_refused_arm_leaves_no_window_behind() {
+    let scratch = tempfile::tempdir().unwrap();
+    let long_name = scratch.path().join("a".repeat(300)).join("logs");
+    let mut long_path = scratch.path().to_path_buf();
+    for _ in 0..45 {
+        long_path.push("b".repeat(100));
+    }
+    let log_is_a_folder = scratch.path().join("taken");
+    std::fs::create_dir_all(log_is_a_folder.join("16-post-deploy-log.md")).unwrap();
+    let read_only = scratch.path().join("ro");
+    std::fs::create_dir(&read_only).unwrap();
+    let disk = tmpfs::Tmpfs::mount(&read_only, "1m").inspect(tmpfs::Tmpfs::read_only);
+    let mut cases = vec![
+        (long_name, 2, "255"),
+        (long_path, 2, "4095"),
+        (log_is_a_folder.clone(), 1, "not a regular file"),
+    ];
+    if disk.is_some() {
+        cases.push((read_only.join("new/logs"), 1, "Read-only file system"));
+    }
+    for (dir, code, why) in cases {
+        let env = new_env();
+        let out = env.run(
+            &[
+                vec!["arm"],
+                arm_args("http://127.0.0.1:9/health", "w"),
+                vec!["--artefacts-dir", dir.to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        let full = dir.to_str().unwrap();
+        let shown = &full[..full.len().min(60)];
+        assert_eq!(out.status.code(), Some(code), "{shown}: {err}");
+        assert!(out.stdout.is_empty());
+        assert!(err.contains(why), "{shown}: {err}");
+        assert!(err.contains(shown), "the message names the folder: {err}");
+        assert_eq!(
+            std::fs::read_dir(env.state()).unwrap().count(),
+            0,
+            "{shown}: nothing written to the state folder"
+        );
+        assert_eq!(env.json(&["status", "--json"], 0), serde_json::json!([]));
+        // A tick finds no window.
+        let tick = env.json(&["tick", "--repo", "api", "--work-item", "w"], 0);
+        assert!(
+            tick["reason"].as_str().unwrap().contains("not armed"),
+            "{tick}"
+        );
+    }
+    assert!(log_is_a_folder.join("16-post-deploy-log.md").is_dir());
+    drop(disk);
+}
+
 // --- An unusable state folder: exit 1 -------------------------------------------------------
 
 /// Runs `args` and asserts the contract's exit 1 for a state folder that cannot be used, with
@@ -1200,4 +1370,7 @@ fn a_read_only_or_full_state_folder_exits_1_and_the_tick_does_not_run() {
         &[vec!["arm"], arm_args(&url, "full")].concat(),
         "No space left",
     );
+    // The failed arm left nothing behind: no window folder, no status row.
+    assert!(!env.window_dir("api", "full").exists());
+    assert_eq!(env.json(&["status", "--json"], 0), serde_json::json!([]));
 }

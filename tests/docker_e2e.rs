@@ -1102,6 +1102,76 @@ fn extend_keeps_a_window_watching_and_promote_records_it() {
     }
 }
 
+/// A container whose logs cannot be read (`--log-driver none`): three ticks with the 5xx
+/// signal missing, then `promote`. A window blind so far is not proved by a promote: it ends
+/// with `blind: true` and its `blind` alert, and its image is not recorded as known good.
+#[test]
+fn promote_of_a_blind_window_ends_it_blind_and_records_nothing() {
+    if !engine() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("blindpromote");
+    let ok = c.tag(HEALTHY, &u, "ok");
+    c.containers.push(u.clone());
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &u,
+        "--log-driver",
+        "none",
+        "-p",
+        "127.0.0.1::8080",
+        &ok,
+    ]);
+    let port = published_port(&u);
+    wait_ready(port);
+    let mut run = Run::new("pde2e-not-the-orchestrator");
+    run.set("WINDOW_S", "600");
+    let url = fixture_health(port);
+    let pair = ["--repo", "e2e", "--work-item", "blindp"];
+    let (code, _, stderr) = run.run(
+        &[
+            &["arm"][..],
+            &pair,
+            &["--health-url", &url, "--container", &u],
+        ]
+        .concat(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(1100));
+        let (code, tick, _) = run.run(&[&["tick"][..], &pair].concat(), Duration::from_secs(30));
+        assert_eq!(
+            (code, tick["finished"].clone()),
+            (0, Value::Bool(false)),
+            "{tick}"
+        );
+        assert_eq!(tick["probed"], true, "{tick}");
+    }
+    let (code, out, stderr) = run.run(&[&["promote"][..], &pair].concat(), Duration::from_secs(30));
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert!(out["done"] == true && out["finished"] == true, "{out}");
+    assert_eq!(
+        stderr.matches("\"event\":\"blind\"").count(),
+        1,
+        "one blind alert: {stderr}"
+    );
+    let (_, end, _) = run.run(&[&["tick"][..], &pair].concat(), Duration::from_secs(30));
+    assert_eq!(end["blind"], true, "{end}");
+    assert!(
+        end["reason"].as_str().unwrap().contains("3 of 3"),
+        "the reason says how often the signal was missing: {end}"
+    );
+    let (_, listed, _) = run.run(
+        &["known-good", "--repo", "e2e", "--json"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(listed, serde_json::json!([]), "nothing proved");
+}
+
 /// An operator's `rollback` runs once, even when ticks and other `rollback`s race it.
 #[test]
 fn an_operator_rollback_runs_once_when_ticks_race_it() {

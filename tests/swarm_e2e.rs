@@ -1,6 +1,6 @@
 //! The `post-deploy` binary end to end on a real Docker Swarm, on its manager: a bad service
-//! update rolled back and verified, a service updated by someone else mid-window
-//! (`superseded`), and the orchestrator's own service, never updated.
+//! update rolled back and verified, a service updated or scaled to 0 by someone else
+//! mid-window (`superseded`), and the orchestrator's own service, never updated.
 //!
 //! Needs a Docker engine that is a Swarm manager and the `post-deploy-fixture:*` images
 //! (`.ci/docker-up` makes both). Without them these tests fail when `CI` is set and are
@@ -330,6 +330,54 @@ fn a_service_update_by_someone_else_supersedes_the_window() {
     assert_eq!(out["action"], "NONE", "{out}");
     assert_eq!(spec_image(&u), v2);
     assert_eq!(service_json(&u)["Version"]["Index"], index, "not touched");
+}
+
+/// Someone else scales the service to 0 mid-window: its health fails, but its spec is not
+/// the one the window armed on, so the window finishes `superseded` and the service is left
+/// as they made it (0 replicas), never rolled back to the previous image.
+#[test]
+fn a_service_scaled_to_0_by_someone_else_supersedes_the_window() {
+    if !swarm() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("scaled");
+    // Another image than the current one, so a rollback to it could run.
+    let prev = c.tag(BAD_HEALTH, &u, "prev");
+    let cur = c.tag(HEALTHY, &u, "cur");
+    let port = free_port();
+    c.service(&u, &cur, port);
+
+    let run = Run::new("pdswarm-not-the-orchestrator");
+    let (code, armed, stderr) = run.service_window("arm", "s", port, &u, &prev);
+    assert_eq!(
+        (code, &armed["armed"]),
+        (0, &Value::Bool(true)),
+        "{armed}\n{stderr}"
+    );
+    let first = run.tick("s");
+    assert_eq!(first["finished"], false, "{first}");
+    docker_ok(&["service", "scale", "--detach=false", &format!("{u}=0")]);
+    let index = service_json(&u)["Version"]["Index"].clone();
+    let mut last = Value::Null;
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_millis(1100));
+        last = run.tick("s");
+        if last["finished"] == true {
+            break;
+        }
+    }
+    assert_eq!(last["finished"], true, "{last}");
+    let reason = last["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("superseded: the spec of service {u} was changed")),
+        "{reason}"
+    );
+    assert_eq!(last["action"], "NONE", "{last}");
+    let spec = service_json(&u);
+    assert_eq!(spec["Version"]["Index"], index, "not touched");
+    assert_eq!(spec["Spec"]["Mode"]["Replicated"]["Replicas"], 0);
+    assert_eq!(spec_image(&u), cur);
 }
 
 /// The orchestrator's own service, by `ORCH_POST_DEPLOY_SELF_SERVICE` or because one of its

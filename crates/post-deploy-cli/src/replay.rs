@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use flate2::bufread::MultiGzDecoder;
+use post_deploy_core::access_log::open_log;
 use post_deploy_core::replay::{ReplayReport, ReplaySetup, ReplayTick, replay};
 use post_deploy_core::window::logbook;
 use post_deploy_core::{ActionKind, Config, Verdict};
@@ -16,43 +16,30 @@ use crate::cli::ReplayArgs;
 use crate::commands::{CliError, Exit};
 use crate::output;
 
-/// The two bytes every gzip member starts with.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-
-/// Opens `path` (`-`: stdin) for reading as its content: a gzip stream (told by its first
-/// two bytes, whatever the file's name) is decompressed, every member of it.
+/// Opens `path` (`-`: stdin) for reading as its content: gzip (told by its first two bytes,
+/// whatever the file's name) decompressed, through the one gzip reader,
+/// [`open_log`](post_deploy_core::access_log::open_log).
 ///
 /// # Errors
 ///
-/// The file cannot be opened, or its first bytes cannot be read; the message names it.
+/// The file cannot be opened, is a directory, or its first bytes cannot be read; the message
+/// names it.
 pub(crate) fn open_input(path: &Path) -> Result<Box<dyn BufRead + Send>, String> {
-    let named = |e: std::io::Error| format!("{}: {e}", path.display());
+    let unreadable = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
-        Box::new(fs_err::File::open(path).map_err(|e| e.to_string())?)
-    };
-    let mut reader = BufReader::with_capacity(1 << 16, raw);
-    // Both magic bytes, even when a pipe gives them one at a time.
-    let mut head = Vec::with_capacity(2);
-    while head.len() < 2 {
-        let buffered = reader.fill_buf().map_err(named)?;
-        if buffered.is_empty() {
-            break;
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        if file.metadata().map_err(unreadable)?.is_dir() {
+            return Err(format!(
+                "cannot read {}: it is a directory, not a log",
+                path.display()
+            ));
         }
-        let take = buffered.len().min(2_usize.saturating_sub(head.len()));
-        head.extend_from_slice(buffered.get(..take).unwrap_or_default());
-        reader.consume(take);
-    }
-    let whole = std::io::Cursor::new(head.clone()).chain(reader);
-    Ok(if head == GZIP_MAGIC {
-        Box::new(BufReader::with_capacity(
-            1 << 16,
-            MultiGzDecoder::new(BufReader::new(whole)),
-        ))
-    } else {
-        Box::new(BufReader::new(whole))
-    })
+        Box::new(file)
+    };
+    let text = open_log(raw).map_err(unreadable)?;
+    Ok(Box::new(BufReader::with_capacity(1 << 16, text)))
 }
 
 /// What the window's log rows call it: the log's file name, as far as a work item can

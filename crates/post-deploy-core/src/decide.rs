@@ -5,32 +5,12 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::classify::{Classification, Verdict};
+use crate::classify::Classification;
 use crate::config::{CommandLine, RollbackMode, Scope};
 use crate::id::RepoName;
 use crate::traits::ContainerInfo;
-
-/// NONE, ROLLBACK or ALERT_ONLY: the word the contract's JSON uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ActionKind {
-    /// Nothing to do.
-    None,
-    /// Roll the target back.
-    Rollback,
-    /// Report, do not touch the target.
-    AlertOnly,
-}
-
-impl fmt::Display for ActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::None => "NONE",
-            Self::Rollback => "ROLLBACK",
-            Self::AlertOnly => "ALERT_ONLY",
-        })
-    }
-}
+pub use crate::vocabulary::ActionKind;
+use crate::vocabulary::Verdict;
 
 /// How a rollback is carried out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,9 +18,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Ratio, SecretUrl, Secrets};
+use crate::config::{SecretUrl, Secrets};
 use crate::signals::{LatencyReading, LogSignal, Millis, RecentTotals, WindowTotals};
 use crate::traits::HttpProbe;
+use crate::vocabulary::Ratio;
 
 /// The most of an answer read: 1 MiB. One instant query of one series answers in well under
 /// a kilobyte; more is not the answer asked for.

@@ -9,9 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::alert::Alert;
 use crate::config::CommandLine;
 use crate::signals::HealthSample;
+use crate::vocabulary::Alert;
 
 /// The wall clock. Only the orchestration step ([`crate::Monitor`]) asks it; every pure
 /// function takes `now` as a value.
@@ -94,6 +94,10 @@ pub struct ServiceInfo {
     /// Its task containers on this engine, by id and name: the self guard looks for the
     /// orchestrator's own container among them.
     pub tasks: Vec<ContainerInfo>,
+    /// A fingerprint of its whole spec (image, replicas, environment, anything): another one
+    /// later means the spec was changed. Empty when unknown.
+    #[serde(default)]
+    pub spec: String,
 }
 
 impl ServiceInfo {

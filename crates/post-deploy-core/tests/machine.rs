@@ -71,6 +71,7 @@ fn target(config: &Config) -> WindowTarget {
         previous_image: Some("api:old".to_owned()),
         previous_image_source: None,
         armed_image: Some(info(NEW)),
+        armed_spec: None,
         artefacts_dir: None,
         settings: config.window.clone(),
         prometheus: None,

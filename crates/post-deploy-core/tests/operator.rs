@@ -254,3 +254,52 @@ fn degraded_blind_disarmed_and_superseded_windows_prove_nothing() {
     d.monitor().disarm(&d.repo, &d.work_item).unwrap();
     assert!(s.monitor().known_good(&s.repo, None).unwrap().is_empty());
 }
+
+/// A window whose 5xx signal was missing in more than half of its ticks so far is blind:
+/// `promote` finishes it with `blind: true` and its `blind` alert, and proves nothing. Missing
+/// in exactly half is not blind (the deadline's rule), and that promote proves its image.
+#[test]
+fn promoting_a_window_blind_so_far_ends_it_blind_and_proves_nothing() {
+    let s = Scenario::new();
+    s.arm();
+    for missing in [true, false, true] {
+        s.world.docker_broken.set(missing);
+        s.world.advance(Duration::from_secs(30));
+        assert!(!s.tick().finished);
+    }
+    s.world.docker_broken.set(false);
+    let promoted = s.monitor().promote(&s.repo, &s.work_item).unwrap();
+    assert!(promoted.done && promoted.finished, "{}", promoted.reason);
+    let end = s.tick();
+    assert_eq!(end.blind, Some(true), "{}", end.reason);
+    assert!(
+        end.reason.contains("promoted")
+            && end.reason.contains("BLIND")
+            && end.reason.contains("2 of 3"),
+        "{}",
+        end.reason
+    );
+    assert_eq!(s.world.alert_events(), ["blind"]);
+    assert!(s.monitor().known_good(&s.repo, None).unwrap().is_empty());
+
+    // Missing in two of four ticks: not blind, and the promote proves the image.
+    let half = another(&s, "PR-60");
+    half.arm();
+    for missing in [true, false, true, false] {
+        half.world.docker_broken.set(missing);
+        half.world.advance(Duration::from_secs(30));
+        half.tick();
+    }
+    half.world.docker_broken.set(false);
+    assert!(
+        half.monitor()
+            .promote(&half.repo, &half.work_item)
+            .unwrap()
+            .done
+    );
+    assert_eq!(half.tick().blind, Some(false));
+    assert_eq!(
+        half.monitor().known_good(&half.repo, None).unwrap().len(),
+        1
+    );
+}

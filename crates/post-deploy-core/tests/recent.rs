@@ -66,6 +66,7 @@ fn target(config: &Config) -> WindowTarget {
         previous_image: None,
         previous_image_source: None,
         armed_image: Some(info()),
+        armed_spec: None,
         artefacts_dir: None,
         settings: config.window.clone(),
         prometheus: None,

@@ -87,6 +87,36 @@ fn a_service_update_by_someone_else_supersedes_the_window() {
     assert!(s.world.mutations.borrow().is_empty());
 }
 
+/// Someone else scales the service to 0 mid-window: its health fails from then on, but its
+/// spec is not the one this window armed on, so the window is superseded and never rolls it
+/// back (to 0 replicas of the old image). The image of the spec did not change.
+#[test]
+fn a_spec_change_by_someone_else_supersedes_the_window() {
+    let s = Scenario::service();
+    s.arm();
+    let outs = s.run(|w, i| {
+        if i == 1 {
+            *w.spec.borrow_mut() = "spec-scaled-to-0".to_owned();
+            w.break_new_image();
+        }
+    });
+    let last = outs.last().unwrap();
+    assert!(last.finished);
+    assert!(
+        last.reason.starts_with(
+            "superseded: the spec of service api-svc was changed since arm (spec spec-at-arm \
+             is now spec-scaled-to-0)"
+        ),
+        "{}",
+        last.reason
+    );
+    assert_eq!(
+        (last.verdict, last.action),
+        (Verdict::Healthy, ActionKind::None)
+    );
+    assert!(s.world.mutations.borrow().is_empty());
+}
+
 /// The spec gaining a digest for the same tag (the engine resolved it) is the same image.
 #[test]
 fn a_digest_added_to_the_same_tag_is_not_a_new_deploy() {

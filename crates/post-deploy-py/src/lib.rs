@@ -10,7 +10,9 @@
 //!
 //! Calls never raise: every fault comes back in the answer as `error: {kind, message}`. Only
 //! an argument of the wrong Python type raises `TypeError`, whose message names the argument
-//! (`work_item must be a str, not NoneType`).
+//! (`work_item must be a str, not NoneType`), and a `BaseException` that is not an
+//! `Exception` raised by the host's own env mapping (`KeyboardInterrupt`, `SystemExit`)
+//! propagates: never-raise is for the engine's faults.
 
 mod host;
 
@@ -18,7 +20,7 @@ use std::path::PathBuf;
 
 use post_deploy_core::config::PREFIX;
 use pyo3::IntoPyObjectExt as _;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyList, PyMapping, PyString};
 use serde_json::Value;
@@ -86,7 +88,7 @@ impl Monitor {
             previous_image: opt_str_arg("previous_image", previous_image)?,
             artefacts_dir: path_arg("artefacts_dir", artefacts_dir)?,
         };
-        let env = self.env(py);
+        let env = self.env(py)?;
         let answer = py.detach(move || host::arm(env, args));
         to_python(py, &answer)
     }
@@ -98,7 +100,7 @@ impl Monitor {
         work_item: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (repo, work_item) = pair(repo, work_item)?;
-        let env = self.env(py);
+        let env = self.env(py)?;
         let answer = py.detach(move || host::tick(env, repo, work_item));
         to_python(py, &answer)
     }
@@ -110,7 +112,7 @@ impl Monitor {
         work_item: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (repo, work_item) = pair(repo, work_item)?;
-        let env = self.env(py);
+        let env = self.env(py)?;
         let answer = py.detach(move || host::disarm(env, repo, work_item));
         to_python(py, &answer)
     }
@@ -124,7 +126,7 @@ impl Monitor {
     ) -> PyResult<Bound<'py, PyAny>> {
         let repo = opt_str_arg("repo", repo)?;
         let work_item = opt_str_arg("work_item", work_item)?;
-        let env = self.env(py);
+        let env = self.env(py)?;
         let answer = py.detach(move || host::status(env, repo, work_item));
         to_python(py, &answer)
     }
@@ -174,7 +176,7 @@ impl Monitor {
         let repo = str_arg("repo", repo)?;
         let container = opt_str_arg("container", container)?;
         let service = opt_str_arg("service", service)?;
-        let env = self.env(py);
+        let env = self.env(py)?;
         let answer = py.detach(move || host::known_good(env, repo, container, service));
         to_python(py, &answer)
     }
@@ -205,30 +207,41 @@ impl Monitor {
         op: host::Operator,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (repo, work_item) = pair(repo, work_item)?;
-        let env = self.env(py);
+        let env = self.env(py)?;
         let answer = py.detach(move || host::operator(env, repo, work_item, op));
         to_python(py, &answer)
     }
 
     /// The variables as they are now (the mapping given, or `os.environ`) and the state folder.
-    fn env(&self, py: Python<'_>) -> host::Env {
+    /// A fault of the mapping is the answer's error, unless it is a `BaseException` that is
+    /// not an `Exception` (`KeyboardInterrupt`, `SystemExit`): that is the host's own, and
+    /// propagates.
+    fn env(&self, py: Python<'_>) -> PyResult<host::Env> {
         let vars = match &self.env {
-            Some(env) => read_vars(env.bind(py)),
-            None => py
-                .import("os")
-                .and_then(|os| os.getattr("environ"))
-                .map_err(|e| format!("reading os.environ: {e}"))
-                .and_then(|environ| {
-                    let environ = environ
-                        .cast_into::<PyMapping>()
-                        .map_err(|e| format!("reading os.environ: {e}"))?;
-                    read_vars(&environ)
-                }),
+            Some(env) => read_vars(env.bind(py))?,
+            None => match py.import("os").and_then(|os| os.getattr("environ")) {
+                Err(e) => Err(host_fault(py, "reading os.environ", e)?),
+                Ok(environ) => match environ.cast_into::<PyMapping>() {
+                    Err(e) => Err(format!("reading os.environ: {e}")),
+                    Ok(environ) => read_vars(&environ)?,
+                },
+            },
         };
-        host::Env {
+        Ok(host::Env {
             vars,
             state_dir: self.state_dir.clone(),
-        }
+        })
+    }
+}
+
+/// What `what` raised, as the answer's error; `Err` for a `BaseException` that is not an
+/// `Exception` (`KeyboardInterrupt`, `SystemExit`), which the caller propagates: never-raise
+/// is for the engine's faults, not the host's own.
+fn host_fault(py: Python<'_>, what: &str, e: PyErr) -> PyResult<String> {
+    if e.is_instance_of::<PyException>(py) {
+        Ok(format!("{what}: {e}"))
+    } else {
+        Err(e)
     }
 }
 
@@ -279,15 +292,18 @@ fn wrong_type(name: &str, expected: &str, value: &Bound<'_, PyAny>) -> PyErr {
 /// that is not a `str` is refused, naming the variable; a value that is not valid UTF-8 (a
 /// surrogate-escaped byte from the process environment) is passed on with the bad bytes
 /// replaced, so that the variable is refused by name, as `ProcessEnv` does.
-fn read_vars(env: &Bound<'_, PyMapping>) -> Result<Vec<(String, String)>, String> {
-    let items = env
-        .items()
-        .map_err(|e| format!("reading the variables: {e}"))?;
+fn read_vars(env: &Bound<'_, PyMapping>) -> PyResult<Result<Vec<(String, String)>, String>> {
+    const WHAT: &str = "reading the variables";
+    let items = match env.items() {
+        Ok(items) => items,
+        Err(e) => return Ok(Err(host_fault(env.py(), WHAT, e)?)),
+    };
     let mut vars = Vec::new();
     for item in items.iter() {
-        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item
-            .extract()
-            .map_err(|e| format!("reading the variables: {e}"))?;
+        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = match item.extract() {
+            Ok(pair) => pair,
+            Err(e) => return Ok(Err(host_fault(env.py(), WHAT, e)?)),
+        };
         let Some(name) = name.cast::<PyString>().ok().map(text) else {
             continue;
         };
@@ -301,11 +317,13 @@ fn read_vars(env: &Bound<'_, PyMapping>) -> Result<Vec<(String, String)>, String
                     .get_type()
                     .name()
                     .map_or_else(|_| "?".to_owned(), |n| text(&n));
-                return Err(format!("invalid {name}: expected a str value, not {kind}"));
+                return Ok(Err(format!(
+                    "invalid {name}: expected a str value, not {kind}"
+                )));
             }
         }
     }
-    Ok(vars)
+    Ok(Ok(vars))
 }
 
 /// A Python `str` as Rust text; a lone surrogate becomes U+FFFD, so a check refuses it.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -147,6 +149,15 @@ def test_thresholds_are_recorded_at_arm_and_switches_read_at_every_tick(state, t
     assert out["probed"] is False
 
 
+def test_the_log_keys_and_clf_unit_are_recorded_at_arm(state, target):
+    variables = env(LOG_CLF_DURATION_UNIT="ms", LOG_DURATION_KEYS="duration:s")
+    m = Monitor(variables, state_dir=state)
+    assert m.arm("api", "PR-1", target.url)["armed"] is True
+    recorded = json.loads((state / ".post-deploy-state-api" / "PR-1" / "target.json").read_text())
+    keys = recorded["settings"]["log_keys"]
+    assert keys["clf_unit"] == "ms" and keys["duration"] == ["duration:s"], keys
+
+
 def test_os_environ_is_read_at_every_call(state, target, monkeypatch):
     for k in list(os.environ):
         if k.startswith("ORCH_POST_DEPLOY_"):
@@ -216,6 +227,7 @@ HOSTILE_VARS = {
     "ENABLED": "perhaps",
     "REPOS": "api,../etc",
     "ROLLBACK_CMD": "'unclosed",
+    "LOG_CLF_DURATION_UNIT": "minutes",
 }
 
 
@@ -335,3 +347,58 @@ def test_a_huge_identifier_or_value_is_quoted_never_echoed_whole(state, target):
         assert len(repr(out)) < 4000, len(repr(out))
         assert "…[cut]" in out["reason"]
     assert files_under(state) == []
+
+
+class RaisingMapping(Mapping):
+    """A host's env mapping that raises `exc` whenever it is read."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def __getitem__(self, key: str) -> str:
+        raise self.exc
+
+    def __iter__(self):
+        raise self.exc
+
+    def __len__(self) -> int:
+        return 1
+
+    def items(self):
+        raise self.exc
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+def test_a_hosts_own_base_exceptions_propagate(state, target, exc):
+    m = Monitor(RaisingMapping(exc()), state_dir=state)
+    calls = [
+        lambda: m.arm("api", "PR-1", target.url),
+        lambda: m.tick("api", "PR-1"),
+        lambda: m.disarm("api", "PR-1"),
+        lambda: m.status(),
+        lambda: m.promote("api", "PR-1"),
+    ]
+    for call in calls:
+        with pytest.raises(exc):
+            call()
+    assert files_under(state) == []
+
+
+def test_an_exception_of_the_env_mapping_is_an_error_in_the_answer(state, target):
+    out = Monitor(RaisingMapping(RuntimeError("no variables today")), state_dir=state).arm(
+        "api", "PR-1", target.url
+    )
+    assert out["armed"] is False and "no variables today" in out["error"]["message"], out
+    assert files_under(state) == []
+
+
+def test_an_artefacts_dir_that_cannot_be_a_folder_writes_nothing(tmp_path, state, target):
+    m = Monitor(env(), state_dir=state)
+    for bad in [tmp_path / ("a" * 300) / "logs", f"{tmp_path}/x\x00y"]:
+        out = m.arm("api", "PR-1", target.url, artefacts_dir=bad)
+        assert out["armed"] is False and out["error"]["kind"] == "argument", out
+        assert "--artefacts-dir" in out["error"]["message"], out
+        assert files_under(state) == []
+        assert m.status() == []
+        assert m.tick("api", "PR-1")["finished"] is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state", "target-mode"]

@@ -35,6 +35,10 @@ pub(super) struct ServiceJson {
     pub(super) previous_spec: Option<SpecJson>,
     #[serde(deserialize_with = "nullable")]
     pub(super) update_status: Option<UpdateStatusJson>,
+    /// A fingerprint of the whole spec, as inspected: any change of it (image, replicas,
+    /// environment, anything) changes it.
+    #[serde(skip)]
+    pub(super) spec_print: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -75,6 +79,15 @@ pub(super) struct UpdateStatusJson {
     pub(super) message: String,
 }
 
+/// A 64-bit FNV-1a fingerprint of `bytes`, in hex: tells one spec from another, no secret in
+/// it (a spec's environment may hold some).
+fn fingerprint(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
 /// What the engine says when a service is not there.
 fn no_such_service(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
@@ -96,7 +109,17 @@ impl DockerCli {
                 failed(&what, &c)
             });
         }
-        first_of(&what, &c)
+        let raw: serde_json::Value = first_of(&what, &c)?;
+        let bad = |e: serde_json::Error| ControlError::BadOutput {
+            what: what.clone(),
+            detail: e.to_string(),
+        };
+        let mut json: ServiceJson = serde_json::from_value(raw.clone()).map_err(bad)?;
+        json.spec_print = raw
+            .get("Spec")
+            .map(|spec| fingerprint(spec.to_string().as_bytes()))
+            .unwrap_or_default();
+        Ok(json)
     }
 
     /// The task containers of the service `service_id` on this engine, by id and name.
@@ -146,6 +169,7 @@ impl DockerCli {
             image,
             image_id,
             previous_spec_image: json.previous_spec.as_ref().map(|s| s.image().to_owned()),
+            spec: json.spec_print,
         })
     }
 

@@ -17,25 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::binomial::tail_at_least;
 use crate::config::{Confidence, Ratio, WindowSettings};
 use crate::signals::{Millis, Observations, SpanCounts};
-
-/// HEALTHY or DEGRADED.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Verdict {
-    /// No rule fired (missing data is HEALTHY).
-    Healthy,
-    /// A rule fired.
-    Degraded,
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Healthy => "HEALTHY",
-            Self::Degraded => "DEGRADED",
-        })
-    }
-}
+pub use crate::vocabulary::Verdict;
 
 /// The name of the rule that fired, as `rule` in a tick's JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

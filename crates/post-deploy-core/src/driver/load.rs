@@ -59,17 +59,30 @@ impl Monitor<'_> {
                 format!("state file {name} was damaged ({detail}) and is kept as {kept_as}"),
             ),
         };
-        let progress = Progress {
+        let mut progress = Progress {
             damaged: Some(damaged.0),
             ..Progress::new(now)
         };
+        let mut note = damaged.1;
+        // The record of a rollback the window made is never lost with its progress.
+        let copy = StateFile::Rollback.name();
+        match store::load::<RollbackCopy>(store, key, StateFile::Rollback, &stamp)? {
+            Loaded::Missing => {}
+            Loaded::Ok(kept) => {
+                kept.restore(&mut progress);
+                note.push_str(&format!("; its rollback is known from {copy}"));
+            }
+            Loaded::Damaged { kept_as, detail } => note.push_str(&format!(
+                "; {copy} was damaged too ({detail}) and is kept as {kept_as}"
+            )),
+        }
         // Replaces the damaged file in place: until this write lands, the next call finds it
         // damaged again, never missing.
         store::save(store, key, StateFile::Progress, &progress)?;
         Ok(Found::Window {
             target,
             progress,
-            note: Some(damaged.1),
+            note: Some(note),
         })
     }
 

@@ -12,7 +12,6 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::classify::Verdict;
-use crate::config::CommandLine;
 use crate::config::{
     Config, ConfigError, SecretUrl, Switches, UrlError, VarSource, hide_userinfo, is_container_name,
 };
@@ -24,12 +23,14 @@ use crate::prometheus::probe_prometheus;
 use crate::rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 use crate::signals::probe_signals;
 use crate::store::{self, FileStore, Loaded, StateFile, Store, StoreError, WindowKey, WindowLock};
+use crate::traits::ContainerInfo;
+use crate::traits::same_service_image;
 use crate::traits::{AlertSink, Clock, ContainerControl, HttpProbe, ResumedRollback};
-use crate::traits::{CommandOutcome, ContainerInfo, ControlError, LogCursor, same_service_image};
 use crate::window::logbook;
 use crate::window::machine::{self, Command, Input, Need, Observed, Transition, half};
 use crate::window::{
-    EndReason, Outcome, Phase, PreviousImageSource, Progress, STATE_VERSION, WindowTarget,
+    EndReason, Outcome, Phase, PreviousImageSource, Progress, RollbackCopy, STATE_VERSION,
+    WindowTarget,
 };
 
 /// A fault that stops an arm, tick or disarm before it could run.
@@ -167,8 +168,13 @@ struct Answer {
 mod known_good;
 mod load;
 mod lock;
+mod names;
 mod outputs;
+mod service_logs;
 mod status;
+
+use names::artefacts_name;
+use service_logs::ServiceLogs;
 
 /// A window's state as a call finds it under the lock.
 #[expect(
@@ -273,8 +279,8 @@ impl<'a> Monitor<'a> {
             return Err(MonitorError::PreviousImage(crate::text::clip(i)));
         }
         if let Some(path) = &req.artefacts_dir {
-            self.store
-                .check_artefacts_dir(path)
+            artefacts_name(path)
+                .and_then(|()| self.store.check_artefacts_dir(path))
                 .map_err(|why| MonitorError::ArtefactsDir {
                     path: path.clone(),
                     why,
@@ -307,18 +313,10 @@ impl<'a> Monitor<'a> {
         if let Some(found) = self.existing(&key)? {
             return Ok(already_armed(base, found));
         }
+        // The pair has no window and this arm holds its lock: what it cannot finish, it
+        // removes, so a failed arm leaves no window behind.
         let (target, image_note) = self.new_target(req);
-        // The log first: the window exists only once target.json is whole.
-        let artefacts = target.artefacts_dir.as_deref();
-        self.store
-            .start_log(&key, artefacts, &logbook::header(&target))?;
-        store::save(
-            &*self.store,
-            &key,
-            StateFile::Progress,
-            &Progress::new(target.armed_at),
-        )?;
-        store::save(&*self.store, &key, StateFile::Target, &target)?;
+        self.start_window(&key, &target)?;
         let picture = self.write_picture(&key, &target, &Progress::new(target.armed_at));
         drop(_lock);
         self.publish_metrics(Some(&key), None);
@@ -342,13 +340,39 @@ impl<'a> Monitor<'a> {
         })
     }
 
+    /// Writes a new window: the log first, then `window.json`, then `target.json`; the window
+    /// exists only once `target.json` is whole. What cannot be finished is discarded: what
+    /// this arm wrote goes, and the window's place with it when nothing else is there.
+    fn start_window(&self, key: &WindowKey, target: &WindowTarget) -> Result<(), MonitorError> {
+        let fail = |e: StoreError, files: &[StateFile], log: bool| {
+            let _ = self.store.discard(key, files, log);
+            MonitorError::Store(e)
+        };
+        let artefacts = target.artefacts_dir.as_deref();
+        self.store
+            .start_log(key, artefacts, &logbook::header(target))
+            .map_err(|e| fail(e, &[], false))?;
+        // The window's own log is this arm's; a shared artefacts log keeps its section.
+        let log = artefacts.is_none();
+        let progress = Progress::new(target.armed_at);
+        store::save(&*self.store, key, StateFile::Progress, &progress)
+            .map_err(|e| fail(e, &[], log))?;
+        store::save(&*self.store, key, StateFile::Target, target)
+            .map_err(|e| fail(e, &[StateFile::Progress], log))?;
+        Ok(())
+    }
+
     /// The target a new window records, and a note when the container was not inspected.
     fn new_target(&self, req: &ArmRequest) -> (WindowTarget, String) {
         let now = self.fx.clock.now();
         let settings = self.config.window.clone();
+        let mut armed_spec = None;
         let inspected = match (req.container.as_deref(), req.service.as_deref()) {
             (Some(c), _) => Some(self.fx.control.inspect(c)),
-            (None, Some(s)) => Some(self.fx.control.inspect_service(s).map(|s| s.as_target())),
+            (None, Some(s)) => Some(self.fx.control.inspect_service(s).map(|s| {
+                armed_spec = Some(s.spec.clone()).filter(|spec| !spec.is_empty());
+                s.as_target()
+            })),
             (None, None) => None,
         };
         let (armed_image, image_note) = match inspected {
@@ -387,6 +411,7 @@ impl<'a> Monitor<'a> {
             previous_image,
             previous_image_source,
             armed_image,
+            armed_spec,
             artefacts_dir,
             deadline: add(now, settings.window),
             settings,
@@ -569,6 +594,7 @@ impl<'a> Monitor<'a> {
                     plan,
                 } => {
                     // Write-ahead: the intent is on disk before anything is run.
+                    self.save_rollback_copy(key, &progress, &intent)?;
                     store::save(&*self.store, key, StateFile::Progress, &intent)?;
                     self.trace.step(Step::IntentWritten);
                     self.deliver(&alerts);
@@ -576,8 +602,29 @@ impl<'a> Monitor<'a> {
                     self.trace.step(Step::RollbackRan);
                     observed.rollback = Some(result);
                 }
-                Transition::Done(end) => return self.conclude(key, &target, *end),
+                Transition::Done(end) => {
+                    if let Some(next) = &end.progress {
+                        self.save_rollback_copy(key, &progress, next)?;
+                    }
+                    return self.conclude(key, &target, *end);
+                }
             }
+        }
+    }
+
+    /// Writes `next`'s rollback record apart from its progress when it differs from the
+    /// one loaded, ahead of `window.json`: a damaged `window.json` never loses it.
+    fn save_rollback_copy(
+        &self,
+        key: &WindowKey,
+        loaded: &Progress,
+        next: &Progress,
+    ) -> Result<(), MonitorError> {
+        match RollbackCopy::of(next) {
+            Some(copy) if next.rollback != loaded.rollback => {
+                Ok(store::save(&*self.store, key, StateFile::Rollback, &copy)?)
+            }
+            _ => Ok(()),
         }
     }
 
@@ -771,43 +818,6 @@ impl<'a> Monitor<'a> {
         for alert in alerts {
             let _ = self.fx.alerts.send(alert);
         }
-    }
-}
-
-/// A control whose logs are a Swarm service's: [`probe_signals`] reads a target's logs
-/// through [`ContainerControl::read_logs`], which this answers with
-/// [`ContainerControl::read_service_logs`]; everything else is the control's own.
-struct ServiceLogs<'c>(&'c dyn ContainerControl);
-
-impl ContainerControl for ServiceLogs<'_> {
-    fn inspect(&self, container: &str) -> Result<ContainerInfo, ControlError> {
-        self.0.inspect(container)
-    }
-
-    fn image_id(&self, image: &str) -> Result<Option<String>, ControlError> {
-        self.0.image_id(image)
-    }
-
-    fn read_logs(
-        &self,
-        service: &str,
-        cursor: &LogCursor,
-        sink: &mut dyn FnMut(&[u8]),
-    ) -> Result<LogCursor, ControlError> {
-        self.0.read_service_logs(service, cursor, sink)
-    }
-
-    fn rollback(&self, container: &str, previous_image: &str) -> Result<(), ControlError> {
-        self.0.rollback(container, previous_image)
-    }
-
-    fn run_command(
-        &self,
-        command: &CommandLine,
-        env: &[(String, String)],
-        timeout: Duration,
-    ) -> Result<CommandOutcome, ControlError> {
-        self.0.run_command(command, env, timeout)
     }
 }
 

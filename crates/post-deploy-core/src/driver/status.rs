@@ -36,8 +36,8 @@ impl Monitor<'_> {
         let target = store::peek::<WindowTarget>(&*self.store, &key, StateFile::Target);
         let progress = store::peek::<Progress>(&*self.store, &key, StateFile::Progress);
         let mut row = WindowStatus {
-            repo: key.repo,
-            work_item: key.work_item,
+            repo: key.repo.clone(),
+            work_item: key.work_item.clone(),
             phase: Phase::Watching.as_str().to_owned(),
             verdict: Verdict::Healthy,
             action: ActionKind::None,
@@ -60,6 +60,12 @@ impl Monitor<'_> {
             Ok(p) => p,
             Err(e) => {
                 row.reason = format!("{}: {e}", StateFile::Progress.name());
+                if target.is_ok() {
+                    // Damaged (or lost) state: finished for every command, its rollback
+                    // known from the copy kept apart.
+                    row.phase = Phase::Finished.as_str().to_owned();
+                    self.kept_rollback(&key, &mut row);
+                }
                 return row;
             }
         };
@@ -104,5 +110,22 @@ impl Monitor<'_> {
             row.reason = format!("{}: {e}", StateFile::Target.name());
         }
         row
+    }
+
+    /// The verdict, action and ticks of a window whose progress cannot be read, from the
+    /// copy of its rollback record, when it made one.
+    fn kept_rollback(&self, key: &WindowKey, row: &mut WindowStatus) {
+        let Ok(copy) = store::peek::<RollbackCopy>(&*self.store, key, StateFile::Rollback) else {
+            return;
+        };
+        let mut p = Progress::new(row.armed_at.unwrap_or_default());
+        copy.restore(&mut p);
+        row.verdict = if p.ever_degraded {
+            Verdict::Degraded
+        } else {
+            Verdict::Healthy
+        };
+        row.action = machine::window_action(&p);
+        row.ticks = p.ticks;
     }
 }

@@ -448,6 +448,7 @@ impl Window {
             previous_image: None,
             previous_image_source: None,
             armed_image: None,
+            armed_spec: None,
             artefacts_dir: None,
             settings,
             prometheus: None,

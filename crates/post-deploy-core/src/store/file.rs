@@ -616,6 +616,54 @@ impl FileStore {
     fn known_good_name(repo: &RepoName) -> String {
         format!(".post-deploy-known-good-{repo}.json")
     }
+
+    /// Starts the log (see [`Store::start_log`]), making a missing artefacts folder.
+    fn start_log_in(
+        &self,
+        key: &WindowKey,
+        artefacts_dir: Option<&Path>,
+        header: &str,
+    ) -> Result<(), StoreError> {
+        if let Some(artefacts) = artefacts_dir {
+            fs_err::create_dir_all(artefacts).map_err(io("creating", artefacts))?;
+        }
+        let log = self.log_path(key, artefacts_dir);
+        // A FIFO or a device where the log belongs is never replaced nor written.
+        refuse_irregular(&log)?;
+        let Some(artefacts) = artefacts_dir else {
+            // The window's own folder, under its lock.
+            return write_atomic(
+                &self.window_path(key),
+                LOG_FILE,
+                header.as_bytes(),
+                Temporaries::Stale,
+            );
+        };
+        // An artefacts folder that other windows use holds their log: the first window to
+        // come makes it whole, and every other one adds its section, also when they arm at
+        // the same time.
+        let has_text = |log: &Path| fs_err::metadata(log).is_ok_and(|m| m.len() > 0);
+        if !has_text(&log) && write_new(artefacts, LOG_FILE, header.as_bytes())? {
+            return Ok(());
+        }
+        if has_text(&log) {
+            append(&log, format!("\n---\n\n{header}").as_bytes())
+        } else {
+            append(&log, header.as_bytes())
+        }
+    }
+}
+
+/// The folders of `path` that do not exist yet, outermost first.
+fn missing_ancestors(path: &Path) -> Vec<PathBuf> {
+    let mut missing: Vec<PathBuf> = path
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .take_while(|a| fs_err::symlink_metadata(a).is_err())
+        .map(Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    missing
 }
 
 impl Store for FileStore {
@@ -665,6 +713,24 @@ impl Store for FileStore {
         self.dir(key).remove(file.name())
     }
 
+    fn discard(&self, key: &WindowKey, files: &[StateFile], log: bool) -> Result<(), StoreError> {
+        let dir = self.dir(key);
+        for file in files {
+            dir.remove(file.name())?;
+        }
+        if log {
+            dir.remove(LOG_FILE)?;
+        }
+        // The lock last: it is held until the folder goes.
+        dir.remove(LOCK_FILE)?;
+        // Only empty folders go: anything else in them was not this arm's.
+        let _ = std::fs::remove_dir(dir.path());
+        if let Some(repo) = dir.path().parent() {
+            let _ = std::fs::remove_dir(repo);
+        }
+        Ok(())
+    }
+
     fn list(&self) -> Result<Vec<WindowKey>, StoreError> {
         list_windows(&self.state_dir)
     }
@@ -679,33 +745,15 @@ impl Store for FileStore {
         artefacts_dir: Option<&Path>,
         header: &str,
     ) -> Result<(), StoreError> {
-        if let Some(artefacts) = artefacts_dir {
-            fs_err::create_dir_all(artefacts).map_err(io("creating", artefacts))?;
+        // The folders this arm makes are removed again when it cannot start the log.
+        let made = artefacts_dir.map(missing_ancestors).unwrap_or_default();
+        let started = self.start_log_in(key, artefacts_dir, header);
+        if started.is_err() {
+            for folder in made.iter().rev() {
+                let _ = std::fs::remove_dir(folder);
+            }
         }
-        let log = self.log_path(key, artefacts_dir);
-        // A FIFO or a device where the log belongs is never replaced nor written.
-        refuse_irregular(&log)?;
-        let Some(artefacts) = artefacts_dir else {
-            // The window's own folder, under its lock.
-            return write_atomic(
-                &self.window_path(key),
-                LOG_FILE,
-                header.as_bytes(),
-                Temporaries::Stale,
-            );
-        };
-        // An artefacts folder that other windows use holds their log: the first window to
-        // come makes it whole, and every other one adds its section, also when they arm at
-        // the same time.
-        let has_text = |log: &Path| fs_err::metadata(log).is_ok_and(|m| m.len() > 0);
-        if !has_text(&log) && write_new(artefacts, LOG_FILE, header.as_bytes())? {
-            return Ok(());
-        }
-        if has_text(&log) {
-            append(&log, format!("\n---\n\n{header}").as_bytes())
-        } else {
-            append(&log, header.as_bytes())
-        }
+        started
     }
 
     fn append_log_row(

@@ -159,6 +159,20 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn discard(&self, key: &WindowKey, files: &[StateFile], log: bool) -> Result<(), StoreError> {
+        let mut inner = self.inner();
+        for file in files {
+            inner.files.remove(&(key.clone(), file.name().to_owned()));
+        }
+        if log {
+            inner.logs.remove(&log_key(key, None));
+        }
+        if !inner.files.keys().any(|(k, _)| k == key) {
+            inner.windows.remove(key);
+        }
+        Ok(())
+    }
+
     fn try_lock(&self, key: &WindowKey) -> Result<Option<WindowLock>, StoreError> {
         if !self.inner().locks.insert(key.clone()) {
             return Ok(None);

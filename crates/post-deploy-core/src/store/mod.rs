@@ -97,6 +97,9 @@ impl WindowKey {
 pub const TARGET_FILE: &str = "target.json";
 /// The file rewritten at every tick.
 pub const PROGRESS_FILE: &str = "window.json";
+/// A second copy of a window's rollback record, written ahead of `window.json` whenever the
+/// record changes, so a damaged `window.json` never loses what the window did.
+pub const ROLLBACK_FILE: &str = "rollback.json";
 
 /// A window's state files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -105,6 +108,8 @@ pub enum StateFile {
     Target,
     /// How far it got: rewritten whole at every tick (`window.json`).
     Progress,
+    /// The window's rollback, kept apart from its progress (`rollback.json`).
+    Rollback,
 }
 
 impl StateFile {
@@ -114,6 +119,7 @@ impl StateFile {
         match self {
             Self::Target => TARGET_FILE,
             Self::Progress => PROGRESS_FILE,
+            Self::Rollback => ROLLBACK_FILE,
         }
     }
 }
@@ -207,6 +213,21 @@ pub trait Store {
     /// # Errors
     /// [`StoreError`] when the windows cannot be listed.
     fn list(&self) -> Result<Vec<WindowKey>, StoreError>;
+
+    /// Removes what an arm that failed under the window's lock wrote: the state `files`, the
+    /// window's own log when `log` (it wrote one), its lock, then the window's place itself
+    /// when nothing else is in it, so a failed arm leaves no window behind. What it did not
+    /// write (a file planted in its way) stays.
+    ///
+    /// # Errors
+    /// [`StoreError`] when a file cannot be removed.
+    fn discard(&self, key: &WindowKey, files: &[StateFile], log: bool) -> Result<(), StoreError> {
+        let _ = log;
+        for file in files {
+            self.remove(key, *file)?;
+        }
+        Ok(())
+    }
 
     /// Checks, before anything is written, that a log can be kept in `artefacts_dir`.
     ///

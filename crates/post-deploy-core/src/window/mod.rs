@@ -52,6 +52,10 @@ pub struct WindowTarget {
     /// [`ServiceInfo::as_target`](crate::ServiceInfo::as_target) gives it (the image of its
     /// spec); `None` when it could not be inspected.
     pub armed_image: Option<ContainerInfo>,
+    /// A service's spec at arm, as [`ServiceInfo::spec`](crate::ServiceInfo::spec)
+    /// fingerprints it (fencing: a spec this window did not write supersedes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub armed_spec: Option<String>,
     /// Where the log artefact goes; `None`: the window's folder.
     pub artefacts_dir: Option<PathBuf>,
     /// Thresholds, window and interval, as at arm.
@@ -172,6 +176,53 @@ impl RollbackRecord {
             self.state,
             RollbackState::Done { .. } | RollbackState::Unknown { .. }
         )
+    }
+}
+
+/// What a window keeps of its rollback apart from its progress (`rollback.json`): written
+/// ahead of `window.json` whenever the rollback record changes, so a damaged `window.json`
+/// never loses the record of a rollback the window made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackCopy {
+    /// The rollback record.
+    pub rollback: RollbackRecord,
+    /// Whether the window had been DEGRADED when it was written.
+    pub ever_degraded: bool,
+    /// The first degradation's reason.
+    pub degraded_reason: Option<String>,
+    /// Ticks that probed when it was written (the window made at least these).
+    pub ticks: u64,
+}
+
+impl RollbackCopy {
+    /// The copy of `p`'s rollback, when it has one.
+    #[must_use]
+    pub fn of(p: &Progress) -> Option<Self> {
+        Some(Self {
+            rollback: p.rollback.clone()?,
+            ever_degraded: p.ever_degraded,
+            degraded_reason: p.degraded_reason.clone(),
+            ticks: p.ticks,
+        })
+    }
+
+    /// Puts the record back into the progress that replaced a damaged one. A rollback only
+    /// intended when the state was lost may have run: its outcome is unknown, and it is never
+    /// run again.
+    pub fn restore(self, p: &mut Progress) {
+        let mut rollback = self.rollback;
+        if rollback.state == RollbackState::Intended {
+            rollback.state = RollbackState::Unknown {
+                detail: "the window's state was damaged while its rollback was in flight: its \
+                         outcome is unknown and it is not run again"
+                    .to_owned(),
+            };
+        }
+        p.rollback = Some(rollback);
+        p.ever_degraded = self.ever_degraded;
+        p.degraded_reason = self.degraded_reason;
+        p.ticks = self.ticks;
     }
 }
 

@@ -81,6 +81,8 @@ pub struct World {
     pub previous_spec: RefCell<Option<String>>,
     /// The service's task containers.
     pub service_tasks: RefCell<Vec<ContainerInfo>>,
+    /// The fingerprint of the service's spec the fake engine reports.
+    pub spec: RefCell<String>,
     /// What the services' registry answers for (image, id of its config); it is
     /// [`REGISTRY`].
     pub registry: RefCell<Vec<(String, String)>>,
@@ -197,6 +199,7 @@ impl World {
             spec_override: RefCell::new(None),
             previous_spec: RefCell::new(Some("api:1.0".to_owned())),
             service_tasks: RefCell::new(vec![task("7a5c0000aaaa", "api-svc.1.t1")]),
+            spec: RefCell::new("spec-at-arm".to_owned()),
             registry: RefCell::new(Vec::new()),
             registry_down: Cell::new(false),
             removed_images: RefCell::new(Vec::new()),
@@ -343,6 +346,7 @@ impl ContainerControl for World {
             image,
             previous_spec_image: self.previous_spec.borrow().clone(),
             tasks: self.service_tasks.borrow().clone(),
+            spec: self.spec.borrow().clone(),
         })
     }
 

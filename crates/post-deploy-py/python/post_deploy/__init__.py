@@ -9,7 +9,8 @@ other.
 
 Calls never raise: a fault comes back as ``error: {"kind": ..., "message": ...}`` in the
 answer, with ``armed: False`` (arm) or ``finished: True`` (tick, disarm). Only an argument of
-the wrong Python type raises ``TypeError``. A tick releases the GIL while it probes, reads
+the wrong Python type raises ``TypeError``, and a ``KeyboardInterrupt`` or ``SystemExit``
+that the host's own ``env`` mapping raises propagates. A tick releases the GIL while it probes, reads
 logs and rolls back.
 
 An operator's commands are there too: ``extend``, ``rollback`` and ``promote`` answer as the

@@ -88,14 +88,10 @@ pub(super) fn end_of(
         };
         format!("window ended DEGRADED ({first}); {acted}; {now_state} at the deadline")
     } else if is_blind(p) {
-        let source = match &target.prometheus {
-            Some(source) => format!("Prometheus at {}", source.url.redacted()),
-            None => format!("the logs of {}", target.describe()),
-        };
         format!(
-            "window ended HEALTHY after {} ticks, but BLIND: the 5xx signal ({source}) was \
-             missing in {} of {} probing ticks",
-            p.ticks, p.ratio_missing, p.ticks
+            "window ended HEALTHY after {} ticks, but {}",
+            p.ticks,
+            blindness(target, p)
         )
     } else {
         format!("window ended HEALTHY after {} ticks", p.ticks)
@@ -165,8 +161,10 @@ pub fn finish(
         EndReason::NotRecovered => Some(false),
         _ => Some(last == Some(Verdict::Healthy)),
     };
-    // Only a window that ran its course can be blind; one ended early saw too little to say.
-    let blind = end == EndReason::Deadline && !p.ever_degraded && is_blind(p);
+    // A window that ran its course, or one an operator promoted (it would be proved good),
+    // can be blind; one ended otherwise proves nothing and is not called blind.
+    let blind =
+        matches!(end, EndReason::Deadline | EndReason::Promoted) && !p.ever_degraded && is_blind(p);
     p.phase = Phase::Finished;
     p.outcome = Some(Outcome {
         verdict,
@@ -177,6 +175,18 @@ pub fn finish(
         at: now,
         blind,
     });
+}
+
+/// What made the window blind: which signal was missing, from where, and how often.
+pub(super) fn blindness(target: &WindowTarget, p: &Progress) -> String {
+    let source = match &target.prometheus {
+        Some(source) => format!("Prometheus at {}", source.url.redacted()),
+        None => format!("the logs of {}", target.describe()),
+    };
+    format!(
+        "BLIND: the 5xx signal ({source}) was missing in {} of {} probing ticks",
+        p.ratio_missing, p.ticks
+    )
 }
 
 /// Whether the signal the window was armed to read was missing in more than half of its

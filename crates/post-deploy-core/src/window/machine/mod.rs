@@ -183,6 +183,9 @@ fn disarm(input: &Input<'_>, observed: &Observed) -> Transition {
     if progress.phase != Phase::Watching {
         return done(None, Vec::new(), None, replay(target, progress));
     }
+    if let Some(p) = end_damaged(input) {
+        return finished(target, p, Vec::new());
+    }
     let mut p = progress.clone();
     let mut got = Gathered::default();
     // As a tick would: an interrupted rollback is settled before the window ends.
@@ -245,7 +248,7 @@ fn tick(input: &Input<'_>, observed: &Observed) -> Transition {
         Err(need) => return Transition::Need(need),
     };
     let current = current.as_ref();
-    if let Some(reason) = fenced(target, &p, current) {
+    if let Some(reason) = fenced(target, &p, current).or_else(|| respecced(target, &p, observed)) {
         let reason = with_settled(reason, got.settled.as_ref());
         let last = p.last.as_ref().map(|l| l.verdict);
         finish(&mut p, EndReason::Superseded, reason, last, now);
@@ -349,6 +352,12 @@ fn ends_now(input: &Input<'_>, p: &Progress) -> Option<(EndReason, String)> {
                 .to_owned(),
         ));
     }
+    damaged(input, p).map(|reason| (EndReason::Damaged, reason))
+}
+
+/// Why a window whose state was damaged ends, whichever command reads it first; `None` when
+/// its state is whole.
+fn damaged(input: &Input<'_>, p: &Progress) -> Option<String> {
     let kept_as = p.damaged.as_ref()?;
     // What loading found, when it was this call that found it.
     let found = if input.notes.is_empty() {
@@ -359,10 +368,21 @@ fn ends_now(input: &Input<'_>, p: &Progress) -> Option<(EndReason, String)> {
     } else {
         input.notes.join("; ")
     };
-    Some((
-        EndReason::Damaged,
-        format!("{found}: it cannot know what it already did, and ends without acting"),
+    Some(format!(
+        "{found}: it cannot know what it already did, and ends without acting"
     ))
+}
+
+/// A watching window whose state was damaged, finished by whichever command read it first.
+fn end_damaged(input: &Input<'_>) -> Option<Progress> {
+    if input.progress.phase != Phase::Watching {
+        return None;
+    }
+    let reason = damaged(input, input.progress)?;
+    let mut p = input.progress.clone();
+    let last = p.last.as_ref().map(|l| l.verdict);
+    finish(&mut p, EndReason::Damaged, reason, last, input.now);
+    Some(p)
 }
 
 /// `reason`, and how an interrupted rollback was settled on this tick, when it was.
@@ -463,14 +483,7 @@ impl Rollback<'_> {
                 *reason = format!("{reason}: FAILED: {detail}");
                 got.row_notes.push(format!("rollback FAILED: {detail}"));
                 let event = AlertEvent::RollbackFailed;
-                let a = alert(
-                    target,
-                    event,
-                    Verdict::Degraded,
-                    ActionKind::Rollback,
-                    detail,
-                    now,
-                );
+                let a = alert(target, event, verdict, ActionKind::Rollback, detail, now);
                 send_once(p, &mut got.alerts, a);
                 RollbackState::Failed {
                     detail: detail.clone(),
@@ -832,6 +845,25 @@ fn fenced(
         target.describe(),
         quote(&now_running.image_ref),
         quote(&armed.image_ref)
+    ))
+}
+
+/// Whether the target service's spec was changed by someone else since arm (replicas,
+/// environment, anything but the image, which [`fenced`] compares): a window whose rollback
+/// has not run yet never wrote it, so the service is no longer the deploy it watches.
+fn respecced(target: &WindowTarget, p: &Progress, observed: &Observed) -> Option<String> {
+    let armed = target.armed_spec.as_ref()?;
+    let Some(Ok(now)) = &observed.service else {
+        return None;
+    };
+    if p.rollback.is_some() || now.spec.is_empty() || now.spec == *armed {
+        return None;
+    }
+    Some(format!(
+        "superseded: the spec of {} was changed since arm (spec {armed} is now {}), not by \
+         this window",
+        target.describe(),
+        now.spec
     ))
 }
 

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use super::end::{blindness, is_blind};
 use super::{
-    Gathered, Input, Need, Observed, Rollback, Transition, current, done, facts, finish, finished,
-    progress_outcome, reconcile, replay,
+    Gathered, Input, Need, Observed, Rollback, Transition, alert, current, done, end_damaged,
+    facts, finish, finished, progress_outcome, reconcile, replay, send_once,
 };
+use crate::alert::AlertEvent;
 use crate::config::RollbackMode;
 use crate::decide::{ImageCheck, plan_rollback};
 use crate::window::{EndReason, Phase, Progress};
@@ -37,6 +39,17 @@ fn refused(input: &Input<'_>, why: String) -> Transition {
 
 /// Refuses any operator command on a window that is not watching.
 fn watching(input: &Input<'_>) -> Result<(), Transition> {
+    // A window whose state was damaged is finished, whoever reads it first.
+    if let Some(p) = end_damaged(input) {
+        let why = p.outcome.as_ref().map_or_else(String::new, |o| {
+            format!("the window has finished: {}", o.reason)
+        });
+        let mut next = finished(input.target, p, Vec::new());
+        if let Transition::Done(end) = &mut next {
+            end.refused = Some(why);
+        }
+        return Err(next);
+    }
     if input.progress.phase == Phase::Watching {
         return Ok(());
     }
@@ -100,22 +113,39 @@ pub(super) fn promote(input: &Input<'_>) -> Transition {
     if let Err(no) = watching(input) {
         return no;
     }
+    let Input { target, now, .. } = *input;
     let mut p = input.progress.clone();
     let last = p.last.as_ref().map(|l| l.verdict);
     let reason = if p.ever_degraded || p.rollback.is_some() {
         "promoted by an operator; it was DEGRADED or rolled back, so its image is not recorded \
          as known good"
+            .to_owned()
+    } else if is_blind(&p) {
+        // Blind so far by the rule the deadline applies: a promote proves nothing it could
+        // not see.
+        format!(
+            "promoted by an operator after {} ticks, but {}: its image is not recorded as \
+             known good",
+            p.ticks,
+            blindness(target, &p)
+        )
     } else {
-        "promoted by an operator: the window ended as good"
+        "promoted by an operator: the window ended as good".to_owned()
     };
-    finish(
-        &mut p,
-        EndReason::Promoted,
-        reason.to_owned(),
-        last,
-        input.now,
-    );
-    finished(input.target, p, Vec::new())
+    finish(&mut p, EndReason::Promoted, reason, last, now);
+    let mut alerts = Vec::new();
+    if let Some(o) = p.outcome.clone().filter(|o| o.blind) {
+        let a = alert(
+            target,
+            AlertEvent::Blind,
+            o.verdict,
+            o.action,
+            &o.reason,
+            now,
+        );
+        send_once(&mut p, &mut alerts, a);
+    }
+    finished(target, p, alerts)
 }
 
 /// `rollback`: the operator's rollback, through the same guards and write-ahead path as an

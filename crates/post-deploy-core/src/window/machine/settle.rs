@@ -18,56 +18,21 @@ pub(super) fn reconcile(
     observed: &Observed,
     got: &mut Gathered,
 ) -> Result<Option<String>, Need> {
-    let Input { target, now, .. } = *input;
     let Some(record) = p.rollback.as_ref() else {
         return Ok(None);
     };
     if record.state != RollbackState::Intended {
         return Ok(None);
     }
-    // Finishing an interrupted recreate changes containers: only when the switches allow a
-    // rollback now. Otherwise the rollback is judged from what the container runs.
-    let may_resume = input.switches.enabled && input.switches.rollback == RollbackMode::Auto;
     let state = match &record.plan {
         RollbackPlan::Docker {
             container,
             previous_image,
             previous_image_id,
-        } => match &observed.resumed {
-            None if may_resume => return Err(Need::Resume),
-            None => {
-                let Some(current) = &observed.container else {
-                    return Err(Need::Container);
-                };
-                let why = " (not resumed: the switches allow no rollback now)";
-                let previous = (previous_image.as_str(), previous_image_id.as_str());
-                judge_by_image(target, container, previous, current, why)
-            }
-            Some(Ok(ResumedRollback::Finished { detail })) => RollbackState::Done {
-                detail: format!("a crash interrupted the rollback; {detail}"),
-            },
-            Some(Ok(ResumedRollback::Reverted { detail })) => RollbackState::Failed {
-                detail: format!("a crash interrupted the rollback; {detail}"),
-            },
-            Some(Ok(ResumedRollback::NotSettled { detail })) => {
-                let Some(current) = &observed.container else {
-                    return Err(Need::Container);
-                };
-                let why = if detail.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({detail})")
-                };
-                let previous = (previous_image.as_str(), previous_image_id.as_str());
-                judge_by_image(target, container, previous, current, &why)
-            }
-            Some(Err(e)) => RollbackState::Unknown {
-                detail: format!(
-                    "a crash interrupted the rollback of {container} and the engine cannot be \
-                     asked ({e}); not run again"
-                ),
-            },
-        },
+        } => {
+            let previous = (previous_image.as_str(), previous_image_id.as_str());
+            settle_recreate(input, container, previous, observed)?
+        }
         // `docker service update` leaves nothing half-done to resume: the engine converges
         // the service on its own; the rollback is judged from the image of its spec.
         RollbackPlan::Service {
@@ -75,19 +40,14 @@ pub(super) fn reconcile(
             previous_image,
             previous_image_id,
         } => {
-            let current = match current(target, observed) {
+            let current = match current(input.target, observed) {
                 Ok(Some(current)) => current,
                 Ok(None) => Err(ControlError::ServiceNotFound(service.clone())),
                 Err(need) => return Err(need),
             };
             let previous = (previous_image.as_str(), previous_image_id.as_str());
-            judge_by_image(
-                target,
-                &format!("service {service}"),
-                previous,
-                &current,
-                "",
-            )
+            let what = format!("service {service}");
+            judge_by_image(input.target, &what, previous, &current, "")
         }
         RollbackPlan::Command { command } => RollbackState::Unknown {
             detail: format!(
@@ -96,20 +56,81 @@ pub(super) fn reconcile(
             ),
         },
     };
+    Ok(Some(settled(input, p, state, got)))
+}
+
+/// An interrupted built-in recreate of `container`: resumed when the switches allow a
+/// rollback now (finishing it changes containers), else, and when resuming did not settle
+/// it, judged from the image the container runs.
+fn settle_recreate(
+    input: &Input<'_>,
+    container: &str,
+    previous: (&str, &str),
+    observed: &Observed,
+) -> Result<RollbackState, Need> {
+    let may_resume = input.switches.enabled && input.switches.rollback == RollbackMode::Auto;
+    let by_image = |why: &str| match &observed.container {
+        None => Err(Need::Container),
+        Some(current) => Ok(judge_by_image(
+            input.target,
+            container,
+            previous,
+            current,
+            why,
+        )),
+    };
+    match &observed.resumed {
+        None if may_resume => Err(Need::Resume),
+        None => by_image(" (not resumed: the switches allow no rollback now)"),
+        Some(Ok(ResumedRollback::Finished { detail })) => Ok(RollbackState::Done {
+            detail: format!("a crash interrupted the rollback; {detail}"),
+        }),
+        Some(Ok(ResumedRollback::Reverted { detail })) => Ok(RollbackState::Failed {
+            detail: format!("a crash interrupted the rollback; {detail}"),
+        }),
+        Some(Ok(ResumedRollback::NotSettled { detail })) if detail.is_empty() => by_image(""),
+        Some(Ok(ResumedRollback::NotSettled { detail })) => by_image(&format!(" ({detail})")),
+        Some(Err(e)) => Ok(RollbackState::Unknown {
+            detail: format!(
+                "a crash interrupted the rollback of {container} and the engine cannot be \
+                 asked ({e}); not run again"
+            ),
+        }),
+    }
+}
+
+/// Records how an interrupted rollback was settled in `p`, with its alert when it failed or
+/// its outcome is unknown; returns what was found.
+fn settled(
+    input: &Input<'_>,
+    p: &mut Progress,
+    state: RollbackState,
+    got: &mut Gathered,
+) -> String {
     let (event, note) = match &state {
         RollbackState::Unknown { detail } => (Some(AlertEvent::RollbackUnknown), detail.clone()),
         RollbackState::Failed { detail } => (Some(AlertEvent::RollbackFailed), detail.clone()),
         RollbackState::Done { detail } => (None, detail.clone()),
         RollbackState::Intended => (None, String::new()),
     };
+    // An automatic rollback was decided on a DEGRADED tick; an operator's leaves the verdict
+    // what the signals said, and its alert says the same as the window.
+    if !p.rollback.as_ref().is_some_and(|r| r.by_operator) {
+        p.ever_degraded = true;
+    }
+    let verdict = match (&p.last, p.ever_degraded) {
+        (_, true) => Verdict::Degraded,
+        (Some(last), false) => last.verdict,
+        (None, false) => Verdict::Healthy,
+    };
     if let Some(event) = event {
         let a = alert(
-            target,
+            input.target,
             event,
-            Verdict::Degraded,
+            verdict,
             ActionKind::Rollback,
             &note,
-            now,
+            input.now,
         );
         send_once(p, &mut got.alerts, a);
     }
@@ -119,8 +140,7 @@ pub(super) fn reconcile(
             p.since_rollback = Some(Observations::default());
         }
     }
-    p.ever_degraded = true;
-    Ok(Some(note))
+    note
 }
 
 /// An interrupted docker rollback judged from the image the container runs alone: the
