@@ -56,6 +56,7 @@
 )]
 
 pub mod access_log;
+pub mod binomial;
 pub mod config;
 pub mod store;
 pub mod window;
@@ -76,8 +77,12 @@ mod vocabulary;
 
 pub use access_log::{LogCounts, LogFormat};
 pub use alert::{Alert, AlertEvent, AlertSubject};
-pub use classify::{Classification, LatencyCheck, Rule, Verdict, classify};
-pub use config::{Config, ConfigError, RollbackMode, Switches, VarSource, WindowSettings};
+pub use classify::{
+    Classification, LatencyCheck, RatioCheck, Rule, RuleName, Span, Tail, Verdict, classify,
+};
+pub use config::{
+    Confidence, Config, ConfigError, RollbackMode, Switches, VarSource, WindowSettings,
+};
 pub use decide::{
     Action, ActionKind, AlertOnlyReason, Decision, Facts, ImageCheck, RollbackPlan, decide_action,
 };
@@ -87,7 +92,7 @@ pub use outcome::{ArmOutcome, OperatorOutcome, TickOutcome, WindowStatus};
 pub use rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 pub use signals::{
     HealthSample, HealthSignal, LatencyReading, LogRead, LogSignal, LogTiming, Millis,
-    Observations, ProbeFailure, Signals, WindowTotals, probe_signals,
+    Observations, ProbeFailure, RecentTotals, Signals, SpanCounts, WindowTotals, probe_signals,
 };
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use traits::{

@@ -201,6 +201,22 @@ pub struct WindowTotals {
     /// The latency quantile, when the latency rule asked for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyReading>,
+    /// The same over the recent span, when the recent rules are on and the span is shorter
+    /// than the time since arm (else the window's totals are the span's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recent: Option<RecentTotals>,
+}
+
+/// A Prometheus server's counts over the recent span.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentTotals {
+    /// Requests in the span.
+    pub requests: u64,
+    /// Of those, 5xx answers.
+    pub errors_5xx: u64,
+    /// The latency quantile over the span, when the latency rule asked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyReading>,
 }
 
 /// The access-log signal of one tick: where the window's request and 5xx counts come from.
@@ -399,6 +415,31 @@ pub struct Observations {
     /// Lines of the window's logs that were not access lines.
     #[serde(default)]
     pub unparsed: u64,
+    /// The counts of the recent span at the latest tick; `None` when the recent rules are
+    /// off (or the span is the whole window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recent: Option<SpanCounts>,
+}
+
+/// The counts of the recent span: the ticks later than the latest tick's time minus
+/// `RECENT_S`, or a Prometheus server's counts over that span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SpanCounts {
+    /// The span, whole seconds.
+    pub seconds: u64,
+    /// Access lines (requests) in the span.
+    pub requests: u64,
+    /// Of those, 5xx answers.
+    pub errors_5xx: u64,
+    /// Requests with a known duration in the span.
+    #[serde(default)]
+    pub timed: u64,
+    /// Of those, slower than `LATENCY_MS`.
+    #[serde(default)]
+    pub slow: u64,
+    /// The span's latency quantile from Prometheus, as last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<Millis>,
 }
 
 impl Observations {
@@ -453,6 +494,8 @@ impl Observations {
         next.timed = self.timed.saturating_add(gained(after.timed, before.timed));
         next.slow = self.slow.saturating_add(gained(after.slow, before.slow));
         next.latency_ms = None;
+        // Recovery is judged on what came after the rollback as a whole.
+        next.recent = None;
         next
     }
 

@@ -289,6 +289,9 @@ fn ended(repo: &str, work_item: &str) -> Value {
         "consecutive_failures": 0,
         "window_requests": 0,
         "window_errors_5xx": 0,
+        "recent_requests": 0,
+        "recent_errors_5xx": 0,
+        "rule": null,
         "deadline": null,
     })
 }

@@ -16,7 +16,11 @@ use crate::id::{IdError, RepoName};
 use crate::prometheus::{PrometheusSource, Selector};
 pub use crate::vocabulary::Ratio;
 
+mod judging;
 mod url;
+
+pub use judging::Confidence;
+use judging::{confidence, recent_span};
 
 pub use url::{
     Credentials, MAX_URL_LEN, SecretUrl, Secrets, UrlError, hide_userinfo, percent_decode,
@@ -54,6 +58,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (LOG_DURATION_KEYS, DEFAULT_DURATION_KEYS),
     (LOG_CLF_DURATION_UNIT, "us"),
     (SELF_SERVICE, "orchestrator"),
+    (RECENT_S, "120"),
+    (CONFIDENCE, "0"),
 ];
 
 /// `ORCH_POST_DEPLOY_ENABLED`: the kill switch.
@@ -109,6 +115,15 @@ pub const PROMETHEUS_REQUESTS: &str = "ORCH_POST_DEPLOY_PROMETHEUS_REQUESTS";
 pub const PROMETHEUS_ERRORS: &str = "ORCH_POST_DEPLOY_PROMETHEUS_ERRORS";
 /// `ORCH_POST_DEPLOY_PROMETHEUS_LATENCY`: histogram bucket selector for the latency rule.
 pub const PROMETHEUS_LATENCY: &str = "ORCH_POST_DEPLOY_PROMETHEUS_LATENCY";
+
+/// `ORCH_POST_DEPLOY_RECENT_S`: the recent span in seconds; `0` turns the recent rules off.
+pub const RECENT_S: &str = "ORCH_POST_DEPLOY_RECENT_S";
+/// `ORCH_POST_DEPLOY_CONFIDENCE`: `0`, or the confidence a ratio rule needs to fire.
+pub const CONFIDENCE: &str = "ORCH_POST_DEPLOY_CONFIDENCE";
+/// The recent span when `RECENT_S` is unset (and the interval is not longer).
+pub const DEFAULT_RECENT_S: u64 = 120;
+/// The lowest and highest `CONFIDENCE` accepted besides 0.
+pub const CONFIDENCE_RANGE: std::ops::RangeInclusive<f64> = 0.5..=0.9999;
 
 /// The lowest and highest `LATENCY_QUANTILE` accepted.
 pub const QUANTILE_RANGE: std::ops::RangeInclusive<f64> = 0.5..=0.999;
@@ -198,6 +213,24 @@ pub struct WindowSettings {
     /// `LATENCY_QUANTILE`: the quantile the latency rule judges (0.5..0.999).
     #[serde(default = "default_quantile")]
     pub latency_quantile: Ratio,
+    /// `RECENT_S`: the recent span the ratio rules also judge; zero: the recent rules are
+    /// off. A window armed before the span was recorded has none (zero).
+    #[serde(default, with = "secs")]
+    pub recent: Duration,
+    /// `CONFIDENCE`: how sure a ratio rule must be that the true ratio is above its
+    /// threshold; [`Confidence::OFF`] (also for a window armed before it was recorded): the
+    /// measured ratio alone.
+    #[serde(default)]
+    pub confidence: Confidence,
+}
+
+impl WindowSettings {
+    /// The recent span as the rules use it: `None` when the recent rules are off (zero) or the
+    /// span is at least the window (then it is the window, and the window's rules judge it).
+    #[must_use]
+    pub fn recent_span(&self) -> Option<Duration> {
+        (!self.recent.is_zero() && self.recent < self.window).then_some(self.recent)
+    }
 }
 
 fn default_quantile() -> Ratio {
@@ -216,6 +249,8 @@ impl Default for WindowSettings {
             latency_ms: None,
             latency_quantile: default_quantile(),
             log_keys: LogKeys::default(),
+            recent: Duration::ZERO,
+            confidence: Confidence::OFF,
         }
     }
 }
@@ -608,6 +643,8 @@ impl Config {
             latency_ms,
             latency_quantile,
             log_keys,
+            recent: recent_span(vars, interval)?,
+            confidence: confidence(vars)?,
         })
     }
 

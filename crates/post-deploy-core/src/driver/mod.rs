@@ -662,6 +662,7 @@ impl<'a> Monitor<'a> {
                     signals.logs = probe_prometheus(
                         source,
                         since_arm,
+                        settings.recent_span(),
                         quantile,
                         settings.health_timeout,
                         self.fx.http,
@@ -829,9 +830,14 @@ fn not_armed(repo: &RepoName, work_item: &WorkItem) -> TickOutcome {
         consecutive_failures: 0,
         window_requests: 0,
         window_errors_5xx: 0,
+        recent_requests: 0,
+        recent_errors_5xx: 0,
+        rule: None,
         window_timed_requests: None,
         window_slow_requests: None,
         window_latency_ms: None,
+        recent_timed_requests: None,
+        recent_slow_requests: None,
         deadline: None,
     }
 }
@@ -846,6 +852,15 @@ fn replay_without_target(key: &WindowKey, p: &Progress, o: &Outcome) -> TickOutc
         consecutive_failures: p.observations.consecutive_failures,
         window_requests: p.observations.requests,
         window_errors_5xx: p.observations.errors_5xx,
+        recent_requests: p
+            .observations
+            .recent
+            .map_or(p.observations.requests, |r| r.requests),
+        recent_errors_5xx: p
+            .observations
+            .recent
+            .map_or(p.observations.errors_5xx, |r| r.errors_5xx),
+        rule: p.degraded_rule,
         ..not_armed(&key.repo, &key.work_item)
     }
 }

@@ -42,6 +42,7 @@ impl Monitor<'_> {
             armed_at: target.as_ref().ok().map(|t| t.armed_at),
             deadline: target.as_ref().ok().map(|t| t.deadline),
             reason: String::new(),
+            rule: None,
         };
         let p = match &progress {
             Ok(p) => p,
@@ -58,6 +59,7 @@ impl Monitor<'_> {
         };
         row.phase = p.phase.as_str().to_owned();
         row.ticks = p.ticks;
+        row.rule = p.degraded_rule;
         if let Ok(t) = &target {
             row.deadline = Some(p.deadline(t));
         }
