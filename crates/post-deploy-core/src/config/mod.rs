@@ -20,7 +20,7 @@ mod judging;
 mod url;
 
 pub use judging::Confidence;
-use judging::{confidence, recent_span};
+use judging::{confidence, metrics_file, recent_span};
 
 pub use url::{
     Credentials, MAX_URL_LEN, SecretUrl, Secrets, UrlError, hide_userinfo, percent_decode,
@@ -554,17 +554,7 @@ impl Config {
                 )
             })?),
         };
-        let metrics_file = match vars.get(METRICS_FILE) {
-            None => None,
-            Some(v) if v.chars().any(char::is_control) || v.ends_with('/') => {
-                return Err(ConfigError::invalid(
-                    METRICS_FILE,
-                    vars.raw(METRICS_FILE),
-                    "expected the path of a file, e.g. /var/lib/node_exporter/post-deploy.prom",
-                ));
-            }
-            Some(v) => Some(PathBuf::from(v)),
-        };
+        let metrics_file = metrics_file(vars)?;
         Ok(Switches {
             enabled,
             rollback,

@@ -309,7 +309,7 @@ impl<'a> Monitor<'a> {
         }
         self.store.create(&key)?;
         // Only one arm of a pair writes; a concurrent one waits for the lock and then finds it.
-        let _lock = self.wait_for_lock(&key)?;
+        let lock = self.wait_for_lock(&key)?;
         if let Some(found) = self.existing(&key)? {
             return Ok(already_armed(base, found));
         }
@@ -317,13 +317,7 @@ impl<'a> Monitor<'a> {
         // removes, so a failed arm leaves no window behind.
         let (target, image_note) = self.new_target(req);
         self.start_window(&key, &target)?;
-        let picture = self.write_picture(&key, &target, &Progress::new(target.armed_at));
-        drop(_lock);
-        self.publish_metrics(Some(&key), None);
-        let picture = match picture {
-            Ok(()) => String::new(),
-            Err(e) => format!("; picture not written: {e}"),
-        };
+        let picture = self.armed_outputs(&key, &target, lock);
         let settings = &target.settings;
         Ok(ArmOutcome {
             armed: true,

@@ -25,6 +25,24 @@ impl Monitor<'_> {
             .write_picture(key, target.artefacts_dir.as_deref(), &svg)
     }
 
+    /// What a window just armed shows: its first picture (under the window's `lock`, then
+    /// released) and the metrics with it; a note for the reason when the picture could not
+    /// be written.
+    pub(super) fn armed_outputs(
+        &self,
+        key: &WindowKey,
+        target: &WindowTarget,
+        lock: WindowLock,
+    ) -> String {
+        let picture = self.write_picture(key, target, &Progress::new(target.armed_at));
+        drop(lock);
+        self.publish_metrics(Some(key), None);
+        match picture {
+            Ok(()) => String::new(),
+            Err(e) => format!("; picture not written: {e}"),
+        }
+    }
+
     /// Lists a watching window in the metrics records before a command runs on it, when it
     /// is not listed yet (it was armed while no metrics were kept): so it is counted when
     /// this command finishes it, also if a crash comes first.

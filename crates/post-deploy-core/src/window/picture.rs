@@ -649,11 +649,17 @@ fn draw_axes(svg: &mut String, scale: &Scale, y_step: f64) {
             r#"<line x1="{x:.1}" y1="{bottom:.1}" x2="{x:.1}" y2="{:.1}" stroke="{axis}" stroke-width="1"/>"#,
             bottom + 5.0
         );
+        let label = time_label(t, t_step, scale.span_s);
+        // A label that would run past the picture's edge ends at its tick instead.
+        let anchor = if x + text_width(&label) / 2.0 > WIDTH - 2.0 {
+            "end"
+        } else {
+            "middle"
+        };
         let _ = writeln!(
             svg,
-            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="{axis}">{}</text>"#,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="{anchor}" fill="{axis}">{label}</text>"#,
             bottom + 5.0 + LINE,
-            time_label(t, t_step, scale.span_s)
         );
         k += 1.0;
     }
@@ -754,11 +760,17 @@ fn draw_marks(
         } else {
             ""
         };
-        let _ = writeln!(
-            svg,
-            r#"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="{c}" stroke-width="2"{dash}/>"#,
-            strip_y - 2.0
-        );
+        // Through the strips and through the plot, not through the words between them: no
+        // line crosses another mark's word.
+        for (from, to) in [
+            (strip_y - 2.0, labels_y - LINE + 2.0),
+            (scale.plot_top, bottom),
+        ] {
+            let _ = writeln!(
+                svg,
+                r#"<line x1="{x:.1}" y1="{from:.1}" x2="{x:.1}" y2="{to:.1}" stroke="{c}" stroke-width="2"{dash}/>"#,
+            );
+        }
         let y = labels_y + row_f(*row) * LINE;
         let (tx, anchor) = if *anchor_end {
             (x0 + text_width(&mark.label), "end")
