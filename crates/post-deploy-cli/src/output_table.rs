@@ -36,6 +36,7 @@ pub(crate) fn render(rows: &[WindowStatus], now: DateTime<Utc>) -> String {
         "ACTION",
         "RULE",
         "TICKS",
+        "LATEST TICKS",
         "ARMED",
         "DEADLINE",
         "REASON",
@@ -51,6 +52,11 @@ pub(crate) fn render(rows: &[WindowStatus], now: DateTime<Utc>) -> String {
                 r.action.to_string(),
                 r.rule.map_or_else(|| "-".to_owned(), |r| r.to_string()),
                 r.ticks.to_string(),
+                if r.strip.is_empty() {
+                    "-".to_owned()
+                } else {
+                    r.strip.clone()
+                },
                 r.armed_at.map_or_else(|| "-".to_owned(), |t| age(t, now)),
                 r.deadline.map_or_else(|| "-".to_owned(), |t| age(t, now)),
                 r.reason.clone(),

@@ -153,4 +153,28 @@ pub struct WindowStatus {
     pub reason: String,
     /// The rule of the window's first DEGRADED tick; `None` while it was never DEGRADED.
     pub rule: Option<RuleName>,
+    /// Requests counted in the window so far, as the tick prints it.
+    pub window_requests: u64,
+    /// 5xx answers among them.
+    pub window_errors_5xx: u64,
+    /// Requests counted in the recent span at the latest tick (the window's when the recent
+    /// rules are off).
+    pub recent_requests: u64,
+    /// 5xx answers among them.
+    pub recent_errors_5xx: u64,
+    /// With the latency rule on: requests with a known duration in the window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_timed_requests: Option<u64>,
+    /// With the latency rule on: of those, slower than `LATENCY_MS` (null from Prometheus).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_slow_requests: Option<Option<u64>>,
+    /// With the latency rule on: timed requests in the recent span.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recent_timed_requests: Option<u64>,
+    /// With the latency rule on: of those, slower than `LATENCY_MS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recent_slow_requests: Option<Option<u64>>,
+    /// The latest ticks at a glance, oldest first, one character each
+    /// ([`strip`](crate::window::history::strip)).
+    pub strip: String,
 }

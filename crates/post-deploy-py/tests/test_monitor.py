@@ -25,7 +25,8 @@ ARM_KEYS = {
 }
 STATUS_KEYS = {
     "repo", "work_item", "phase", "verdict", "action", "ticks", "armed_at", "deadline", "reason",
-    "rule",
+    "rule", "window_requests", "window_errors_5xx", "recent_requests", "recent_errors_5xx",
+    "strip",
 }
 
 

@@ -1,5 +1,6 @@
 //! How a window judges its ratios, beyond the thresholds: the recent span (`RECENT_S`) and
-//! the confidence of the binomial test (`CONFIDENCE`).
+//! the confidence of the binomial test (`CONFIDENCE`); and where its metrics are shown
+//! (`METRICS_FILE`).
 
 use std::fmt;
 use std::time::Duration;
@@ -7,9 +8,24 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CONFIDENCE, CONFIDENCE_RANGE, ConfigError, DEFAULT_RECENT_S, INTERVAL_S, MAX_SECONDS, RECENT_S,
-    Vars,
+    CONFIDENCE, CONFIDENCE_RANGE, ConfigError, DEFAULT_RECENT_S, INTERVAL_S, MAX_SECONDS,
+    METRICS_FILE, RECENT_S, Vars,
 };
+
+/// `METRICS_FILE`: unset, or the path of a file (no control character, not ending in `/`).
+pub(super) fn metrics_file(vars: &Vars) -> Result<Option<std::path::PathBuf>, ConfigError> {
+    match vars.get(METRICS_FILE) {
+        None => Ok(None),
+        Some(v) if v.chars().any(char::is_control) || v.ends_with('/') => {
+            Err(ConfigError::invalid(
+                METRICS_FILE,
+                vars.raw(METRICS_FILE),
+                "expected the path of a file, e.g. /var/lib/node_exporter/post-deploy.prom",
+            ))
+        }
+        Some(v) => Ok(Some(std::path::PathBuf::from(v))),
+    }
+}
 
 /// `CONFIDENCE`: 0 (off), or a probability in 0.5..=0.9999.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize)]

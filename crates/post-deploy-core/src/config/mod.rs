@@ -20,7 +20,7 @@ mod judging;
 mod url;
 
 pub use judging::Confidence;
-use judging::{confidence, recent_span};
+use judging::{confidence, metrics_file, recent_span};
 
 pub use url::{
     Credentials, MAX_URL_LEN, SecretUrl, Secrets, UrlError, hide_userinfo, percent_decode,
@@ -60,6 +60,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (SELF_SERVICE, "orchestrator"),
     (RECENT_S, "120"),
     (CONFIDENCE, "0"),
+    (METRICS_FILE, ""),
 ];
 
 /// `ORCH_POST_DEPLOY_ENABLED`: the kill switch.
@@ -130,6 +131,10 @@ pub const QUANTILE_RANGE: std::ops::RangeInclusive<f64> = 0.5..=0.999;
 
 /// `ORCH_POST_DEPLOY_SELF_SERVICE`: the orchestrator's own Swarm service.
 pub const SELF_SERVICE: &str = "ORCH_POST_DEPLOY_SELF_SERVICE";
+
+/// `ORCH_POST_DEPLOY_METRICS_FILE`: a file rewritten with the windows' metrics in the
+/// Prometheus text format after every arm, tick and operator command.
+pub const METRICS_FILE: &str = "ORCH_POST_DEPLOY_METRICS_FILE";
 
 /// The longest window or interval accepted: 30 days. Longer is almost surely a unit mistake,
 /// and the bound keeps every deadline computation far from overflow.
@@ -374,6 +379,8 @@ pub struct Switches {
     pub docker: String,
     /// The compose program.
     pub compose: ComposeProgram,
+    /// Where the windows' metrics are written for node_exporter's textfile collector.
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// Which repos the monitor applies to, and which repo and container are its own.
@@ -547,6 +554,7 @@ impl Config {
                 )
             })?),
         };
+        let metrics_file = metrics_file(vars)?;
         Ok(Switches {
             enabled,
             rollback,
@@ -554,6 +562,7 @@ impl Config {
             webhook_url,
             docker,
             compose,
+            metrics_file,
         })
     }
 

@@ -169,6 +169,7 @@ mod known_good;
 mod load;
 mod lock;
 mod names;
+mod outputs;
 mod service_logs;
 mod status;
 
@@ -198,6 +199,7 @@ pub struct Monitor<'a> {
     store: Box<dyn Store + 'a>,
     vars: Option<&'a dyn VarSource>,
     trace: &'a dyn Trace,
+    notices: std::sync::Mutex<Vec<String>>,
 }
 
 impl<'a> Monitor<'a> {
@@ -212,6 +214,7 @@ impl<'a> Monitor<'a> {
             store,
             vars: None,
             trace: &NoTrace,
+            notices: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -301,11 +304,12 @@ impl<'a> Monitor<'a> {
         }
         let key = WindowKey::new(&req.repo, &req.work_item);
         if let Some(found) = self.existing(&key)? {
+            self.publish_metrics(Some(&key), None);
             return Ok(already_armed(base, found));
         }
         self.store.create(&key)?;
         // Only one arm of a pair writes; a concurrent one waits for the lock and then finds it.
-        let _lock = self.wait_for_lock(&key)?;
+        let lock = self.wait_for_lock(&key)?;
         if let Some(found) = self.existing(&key)? {
             return Ok(already_armed(base, found));
         }
@@ -313,11 +317,12 @@ impl<'a> Monitor<'a> {
         // removes, so a failed arm leaves no window behind.
         let (target, image_note) = self.new_target(req);
         self.start_window(&key, &target)?;
+        let picture = self.armed_outputs(&key, &target, lock);
         let settings = &target.settings;
         Ok(ArmOutcome {
             armed: true,
             reason: format!(
-                "armed: watching for {} s, a tick every {} s; {}{image_note}",
+                "armed: watching for {} s, a tick every {} s; {}{image_note}{picture}",
                 settings.window.as_secs(),
                 settings.interval.as_secs(),
                 applicability.reason
@@ -447,8 +452,11 @@ impl<'a> Monitor<'a> {
         if !self.store.exists(&key)? {
             return Ok(not_armed(repo, work_item));
         }
-        let _lock = self.wait_for_lock(&key)?;
-        Ok(self.run(Command::Disarm, &key)?.outcome)
+        let lock = self.wait_for_lock(&key)?;
+        let answer = self.run(Command::Disarm, &key)?;
+        drop(lock);
+        self.publish_metrics(Some(&key), None);
+        Ok(answer.outcome)
     }
 
     /// An operator moves a watching window's deadline `by` later (at most 30 days from arm in
@@ -500,13 +508,16 @@ impl<'a> Monitor<'a> {
     ) -> Result<OperatorOutcome, MonitorError> {
         let key = WindowKey::new(repo, work_item);
         let answer = if self.store.exists(&key)? {
-            let _lock = self.wait_for_lock(&key)?;
-            self.run(command, &key)?
+            let lock = self.wait_for_lock(&key)?;
+            let answer = self.run(command, &key)?;
+            drop(lock);
+            answer
         } else {
             let outcome = not_armed(repo, work_item);
             let refused = Some(outcome.reason.clone());
             Answer { outcome, refused }
         };
+        self.publish_metrics(Some(&key), None);
         let Answer { outcome, refused } = answer;
         Ok(OperatorOutcome {
             repo: outcome.repo,
@@ -527,12 +538,18 @@ impl<'a> Monitor<'a> {
     pub fn tick(&self, repo: &RepoName, work_item: &WorkItem) -> Result<TickOutcome, MonitorError> {
         let key = WindowKey::new(repo, work_item);
         if !self.store.exists(&key)? {
+            self.publish_metrics(None, None);
             return Ok(not_armed(repo, work_item));
         }
-        let Some(_lock) = self.lock_briefly(&key)? else {
+        let Some(lock) = self.lock_briefly(&key)? else {
+            self.publish_metrics(Some(&key), None);
             return Ok(self.busy(&key));
         };
-        Ok(self.run(Command::Tick, &key)?.outcome)
+        let outcome = self.run(Command::Tick, &key)?.outcome;
+        drop(lock);
+        let ticked = outcome.probed.then(|| self.fx.clock.now());
+        self.publish_metrics(Some(&key), ticked);
+        Ok(outcome)
     }
 
     /// Runs `command` on a locked window: load it, then the transition until it is done.
@@ -551,6 +568,7 @@ impl<'a> Monitor<'a> {
             }
         };
         self.trace.step(Step::Loaded);
+        self.metrics_enter(&switches, key, &progress);
         let notes: Vec<String> = note.into_iter().collect();
         let input = Input {
             target: &target,
@@ -738,6 +756,13 @@ impl<'a> Monitor<'a> {
             store::save(&*self.store, key, StateFile::Progress, progress)?;
         }
         self.trace.step(Step::StateWritten);
+        if let Some(progress) = &progress
+            && let Err(e) = self.write_picture(key, target, progress)
+        {
+            outcome
+                .reason
+                .push_str(&format!("; picture not written: {e}"));
+        }
         self.deliver(&alerts);
         let artefacts = target.artefacts_dir.as_deref();
         let head = logbook::table_head();

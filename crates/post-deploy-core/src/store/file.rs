@@ -14,6 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::{Read, StateFile, Store, StoreError, WindowKey, WindowLock};
 use crate::id::{RepoName, WorkItem};
 
+mod outputs;
+
+pub use outputs::{METRICS_RECORDS, PICTURE_FILE, picture_name};
+
 /// The lock file.
 pub const LOCK_FILE: &str = "lock";
 /// The log artefact's name.
@@ -804,6 +808,31 @@ impl Store for FileStore {
             bytes,
             Temporaries::Shared,
         )
+    }
+
+    fn write_picture(
+        &self,
+        key: &WindowKey,
+        artefacts_dir: Option<&Path>,
+        svg: &str,
+    ) -> Result<(), StoreError> {
+        outputs::write_picture(self, key, artefacts_dir, svg)
+    }
+
+    fn try_lock_metrics(&self) -> Result<Option<WindowLock>, StoreError> {
+        outputs::try_lock_metrics(&self.state_dir)
+    }
+
+    fn read_metrics(&self) -> Result<Read, StoreError> {
+        read_bytes(&self.state_dir.join(METRICS_RECORDS))
+    }
+
+    fn write_metrics(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        write_atomic(&self.state_dir, METRICS_RECORDS, bytes, Temporaries::Shared)
+    }
+
+    fn write_metrics_file(&self, path: &Path, text: &str) -> Result<(), StoreError> {
+        outputs::write_metrics_file(path, text)
     }
 }
 

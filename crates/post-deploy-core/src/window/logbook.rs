@@ -126,6 +126,9 @@ pub fn header(target: &WindowTarget) -> String {
     let _ = writeln!(out, "\n## Window\n");
     let _ = writeln!(out, "- Armed at: {}", stamp(target.armed_at));
     let _ = writeln!(out, "- Deadline: {}", stamp(target.deadline));
+    let key = crate::store::WindowKey::new(&target.repo, &target.work_item);
+    let picture = crate::store::picture_name(&key, target.artefacts_dir.as_deref());
+    let _ = writeln!(out, "- Picture: [{picture}]({picture})");
     let _ = writeln!(out, "\n## Ticks\n");
     out.push_str(&table_head());
     out

@@ -2,8 +2,10 @@
 //! (rewritten whole at every tick, bounded in size), its pure [`machine`], and the text of
 //! its log artefact ([`logbook`]).
 
+pub mod history;
 pub mod logbook;
 pub mod machine;
+pub mod picture;
 pub mod recent;
 
 use std::collections::BTreeSet;
@@ -334,6 +336,13 @@ pub struct Progress {
     /// window's final result repeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub degraded_rule: Option<RuleName>,
+    /// The ticks that probed, for the window's picture and `status` (bounded: see
+    /// [`history`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<history::TickPoint>,
+    /// When the window first became DEGRADED (its rule: `degraded_rule`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_at: Option<DateTime<Utc>>,
 }
 
 impl Progress {
@@ -393,6 +402,8 @@ impl Progress {
             damaged: None,
             outcome: None,
             deadline: None,
+            history: Vec::new(),
+            degraded_at: None,
             recent: recent::RecentTicks::default(),
             degraded_rule: None,
         }

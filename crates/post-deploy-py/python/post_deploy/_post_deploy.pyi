@@ -107,6 +107,26 @@ class WindowStatus(TypedDict, total=False):
     reason: str
     rule: Rule | None
     """The rule of the window's first DEGRADED tick."""
+    window_requests: int
+    """Requests counted in the window so far, as the tick prints it."""
+    window_errors_5xx: int
+    """5xx answers among them."""
+    recent_requests: int
+    """Requests in the recent span at the latest tick (the window's when it is off)."""
+    recent_errors_5xx: int
+    """5xx answers among them."""
+    window_timed_requests: int
+    """With the latency rule on: requests with a known duration in the window."""
+    window_slow_requests: int | None
+    """With the latency rule on: of those, slower than ``LATENCY_MS`` (None from Prometheus)."""
+    recent_timed_requests: int
+    """With the latency rule on: timed requests in the recent span."""
+    recent_slow_requests: int | None
+    """With the latency rule on: of those, slower than ``LATENCY_MS``."""
+    strip: str
+    """The latest ticks at a glance, oldest first, one character each: ``x`` a failed health
+    probe, ``?`` a missing one, ``.`` a missing 5xx signal, else a bar as high as the 5xx
+    ratio against its threshold (full at or above it)."""
     error: Error
 
 class OperatorResult(TypedDict):

@@ -22,10 +22,10 @@ use end::{check_finished, proved};
 pub use end::{finish, outcome_log, progress_outcome, replay, window_action};
 use settle::{reconcile, runs_image};
 
-use super::logbook;
 use super::{
     EndReason, LastTick, Outcome, Phase, Progress, RollbackRecord, RollbackState, WindowTarget,
 };
+use super::{history, logbook};
 use crate::alert::{Alert, AlertEvent, AlertSubject};
 use crate::classify::{Classification, RuleName, Verdict, classify};
 use crate::config::{RollbackMode, Scope, Switches};
@@ -559,7 +559,10 @@ fn observe(
         p.ever_degraded = true;
         p.degraded_reason = Some(classification.rule.to_string());
         p.degraded_rule = classification.rule.name();
+        p.degraded_at = Some(now);
     }
+    let point = history::point(now, signals, &p.observations, &classification, reads_ratio);
+    history::push(&mut p.history, point);
     classification
 }
 
