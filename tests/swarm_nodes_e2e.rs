@@ -603,3 +603,111 @@ fn arm_finds_a_known_good_image_its_registry_answers_for() {
     assert_eq!(spec_image(&u), proved);
     wait_both(port, "healthy");
 }
+
+/// The worker's engine, as `.ci/swarm-nodes up` starts it.
+const WORKER_SOCK: &str = "unix:///run/post-deploy-node2.sock";
+
+/// The orchestrator's own container is a task of the service on the WORKER node, configured
+/// as `ORCH_POST_DEPLOY_SELF_CONTAINER` by the id prefix a task container's hostname is (how
+/// a process in a task knows its container); the manager's engine has no such container. A
+/// bad update: DEGRADED, alert only, the service never updated.
+#[test]
+fn a_service_whose_task_on_the_worker_is_the_self_container_is_never_updated() {
+    if !two_nodes() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("selfworker");
+    let prev = c.push(REGISTRY, HEALTHY, &u, "prev");
+    let bad = c.push(REGISTRY, BAD_API, &u, "bad");
+    let port = free_port();
+    c.services.push(u.clone());
+    docker_ok(&[
+        "service",
+        "create",
+        "--detach=false",
+        "--quiet",
+        "--name",
+        &u,
+        "--replicas",
+        "1",
+        "--constraint",
+        &format!("node.hostname=={WORKER_NAME}"),
+        "--update-delay",
+        "0s",
+        "--stop-grace-period",
+        "1s",
+        "--publish",
+        &format!("mode=host,published={port},target=8080"),
+        &prev,
+    ]);
+    docker_ok(&[
+        "service",
+        "update",
+        "--detach=false",
+        "--quiet",
+        "--image",
+        &bad,
+        &u,
+    ]);
+    let start = Instant::now();
+    while get(WORKER, port, "/cgi-bin/version")
+        .map(|r| r.1)
+        .as_deref()
+        != Some("bad-api")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "the worker's task"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(running_nodes(&u), BTreeSet::from([WORKER_NAME.to_owned()]));
+    let on_worker = docker_ok(&[
+        "-H",
+        WORKER_SOCK,
+        "ps",
+        "--quiet",
+        "--no-trunc",
+        "--filter",
+        &format!("label=com.docker.swarm.service.name={u}"),
+        "--filter",
+        "status=running",
+    ]);
+    let container = on_worker.trim();
+    assert_eq!(
+        container.len(),
+        64,
+        "one running task container: {on_worker}"
+    );
+    let hostname = &container[..12];
+    assert!(
+        !docker(&["inspect", "--type", "container", hostname])
+            .status
+            .success(),
+        "the manager's engine does not have the worker's container"
+    );
+    let index = service_json(&u)["Version"]["Index"].clone();
+
+    let mut run = Run::on_service("pdnodes-not-the-orchestrator");
+    run.set("SELF_CONTAINER", hostname);
+    let url = format!("http://{WORKER}:{port}/cgi-bin/health");
+    let (code, out, stderr) = run.window("arm", "w", &url, ("--service", &u), &prev);
+    assert_eq!(
+        (code, &out["armed"]),
+        (0, &Value::Bool(true)),
+        "{out}\n{stderr}"
+    );
+    hit_api(WORKER, port, BAD_REQUESTS as usize, 500);
+    std::thread::sleep(Duration::from_millis(2500));
+    let ticks = run.tick_until("w", |t| t["verdict"] == "DEGRADED");
+    let degraded = ticks.last().unwrap();
+    assert_eq!(degraded["action"], "ALERT_ONLY", "{degraded}");
+    let reason = degraded["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("container {hostname} is the orchestrator's own")),
+        "{reason}"
+    );
+    assert_eq!(service_json(&u)["Version"]["Index"], index, "never updated");
+    assert!(spec_image(&u).starts_with(&format!("{bad}@sha256:")));
+}
