@@ -1,6 +1,8 @@
-//! Fuzzes the access-log parser: any bytes, in every format (logfmt included), with the
-//! default status keys and with configured ones (a renamed key, a dotted path), whole or split
-//! anywhere.
+//! Fuzzes the access-log parser: any bytes, in every format (logfmt included; HAProxy's and
+//! morgan's lines in auto), with the default status keys and with configured ones (a renamed
+//! key, a dotted path), whole or split anywhere; and `count-5xx`'s reading of a recorded log
+//! (`count_log`: a gzip stream found by its magic bytes, docker's stamps skipped) on the same
+//! bytes, which never panics and, for input that is not gzip, counts as the counter does.
 //!
 //! The input is the log itself, as in `fixtures/fuzz-corpus/access_log/`, whose files the
 //! core's unit tests replay with the same checks (`fuzz_corpus_replays`).
@@ -9,7 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use post_deploy_core::access_log::{
-    AccessLogCounter, LogCounts, LogFormat, LogKeys, count_reader_with,
+    AccessLogCounter, LogCounts, LogFormat, LogKeys, count_log, count_reader_with,
 };
 
 fn count<'a>(
@@ -60,5 +62,18 @@ fuzz_target!(|log: &[u8]| {
             Some(whole),
             "{format}: reader"
         );
+        let mut stamped = AccessLogCounter::with_keys(format, keys.clone()).skipping_stamps();
+        stamped.feed(log);
+        let stamped = stamped.finish();
+        match count_log(format, keys.clone(), log) {
+            Ok((counts, durations)) => {
+                assert!(durations.timed <= counts.total, "{format}: {durations:?}");
+                if !log.starts_with(&[0x1f, 0x8b]) {
+                    assert_eq!(counts, stamped, "{format}: count_log");
+                }
+            }
+            // Only a gzip stream can fail to read from memory.
+            Err(e) => assert!(log.starts_with(&[0x1f, 0x8b]), "{format}: {e}"),
+        }
     }
 });

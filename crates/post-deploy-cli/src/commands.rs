@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use post_deploy_adapters::System;
 use post_deploy_adapters::clock::SystemClock;
-use post_deploy_core::access_log::count_reader_timed;
+use post_deploy_core::access_log::count_log;
 use post_deploy_core::config::PREFIX;
 use post_deploy_core::{
     ActionKind, ArmOutcome, ArmRequest, Clock, Config, ConfigError, LogFormat, Monitor,
@@ -69,6 +69,10 @@ pub enum CliError {
     /// A file could not be read.
     #[error("{0}")]
     Io(String),
+    /// An input the command reads could not be read as what it should be (exit 2): a file
+    /// that is missing or a directory, a damaged gzip stream.
+    #[error("{0}")]
+    Input(String),
 }
 
 impl CliError {
@@ -76,7 +80,7 @@ impl CliError {
     #[must_use]
     pub fn exit(&self) -> Exit {
         match self {
-            Self::Config(_) => Exit::Usage,
+            Self::Config(_) | Self::Input(_) => Exit::Usage,
             Self::Monitor(MonitorError::Store(_) | MonitorError::Busy { .. }) | Self::Io(_) => {
                 Exit::Failed
             }
@@ -357,12 +361,20 @@ fn count(args: &CountArgs, config: &Config) -> Result<Exit, CliError> {
     let keys = config.window.log_keys.clone();
     let counts = match &args.file {
         Some(path) => {
-            let file = fs_err::File::open(path).map_err(|e| CliError::Io(e.to_string()))?;
-            count_reader_timed(format, keys, file)
+            let unreadable =
+                |e: std::io::Error| CliError::Input(format!("cannot read {}: {e}", path.display()));
+            let file = std::fs::File::open(path).map_err(unreadable)?;
+            if file.metadata().map_err(unreadable)?.is_dir() {
+                return Err(CliError::Input(format!(
+                    "cannot read {}: it is a directory, not a log",
+                    path.display()
+                )));
+            }
+            count_log(format, keys, file).map_err(unreadable)
         }
-        None => count_reader_timed(format, keys, std::io::stdin()),
-    }
-    .map_err(|e| CliError::Io(format!("reading the log: {e}")))?;
+        None => count_log(format, keys, std::io::stdin())
+            .map_err(|e| CliError::Input(format!("cannot read stdin: {e}"))),
+    }?;
     let (counts, durations) = counts;
     let ratio = counts.ratio().unwrap_or(0.0);
     output::json(&Counted {

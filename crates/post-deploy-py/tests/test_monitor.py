@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -147,6 +148,15 @@ def test_thresholds_are_recorded_at_arm_and_switches_read_at_every_tick(state, t
     assert out["probed"] is False
 
 
+def test_the_log_keys_and_clf_unit_are_recorded_at_arm(state, target):
+    variables = env(LOG_CLF_DURATION_UNIT="ms", LOG_DURATION_KEYS="duration:s")
+    m = Monitor(variables, state_dir=state)
+    assert m.arm("api", "PR-1", target.url)["armed"] is True
+    recorded = json.loads((state / ".post-deploy-state-api" / "PR-1" / "target.json").read_text())
+    keys = recorded["settings"]["log_keys"]
+    assert keys["clf_unit"] == "ms" and keys["duration"] == ["duration:s"], keys
+
+
 def test_os_environ_is_read_at_every_call(state, target, monkeypatch):
     for k in list(os.environ):
         if k.startswith("ORCH_POST_DEPLOY_"):
@@ -216,6 +226,7 @@ HOSTILE_VARS = {
     "ENABLED": "perhaps",
     "REPOS": "api,../etc",
     "ROLLBACK_CMD": "'unclosed",
+    "LOG_CLF_DURATION_UNIT": "minutes",
 }
 
 

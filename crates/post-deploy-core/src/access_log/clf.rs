@@ -28,10 +28,11 @@ fn after_date(line: &[u8], quote: usize) -> bool {
 }
 
 /// The duration a CLF line carries: the number after its last quoted field (after the status
-/// and size when the request is that field), in milliseconds. An integer is microseconds
-/// (Apache's `%D`), a number with a point seconds (nginx's `$request_time`).
+/// and size when the request is that field), in milliseconds. An integer is in `unit`
+/// (microseconds by default: Apache's `%D`), a number with a point seconds (nginx's
+/// `$request_time`).
 #[inline]
-pub(super) fn duration(line: &[u8], req: &Request) -> Option<f64> {
+pub(super) fn duration(line: &[u8], req: &Request, unit: DurationUnit) -> Option<f64> {
     let last = memrchr(b'"', line)?;
     let after = line.get(last.checked_add(1)?..)?;
     let mut fields = after
@@ -47,7 +48,7 @@ pub(super) fn duration(line: &[u8], req: &Request) -> Option<f64> {
     let unit = if raw.contains(&b'.') {
         DurationUnit::S
     } else if raw.iter().all(u8::is_ascii_digit) {
-        DurationUnit::Us
+        unit
     } else {
         return None;
     };

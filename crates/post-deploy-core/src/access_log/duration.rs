@@ -115,6 +115,16 @@ fn split_digits(raw: &[u8]) -> (usize, &[u8]) {
     (n, raw.get(n..).unwrap_or_default())
 }
 
+/// The longest duration a request is taken to have had: a day, in milliseconds. A longer one
+/// is a broken or hostile line, not a slow request.
+pub(super) const MAX_REQUEST_MS: f64 = 86_400_000.0;
+
+/// Whether `ms` can be a request's duration: finite, not below zero, at most a day.
+#[inline]
+pub(super) fn is_request_duration(ms: f64) -> bool {
+    (0.0..=MAX_REQUEST_MS).contains(&ms)
+}
+
 /// `value` in `unit`, in milliseconds.
 #[inline]
 pub(super) fn to_ms(value: f64, unit: DurationUnit) -> f64 {

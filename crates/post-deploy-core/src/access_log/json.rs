@@ -570,7 +570,7 @@ fn member_duration(body: &[u8], at: usize, close: usize, keys: &LogKeys) -> Memb
 
 /// The index of the quote that closes a string whose body starts at index `from`.
 #[inline(always)]
-fn string_end(body: &[u8], mut from: usize) -> Option<usize> {
+pub(super) fn string_end(body: &[u8], mut from: usize) -> Option<usize> {
     loop {
         let at = from.checked_add(simd::find2::<b'"', b'\\'>(body.get(from..)?)?)?;
         if body.get(at) == Some(&b'"') {
@@ -583,7 +583,7 @@ fn string_end(body: &[u8], mut from: usize) -> Option<usize> {
 
 /// Whether `b` is JSON whitespace.
 #[inline(always)]
-fn is_ws(b: u8) -> bool {
+pub(super) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 

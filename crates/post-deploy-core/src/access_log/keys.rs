@@ -106,6 +106,22 @@ impl DurationUnit {
     }
 }
 
+impl DurationUnit {
+    /// The unit of a CLF line's trailing integer as `ORCH_POST_DEPLOY_LOG_CLF_DURATION_UNIT`
+    /// spells it: `us`, `ms` or `s`.
+    ///
+    /// # Errors
+    /// [`KeyError::ClfUnit`] for anything else.
+    pub fn parse_clf(s: &str) -> Result<Self, KeyError> {
+        match s {
+            "us" => Ok(Self::Us),
+            "ms" => Ok(Self::Ms),
+            "s" => Ok(Self::S),
+            _ => Err(KeyError::ClfUnit(s.to_owned())),
+        }
+    }
+}
+
 impl FromStr for DurationUnit {
     type Err = KeyError;
 
@@ -177,6 +193,9 @@ pub enum KeyError {
     /// A unit that is none of `ns`, `us`, `ms`, `s`.
     #[error("the unit {0:?} is none of ns, us, ms, s")]
     Unit(String),
+    /// A unit of a CLF line's trailing integer that is none of `us`, `ms`, `s`.
+    #[error("the unit {0:?} is none of us, ms, s")]
+    ClfUnit(String),
 }
 
 /// The keys JSON and logfmt lines are read by. Keeps its lists in the order given, without
@@ -185,6 +204,8 @@ pub enum KeyError {
 pub struct LogKeys {
     status: Vec<LogKey>,
     duration: Vec<DurationKey>,
+    /// The unit of the integer after a CLF line's last quoted field.
+    clf_unit: DurationUnit,
     /// The status keys are exactly `status`, `status_code`: JSON lines take the fast path.
     default_status: bool,
     /// Bit n: a plain top-level name of n bytes can match a key (a key's length, or where
@@ -254,6 +275,7 @@ impl LogKeys {
         Self {
             status,
             duration,
+            clf_unit: DurationUnit::Us,
             default_status,
             plain_lens,
             first_bytes,
@@ -297,7 +319,7 @@ impl LogKeys {
         if status.is_empty() {
             return self;
         }
-        Self::new(status, self.duration)
+        Self::new(status, self.duration).with_clf_unit(self.clf_unit)
     }
 
     /// These keys, with JSON lines read by the walk by paths even when the status keys are
@@ -431,7 +453,22 @@ impl LogKeys {
     /// These keys with other duration keys (an empty list: no line carries a duration).
     #[must_use]
     pub fn with_duration(self, duration: Vec<DurationKey>) -> Self {
-        Self::new(self.status, duration)
+        Self::new(self.status, duration).with_clf_unit(self.clf_unit)
+    }
+
+    /// These keys, reading the integer after a CLF line's last quoted field in `unit`
+    /// (microseconds by default: Apache's `%D`; a number with a point is seconds whatever
+    /// this says).
+    #[must_use]
+    pub fn with_clf_unit(mut self, unit: DurationUnit) -> Self {
+        self.clf_unit = unit;
+        self
+    }
+
+    /// The unit of the integer after a CLF line's last quoted field.
+    #[must_use]
+    pub fn clf_unit(&self) -> DurationUnit {
+        self.clf_unit
     }
 
     /// Whether the raw logfmt key `raw` is a status key (compared as written).
@@ -560,11 +597,18 @@ fn join<T: fmt::Display>(items: &[T]) -> String {
         .join(",")
 }
 
-/// Recorded as `{"status": ["status", ...], "duration": ["duration_ms:ms", ...]}`.
+/// Recorded as `{"status": ["status", ...], "duration": ["duration_ms:ms", ...],
+/// "clf_unit": "us"}`; keys recorded before the CLF unit was read it as `us`.
 #[derive(Serialize, Deserialize)]
 struct Recorded {
     status: Vec<String>,
     duration: Vec<String>,
+    #[serde(default = "default_clf_unit")]
+    clf_unit: String,
+}
+
+fn default_clf_unit() -> String {
+    DurationUnit::Us.as_str().to_owned()
 }
 
 impl Serialize for LogKeys {
@@ -572,6 +616,7 @@ impl Serialize for LogKeys {
         Recorded {
             status: self.status.iter().map(ToString::to_string).collect(),
             duration: self.duration.iter().map(ToString::to_string).collect(),
+            clf_unit: self.clf_unit.as_str().to_owned(),
         }
         .serialize(s)
     }
@@ -588,7 +633,9 @@ impl<'de> Deserialize<'de> for LogKeys {
             parse_list(&recorded.duration.join(","), str::parse)
                 .map_err(serde::de::Error::custom)?
         };
-        Ok(Self::new(status, duration))
+        let clf_unit =
+            DurationUnit::parse_clf(&recorded.clf_unit).map_err(serde::de::Error::custom)?;
+        Ok(Self::new(status, duration).with_clf_unit(clf_unit))
     }
 }
 
@@ -682,8 +729,22 @@ mod tests {
     fn recorded_keys_round_trip_and_old_files_default() {
         let keys = LogKeys::parse(Some("a.b,c"), Some("x:ns")).unwrap();
         let json = serde_json::to_string(&keys).unwrap();
-        assert_eq!(json, r#"{"status":["a.b","c"],"duration":["x:ns"]}"#);
+        assert_eq!(
+            json,
+            r#"{"status":["a.b","c"],"duration":["x:ns"],"clf_unit":"us"}"#
+        );
         assert_eq!(serde_json::from_str::<LogKeys>(&json).unwrap(), keys);
+        let ms = keys.clone().with_clf_unit(DurationUnit::Ms);
+        let json = serde_json::to_string(&ms).unwrap();
+        assert_eq!(serde_json::from_str::<LogKeys>(&json).unwrap(), ms);
+        // Recorded before the unit was: microseconds.
+        let old: LogKeys =
+            serde_json::from_str(r#"{"status":["a.b","c"],"duration":["x:ns"]}"#).unwrap();
+        assert_eq!(old, keys);
+        assert!(
+            serde_json::from_str::<LogKeys>(r#"{"status":["a"],"duration":[],"clf_unit":"ns"}"#)
+                .is_err()
+        );
         assert!(serde_json::from_str::<LogKeys>(r#"{"status":[],"duration":[]}"#).is_err());
         assert!(serde_json::from_str::<LogKeys>(r#"{"status":["a b"],"duration":[]}"#).is_err());
     }

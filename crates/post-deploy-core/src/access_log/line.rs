@@ -1,7 +1,9 @@
 //! One line: blank, an access line with its status, or something else.
 
 use super::keys::LogKeys;
-use super::{LogFormat, clf, json, logfmt, quoted, uvicorn};
+use super::{
+    LogFormat, clf, duration, error_record, haproxy, json, logfmt, morgan, quoted, uvicorn,
+};
 
 /// What one line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +24,8 @@ pub(super) fn classify(format: LogFormat, keys: &LogKeys, raw: &[u8]) -> Line {
 }
 
 /// [`classify`], and with `timed` the duration an access line carries, in milliseconds
-/// (`None` without one, and always `None` when `timed` is false): read in the same pass.
+/// (`None` without one, and always `None` when `timed` is false): read in the same pass. A
+/// duration no request can have taken (not finite, below zero, longer than a day) is none.
 #[inline]
 pub(super) fn classify_timed(
     format: LogFormat,
@@ -41,21 +44,40 @@ pub(super) fn classify_timed(
     let found = match format {
         LogFormat::Auto => {
             if body.first() == Some(&b'{') {
-                json_status(body, keys, timed).or_else(|| quoted_status(line, true, true, timed))
+                match json_status(body, keys, timed) {
+                    // A server's error record is nothing else either.
+                    Some(found) => error_record::is_access(body).then_some(found),
+                    None => quoted_status(line, keys, true, true, timed),
+                }
             } else {
-                quoted_status(line, true, true, timed)
+                quoted_status(line, keys, true, true, timed)
                     .or_else(|| logfmt::status_timed(body, keys, timed))
+                    .or_else(|| unquoted_status(body, timed))
             }
         }
-        LogFormat::Clf => quoted_status(line, true, false, timed),
-        LogFormat::Json => json_status(body, keys, timed),
-        LogFormat::Uvicorn => quoted_status(line, false, true, timed),
+        LogFormat::Clf => quoted_status(line, keys, true, false, timed),
+        LogFormat::Json => json_status(body, keys, timed).filter(|_| error_record::is_access(body)),
+        LogFormat::Uvicorn => quoted_status(line, keys, false, true, timed),
         LogFormat::Logfmt => logfmt::status_timed(body, keys, timed),
     };
     match found {
-        Some((status, ms)) if (100..=599).contains(&status) => (Line::Access(status), ms),
+        Some((status, ms)) if (100..=599).contains(&status) => (
+            Line::Access(status),
+            ms.filter(|ms| duration::is_request_duration(*ms)),
+        ),
         _ => (Line::Other, None),
     }
+}
+
+/// The status of the formats read last, after the others failed: HAProxy's `httplog`, whose
+/// status comes before its quoted request, and morgan's, which quotes nothing. Each rules a
+/// line out by a byte or two at its end or start first, so the lines of the other formats
+/// and unparsed lines pay nearly nothing for them.
+#[inline(never)]
+fn unquoted_status(body: &[u8], timed: bool) -> Option<(u16, Option<f64>)> {
+    let end = body.iter().rposition(|b| !b.is_ascii_whitespace())?;
+    let body = body.get(..=end)?;
+    haproxy::status(body, timed).or_else(|| morgan::status(body, timed))
 }
 
 /// The status of a JSON line, and its duration when `timed`, in one pass: the block scan for
@@ -72,7 +94,13 @@ fn json_status(body: &[u8], keys: &LogKeys, timed: bool) -> Option<(u16, Option<
 /// The status of a CLF (`clf`) or uvicorn (`uvicorn`) access line, and when `timed` the
 /// duration after a CLF line's last quoted field (uvicorn lines carry none).
 #[inline]
-fn quoted_status(line: &[u8], clf: bool, uvicorn: bool, timed: bool) -> Option<(u16, Option<f64>)> {
+fn quoted_status(
+    line: &[u8],
+    keys: &LogKeys,
+    clf: bool,
+    uvicorn: bool,
+    timed: bool,
+) -> Option<(u16, Option<f64>)> {
     let req = quoted::find(line)?;
     if !(100..=599).contains(&req.status) {
         return None;
@@ -80,7 +108,9 @@ fn quoted_status(line: &[u8], clf: bool, uvicorn: bool, timed: bool) -> Option<(
     let as_clf = |req: &quoted::Request| {
         Some((
             req.status,
-            timed.then(|| clf::duration(line, req)).flatten(),
+            timed
+                .then(|| clf::duration(line, req, keys.clf_unit()))
+                .flatten(),
         ))
     };
     // Nearly always the request opens at the first quote of the line: decide from that alone.

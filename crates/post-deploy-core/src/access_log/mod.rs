@@ -19,11 +19,15 @@
 //!   member counts). A `status` nested in another object, or inside a string, does not count
 //!   unless a key names its path. Only the line's structure is checked (strings closed,
 //!   brackets nested, one object), not every token: a broken line such as
-//!   `{"status":503,"a":01,}` still counts (see `json.rs`).
+//!   `{"status":503,"a":01,}` still counts (see `json.rs`). A server's error record about a
+//!   request it also logs as an access line (a top-level `logger` of `http.log.error` or
+//!   `http.log.error.<name>`, as Caddy writes) is not a request.
 //! - **logfmt**: `key=value` pairs, maybe after a prefix that ends with `:`, one of whose keys
 //!   is a status key holding three digits (see `logfmt.rs`).
+//! - **HAProxy** `option httplog` and **morgan** `tiny`/`short`/`dev` lines (see `haproxy.rs`,
+//!   `morgan.rs`), in auto only.
 //! - **Auto**: each line is tried as JSON when its first non-blank byte is `{` (then as CLF or
-//!   uvicorn), and as CLF or uvicorn, then logfmt, otherwise.
+//!   uvicorn), and as CLF or uvicorn, then logfmt, then HAProxy and morgan, otherwise.
 //!
 //! Every status outside 100..=599 makes the line unparsed. Lines longer than [`MAX_LINE_LEN`]
 //! are unparsed without being looked at, so memory stays bounded whatever the input.
@@ -35,10 +39,14 @@
 
 mod clf;
 mod duration;
+mod error_record;
+mod haproxy;
+mod input;
 mod json;
 mod keys;
 mod line;
 mod logfmt;
+mod morgan;
 mod quoted;
 mod read_ahead;
 mod simd;
@@ -54,6 +62,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use self::duration::{Histogram, LogDurations, nearest_rank};
+pub use self::input::{LogReader, open_log, split_stamp, strip_stamp};
 pub use self::keys::{
     DEFAULT_DURATION_KEYS, DEFAULT_STATUS_KEYS, DurationKey, DurationUnit, KeyError, LogKey,
     LogKeys, MAX_KEY_LEN, MAX_KEY_PARTS, MAX_KEYS,
@@ -241,6 +250,8 @@ pub struct AccessLogCounter {
     overlong: bool,
     /// Durations are read, counted and maybe kept in a histogram.
     timing: Option<Timing>,
+    /// A leading stamp as `docker logs --timestamps` writes it is skipped on each line.
+    stamps: bool,
 }
 
 impl AccessLogCounter {
@@ -283,6 +294,14 @@ impl AccessLogCounter {
         self
     }
 
+    /// This counter, skipping the RFC 3339 stamp `docker logs --timestamps` writes before
+    /// each line (see [`strip_stamp`]).
+    #[must_use]
+    pub fn skipping_stamps(mut self) -> Self {
+        self.stamps = true;
+        self
+    }
+
     /// The durations of the complete lines fed so far: all zero unless the counter was made
     /// [`with_latency`](AccessLogCounter::with_latency) or
     /// [`with_histogram`](AccessLogCounter::with_histogram).
@@ -309,10 +328,13 @@ impl AccessLogCounter {
         let format = self.format;
         let keys = &self.keys;
         let counts = &mut self.counts;
+        let stamps = self.stamps;
         let start = match self.timing.as_mut() {
-            None => simd::for_each_line(rest, |line| counts.tally(format, keys, line, None)),
+            None => simd::for_each_line(rest, |line| {
+                counts.tally(format, keys, unstamped(stamps, line), None);
+            }),
             Some(timing) => simd::for_each_line(rest, |line| {
-                counts.tally(format, keys, line, Some(&mut *timing));
+                counts.tally(format, keys, unstamped(stamps, line), Some(&mut *timing));
             }),
         };
         self.keep_partial(rest.get(start..).unwrap_or_default());
@@ -360,11 +382,24 @@ impl AccessLogCounter {
         if self.overlong {
             self.counts.unparsed = self.counts.unparsed.saturating_add(1);
         } else {
+            let line = unstamped(self.stamps, &self.partial);
             self.counts
-                .tally(self.format, &self.keys, &self.partial, self.timing.as_mut());
+                .tally(self.format, &self.keys, line, self.timing.as_mut());
         }
         self.partial.clear();
         self.overlong = false;
+    }
+}
+
+/// `line` without its docker stamp when `stamps`. Nearly every line that is not stamped is
+/// ruled out here, inline, by its fifth and eleventh bytes (`YYYY-MM-DDT`: a date with a
+/// space, as loggers write it, is ruled out too); the stamp is read out of line.
+#[inline(always)]
+fn unstamped(stamps: bool, line: &[u8]) -> &[u8] {
+    if stamps && line.get(4) == Some(&b'-') && matches!(line.get(10), Some(b'T' | b't')) {
+        strip_stamp(line)
+    } else {
+        line
     }
 }
 
@@ -390,20 +425,26 @@ pub fn count_reader_with(
     feed_reader(AccessLogCounter::with_keys(format, keys), reader).map(|(counts, _)| counts)
 }
 
-/// [`count_reader_with`], also reading the access lines' durations into a histogram (for
-/// `count-5xx`'s quantiles). A second thread reads the next buffer while this one counts the
-/// last (see `read_ahead`), so a whole file is counted in about the time of its counting
+/// A recorded log counted as `count-5xx` counts it: [`count_reader_with`] over
+/// [`open_log`]`(reader)` (gzip'd input read as its text), skipping each line's docker stamp
+/// ([`AccessLogCounter::skipping_stamps`]), and reading the access lines' durations into a
+/// histogram for their quantiles. A second thread reads the next buffer while this one counts
+/// the last (see `read_ahead`), so a whole file is counted in about the time of its counting
 /// alone on a machine with a core to spare; the counts are those of a plain loop.
 ///
 /// # Errors
 ///
-/// The first read error other than [`io::ErrorKind::Interrupted`].
-pub fn count_reader_timed(
+/// The first read error other than [`io::ErrorKind::Interrupted`], a damaged gzip stream
+/// included.
+pub fn count_log(
     format: LogFormat,
     keys: LogKeys,
     reader: impl Read + Send,
 ) -> io::Result<(LogCounts, LogDurations)> {
-    let mut counter = AccessLogCounter::with_keys(format, keys).with_histogram();
+    let reader = open_log(reader)?;
+    let mut counter = AccessLogCounter::with_keys(format, keys)
+        .with_histogram()
+        .skipping_stamps();
     read_ahead::for_each_piece(reader, READ_BUFFER_LEN, |piece| counter.feed(piece))?;
     Ok(counter.finish_timed())
 }

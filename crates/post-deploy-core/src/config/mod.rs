@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::access_log::{DEFAULT_DURATION_KEYS, DEFAULT_STATUS_KEYS, LogKeys};
+use crate::access_log::{DEFAULT_DURATION_KEYS, DEFAULT_STATUS_KEYS, DurationUnit, LogKeys};
 use crate::id::{IdError, RepoName};
 use crate::prometheus::{PrometheusSource, Selector};
 pub use crate::vocabulary::Ratio;
@@ -52,6 +52,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (PROMETHEUS_LATENCY, ""),
     (LOG_STATUS_KEYS, DEFAULT_STATUS_KEYS),
     (LOG_DURATION_KEYS, DEFAULT_DURATION_KEYS),
+    (LOG_CLF_DURATION_UNIT, "us"),
     (SELF_SERVICE, "orchestrator"),
 ];
 
@@ -91,6 +92,9 @@ pub const COMPOSE: &str = "ORCH_POST_DEPLOY_COMPOSE";
 pub const LOG_STATUS_KEYS: &str = "ORCH_POST_DEPLOY_LOG_STATUS_KEYS";
 /// `ORCH_POST_DEPLOY_LOG_DURATION_KEYS`: the `key:unit` entries that hold a request's duration.
 pub const LOG_DURATION_KEYS: &str = "ORCH_POST_DEPLOY_LOG_DURATION_KEYS";
+/// `ORCH_POST_DEPLOY_LOG_CLF_DURATION_UNIT`: the unit of the integer after a CLF line's last
+/// quoted field (`us`, `ms` or `s`).
+pub const LOG_CLF_DURATION_UNIT: &str = "ORCH_POST_DEPLOY_LOG_CLF_DURATION_UNIT";
 
 /// `ORCH_POST_DEPLOY_LATENCY_MS`: unset, the latency rule is off; set, the latency above
 /// which the window's quantile makes it DEGRADED.
@@ -765,9 +769,20 @@ pub fn is_container_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-/// `ORCH_POST_DEPLOY_LOG_STATUS_KEYS` and `ORCH_POST_DEPLOY_LOG_DURATION_KEYS`.
+/// `ORCH_POST_DEPLOY_LOG_STATUS_KEYS`, `ORCH_POST_DEPLOY_LOG_DURATION_KEYS` and
+/// `ORCH_POST_DEPLOY_LOG_CLF_DURATION_UNIT`.
 fn log_keys(vars: &Vars) -> Result<LogKeys, ConfigError> {
-    LogKeys::parse(vars.get(LOG_STATUS_KEYS), vars.get(LOG_DURATION_KEYS)).map_err(
+    let clf_unit = match vars.get(LOG_CLF_DURATION_UNIT) {
+        None => DurationUnit::Us,
+        Some(v) => DurationUnit::parse_clf(v).map_err(|why| {
+            ConfigError::invalid(
+                LOG_CLF_DURATION_UNIT,
+                vars.raw(LOG_CLF_DURATION_UNIT),
+                format!("{why}; expected us (Apache %D), ms (gunicorn %(M)s) or s"),
+            )
+        })?,
+    };
+    let keys = LogKeys::parse(vars.get(LOG_STATUS_KEYS), vars.get(LOG_DURATION_KEYS)).map_err(
         |(duration, why)| {
             let (variable, expected) = if duration {
                 (
@@ -784,7 +799,8 @@ fn log_keys(vars: &Vars) -> Result<LogKeys, ConfigError> {
             };
             ConfigError::invalid(variable, vars.raw(variable), format!("{why}; {expected}"))
         },
-    )
+    )?;
+    Ok(keys.with_clf_unit(clf_unit))
 }
 
 fn parse_bool(v: &str) -> Option<bool> {

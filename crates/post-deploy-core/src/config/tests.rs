@@ -79,6 +79,38 @@ fn log_keys_are_read_and_refused_naming_the_variable() {
 }
 
 #[test]
+fn clf_duration_unit_is_read_recorded_and_refused_naming_the_variable() {
+    assert_eq!(
+        load(&[]).unwrap().window.log_keys.clf_unit(),
+        DurationUnit::Us
+    );
+    for (value, unit) in [
+        ("us", DurationUnit::Us),
+        ("ms", DurationUnit::Ms),
+        (" s ", DurationUnit::S),
+        ("", DurationUnit::Us),
+    ] {
+        let c = load(&[(LOG_CLF_DURATION_UNIT, value)]).unwrap();
+        assert_eq!(c.window.log_keys.clf_unit(), unit, "{value:?}");
+    }
+    for value in ["ns", "MS", "min", "1", "ms,s"] {
+        let err = load(&[(LOG_CLF_DURATION_UNIT, value)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("invalid {LOG_CLF_DURATION_UNIT}={value:?}: ")),
+            "{err}"
+        );
+    }
+    // Recorded with the window's keys, so a window keeps the unit it was armed with.
+    let c = load(&[(LOG_CLF_DURATION_UNIT, "ms")]).unwrap();
+    let json = serde_json::to_value(&c.window).unwrap();
+    assert_eq!(json["log_keys"]["clf_unit"], "ms");
+    let back: WindowSettings = serde_json::from_value(json).unwrap();
+    assert_eq!(back.log_keys.clf_unit(), DurationUnit::Ms);
+}
+
+#[test]
 fn kill_switch_words() {
     for off in ["false", "0", "no", "off", "OFF", "False", " No "] {
         assert!(!load(&[(ENABLED, off)]).unwrap().switches.enabled, "{off}");

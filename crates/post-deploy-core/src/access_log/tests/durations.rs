@@ -28,8 +28,9 @@ fn in_ms(value: f64, unit: &str) -> f64 {
 fn timed_line() -> impl Strategy<Value = (String, u16, f64)> {
     (
         any_status(),
-        0u8..9,
-        0u64..100_000,
+        0u8..11,
+        // Below a day in seconds, with the minutes below: every one a request's.
+        0u64..80_000,
         prop::option::of(0u32..1000),
         prop::sample::select(vec!["ns", "us", "ms", "s"]),
         path(),
@@ -91,9 +92,26 @@ fn timed_line() -> impl Strategy<Value = (String, u16, f64)> {
                     (format!(r#"{clf} "-" "curl/8" {num}"#), s, in_ms(v, "s"))
                 }
                 7 => (format!("{clf} {int}"), s, in_ms(int as f64, "us")),
+                9 => {
+                    let plus = if first { "+" } else { "" };
+                    let text = format!(
+                        r#"192.0.2.1:5000 [07/Dec/2026:00:37:53.633] web app/a1 0/0/1/-1/{plus}{int} {s} 139 - - ---- 1/1/1/1/0 0/0 "GET {p} HTTP/1.1""#
+                    );
+                    (text, s, int as f64)
+                }
+                10 => {
+                    let num = format!("{int}.{:03}", frac.unwrap_or(0));
+                    let v: f64 = num.parse().unwrap();
+                    let text = match int % 3 {
+                        0 => format!("GET {p} {s} 12 - {num} ms"),
+                        1 => format!("127.0.0.1 - GET {p} HTTP/1.1 {s} - - {num} ms"),
+                        _ => format!("\x1b[0mGET {p} \x1b[31m{s}\x1b[0m {num} ms - 12\x1b[0m"),
+                    };
+                    (text, s, v)
+                }
                 _ => {
                     // Go's time.Duration: minutes, then seconds with a fraction.
-                    let minutes = int % 600;
+                    let minutes = int % 60;
                     (
                         format!("at=info path={p} svc_time={minutes}m{num}s status={s}"),
                         s,
@@ -195,6 +213,75 @@ fn durations_in_every_format() {
     );
 }
 
+/// The unit of a CLF line's trailing integer is the configured one; a number with a point is
+/// seconds whatever it says.
+#[test]
+fn clf_trailing_integer_in_the_configured_unit() {
+    let gunicorn = r#"127.0.0.1 - - [07/Dec/2026:00:36:36 +0000] "GET /slow HTTP/1.1" 200 3 "-" "curl/8.5.0" 201"#;
+    let nginx = r#"127.0.0.1 - - [07/Dec/2026:00:36:36 +0000] "GET /slow HTTP/1.1" 200 3 "-" "curl/8.5.0" 0.201"#;
+    for (unit, ms) in [
+        (DurationUnit::Us, 0.201),
+        (DurationUnit::Ms, 201.0),
+        (DurationUnit::S, 201_000.0),
+    ] {
+        let keys = LogKeys::default().with_clf_unit(unit);
+        for format in [LogFormat::Auto, LogFormat::Clf] {
+            assert_eq!(
+                timed(format, &keys, gunicorn),
+                Some((200, Some(ms))),
+                "{unit:?}"
+            );
+            assert_eq!(
+                timed(format, &keys, nginx),
+                Some((200, Some(201.0))),
+                "{unit:?}"
+            );
+        }
+        // Other keys set later keep the unit.
+        let keys = keys
+            .with_duration(Vec::new())
+            .with_status(LogKeys::parse_status("code").unwrap());
+        assert_eq!(keys.clf_unit(), unit);
+    }
+}
+
+/// A duration no request can have taken is not a duration: the line counts for the ratio
+/// only, and the quantiles stay those of the real ones.
+#[test]
+fn impossible_durations_are_not_timed() {
+    let keys = LogKeys::default();
+    for line in [
+        r#"{"status":200,"request_time":1e308}"#,
+        r#"{"status":200,"duration_ms":1e400}"#,
+        r#"{"status":200,"request_time":86401}"#,
+        "status=200 request_time=1e308",
+        "status=200 duration_ms=90000000",
+        "status=200 latency_ms=25h",
+        r#"192.0.2.10 - - [01/May/2024:12:00:01 +0000] "GET / HTTP/1.1" 200 612 "-" "a" 1e300"#,
+        r#"192.0.2.10 - - [01/May/2024:12:00:01 +0000] "GET / HTTP/1.1" 200 612 "-" "a" 86400000001"#,
+    ] {
+        assert_eq!(
+            timed(LogFormat::Auto, &keys, line),
+            Some((200, None)),
+            "{line}"
+        );
+    }
+    // A day exactly is still a request's.
+    assert_eq!(
+        timed(
+            LogFormat::Auto,
+            &keys,
+            r#"{"status":200,"request_time":86400}"#
+        ),
+        Some((200, Some(86_400_000.0)))
+    );
+    let log = b"{\"status\":200,\"request_time\":1e308}\n{\"status\":500,\"duration_ms\":12}\n";
+    let (counts, durations) = count_timed(&keys, 100.0, [&log[..]]);
+    assert_eq!((counts.total, counts.errors_5xx), (2, 1));
+    assert_eq!((durations.timed, durations.slow), (1, 0));
+    assert_eq!(durations.quantile(0.99), Some(12.0));
+}
+
 proptest! {
     #[test]
     fn durations_read_back_exactly((line, s, ms) in timed_line()) {
@@ -207,7 +294,10 @@ proptest! {
     fn durations_count_the_same_however_split(
         lines in prop::collection::vec(
             prop_oneof![
-                gen_line().prop_map(|l| (l.text, None)),
+                // HAProxy's and morgan's lines carry durations: timed_line has them.
+                gen_line()
+                    .prop_filter("untimed", |l| !matches!(l.kind, Kind::AutoOnly(_)))
+                    .prop_map(|l| (l.text, None)),
                 timed_line().prop_map(|(l, _, ms)| (l, Some(ms))),
             ],
             0..30,

@@ -204,6 +204,50 @@ fn json_lines() {
     assert_eq!(status(LogFormat::Clf, r#"{"status":500}"#), None);
 }
 
+/// Caddy's error record beside the access line of a request it answered with an error of its
+/// own: the request counts once.
+#[test]
+fn server_error_records_are_not_requests() {
+    let access = r#"{"level":"error","ts":1796603865.29,"logger":"http.log.access.log0","msg":"handled request","request":{"remote_ip":"127.0.0.1","method":"GET","uri":"/down?n=179","headers":{"User-Agent":["Python-urllib/3.11"]}},"duration":0.000140951,"size":0,"status":502,"resp_headers":{"Server":["Caddy"]}}"#;
+    let error = r#"{"level":"error","ts":1796603865.29,"logger":"http.log.error.log0","msg":"dial tcp 127.0.0.1:43627: connect: connection refused","request":{"remote_ip":"127.0.0.1","method":"GET","uri":"/down?n=179","headers":{"User-Agent":["Python-urllib/3.11"]}},"duration":0.000140951,"status":502,"err_id":"x","err_trace":"reverseproxy.statusError (reverseproxy.go:1299)"}"#;
+    let keys = [
+        LogKeys::default(),
+        LogKeys::default().without_fast_path(),
+        LogKeys::parse(Some("status"), Some("duration:s")).unwrap(),
+    ];
+    for keys in &keys {
+        for format in [LogFormat::Auto, LogFormat::Json] {
+            for timed in [false, true] {
+                let c = |line: &str| {
+                    super::line::classify_timed(format, keys, line.as_bytes(), timed).0
+                };
+                assert_eq!(c(access), Line::Access(502), "{format} {keys:?}");
+                assert_eq!(c(error), Line::Other, "{format} {keys:?}");
+                let bare = r#"{"logger":"http.log.error","status":500}"#;
+                assert_eq!(c(bare), Line::Other);
+                // With escapes elsewhere in the line (the walk's path).
+                let escaped = r#"{"logger" : "http.log.error.log0", "msg":"a \"quoted\" word", "status":503}"#;
+                assert_eq!(c(escaped), Line::Other);
+                // Not the error logger: nested, inside a string, another name, another key.
+                for line in [
+                    r#"{"status":502,"x":{"logger":"http.log.error"}}"#,
+                    r#"{"msg":"\"logger\":\"http.log.error\"","status":502}"#,
+                    r#"{"logger":"http.log.errors","status":502}"#,
+                    r#"{"logger":"http.log.access","status":502,"m":"http.log.error"}"#,
+                    r#"{"log":"http.log.error","status":502}"#,
+                    r#"{"mylogger":"http.log.error","status":502}"#,
+                    r#"{"a":["logger","http.log.error"],"status":502}"#,
+                ] {
+                    assert_eq!(c(line), Line::Access(502), "{line}");
+                }
+            }
+        }
+    }
+    // A log of both: one request.
+    let log = format!("{access}\n{error}\n");
+    assert_eq!(count(LogFormat::Auto, log.as_bytes()), counts(1, 1, 1));
+}
+
 #[test]
 fn auto_falls_back_from_json_to_quoted_formats() {
     assert_eq!(
@@ -533,6 +577,21 @@ fn check_invariants_with(text: &[u8], keys: &LogKeys) {
             whole,
             "{format} through a reader"
         );
+        // As count-5xx reads a recorded log: a gzip stream decompressed, stamps skipped.
+        let mut stamped = AccessLogCounter::with_keys(format, keys.clone()).skipping_stamps();
+        for chunk in text.chunks(7) {
+            stamped.feed(chunk);
+        }
+        let stamped = stamped.finish();
+        match count_log(format, keys.clone(), text) {
+            Ok((counts, durations)) => {
+                assert!(durations.timed <= counts.total, "{format}: {durations:?}");
+                if !text.starts_with(&[0x1f, 0x8b]) {
+                    assert_eq!(counts, stamped, "{format}: count_log");
+                }
+            }
+            Err(e) => assert!(text.starts_with(&[0x1f, 0x8b]), "{format}: {e}"),
+        }
     }
 }
 
@@ -570,6 +629,8 @@ enum Kind {
     Uvicorn(u16),
     Json(u16),
     Logfmt(u16),
+    /// HAProxy's httplog and morgan's lines: read in auto only.
+    AutoOnly(u16),
     Noise,
     Blank,
 }
@@ -732,12 +793,76 @@ fn logfmt_line() -> impl Strategy<Value = GenLine> {
         })
 }
 
+/// HAProxy's `option httplog`, raw or after a syslog header, with timers that may be `-1` or
+/// carry `+`.
+fn haproxy_line() -> impl Strategy<Value = GenLine> {
+    (
+        prop::sample::select(vec!["", "<134>Dec  7 00:37:53 lb haproxy[7]: "]),
+        "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}:[0-9]{1,5}",
+        prop::collection::vec(prop_oneof![Just("-1".to_owned()), "[0-9]{1,5}"], 5),
+        prop::bool::ANY,
+        any_status(),
+        prop::sample::select(vec!["GET", "POST"]),
+        path(),
+    )
+        .prop_map(|(prefix, client, timers, plus, status, method, path)| {
+            let ta = if plus { format!("+{}", timers[4]) } else { timers[4].clone() };
+            let text = format!(
+                "{prefix}{client} [07/Dec/2026:00:37:53.633] web app/app1 {}/{}/{}/{}/{ta} {status} 139 - - ---- 7/7/5/5/0 0/0 \"{method} {path} HTTP/1.1\"",
+                timers[0], timers[1], timers[2], timers[3]
+            );
+            GenLine { text, kind: Kind::AutoOnly(status) }
+        })
+}
+
+/// morgan's `tiny`, `short` and `dev` lines.
+fn morgan_line() -> impl Strategy<Value = GenLine> {
+    (
+        0u8..3,
+        prop::sample::select(vec!["GET", "POST", "DELETE"]),
+        path(),
+        any_status(),
+        prop_oneof![Just("-".to_owned()), "[0-9]{1,5}"],
+        prop_oneof![Just("-".to_owned()), "[0-9]{1,4}\\.[0-9]{3}"],
+    )
+        .prop_map(|(kind, method, path, status, len, ms)| {
+            let text = match kind {
+                0 => format!("{method} {path} {status} {len} - {ms} ms"),
+                1 => {
+                    format!("::ffff:127.0.0.1 - {method} {path} HTTP/1.1 {status} {len} - {ms} ms")
+                }
+                _ => {
+                    format!("\x1b[0m{method} {path} \x1b[32m{status}\x1b[0m {ms} ms - {len}\x1b[0m")
+                }
+            };
+            GenLine {
+                text,
+                kind: Kind::AutoOnly(status),
+            }
+        })
+}
+
+/// Caddy's error record, beside an access line: not a request.
+fn caddy_error_line() -> impl Strategy<Value = GenLine> {
+    (any_status(), prop::sample::select(vec!["", ".log0"]), path()).prop_map(
+        |(status, name, path)| GenLine {
+            text: format!(
+                r#"{{"level":"error","logger":"http.log.error{name}","msg":"dial tcp: refused","request":{{"uri":"{path}"}},"duration":0.001,"status":{status}}}"#
+            ),
+            kind: Kind::Noise,
+        },
+    )
+}
+
 fn gen_line() -> impl Strategy<Value = GenLine> {
     prop_oneof![
         4 => clf_line(),
         3 => uvicorn_line(),
         3 => json_line(),
         2 => logfmt_line(),
+        1 => haproxy_line(),
+        1 => morgan_line(),
+        1 => caddy_error_line(),
         2 => noise_line(),
         1 => "[ \t]{0,3}".prop_map(|text| GenLine { text, kind: Kind::Blank }),
     ]
@@ -770,7 +895,11 @@ fn expected(format: LogFormat, lines: &[GenLine]) -> LogCounts {
             (_, Kind::Blank) => continue,
             (
                 LogFormat::Auto,
-                Kind::Clf(s) | Kind::Uvicorn(s) | Kind::Json(s) | Kind::Logfmt(s),
+                Kind::Clf(s)
+                | Kind::Uvicorn(s)
+                | Kind::Json(s)
+                | Kind::Logfmt(s)
+                | Kind::AutoOnly(s),
             ) => Some(s),
             (LogFormat::Clf, Kind::Clf(s))
             | (LogFormat::Json, Kind::Json(s))

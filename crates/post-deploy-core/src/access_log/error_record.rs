@@ -1,0 +1,90 @@
+//! A server's error record about a request it also logs as an access line: not a request.
+//!
+//! Caddy writes, beside the access line (`"logger":"http.log.access..."`) of a request it
+//! answers with an error of its own (a proxy whose upstream is down, the `error` directive),
+//! an error record that carries the same `status` and `duration` under a `logger` of
+//! `http.log.error` or `http.log.error.<log name>`. Counted as a request, each such request
+//! would count twice. Of the servers whose logs the project reads, only Caddy does this:
+//! nginx's and lighttpd's error logs quote the request without a status after it, Apache's
+//! carry none, and Traefik's and Envoy's own logs have no status key.
+
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
+use super::json::{is_ws, string_end};
+
+/// Finds the value of a Caddy error logger's `logger` member, built once.
+static ERROR_LOGGER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"http.log.error"));
+
+/// Whether a JSON line that holds a status is a request's access line rather than a server's
+/// error record about a request it also logs as an access line: Caddy writes, beside the
+/// access line (`"logger":"http.log.access..."`) of a request it answers with an error of
+/// its own, an error record that carries the same `status` and `duration` under a `logger`
+/// of `http.log.error` or `http.log.error.<name>`. Such a line is not a request, so that no
+/// request counts twice.
+///
+/// `body` runs from the line's `{` to its last non-blank byte, a line the status rule
+/// accepted. One search for `"http.log.error`, which nearly every line fails; a hit is the
+/// value of a top-level `logger` member when `"logger"` and `:` come right before it and
+/// the key is a member of the top-level object (the bytes before it walked for their
+/// nesting). Escapes in the name or value are not undone: Caddy writes neither.
+#[inline]
+pub(super) fn is_access(body: &[u8]) -> bool {
+    let Some(at) = ERROR_LOGGER.find(body) else {
+        return true;
+    };
+    !error_logger_at(body, at)
+}
+
+/// [`is_access`] once `"http.log.error` was found at `at`.
+#[inline(never)]
+fn error_logger_at(body: &[u8], at: usize) -> bool {
+    let check = || {
+        let end = at.checked_add(15)?;
+        if !matches!(body.get(end)?, b'"' | b'.') {
+            return None;
+        }
+        let before = body.get(..at)?;
+        let before = before.get(..before.iter().rposition(|b| !is_ws(*b))?.checked_add(1)?)?;
+        let before = before.strip_suffix(b":")?;
+        let before = before.get(..before.iter().rposition(|b| !is_ws(*b))?.checked_add(1)?)?;
+        let key = before.len().checked_sub(8)?;
+        if before.get(key..)? != b"\"logger\"" {
+            return None;
+        }
+        top_level_key(body, key).then_some(())
+    };
+    check().is_some()
+}
+
+/// Whether the quote at index `key` of an object `body` opens the name of one of its own
+/// members: outside every string, at the object's own level, after its `{` or a `,`.
+fn top_level_key(body: &[u8], key: usize) -> bool {
+    let mut depth = 0u32;
+    let mut prev = 0u8;
+    let mut i = 0usize;
+    while i < key {
+        let Some(&byte) = body.get(i) else {
+            return false;
+        };
+        match byte {
+            b'"' => {
+                let Some(close) = i.checked_add(1).and_then(|from| string_end(body, from)) else {
+                    return false;
+                };
+                prev = b'"';
+                i = close.saturating_add(1);
+                continue;
+            }
+            b'{' | b'[' => depth = depth.saturating_add(1),
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if !is_ws(byte) {
+            prev = byte;
+        }
+        i = i.saturating_add(1);
+    }
+    i == key && depth == 1 && matches!(prev, b'{' | b',')
+}
