@@ -84,6 +84,7 @@ fn help_and_version() {
         vec!["promote", "--help"],
         vec!["known-good", "--help"],
         vec!["count-5xx", "--help"],
+        vec!["replay", "--help"],
         vec!["demo", "--help"],
     ] {
         let out = Command::new(BIN).args(&cmd).output().unwrap();

@@ -25,6 +25,7 @@
 //!   trait, [`FileStore`], [`MemoryStore`]), [`window`] (the window's state and its pure
 //!   transition, [`window::machine`]), [`access_log`] (the parser behind the 5xx ratio),
 //!   [`prometheus`] (the queries when a Prometheus server is the source of the counts),
+//!   [`replay`] (a window's rules over a recorded log and health trace, on a virtual clock),
 //!   [`text`] (the bounds of reasons and of the outside text they quote).
 //!
 //! # In scope
@@ -70,6 +71,7 @@ pub mod known_good;
 pub mod metrics;
 mod outcome;
 pub mod prometheus;
+pub mod replay;
 mod rollback;
 mod signals;
 pub mod text;
@@ -93,7 +95,8 @@ pub use outcome::{ArmOutcome, OperatorOutcome, TickOutcome, WindowStatus};
 pub use rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 pub use signals::{
     HealthSample, HealthSignal, LatencyReading, LogRead, LogSignal, LogTiming, Millis,
-    Observations, ProbeFailure, RecentTotals, Signals, SpanCounts, WindowTotals, probe_signals,
+    Observations, ProbeFailure, RecentTotals, Signals, SpanCounts, WindowTotals, log_signal,
+    probe_signals,
 };
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use traits::{

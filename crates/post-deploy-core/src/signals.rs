@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::access_log::{AccessLogCounter, LogCounts, LogFormat, LogKeys};
+use crate::access_log::{AccessLogCounter, LogCounts, LogDurations, LogFormat, LogKeys};
 use crate::config::{Secrets, WindowSettings};
 use crate::text::quote;
 use crate::traits::{ContainerControl, HttpProbe, LogCursor};
@@ -346,25 +346,7 @@ pub fn probe_signals(
             match control.read_logs(name, cursor, &mut |chunk| counter.feed(chunk)) {
                 Ok(cursor) => {
                     let (counts, durations) = counter.finish_timed();
-                    let lines = window.unparsed.saturating_add(counts.unparsed);
-                    if counts.total == 0
-                        && window.requests == 0
-                        && lines >= settings.min_requests.max(1)
-                    {
-                        LogSignal::Missing {
-                            why: no_access_line(lines, &settings.log_keys),
-                            read: Some(LogRead { counts, cursor }),
-                        }
-                    } else {
-                        LogSignal::Counted {
-                            counts,
-                            cursor,
-                            timing: LogTiming {
-                                timed: durations.timed,
-                                slow: durations.slow,
-                            },
-                        }
-                    }
+                    log_signal(counts, &durations, cursor, window, settings)
                 }
                 Err(e) => LogSignal::Missing {
                     why: format!(
@@ -377,6 +359,36 @@ pub fn probe_signals(
         }
     };
     Signals { health, logs }
+}
+
+/// The 5xx signal of one tick's log lines, counted into `counts` and `durations`, given what
+/// the window saw before them: counted, or missing when the window's logs hold at least
+/// `MIN_REQUESTS` lines but not one access line. The one place this is decided, for a live
+/// tick ([`probe_signals`]) and a replayed one ([`crate::replay`]).
+#[must_use]
+pub fn log_signal(
+    counts: LogCounts,
+    durations: &LogDurations,
+    cursor: LogCursor,
+    window: &Observations,
+    settings: &WindowSettings,
+) -> LogSignal {
+    let lines = window.unparsed.saturating_add(counts.unparsed);
+    if counts.total == 0 && window.requests == 0 && lines >= settings.min_requests.max(1) {
+        LogSignal::Missing {
+            why: no_access_line(lines, &settings.log_keys),
+            read: Some(LogRead { counts, cursor }),
+        }
+    } else {
+        LogSignal::Counted {
+            counts,
+            cursor,
+            timing: LogTiming {
+                timed: durations.timed,
+                slow: durations.slow,
+            },
+        }
+    }
 }
 
 /// The reason of a 5xx signal missing because no line of the window is an access line.
