@@ -84,6 +84,7 @@ fn help_and_version() {
         vec!["promote", "--help"],
         vec!["known-good", "--help"],
         vec!["count-5xx", "--help"],
+        vec!["replay", "--help"],
         vec!["demo", "--help"],
     ] {
         let out = Command::new(BIN).args(&cmd).output().unwrap();
@@ -748,6 +749,18 @@ fn the_demo_ends_with_a_rollback_and_recovery() {
         err.contains("## Outcome"),
         "the log artefact is printed: {err}"
     );
+    // The window's picture, and where it is.
+    let picture = err
+        .lines()
+        .find_map(|l| l.strip_prefix("post-deploy demo: the window's picture: "))
+        .unwrap_or_else(|| panic!("the picture's path is printed: {err}"));
+    assert!(picture.ends_with("16-post-deploy-window.svg"), "{picture}");
+    let svg = std::fs::read_to_string(picture).unwrap();
+    assert!(
+        svg.starts_with("<svg ") && svg.contains(">rollback</text>"),
+        "{svg}"
+    );
+    assert!(svg.contains(">recovered</text>"), "{svg}");
 }
 
 #[test]
@@ -1115,11 +1128,21 @@ fn twelve_concurrent_arms_share_one_fresh_artefacts_dir() {
             "{item}'s header, once: {log}"
         );
     }
-    let left: Vec<_> = std::fs::read_dir(&artefacts)
+    let mut left: Vec<_> = std::fs::read_dir(&artefacts)
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(left, ["16-post-deploy-log.md"], "no temporary is left");
+    left.sort();
+    let mut expected: Vec<String> = items
+        .iter()
+        .map(|item| format!("16-post-deploy-window-api-{item}.svg"))
+        .collect();
+    expected.push("16-post-deploy-log.md".to_owned());
+    expected.sort();
+    assert_eq!(
+        left, expected,
+        "the log, each window's picture, no temporary"
+    );
 }
 
 /// A temporary left by a writer killed mid-write does not pile up in a window's folder: the

@@ -1510,3 +1510,73 @@ done"#;
     );
     assert_eq!(out["window_requests"], 0);
 }
+
+/// (late onset) The shape a window ratio dilutes: healthy JSON traffic for 20 s, then every
+/// 12th request answers 500 (8.3% against 5%) until the end of a 45 s window. The window's
+/// ratio stays under 2% at the onset, so only the recent span (`RECENT_S=4`, a tick a
+/// second) sees it: DEGRADED by `5xx_recent` within a few seconds of the onset, and rolled
+/// back to the image whose lines all say 200.
+#[test]
+fn a_late_onset_is_caught_by_the_recent_span_and_rolled_back() {
+    if !engine() {
+        return;
+    }
+    let script = r#"trap 'exit 0' TERM INT
+/bin/httpd -f -p 8080 -h /www &
+v=$(cat /etc/fixture-variant); i=0; start=$(date +%s)
+while :; do
+  i=$((i+1)); s=200
+  if [ "$v" = bad-api ] && [ $(( $(date +%s) - start )) -ge 20 ] && [ $((i % 12)) -eq 0 ]; then s=500; fi
+  echo "{\"path\":\"/api/orders\",\"status\":$s,\"duration_ms\":3}"
+  sleep 0.1
+done"#;
+    let mut c = Cleanup::default();
+    let u = unique("lateonset");
+    let bad = c.tag(BAD_API, &u, "bad");
+    let prev = c.tag(HEALTHY, &u, "prev");
+    run_script(&mut c, &u, &bad, script);
+    let started: chrono::DateTime<chrono::Utc> = inspect(&u)["State"]["StartedAt"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let port = published_port(&u);
+    wait_ready(port);
+    let mut run = Run::new("pde2e-not-the-orchestrator");
+    run.set("WINDOW_S", "45")
+        .set("RECENT_S", "4")
+        .set("MIN_REQUESTS", "20");
+    let (code, out, stderr) = run.watch("late", port, &u, &prev);
+    assert_eq!(code, 3, "{out}\n{stderr}");
+    assert_eq!(out["action"], "ROLLBACK");
+    assert_eq!(out["rule"], "5xx_recent", "{out}");
+    let why = rollback_line(&stderr);
+    assert!(why.contains("5xx_recent: recent 5xx ratio"), "{stderr}");
+    assert_eq!(inspect(&u)["Image"].as_str().unwrap(), image_id(&prev));
+    // When: the first DEGRADED row of the log artefact, against the onset 20 s after start.
+    let log = std::fs::read_to_string(
+        run.state()
+            .join(".post-deploy-state-e2e/late/16-post-deploy-log.md"),
+    )
+    .unwrap();
+    let row = log
+        .lines()
+        .find(|l| l.contains("| DEGRADED | 5xx_recent |"))
+        .unwrap_or_else(|| panic!("{log}"));
+    let at: chrono::DateTime<chrono::Utc> = row
+        .trim_start_matches("| ")
+        .split(" |")
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let after = (at - started).num_milliseconds() as f64 / 1000.0 - 20.0;
+    // The span (4 s) fills with bad traffic, plus a tick and the settle delay.
+    assert!(
+        (0.0..=8.0).contains(&after),
+        "detected {after} s after the onset\n{log}"
+    );
+    // The window's own ratio was under the threshold when the recent span fired.
+    assert!(row.contains("| 5xx_recent |"), "{row}");
+    eprintln!("late onset detected {after:.1} s after the onset: {row}");
+}

@@ -30,6 +30,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -134,11 +135,17 @@ impl Drop for Cleanup {
 impl Cleanup {
     /// Pushes `source` to `registry` as `<repo>:<tag>` and removes that reference from this
     /// engine again: the nodes pull it from the registry.
+    /// The tests' pushes go one at a time: the same layers pushed to several repositories of
+    /// the registry at once are a race of the registry's own, not of this project.
     fn push(&mut self, registry: &str, source: &str, repo: &str, tag: &str) -> String {
+        static ONE_PUSH: Mutex<()> = Mutex::new(());
         let name = format!("{registry}/{repo}:{tag}");
         docker_ok(&["tag", source, &name]);
         self.tags.push(name.clone());
-        docker_ok(&["push", "-q", &name]);
+        {
+            let _one = ONE_PUSH.lock().unwrap_or_else(PoisonError::into_inner);
+            docker_ok(&["push", "-q", &name]);
+        }
         forget(&name);
         name
     }
@@ -435,6 +442,13 @@ fn a_bad_update_from_the_registry_is_rolled_back_on_both_nodes() {
         .filter(|t| t["reason"].as_str().unwrap().contains("rolled back to"))
         .count();
     assert_eq!(rollbacks, 1, "{ticks:?}");
+    // The window's own rollback changed the service's spec: never taken for someone else's.
+    assert!(
+        ticks
+            .iter()
+            .all(|t| !t["reason"].as_str().unwrap().contains("superseded")),
+        "{ticks:?}"
+    );
     assert_eq!(
         service_json(&u)["UpdateStatus"]["State"],
         "rollback_completed"
@@ -602,4 +616,139 @@ fn arm_finds_a_known_good_image_its_registry_answers_for() {
     assert_eq!(ticks.last().unwrap()["action"], "ROLLBACK", "{ticks:?}");
     assert_eq!(spec_image(&u), proved);
     wait_both(port, "healthy");
+}
+
+/// The worker's engine, as `.ci/swarm-nodes up` starts it.
+const WORKER_SOCK: &str = "unix:///run/post-deploy-node2.sock";
+
+/// The orchestrator's own container is a task of the service on the WORKER node, configured
+/// as `ORCH_POST_DEPLOY_SELF_CONTAINER` by the id prefix a task container's hostname is (how
+/// a process in a task knows its container); the manager's engine has no such container. A
+/// bad update: DEGRADED, alert only, the service never updated.
+#[test]
+fn a_service_whose_task_on_the_worker_is_the_self_container_is_never_updated() {
+    if !two_nodes() {
+        return;
+    }
+    let mut c = Cleanup::default();
+    let u = unique("selfworker");
+    let prev = c.push(REGISTRY, HEALTHY, &u, "prev");
+    let bad = c.push(REGISTRY, BAD_API, &u, "bad");
+    let port = free_port();
+    c.services.push(u.clone());
+    docker_ok(&[
+        "service",
+        "create",
+        "--detach=false",
+        "--quiet",
+        "--name",
+        &u,
+        "--replicas",
+        "1",
+        "--constraint",
+        &format!("node.hostname=={WORKER_NAME}"),
+        "--update-delay",
+        "0s",
+        "--stop-grace-period",
+        "1s",
+        "--publish",
+        &format!("mode=host,published={port},target=8080"),
+        &prev,
+    ]);
+    docker_ok(&[
+        "service",
+        "update",
+        "--detach=false",
+        "--quiet",
+        "--image",
+        &bad,
+        &u,
+    ]);
+    let start = Instant::now();
+    while get(WORKER, port, "/cgi-bin/version")
+        .map(|r| r.1)
+        .as_deref()
+        != Some("bad-api")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "the worker's task"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(running_nodes(&u), BTreeSet::from([WORKER_NAME.to_owned()]));
+    let on_worker = docker_ok(&[
+        "-H",
+        WORKER_SOCK,
+        "ps",
+        "--quiet",
+        "--no-trunc",
+        "--filter",
+        &format!("label=com.docker.swarm.service.name={u}"),
+        "--filter",
+        "status=running",
+    ]);
+    let container = on_worker.trim();
+    assert_eq!(
+        container.len(),
+        64,
+        "one running task container: {on_worker}"
+    );
+    let hostname = &container[..12];
+    assert!(
+        !docker(&["inspect", "--type", "container", hostname])
+            .status
+            .success(),
+        "the manager's engine does not have the worker's container"
+    );
+    let index = service_json(&u)["Version"]["Index"].clone();
+
+    let mut run = Run::on_service("pdnodes-not-the-orchestrator");
+    run.set("SELF_CONTAINER", hostname);
+    let url = format!("http://{WORKER}:{port}/cgi-bin/health");
+    let (code, out, stderr) = run.window("arm", "w", &url, ("--service", &u), &prev);
+    assert_eq!(
+        (code, &out["armed"]),
+        (0, &Value::Bool(true)),
+        "{out}\n{stderr}"
+    );
+    hit_api(WORKER, port, BAD_REQUESTS as usize, 500);
+    std::thread::sleep(Duration::from_millis(2500));
+    let ticks = run.tick_until("w", |t| t["verdict"] == "DEGRADED");
+    let degraded = ticks.last().unwrap();
+    assert_eq!(degraded["action"], "ALERT_ONLY", "{degraded}");
+    let reason = degraded["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("container {hostname} is the orchestrator's own")),
+        "{reason}"
+    );
+    assert_eq!(service_json(&u)["Version"]["Index"], index, "never updated");
+    assert!(spec_image(&u).starts_with(&format!("{bad}@sha256:")));
+
+    // The same, with the self container named by its task container's name on the worker
+    // (`SERVICE.SLOT.TASK`), which no engine but the worker's resolves.
+    let name = docker_ok(&[
+        "-H",
+        WORKER_SOCK,
+        "inspect",
+        "--format",
+        "{{.Name}}",
+        container,
+    ]);
+    let name = name.trim().trim_start_matches('/');
+    assert!(name.starts_with(&format!("{u}.1.")), "{name}");
+    let mut by_name = Run::on_service("pdnodes-not-the-orchestrator");
+    by_name.set("SELF_CONTAINER", name);
+    let (code, out, stderr) = by_name.window("arm", "n", &url, ("--service", &u), &prev);
+    assert_eq!(
+        (code, &out["armed"]),
+        (0, &Value::Bool(true)),
+        "{out}\n{stderr}"
+    );
+    hit_api(WORKER, port, BAD_REQUESTS as usize, 500);
+    std::thread::sleep(Duration::from_millis(2500));
+    let ticks = by_name.tick_until("n", |t| t["verdict"] == "DEGRADED");
+    let degraded = ticks.last().unwrap();
+    assert_eq!(degraded["action"], "ALERT_ONLY", "{degraded}");
+    assert_eq!(service_json(&u)["Version"]["Index"], index, "never updated");
 }

@@ -71,6 +71,7 @@ impl Switchboard {
             webhook_url,
             docker,
             compose,
+            metrics_file: None,
         })
     }
 

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use post_deploy_core::{RepoName, WorkItem};
 
@@ -92,6 +93,17 @@ pub enum Command {
         after_help = "Example:\n  docker logs api 2>&1 | post-deploy count-5xx"
     )]
     Count5xx(CountArgs),
+    /// What would a window have done? Runs a window's rules over a recorded log (and health
+    /// trace) on a virtual clock; touches nothing.
+    #[command(
+        after_help = "Example:\n  docker logs --timestamps api > api.log 2>&1\n  \
+        post-deploy replay --log api.log --table\n  \
+        ORCH_POST_DEPLOY_5XX_THRESHOLD=0.02 post-deploy replay --log api.log.gz \\\n    \
+        --health health.log --from 2026-12-07T09:00:00Z\n\n\
+        Exit codes: 0 never DEGRADED; 3 DEGRADED, would have rolled back; 2 usage, \
+        configuration, or an input that cannot be read (the message names its line)."
+    )]
+    Replay(ReplayArgs),
     /// A self-contained run of about 10 seconds: a loopback target turns bad mid-window and
     /// a rollback command heals it.
     #[command(after_help = "Example:\n  post-deploy demo")]
@@ -200,6 +212,28 @@ pub struct CountArgs {
     pub file: Option<PathBuf>,
 }
 
+/// What `replay` takes.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The log, as `docker logs --timestamps` writes it (`-`: stdin; gzip is read as its
+    /// content).
+    #[arg(long, value_name = "FILE")]
+    pub log: PathBuf,
+    /// The health trace: one probe a line, an RFC 3339 stamp, one space, an HTTP status or
+    /// `fail`.
+    #[arg(long, value_name = "FILE")]
+    pub health: Option<PathBuf>,
+    /// Arm time, RFC 3339 (default: the log's first stamp).
+    #[arg(long, value_name = "STAMP", value_parser = parse_stamp)]
+    pub from: Option<DateTime<Utc>>,
+    /// Also write the log artefact's table of ticks to stderr.
+    #[arg(long)]
+    pub table: bool,
+    /// Write the window's picture (SVG) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+}
+
 /// What `demo` takes.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -209,6 +243,12 @@ pub struct DemoArgs {
     /// The demo's rollback command: POST to this URL of the demo target.
     #[arg(long, value_name = "URL", hide = true)]
     pub heal: Option<String>,
+}
+
+fn parse_stamp(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 stamp such as 2026-12-07T09:00:00Z ({e})"))
 }
 
 fn parse_repo(s: &str) -> Result<RepoName, String> {

@@ -31,6 +31,8 @@ pub enum Exit {
     Usage,
     /// 3: `watch` rolled back and the target recovered.
     RolledBackRecovered,
+    /// 3: `replay` found the window DEGRADED: it would have rolled back.
+    WouldRollBack,
     /// 4: `watch` left a degradation standing.
     DegradedStanding,
     /// 4: an operator command was refused (or its rollback failed).
@@ -49,7 +51,7 @@ impl Exit {
             Self::Ok => 0,
             Self::Failed => 1,
             Self::Usage => 2,
-            Self::RolledBackRecovered => 3,
+            Self::RolledBackRecovered | Self::WouldRollBack => 3,
             Self::DegradedStanding | Self::Refused => 4,
             Self::Blind => 5,
             Self::Interrupted => 130,
@@ -70,7 +72,8 @@ pub enum CliError {
     #[error("{0}")]
     Io(String),
     /// An input the command reads could not be read as what it should be (exit 2): a file
-    /// that is missing or a directory, a damaged gzip stream.
+    /// that is missing or a directory, a damaged gzip stream, a malformed line of `replay`'s
+    /// log or health trace; or `replay`'s `--svg` file cannot be written.
     #[error("{0}")]
     Input(String),
 }
@@ -139,10 +142,23 @@ pub fn run(
     if let Command::Demo(args) = &cli.command {
         return crate::demo::run(args, &config);
     }
+    if let Command::Replay(args) = &cli.command {
+        return crate::replay::run(args, &config);
+    }
     // The variables this process was given: its switches cannot change under it.
     let real = System::with_source(&config, move || vars.clone());
     let monitor = Monitor::new(config, real.effects()).with_switches_from(real.switchboard());
-    match cli.command {
+    let exit = run_monitor(&monitor, &real, cli.command);
+    // What could not be written besides the answer (the metrics file), said once.
+    for notice in monitor.take_notices() {
+        output::note(&notice);
+    }
+    exit
+}
+
+/// Runs a command of the monitor's.
+fn run_monitor(monitor: &Monitor<'_>, real: &System, command: Command) -> Result<Exit, CliError> {
+    match command {
         Command::Arm(args) => {
             let out = monitor.arm(&arm_request(args))?;
             output::json(&out);
@@ -176,9 +192,9 @@ pub fn run(
             }
             Ok(Exit::Ok)
         }
-        Command::Watch(args) => watch(&monitor, real.clock(), args),
-        Command::Status(args) => status(&monitor, real.clock(), &args),
-        Command::Count5xx(_) | Command::Demo(_) => Ok(Exit::Ok),
+        Command::Watch(args) => watch(monitor, real.clock(), args),
+        Command::Status(args) => status(monitor, real.clock(), &args),
+        Command::Count5xx(_) | Command::Demo(_) | Command::Replay(_) => Ok(Exit::Ok),
     }
 }
 

@@ -186,12 +186,19 @@ pub fn run(args: &DemoArgs, _config: &Config) -> Result<Exit, CliError> {
     if exit == Exit::Interrupted {
         return Ok(exit);
     }
-    let log = state
+    let folder = state
         .join(format!(".post-deploy-state-{repo}"))
-        .join(work_item.as_str())
-        .join(post_deploy_core::store::LOG_FILE);
+        .join(work_item.as_str());
+    let log = folder.join(post_deploy_core::store::LOG_FILE);
     if let Ok(text) = fs_err::read_to_string(&log) {
         output::note(&format!("\n--- {} ---\n{text}", log.display()));
+    }
+    let picture = folder.join(post_deploy_core::store::PICTURE_FILE);
+    if picture.is_file() {
+        output::note(&format!(
+            "post-deploy demo: the window's picture: {}",
+            picture.display()
+        ));
     }
     let healed = exit == Exit::RolledBackRecovered;
     output::note(if healed {

@@ -7,6 +7,8 @@ mod commands;
 pub mod demo;
 mod output;
 mod output_table;
+mod picture;
+mod replay;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

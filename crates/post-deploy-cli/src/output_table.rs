@@ -34,7 +34,9 @@ pub(crate) fn render(rows: &[WindowStatus], now: DateTime<Utc>) -> String {
         "PHASE",
         "VERDICT",
         "ACTION",
+        "RULE",
         "TICKS",
+        "LATEST TICKS",
         "ARMED",
         "DEADLINE",
         "REASON",
@@ -48,7 +50,13 @@ pub(crate) fn render(rows: &[WindowStatus], now: DateTime<Utc>) -> String {
                 r.phase.clone(),
                 r.verdict.to_string(),
                 r.action.to_string(),
+                r.rule.map_or_else(|| "-".to_owned(), |r| r.to_string()),
                 r.ticks.to_string(),
+                if r.strip.is_empty() {
+                    "-".to_owned()
+                } else {
+                    r.strip.clone()
+                },
                 r.armed_at.map_or_else(|| "-".to_owned(), |t| age(t, now)),
                 r.deadline.map_or_else(|| "-".to_owned(), |t| age(t, now)),
                 r.reason.clone(),

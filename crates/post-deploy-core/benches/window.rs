@@ -10,6 +10,9 @@
 //! - `state_save` / `state_load`: one atomic write (fsync included) and one read of
 //!   `window.json`.
 //!
+//! - `binomial_tail`: one `P[Binomial(n, t) >= k]` of `CONFIDENCE`, k one standard deviation
+//!   above the mean, for n from 60 to 10^9 (a tick computes at most four).
+//!
 //! Run: `cargo bench -p post-deploy-core --bench window`
 
 #![allow(
@@ -38,6 +41,13 @@ use support::Scenario;
 
 fn main() {
     divan::main();
+}
+
+#[divan::bench(args = [(60, 0.05), (1_000_000, 0.05), (1_000_000_000, 0.05), (1_000_000_000, 0.5)])]
+fn binomial_tail(bencher: Bencher<'_, '_>, (n, t): (u64, f64)) {
+    let sd = (n as f64 * t * (1.0 - t)).sqrt();
+    let k = (n as f64 * t + sd) as u64;
+    bencher.bench(|| post_deploy_core::binomial::tail_at_least(black_box(n), black_box(k), t));
 }
 
 #[divan::bench]

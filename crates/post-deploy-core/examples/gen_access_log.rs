@@ -3,7 +3,11 @@
 //! ```text
 //! cargo run --release --example gen_access_log -p post-deploy-core -- \
 //!     [--size 512M] [--mix mixed|mixed-logfmt|clf|uvicorn|json|logfmt|noise] [--seed 1] [--out FILE]
+//!     [--stamps]
 //! ```
+//!
+//! `--stamps` writes each line as `docker logs --timestamps` does, after an RFC 3339 stamp
+//! and a space, one line a millisecond from 2026-12-07T00:00:00Z (for `replay`).
 //!
 //! `mixed` (the default) is about 35% CLF/Combined (nginx, Apache, gunicorn), 30% uvicorn,
 //! 30% JSON lines and 5% noise (application log lines, tracebacks, JSON without a status).
@@ -404,6 +408,7 @@ fn run() -> Result<(), String> {
     let mut mix = Mix::Mixed;
     let mut seed = 1;
     let mut out_path = None;
+    let mut stamps = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -416,6 +421,7 @@ fn run() -> Result<(), String> {
             }
             "--seed" => seed = value()?.parse().map_err(|_| "--seed: not a number")?,
             "--out" | "-o" => out_path = Some(value()?),
+            "--stamps" => stamps = true,
             _ => return Err(format!("unknown argument {arg:?}")),
         }
     }
@@ -427,10 +433,29 @@ fn run() -> Result<(), String> {
     let mut generator = Generator::new(mix, seed);
     let mut block = Vec::with_capacity(5 << 20);
     let mut written = 0usize;
+    let mut stamped = Vec::new();
+    let mut line_number = 0i64;
     while written < size {
         block.clear();
         generator.fill(&mut block, (4usize << 20).min(size.saturating_sub(written)));
-        out.write_all(&block).map_err(|e| e.to_string())?;
+        let block = if stamps {
+            stamped.clear();
+            for line in block.split_inclusive(|b| *b == b'\n') {
+                let at = chrono::DateTime::from_timestamp_millis(
+                    1_796_601_600_000_i64.saturating_add(line_number),
+                )
+                .unwrap_or_default();
+                line_number = line_number.saturating_add(1);
+                let stamp = at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+                stamped.extend_from_slice(stamp.as_bytes());
+                stamped.push(b' ');
+                stamped.extend_from_slice(line);
+            }
+            &stamped
+        } else {
+            &block
+        };
+        out.write_all(block).map_err(|e| e.to_string())?;
         written = written.saturating_add(block.len());
     }
     out.flush().map_err(|e| e.to_string())?;

@@ -25,6 +25,7 @@
 //!   trait, [`FileStore`], [`MemoryStore`]), [`window`] (the window's state and its pure
 //!   transition, [`window::machine`]), [`access_log`] (the parser behind the 5xx ratio),
 //!   [`prometheus`] (the queries when a Prometheus server is the source of the counts),
+//!   [`replay`] (a window's rules over a recorded log and health trace, on a virtual clock),
 //!   [`text`] (the bounds of reasons and of the outside text they quote).
 //!
 //! # In scope
@@ -56,6 +57,7 @@
 )]
 
 pub mod access_log;
+pub mod binomial;
 pub mod config;
 pub mod store;
 pub mod window;
@@ -66,8 +68,10 @@ mod decide;
 mod driver;
 mod id;
 pub mod known_good;
+pub mod metrics;
 mod outcome;
 pub mod prometheus;
+pub mod replay;
 mod rollback;
 mod signals;
 pub mod text;
@@ -76,8 +80,12 @@ mod vocabulary;
 
 pub use access_log::{LogCounts, LogFormat};
 pub use alert::{Alert, AlertEvent, AlertSubject};
-pub use classify::{Classification, LatencyCheck, Rule, Verdict, classify};
-pub use config::{Config, ConfigError, RollbackMode, Switches, VarSource, WindowSettings};
+pub use classify::{
+    Classification, LatencyCheck, RatioCheck, Rule, RuleName, Span, Tail, Verdict, classify,
+};
+pub use config::{
+    Confidence, Config, ConfigError, RollbackMode, Switches, VarSource, WindowSettings,
+};
 pub use decide::{
     Action, ActionKind, AlertOnlyReason, Decision, Facts, ImageCheck, RollbackPlan, decide_action,
 };
@@ -87,7 +95,8 @@ pub use outcome::{ArmOutcome, OperatorOutcome, TickOutcome, WindowStatus};
 pub use rollback::{ROLLBACK_COMMAND_TIMEOUT, RollbackTarget, run_rollback};
 pub use signals::{
     HealthSample, HealthSignal, LatencyReading, LogRead, LogSignal, LogTiming, Millis,
-    Observations, ProbeFailure, Signals, WindowTotals, probe_signals,
+    Observations, ProbeFailure, RecentTotals, Signals, SpanCounts, WindowTotals, log_signal,
+    probe_signals,
 };
 pub use store::{FileStore, MemoryStore, Store, StoreError};
 pub use traits::{

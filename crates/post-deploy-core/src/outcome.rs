@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::classify::Verdict;
+use crate::classify::{RuleName, Verdict};
 use crate::decide::ActionKind;
 use crate::id::{RepoName, WorkItem};
 use crate::window::PreviousImageSource;
@@ -86,6 +86,13 @@ pub struct TickOutcome {
     pub window_requests: u64,
     /// 5xx answers among them.
     pub window_errors_5xx: u64,
+    /// Requests counted in the recent span (the window's when the recent rules are off).
+    pub recent_requests: u64,
+    /// 5xx answers among them.
+    pub recent_errors_5xx: u64,
+    /// The rule that fired at this tick (for a finished window: at its first DEGRADED
+    /// tick); `None` when none did.
+    pub rule: Option<RuleName>,
     /// With the latency rule on: requests with a known duration in the window (from
     /// Prometheus: the requests it counted, over which its histogram's quantile is judged).
     /// `None` (no key) when the rule is off.
@@ -101,6 +108,12 @@ pub struct TickOutcome {
     /// otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window_latency_ms: Option<Option<f64>>,
+    /// With the latency rule on: timed requests in the recent span (as for the window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recent_timed_requests: Option<u64>,
+    /// With the latency rule on: of those, slower than `LATENCY_MS` (as for the window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recent_slow_requests: Option<Option<u64>>,
     /// When the window ends; `None` when no window.
     pub deadline: Option<DateTime<Utc>>,
 }
@@ -138,4 +151,30 @@ pub struct WindowStatus {
     pub deadline: Option<DateTime<Utc>>,
     /// The latest reason.
     pub reason: String,
+    /// The rule of the window's first DEGRADED tick; `None` while it was never DEGRADED.
+    pub rule: Option<RuleName>,
+    /// Requests counted in the window so far, as the tick prints it.
+    pub window_requests: u64,
+    /// 5xx answers among them.
+    pub window_errors_5xx: u64,
+    /// Requests counted in the recent span at the latest tick (the window's when the recent
+    /// rules are off).
+    pub recent_requests: u64,
+    /// 5xx answers among them.
+    pub recent_errors_5xx: u64,
+    /// With the latency rule on: requests with a known duration in the window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_timed_requests: Option<u64>,
+    /// With the latency rule on: of those, slower than `LATENCY_MS` (null from Prometheus).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_slow_requests: Option<Option<u64>>,
+    /// With the latency rule on: timed requests in the recent span.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recent_timed_requests: Option<u64>,
+    /// With the latency rule on: of those, slower than `LATENCY_MS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recent_slow_requests: Option<Option<u64>>,
+    /// The latest ticks at a glance, oldest first, one character each
+    /// ([`strip`](crate::window::history::strip)).
+    pub strip: String,
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{SecretUrl, Secrets};
-use crate::signals::{LatencyReading, LogSignal, Millis, WindowTotals};
+use crate::signals::{LatencyReading, LogSignal, Millis, RecentTotals, WindowTotals};
 use crate::traits::HttpProbe;
 use crate::vocabulary::Ratio;
 
@@ -397,10 +397,12 @@ fn ask(
 
 /// The window's totals so far from the server: requests and 5xx over the `since_arm` (whole
 /// seconds, at least 1), and, when `quantile` is given and a latency selector is set, that
-/// quantile of the latency histogram. Each query has `timeout` for its whole exchange.
+/// quantile of the latency histogram. With a `recent` span shorter than that, the same
+/// queries again over the span ([`WindowTotals::recent`]). Each query has `timeout` for its
+/// whole exchange.
 ///
-/// A failed request or 5xx query makes the signal [`LogSignal::Missing`], and so do counts that
-/// cannot be the window's ([`count`], [`consistent`]); a failed latency query, or a quantile
+/// A failed request or 5xx query (of the window or of the span) makes the signal
+/// [`LogSignal::Missing`], and so do counts that cannot be the window's ([`count`], [`consistent`]); a failed latency query, or a quantile
 /// that is not a finite duration, leaves only the quantile missing
 /// ([`LatencyReading::Missing`]). What the server said is quoted, never the URL's user info in
 /// any form.
@@ -408,11 +410,52 @@ fn ask(
 pub fn probe_prometheus(
     source: &PrometheusSource,
     since_arm: Duration,
+    recent: Option<Duration>,
     quantile: Option<Ratio>,
     timeout: Duration,
     http: &dyn HttpProbe,
 ) -> LogSignal {
     let seconds = range_seconds(since_arm);
+    let ask_over = |range: u64| totals_over(source, range, quantile, timeout, http);
+    let (requests, errors_5xx, latency) = match ask_over(seconds) {
+        Ok(totals) => totals,
+        Err(why) => return LogSignal::Missing { why, read: None },
+    };
+    let recent = match recent.map(|span| span.as_secs()) {
+        Some(span) if span > 0 && span < seconds => match ask_over(span) {
+            Ok((requests, errors_5xx, latency)) => Some(RecentTotals {
+                requests,
+                errors_5xx,
+                latency,
+            }),
+            Err(why) => {
+                return LogSignal::Missing {
+                    why: format!("{why} (the recent span, {span} s)"),
+                    read: None,
+                };
+            }
+        },
+        _ => None,
+    };
+    LogSignal::Totals {
+        totals: WindowTotals {
+            requests,
+            errors_5xx,
+            latency,
+            recent,
+        },
+    }
+}
+
+/// Requests, 5xx answers and (when asked) the latency quantile over the last `seconds`; the
+/// reason of the first count that could not be read or taken.
+fn totals_over(
+    source: &PrometheusSource,
+    seconds: u64,
+    quantile: Option<Ratio>,
+    timeout: Duration,
+    http: &dyn HttpProbe,
+) -> Result<(u64, u64, Option<LatencyReading>), String> {
     let shown = source.url.redacted();
     let secrets = Secrets::of(source.url.expose());
     let why = |what: &str, e: &str| {
@@ -436,10 +479,7 @@ pub fn probe_prometheus(
         let errors_5xx = ask_count("5xx count", &source.errors)?;
         consistent(requests, errors_5xx).map_err(|e| absurd("5xx ratio", &e))
     });
-    let (requests, errors_5xx) = match counts {
-        Ok(counts) => counts,
-        Err(why) => return LogSignal::Missing { why, read: None },
-    };
+    let (requests, errors_5xx) = counts?;
     let latency = match (quantile, &source.latency) {
         (Some(q), Some(selector)) => Some(
             match ask(
@@ -465,13 +505,7 @@ pub fn probe_prometheus(
         ),
         _ => None,
     };
-    LogSignal::Totals {
-        totals: WindowTotals {
-            requests,
-            errors_5xx,
-            latency,
-        },
-    }
+    Ok((requests, errors_5xx, latency))
 }
 
 #[cfg(test)]
@@ -637,6 +671,7 @@ mod tests {
         let got = probe_prometheus(
             &source(true),
             Duration::from_secs(42),
+            None,
             Some(q),
             Duration::from_secs(1),
             &server,
@@ -650,6 +685,7 @@ mod tests {
                     latency: Some(LatencyReading::Quantile {
                         ms: Millis::new(250.0).unwrap()
                     }),
+                    recent: None,
                 }
             }
         );
@@ -662,6 +698,76 @@ mod tests {
                 .ends_with("query=sum%28increase%28req_total%5B42s%5D%29%29")
         );
         assert!(asked[2].0.contains("histogram_quantile%280.9%2C"));
+    }
+
+    /// The recent span's counts are asked over the span; one that cannot be read leaves the
+    /// whole signal missing (never the window's counts standing in for the span's), and a
+    /// span as long as the time since arm is not asked again.
+    #[test]
+    fn the_recent_span_is_asked_over_its_range_and_its_failure_is_a_missing_signal() {
+        let server = Server {
+            answers: RefCell::new(vec![value("300"), value("6"), value("40"), value("4")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let span = Some(Duration::from_secs(120));
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(600),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        let LogSignal::Totals { totals } = got else {
+            panic!("{got:?}")
+        };
+        let recent = totals.recent.unwrap();
+        assert_eq!(
+            (totals.requests, recent.requests, recent.errors_5xx),
+            (300, 40, 4)
+        );
+        let asked = server.asked.borrow();
+        assert!(asked[2].0.contains("%5B120s%5D") && asked[1].0.contains("%5B600s%5D"));
+        // The span's 5xx query fails.
+        let server = Server {
+            answers: RefCell::new(vec![value("300"), value("6"), value("40"), value("NaN")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(600),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        let LogSignal::Missing { why, .. } = got else {
+            panic!("{got:?}")
+        };
+        assert!(
+            why.contains("5xx count") && why.contains("(the recent span, 120 s)"),
+            "{why}"
+        );
+        // Armed 90 s ago: the span reaches back to arm, the window's counts are the span's.
+        let server = Server {
+            answers: RefCell::new(vec![value("30"), value("3")]),
+            asked: RefCell::new(Vec::new()),
+        };
+        let got = probe_prometheus(
+            &source(false),
+            Duration::from_secs(90),
+            span,
+            None,
+            Duration::from_secs(1),
+            &server,
+        );
+        assert!(matches!(
+            got,
+            LogSignal::Totals {
+                totals: WindowTotals { recent: None, .. }
+            }
+        ));
+        assert_eq!(server.asked.borrow().len(), 2);
     }
 
     #[test]
@@ -686,6 +792,7 @@ mod tests {
                 &source(false),
                 Duration::from_secs(5),
                 None,
+                None,
                 Duration::from_secs(1),
                 &server,
             );
@@ -703,6 +810,7 @@ mod tests {
         let got = probe_prometheus(
             &source(true),
             Duration::from_secs(5),
+            None,
             Ratio::new(0.95),
             Duration::from_secs(1),
             &server,

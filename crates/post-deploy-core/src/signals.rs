@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::access_log::{AccessLogCounter, LogCounts, LogFormat, LogKeys};
+use crate::access_log::{AccessLogCounter, LogCounts, LogDurations, LogFormat, LogKeys};
 use crate::config::{Secrets, WindowSettings};
 use crate::text::quote;
 use crate::traits::{ContainerControl, HttpProbe, LogCursor};
@@ -201,6 +201,22 @@ pub struct WindowTotals {
     /// The latency quantile, when the latency rule asked for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyReading>,
+    /// The same over the recent span, when the recent rules are on and the span is shorter
+    /// than the time since arm (else the window's totals are the span's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recent: Option<RecentTotals>,
+}
+
+/// A Prometheus server's counts over the recent span.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentTotals {
+    /// Requests in the span.
+    pub requests: u64,
+    /// Of those, 5xx answers.
+    pub errors_5xx: u64,
+    /// The latency quantile over the span, when the latency rule asked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyReading>,
 }
 
 /// The access-log signal of one tick: where the window's request and 5xx counts come from.
@@ -330,25 +346,7 @@ pub fn probe_signals(
             match control.read_logs(name, cursor, &mut |chunk| counter.feed(chunk)) {
                 Ok(cursor) => {
                     let (counts, durations) = counter.finish_timed();
-                    let lines = window.unparsed.saturating_add(counts.unparsed);
-                    if counts.total == 0
-                        && window.requests == 0
-                        && lines >= settings.min_requests.max(1)
-                    {
-                        LogSignal::Missing {
-                            why: no_access_line(lines, &settings.log_keys),
-                            read: Some(LogRead { counts, cursor }),
-                        }
-                    } else {
-                        LogSignal::Counted {
-                            counts,
-                            cursor,
-                            timing: LogTiming {
-                                timed: durations.timed,
-                                slow: durations.slow,
-                            },
-                        }
-                    }
+                    log_signal(counts, &durations, cursor, window, settings)
                 }
                 Err(e) => LogSignal::Missing {
                     why: format!(
@@ -361,6 +359,36 @@ pub fn probe_signals(
         }
     };
     Signals { health, logs }
+}
+
+/// The 5xx signal of one tick's log lines, counted into `counts` and `durations`, given what
+/// the window saw before them: counted, or missing when the window's logs hold at least
+/// `MIN_REQUESTS` lines but not one access line. The one place this is decided, for a live
+/// tick ([`probe_signals`]) and a replayed one ([`crate::replay`]).
+#[must_use]
+pub fn log_signal(
+    counts: LogCounts,
+    durations: &LogDurations,
+    cursor: LogCursor,
+    window: &Observations,
+    settings: &WindowSettings,
+) -> LogSignal {
+    let lines = window.unparsed.saturating_add(counts.unparsed);
+    if counts.total == 0 && window.requests == 0 && lines >= settings.min_requests.max(1) {
+        LogSignal::Missing {
+            why: no_access_line(lines, &settings.log_keys),
+            read: Some(LogRead { counts, cursor }),
+        }
+    } else {
+        LogSignal::Counted {
+            counts,
+            cursor,
+            timing: LogTiming {
+                timed: durations.timed,
+                slow: durations.slow,
+            },
+        }
+    }
 }
 
 /// The reason of a 5xx signal missing because no line of the window is an access line.
@@ -399,6 +427,31 @@ pub struct Observations {
     /// Lines of the window's logs that were not access lines.
     #[serde(default)]
     pub unparsed: u64,
+    /// The counts of the recent span at the latest tick; `None` when the recent rules are
+    /// off (or the span is the whole window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recent: Option<SpanCounts>,
+}
+
+/// The counts of the recent span: the ticks later than the latest tick's time minus
+/// `RECENT_S`, or a Prometheus server's counts over that span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SpanCounts {
+    /// The span, whole seconds.
+    pub seconds: u64,
+    /// Access lines (requests) in the span.
+    pub requests: u64,
+    /// Of those, 5xx answers.
+    pub errors_5xx: u64,
+    /// Requests with a known duration in the span.
+    #[serde(default)]
+    pub timed: u64,
+    /// Of those, slower than `LATENCY_MS`.
+    #[serde(default)]
+    pub slow: u64,
+    /// The span's latency quantile from Prometheus, as last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<Millis>,
 }
 
 impl Observations {
@@ -453,6 +506,8 @@ impl Observations {
         next.timed = self.timed.saturating_add(gained(after.timed, before.timed));
         next.slow = self.slow.saturating_add(gained(after.slow, before.slow));
         next.latency_ms = None;
+        // Recovery is judged on what came after the rollback as a whole.
+        next.recent = None;
         next
     }
 

@@ -91,8 +91,9 @@ pub struct ServiceInfo {
     /// The image of its previous spec (what `docker service update --rollback` goes back to),
     /// when it has one.
     pub previous_spec_image: Option<String>,
-    /// Its task containers on this engine, by id and name: the self guard looks for the
-    /// orchestrator's own container among them.
+    /// Its task containers on every node of the swarm, by id and name (the engine's name of a
+    /// task container, `service.slot.task`): the self guard looks for the orchestrator's own
+    /// container among them.
     pub tasks: Vec<ContainerInfo>,
     /// A fingerprint of its whole spec (image, replicas, environment, anything): another one
     /// later means the spec was changed. Empty when unknown.

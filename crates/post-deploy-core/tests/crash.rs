@@ -499,3 +499,76 @@ fn busy_and_duplicate_answers_tell_the_windows_verdict_so_far() {
     assert_eq!(busy.verdict, Verdict::Degraded);
     assert!(busy.ticks > 0);
 }
+
+/// The value of `series` in a metrics text.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// A crash at any step of the rollback's tick, or of the tick that finishes the window (its
+/// state saved, its metrics not yet written): the window still counts once as finished and
+/// its rollback once.
+#[test]
+fn a_crash_at_any_step_neither_loses_nor_doubles_a_count() {
+    let rollback_tick = STEPS
+        .iter()
+        .map(|s| (Some(*s), false))
+        .chain([(None, true)]);
+    // A healthy last tick writes no intent and runs no rollback.
+    let last_tick = [
+        Step::Loaded,
+        Step::Probed,
+        Step::StateWritten,
+        Step::LogWritten,
+    ]
+    .map(|s| (Some(s), false));
+    let cases = rollback_tick
+        .map(|c| (false, c))
+        .chain(last_tick.into_iter().map(|c| (true, c)));
+    for (crash_on_last, (crash, during)) in cases {
+        let mut s = Scenario::new();
+        s.set("METRICS_FILE", "/metrics/post-deploy.prom");
+        let case = format!(
+            "crash at {crash:?}, during rollback {during}, on the last tick {crash_on_last}"
+        );
+        if crash_on_last {
+            s.arm();
+            // Healthy to the deadline (ticks at 0, 30, … 300 s); the last tick, which
+            // finishes the window, dies at `crash`.
+            for _ in 0..10 {
+                assert!(!s.tick().finished, "{case}");
+                s.world.advance(Duration::from_secs(30));
+            }
+            let trace = CrashAt(Cell::new(crash));
+            let crashing = s.monitor().with_trace(&trace);
+            let died = catch_unwind(AssertUnwindSafe(|| crashing.tick(&s.repo, &s.work_item)));
+            assert!(died.is_err(), "{case}");
+        } else {
+            crash_then_resume(&s, crash, during);
+        }
+        let last = finish(&s);
+        assert!(last.finished, "{case}");
+        // The finished window ticked again: nothing more is counted.
+        s.tick();
+        let text = s
+            .memory
+            .as_ref()
+            .unwrap()
+            .metrics_file(std::path::Path::new("/metrics/post-deploy.prom"))
+            .unwrap();
+        let finished: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("post_deploy_windows_finished_total{"))
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum();
+        assert_eq!(finished, 1.0, "{case}\n{text}");
+        let rollbacks = metric(&text, r#"post_deploy_rollbacks_total{repo="api"}"#);
+        let expected = (!crash_on_last).then_some(1.0);
+        assert_eq!(rollbacks, expected, "{case}\n{text}");
+        assert!(
+            !text.contains("post_deploy_window_watching{"),
+            "{case}\n{text}"
+        );
+    }
+}

@@ -71,6 +71,7 @@ fn probe(answers: Vec<Answer>, latency: bool) -> LogSignal {
     probe_prometheus(
         &source(latency),
         Duration::from_secs(60),
+        None,
         latency.then(|| Ratio::new(0.95).unwrap()),
         Duration::from_secs(1),
         &server,

@@ -101,7 +101,7 @@ fn the_latency_histogram_rolls_back_and_the_answer_says_so() {
     assert_eq!(out.action, ActionKind::Rollback);
     assert!(
         out.reason
-            .starts_with("window latency: the 0.95 quantile from Prometheus is 812.5 ms"),
+            .starts_with("latency: window latency: the 0.95 quantile from Prometheus is 812.5 ms"),
         "{}",
         out.reason
     );
@@ -290,4 +290,24 @@ fn slow_json_requests_in_the_logs_trip_the_latency_rule_and_roll_back() {
     assert_eq!(json["window_timed_requests"], 60);
     assert_eq!(json["window_slow_requests"], 30);
     assert_eq!(s.world.rollbacks(), 1);
+}
+
+/// With the recent span shorter than the time since arm, each count is asked again over the
+/// span (`RECENT_S`, 120 s by default), and the recent counts are those answers.
+#[test]
+fn the_recent_span_is_asked_over_its_own_range() {
+    let s = scenario();
+    s.arm();
+    *s.world.prometheus.borrow_mut() = prom(10.0, 0.0, 0.1);
+    s.tick();
+    s.world.advance(Duration::from_secs(150));
+    s.world.fetched.borrow_mut().clear();
+    let out = s.tick();
+    let fetched = s.world.fetched.borrow();
+    for range in ["%5B150s%5D", "%5B120s%5D"] {
+        let asked = fetched.iter().filter(|u| u.contains(range)).count();
+        // requests, 5xx and the latency quantile, over the window and over the span
+        assert_eq!(asked, 3, "{range}: {fetched:?}");
+    }
+    assert_eq!((out.recent_requests, out.recent_errors_5xx), (10, 0));
 }

@@ -113,6 +113,7 @@ pub fn prometheus_answer(input: &[u8]) {
     let signal = probe_prometheus(
         &source,
         Duration::from_secs(90),
+        None,
         Ratio::new(0.95),
         Duration::from_secs(1),
         &Server(status, body),

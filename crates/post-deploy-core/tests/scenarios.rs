@@ -575,20 +575,24 @@ fn the_state_does_not_grow_with_the_number_of_ticks() {
     s.set("WINDOW_S", "100000");
     s.arm();
     let size = || s.file("window.json").unwrap().len();
-    for _ in 0..5 {
-        s.world.log_requests(3, 0);
-        s.tick();
-        s.world.advance(Duration::from_secs(30));
-    }
-    let early = size();
-    for _ in 0..300 {
-        s.world.log_requests(3, 0);
-        s.tick();
-        s.world.advance(Duration::from_secs(30));
-    }
-    let late = size();
+    // The picture's history fills up to its bound, then merges its points pairwise: the
+    // largest state of many ticks is no larger than the largest of the first few hundred
+    // (but for counts that take a digit more).
+    let largest = |ticks: usize| {
+        let mut largest = 0;
+        for _ in 0..ticks {
+            s.world.log_requests(3, 0);
+            s.tick();
+            s.world.advance(Duration::from_secs(30));
+            largest = largest.max(size());
+        }
+        largest
+    };
+    let early = largest(500);
+    let late = largest(1500);
+    assert!(early < 128 * 1024, "window.json reached {early} bytes");
     assert!(
-        late <= early + 16,
+        late <= early + 2048,
         "window.json grew from {early} to {late} bytes"
     );
 }

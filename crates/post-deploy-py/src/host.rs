@@ -12,6 +12,7 @@
 //! `DOCKER`, `COMPOSE`) govern each call as they are then.
 
 use std::any::Any;
+use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -106,7 +107,13 @@ fn with_monitor<T>(
     }
     let system = System::with_source(&config, move || vars.clone());
     let monitor = Monitor::new(config, system.effects()).with_switches_from(system.switchboard());
-    Ok(f(&monitor)?)
+    let out = f(&monitor);
+    // What could not be written besides the answer (the metrics file), said once on the
+    // process's stderr, as the binary says it.
+    for notice in monitor.take_notices() {
+        let _ = writeln!(std::io::stderr().lock(), "{notice}");
+    }
+    Ok(out?)
 }
 
 /// `arm`: the binary's JSON for `post-deploy arm`, or `armed: false` with the `error`.
@@ -289,6 +296,9 @@ fn ended(repo: &str, work_item: &str) -> Value {
         "consecutive_failures": 0,
         "window_requests": 0,
         "window_errors_5xx": 0,
+        "recent_requests": 0,
+        "recent_errors_5xx": 0,
+        "rule": null,
         "deadline": null,
     })
 }

@@ -365,9 +365,39 @@ fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>>
     unsafe_code,
     reason = "PyO3's macros expand to unsafe code; none is written here"
 )]
+/// `P[Binomial(n, t) >= k]`, as `CONFIDENCE` judges a ratio rule by (to within 1e-9 for any
+/// `n` up to 10^9): the chance of `k` or more failures among `n` requests that each fail with
+/// probability `t`. Counts below 0 count as 0; `t` is clamped to 0..1.
+#[pyfunction]
+fn binomial_tail(
+    n: &Bound<'_, PyAny>,
+    k: &Bound<'_, PyAny>,
+    t: &Bound<'_, PyAny>,
+) -> PyResult<f64> {
+    let count = |value: &Bound<'_, PyAny>, name: &str| -> PyResult<u64> {
+        let int = value
+            .cast::<PyInt>()
+            .map_err(|_| wrong_type(name, "an int", value))?;
+        // Beyond 64 bits: as many as u64 holds (the tail is exact long before).
+        Ok(int.extract::<u64>().unwrap_or_else(|_| {
+            if int.lt(0).unwrap_or(false) {
+                0
+            } else {
+                u64::MAX
+            }
+        }))
+    };
+    let (n, k) = (count(n, "n")?, count(k, "k")?);
+    let t = t
+        .extract::<f64>()
+        .map_err(|_| wrong_type("t", "a float", t))?;
+    Ok(post_deploy_core::binomial::tail_at_least(n, k, t))
+}
+
 #[pymodule]
 fn _post_deploy(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Monitor>()?;
+    m.add_function(wrap_pyfunction!(binomial_tail, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

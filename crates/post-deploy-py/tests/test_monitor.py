@@ -17,7 +17,7 @@ from post_deploy import Monitor
 TICK_KEYS = {
     "repo", "work_item", "verdict", "action", "finished", "requeue_after_s", "reason",
     "probed", "ticks", "consecutive_failures", "window_requests", "window_errors_5xx",
-    "deadline",
+    "recent_requests", "recent_errors_5xx", "rule", "deadline",
 }
 ARM_KEYS = {
     "armed", "already_armed", "applies", "reason", "deadline", "previous_image",
@@ -25,6 +25,8 @@ ARM_KEYS = {
 }
 STATUS_KEYS = {
     "repo", "work_item", "phase", "verdict", "action", "ticks", "armed_at", "deadline", "reason",
+    "rule", "window_requests", "window_errors_5xx", "recent_requests", "recent_errors_5xx",
+    "strip",
 }
 
 

@@ -24,6 +24,11 @@ def host_loop(state: Path) -> list[str]:
     if not tick["finished"] and delay is not None:
         seen.append(f"{tick['verdict']} {tick['action']} {delay:.1f} {tick['reason']}")
     seen.append(str(tick["window_requests"] + tick["window_errors_5xx"] + tick["ticks"]))
+    seen.append(str(tick["recent_requests"] + tick["recent_errors_5xx"]))
+    rule: str | None = tick["rule"]
+    seen.append(rule or "-")
+    slow = tick.get("recent_slow_requests")
+    seen.append(str(tick.get("recent_timed_requests", 0)) + str(slow))
     if tick.get("blind") or tick.get("recovered"):
         seen.append("ended")
     out = monitor.extend("api", "PR-1", 600)
@@ -34,6 +39,7 @@ def host_loop(state: Path) -> list[str]:
         seen.append(f"{result['done']} {result['finished']} {result['reason']}")
     for row in monitor.status(repo="api"):
         seen.append(f"{row.get('phase')} {row.get('verdict')} {row.get('armed_at')}")
+        seen.append(row.get("rule") or "-")
     for image in monitor.known_good("api", container="web"):
         seen.append(f"{image.get('image')} {image.get('image_id')} {image.get('work_item')}")
     disarmed = monitor.disarm("api", "PR-1")

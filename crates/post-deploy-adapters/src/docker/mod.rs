@@ -16,7 +16,8 @@
 //! Its parts, one file each: `exec` (how docker is called), `inspect` (the JSON types),
 //! `logs`, `compose`, `plan` (the plain recreate plan), `recreate` (its execution, and the
 //! resumption of an interrupted one), `self_guard` (the orchestrator's own container),
-//! `swarm` (Swarm services) and `registry` (whether a service's previous image can be pulled:
+//! `swarm` (Swarm services), `swarm_tasks` (a service's tasks on every node, for the self
+//! guard) and `registry` (whether a service's previous image can be pulled:
 //! on this engine, or its registry answers for it, through `docker manifest inspect`).
 
 mod compose;
@@ -29,6 +30,7 @@ mod recreate;
 mod registry;
 mod self_guard;
 mod swarm;
+mod swarm_tasks;
 #[cfg(test)]
 #[expect(
     clippy::arithmetic_side_effects,

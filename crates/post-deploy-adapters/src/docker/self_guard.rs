@@ -1,6 +1,8 @@
 //! The self guard: who the orchestrator's own container is, by the names and ids docker
 //! would resolve to it, so that no mutating call reaches it.
 
+use post_deploy_core::ContainerInfo;
+
 use super::DockerCli;
 use super::inspect::ContainerJson;
 
@@ -21,6 +23,27 @@ impl SelfIdentity {
                 || self.ids.iter().any(|id| {
                     id == r || (r.bytes().all(|b| b.is_ascii_hexdigit()) && id.starts_with(r))
                 }))
+    }
+
+    /// Whether the task container `task` (of any node: this engine may not have it) is the
+    /// orchestrator's own: its id is the self container's id as this engine knows it, or the
+    /// configured self container is its id, a prefix of its id, or its name.
+    pub(super) fn is_task(&self, task: &ContainerInfo) -> bool {
+        let id = task.id.as_str();
+        let name = task.name.strip_prefix('/').unwrap_or(&task.name);
+        let configured = self
+            .names
+            .iter()
+            .map(|me| me.strip_prefix('/').unwrap_or(me));
+        let by_name_or_prefix = configured.clone().any(|me| {
+            !me.is_empty()
+                && (me == name
+                    || (!id.is_empty()
+                        && me.bytes().all(|b| b.is_ascii_hexdigit())
+                        && id.starts_with(&me.to_ascii_lowercase())))
+        });
+        let by_id = !id.is_empty() && self.ids.iter().any(|me| me == id);
+        by_id || by_name_or_prefix || self.names(name) || self.names(id)
     }
 
     pub(super) fn is(&self, c: &ContainerJson) -> bool {

@@ -122,8 +122,21 @@ impl DockerCli {
         Ok(json)
     }
 
+    /// The task containers of the service: every task's on every node of the swarm (by the
+    /// manager's task list), and any container of this engine labelled with the service's id
+    /// (a task the list no longer keeps), each once.
+    fn service_tasks(&self, json: &ServiceJson) -> Result<Vec<ContainerInfo>, ControlError> {
+        let mut tasks = self.swarm_tasks(&json.id, &json.spec.name)?;
+        for local in self.local_service_tasks(&json.id)? {
+            if !tasks.iter().any(|t| !t.id.is_empty() && t.id == local.id) {
+                tasks.push(local);
+            }
+        }
+        Ok(tasks)
+    }
+
     /// The task containers of the service `service_id` on this engine, by id and name.
-    fn service_tasks(&self, service_id: &str) -> Result<Vec<ContainerInfo>, ControlError> {
+    fn local_service_tasks(&self, service_id: &str) -> Result<Vec<ContainerInfo>, ControlError> {
         let what = format!("docker ps of the tasks of service {service_id}");
         let c = self.succeed(
             &what,
@@ -163,7 +176,7 @@ impl DockerCli {
             Ok(None) | Err(_) => String::new(),
         };
         Ok(ServiceInfo {
-            tasks: self.service_tasks(&json.id)?,
+            tasks: self.service_tasks(&json)?,
             id: json.id,
             name: json.spec.name.clone(),
             image,
@@ -188,10 +201,8 @@ impl DockerCli {
             return Err(ControlError::SelfService(service.to_owned()));
         }
         let identity = self.identity();
-        let tasks = self.service_tasks(&json.id)?;
-        if tasks.iter().any(|t| {
-            identity.ids.contains(&t.id) || identity.names(&t.id) || identity.names(&t.name)
-        }) {
+        let tasks = self.service_tasks(json)?;
+        if tasks.iter().any(|t| identity.is_task(t)) {
             return Err(ControlError::SelfService(service.to_owned()));
         }
         Ok(())

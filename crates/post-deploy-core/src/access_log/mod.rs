@@ -48,7 +48,7 @@ mod line;
 mod logfmt;
 mod morgan;
 mod quoted;
-mod read_ahead;
+pub(crate) mod read_ahead;
 mod simd;
 mod uvicorn;
 
@@ -338,6 +338,43 @@ impl AccessLogCounter {
             }),
         };
         self.keep_partial(rest.get(start..).unwrap_or_default());
+    }
+
+    /// Counts one whole line (without its `\n`), as [`feed`](Self::feed) counts each line
+    /// of a chunk; for a reader that cuts the lines itself (`replay`, which reads a stamp
+    /// before each). Call it only between whole chunks: a line started by `feed` and not
+    /// ended is not ended by this one.
+    #[inline]
+    pub fn count_line(&mut self, line: &[u8]) {
+        self.counts
+            .tally(self.format, &self.keys, line, self.timing.as_mut());
+    }
+
+    /// Counts one line that was too long to be kept (over [`MAX_LINE_LEN`]): unparsed, as
+    /// [`feed`](Self::feed) counts such a line.
+    pub fn count_overlong_line(&mut self) {
+        self.counts.unparsed = self.counts.unparsed.saturating_add(1);
+    }
+
+    /// The counts and durations of the lines counted since the previous take, and a fresh
+    /// start for the next ones: the same format, keys and latency threshold. A partial line
+    /// fed and not ended stays for the next chunk.
+    pub fn take(&mut self) -> (LogCounts, LogDurations) {
+        let counts = std::mem::take(&mut self.counts);
+        let durations = self
+            .timing
+            .as_mut()
+            .map_or_else(LogDurations::default, |t| {
+                let histogram = t.durations.histogram.as_mut().map(|_| Box::default());
+                std::mem::replace(
+                    &mut t.durations,
+                    LogDurations {
+                        histogram,
+                        ..LogDurations::default()
+                    },
+                )
+            });
+        (counts, durations)
     }
 
     /// The counts of the complete lines fed so far.

@@ -25,6 +25,23 @@ pub(super) fn for_each_piece<R: Read + Send>(
     buffer_len: usize,
     mut each: impl FnMut(&[u8]),
 ) -> io::Result<()> {
+    for_each_piece_while(reader, buffer_len, |piece| {
+        each(piece);
+        true
+    })
+}
+
+/// [`for_each_piece`] until `each` answers `false` (the caller found what it needed, or an
+/// error of its own): no further piece is read.
+///
+/// # Errors
+///
+/// As [`for_each_piece`].
+pub(crate) fn for_each_piece_while<R: Read + Send>(
+    reader: R,
+    buffer_len: usize,
+    mut each: impl FnMut(&[u8]) -> bool,
+) -> io::Result<()> {
     // Lent to the reader thread, or kept here when that cannot start.
     let reader = Mutex::new(reader);
     thread::scope(|scope| {
@@ -67,14 +84,16 @@ pub(super) fn for_each_piece<R: Read + Send>(
             let mut source = reader
                 .lock()
                 .map_err(|_| io::Error::other("the log reader is unusable"))?;
-            return sequential(&mut *source, buffer_len, each);
+            return sequential_while(&mut *source, buffer_len, each);
         }
         for piece in full_rx {
             let (buffer, n) = piece?;
             if n == 0 {
                 return Ok(());
             }
-            each(buffer.get(..n).unwrap_or_default());
+            if !each(buffer.get(..n).unwrap_or_default()) {
+                return Ok(());
+            }
             // The reader may have finished already; the buffer is then dropped.
             let _ = empty_tx.send(buffer);
         }
@@ -104,13 +123,28 @@ pub(super) fn sequential(
     buffer_len: usize,
     mut each: impl FnMut(&[u8]),
 ) -> io::Result<()> {
+    sequential_while(reader, buffer_len, |piece| {
+        each(piece);
+        true
+    })
+}
+
+/// [`sequential`] until `each` answers `false`.
+///
+/// # Errors
+///
+/// As [`for_each_piece`].
+fn sequential_while(
+    reader: &mut impl Read,
+    buffer_len: usize,
+    mut each: impl FnMut(&[u8]) -> bool,
+) -> io::Result<()> {
     let mut buffer = vec![0; buffer_len];
     loop {
         let n = read_once(reader, &mut buffer)?;
-        if n == 0 {
+        if n == 0 || !each(buffer.get(..n).unwrap_or_default()) {
             return Ok(());
         }
-        each(buffer.get(..n).unwrap_or_default());
     }
 }
 

@@ -16,7 +16,11 @@ use crate::id::{IdError, RepoName};
 use crate::prometheus::{PrometheusSource, Selector};
 pub use crate::vocabulary::Ratio;
 
+mod judging;
 mod url;
+
+pub use judging::Confidence;
+use judging::{confidence, metrics_file, recent_span};
 
 pub use url::{
     Credentials, MAX_URL_LEN, SecretUrl, Secrets, UrlError, hide_userinfo, percent_decode,
@@ -54,6 +58,9 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (LOG_DURATION_KEYS, DEFAULT_DURATION_KEYS),
     (LOG_CLF_DURATION_UNIT, "us"),
     (SELF_SERVICE, "orchestrator"),
+    (RECENT_S, "120"),
+    (CONFIDENCE, "0"),
+    (METRICS_FILE, ""),
 ];
 
 /// `ORCH_POST_DEPLOY_ENABLED`: the kill switch.
@@ -110,11 +117,24 @@ pub const PROMETHEUS_ERRORS: &str = "ORCH_POST_DEPLOY_PROMETHEUS_ERRORS";
 /// `ORCH_POST_DEPLOY_PROMETHEUS_LATENCY`: histogram bucket selector for the latency rule.
 pub const PROMETHEUS_LATENCY: &str = "ORCH_POST_DEPLOY_PROMETHEUS_LATENCY";
 
+/// `ORCH_POST_DEPLOY_RECENT_S`: the recent span in seconds; `0` turns the recent rules off.
+pub const RECENT_S: &str = "ORCH_POST_DEPLOY_RECENT_S";
+/// `ORCH_POST_DEPLOY_CONFIDENCE`: `0`, or the confidence a ratio rule needs to fire.
+pub const CONFIDENCE: &str = "ORCH_POST_DEPLOY_CONFIDENCE";
+/// The recent span when `RECENT_S` is unset (and the interval is not longer).
+pub const DEFAULT_RECENT_S: u64 = 120;
+/// The lowest and highest `CONFIDENCE` accepted besides 0.
+pub const CONFIDENCE_RANGE: std::ops::RangeInclusive<f64> = 0.5..=0.9999;
+
 /// The lowest and highest `LATENCY_QUANTILE` accepted.
 pub const QUANTILE_RANGE: std::ops::RangeInclusive<f64> = 0.5..=0.999;
 
 /// `ORCH_POST_DEPLOY_SELF_SERVICE`: the orchestrator's own Swarm service.
 pub const SELF_SERVICE: &str = "ORCH_POST_DEPLOY_SELF_SERVICE";
+
+/// `ORCH_POST_DEPLOY_METRICS_FILE`: a file rewritten with the windows' metrics in the
+/// Prometheus text format after every arm, tick and operator command.
+pub const METRICS_FILE: &str = "ORCH_POST_DEPLOY_METRICS_FILE";
 
 /// The longest window or interval accepted: 30 days. Longer is almost surely a unit mistake,
 /// and the bound keeps every deadline computation far from overflow.
@@ -198,6 +218,24 @@ pub struct WindowSettings {
     /// `LATENCY_QUANTILE`: the quantile the latency rule judges (0.5..0.999).
     #[serde(default = "default_quantile")]
     pub latency_quantile: Ratio,
+    /// `RECENT_S`: the recent span the ratio rules also judge; zero: the recent rules are
+    /// off. A window armed before the span was recorded has none (zero).
+    #[serde(default, with = "secs")]
+    pub recent: Duration,
+    /// `CONFIDENCE`: how sure a ratio rule must be that the true ratio is above its
+    /// threshold; [`Confidence::OFF`] (also for a window armed before it was recorded): the
+    /// measured ratio alone.
+    #[serde(default)]
+    pub confidence: Confidence,
+}
+
+impl WindowSettings {
+    /// The recent span as the rules use it: `None` when the recent rules are off (zero) or the
+    /// span is at least the window (then it is the window, and the window's rules judge it).
+    #[must_use]
+    pub fn recent_span(&self) -> Option<Duration> {
+        (!self.recent.is_zero() && self.recent < self.window).then_some(self.recent)
+    }
 }
 
 fn default_quantile() -> Ratio {
@@ -216,6 +254,8 @@ impl Default for WindowSettings {
             latency_ms: None,
             latency_quantile: default_quantile(),
             log_keys: LogKeys::default(),
+            recent: Duration::ZERO,
+            confidence: Confidence::OFF,
         }
     }
 }
@@ -339,6 +379,8 @@ pub struct Switches {
     pub docker: String,
     /// The compose program.
     pub compose: ComposeProgram,
+    /// Where the windows' metrics are written for node_exporter's textfile collector.
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// Which repos the monitor applies to, and which repo and container are its own.
@@ -512,6 +554,7 @@ impl Config {
                 )
             })?),
         };
+        let metrics_file = metrics_file(vars)?;
         Ok(Switches {
             enabled,
             rollback,
@@ -519,6 +562,7 @@ impl Config {
             webhook_url,
             docker,
             compose,
+            metrics_file,
         })
     }
 
@@ -608,6 +652,8 @@ impl Config {
             latency_ms,
             latency_quantile,
             log_keys,
+            recent: recent_span(vars, interval)?,
+            confidence: confidence(vars)?,
         })
     }
 

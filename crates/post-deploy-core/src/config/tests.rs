@@ -422,6 +422,83 @@ proptest! {
 }
 
 #[test]
+fn the_recent_span_defaults_to_120_s_or_one_longer_interval() {
+    let span = |pairs: &[(&str, &str)]| load(pairs).map(|c| c.window.recent.as_secs());
+    assert_eq!(span(&[]), Ok(120));
+    // unset, with an interval above 120: one interval
+    assert_eq!(span(&[(INTERVAL_S, "300")]), Ok(300));
+    assert_eq!(span(&[(RECENT_S, "0")]), Ok(0));
+    assert_eq!(span(&[(RECENT_S, "30")]), Ok(30));
+    // longer than the window: the window (the rules then judge the window alone)
+    let long = load(&[(RECENT_S, "5000")]).unwrap();
+    assert_eq!(long.window.recent_span(), None);
+    assert_eq!(
+        load(&[]).unwrap().window.recent_span(),
+        Some(Duration::from_secs(120))
+    );
+    assert_eq!(load(&[(RECENT_S, "0")]).unwrap().window.recent_span(), None);
+}
+
+#[test]
+fn a_recent_span_shorter_than_the_interval_or_not_a_number_is_refused() {
+    for (value, interval) in [
+        ("29", "30"),
+        ("1", "30"),
+        ("-5", "30"),
+        ("2m", "30"),
+        ("2592001", "30"),
+    ] {
+        let err = load(&[(RECENT_S, value), (INTERVAL_S, interval)]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(RECENT_S) && text.contains(&format!("{value:?}")),
+            "{text}"
+        );
+    }
+    let text = load(&[(RECENT_S, "29")]).unwrap_err().to_string();
+    assert!(
+        text.contains("at least one interval (ORCH_POST_DEPLOY_INTERVAL_S=30 s)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn confidence_is_zero_or_from_one_half_to_0_9999() {
+    let c = |v: &str| load(&[(CONFIDENCE, v)]).map(|c| c.window.confidence.get());
+    assert_eq!(c("0"), Ok(0.0));
+    assert_eq!(c("0.0"), Ok(0.0));
+    assert_eq!(c("0.5"), Ok(0.5));
+    assert_eq!(c("0.95"), Ok(0.95));
+    assert_eq!(c("0.9999"), Ok(0.9999));
+    assert_eq!(load(&[]).unwrap().window.confidence, Confidence::OFF);
+    for bad in ["0.49", "0.99995", "1", "95", "-0.5", "NaN", "inf", "high"] {
+        let text = load(&[(CONFIDENCE, bad)]).unwrap_err().to_string();
+        assert!(
+            text.contains(CONFIDENCE) && text.contains(&format!("{bad:?}")),
+            "{bad}: {text}"
+        );
+    }
+}
+
+/// A `target.json` armed before the recent span and the confidence were recorded has neither
+/// field: its window runs with both off, not with today's defaults.
+#[test]
+fn settings_recorded_before_the_recent_span_run_with_it_and_confidence_off() {
+    let mut old = serde_json::to_value(WindowSettings::default()).unwrap();
+    let map = old.as_object_mut().unwrap();
+    assert!(map.remove("recent").is_some());
+    assert!(map.remove("confidence").is_some());
+    let read: WindowSettings = serde_json::from_value(old).unwrap();
+    assert_eq!(read.recent, Duration::ZERO);
+    assert_eq!(read.recent_span(), None);
+    assert!(!read.confidence.is_on());
+    // A recorded confidence outside its range is a damaged file, not a number to trust.
+    let mut bad = serde_json::to_value(WindowSettings::default()).unwrap();
+    bad["confidence"] = serde_json::json!(0.3);
+    assert!(serde_json::from_value::<WindowSettings>(bad).is_err());
+}
+
+#[test]
 fn huge_values_are_refused_and_quoted_never_echoed_whole() {
     let huge = "x".repeat(10 * 1024 * 1024);
     for (var, value) in [

@@ -169,6 +169,8 @@ mod known_good;
 mod load;
 mod lock;
 mod names;
+mod operator;
+mod outputs;
 mod service_logs;
 mod status;
 
@@ -198,6 +200,7 @@ pub struct Monitor<'a> {
     store: Box<dyn Store + 'a>,
     vars: Option<&'a dyn VarSource>,
     trace: &'a dyn Trace,
+    notices: std::sync::Mutex<Vec<String>>,
 }
 
 impl<'a> Monitor<'a> {
@@ -212,6 +215,7 @@ impl<'a> Monitor<'a> {
             store,
             vars: None,
             trace: &NoTrace,
+            notices: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -301,11 +305,12 @@ impl<'a> Monitor<'a> {
         }
         let key = WindowKey::new(&req.repo, &req.work_item);
         if let Some(found) = self.existing(&key)? {
+            self.publish_metrics(Some(&key), None);
             return Ok(already_armed(base, found));
         }
         self.store.create(&key)?;
         // Only one arm of a pair writes; a concurrent one waits for the lock and then finds it.
-        let _lock = self.wait_for_lock(&key)?;
+        let lock = self.wait_for_lock(&key)?;
         if let Some(found) = self.existing(&key)? {
             return Ok(already_armed(base, found));
         }
@@ -313,11 +318,12 @@ impl<'a> Monitor<'a> {
         // removes, so a failed arm leaves no window behind.
         let (target, image_note) = self.new_target(req);
         self.start_window(&key, &target)?;
+        let picture = self.armed_outputs(&key, &target, lock);
         let settings = &target.settings;
         Ok(ArmOutcome {
             armed: true,
             reason: format!(
-                "armed: watching for {} s, a tick every {} s; {}{image_note}",
+                "armed: watching for {} s, a tick every {} s; {}{image_note}{picture}",
                 settings.window.as_secs(),
                 settings.interval.as_secs(),
                 applicability.reason
@@ -434,90 +440,6 @@ impl<'a> Monitor<'a> {
             .then(Existing::default))
     }
 
-    /// Ends a window early; later ticks report it finished, disarmed.
-    ///
-    /// # Errors
-    /// [`MonitorError`] when the state folder cannot be used.
-    pub fn disarm(
-        &self,
-        repo: &RepoName,
-        work_item: &WorkItem,
-    ) -> Result<TickOutcome, MonitorError> {
-        let key = WindowKey::new(repo, work_item);
-        if !self.store.exists(&key)? {
-            return Ok(not_armed(repo, work_item));
-        }
-        let _lock = self.wait_for_lock(&key)?;
-        Ok(self.run(Command::Disarm, &key)?.outcome)
-    }
-
-    /// An operator moves a watching window's deadline `by` later (at most 30 days from arm in
-    /// all).
-    ///
-    /// # Errors
-    /// [`MonitorError`] when the state folder cannot be used.
-    pub fn extend(
-        &self,
-        repo: &RepoName,
-        work_item: &WorkItem,
-        by: Duration,
-    ) -> Result<OperatorOutcome, MonitorError> {
-        self.operator(Command::Extend(by), repo, work_item)
-    }
-
-    /// An operator asks for the rollback now: the same guards and at-most-once path as an
-    /// automatic one; the window then verifies recovery.
-    ///
-    /// # Errors
-    /// [`MonitorError`] when the state folder cannot be used.
-    pub fn rollback(
-        &self,
-        repo: &RepoName,
-        work_item: &WorkItem,
-    ) -> Result<OperatorOutcome, MonitorError> {
-        self.operator(Command::Rollback, repo, work_item)
-    }
-
-    /// An operator ends a watching window now as good (its image is known good when it
-    /// never degraded).
-    ///
-    /// # Errors
-    /// [`MonitorError`] when the state folder cannot be used.
-    pub fn promote(
-        &self,
-        repo: &RepoName,
-        work_item: &WorkItem,
-    ) -> Result<OperatorOutcome, MonitorError> {
-        self.operator(Command::Promote, repo, work_item)
-    }
-
-    /// Runs an operator's command under the window's lock, waiting for a tick in flight.
-    fn operator(
-        &self,
-        command: Command,
-        repo: &RepoName,
-        work_item: &WorkItem,
-    ) -> Result<OperatorOutcome, MonitorError> {
-        let key = WindowKey::new(repo, work_item);
-        let answer = if self.store.exists(&key)? {
-            let _lock = self.wait_for_lock(&key)?;
-            self.run(command, &key)?
-        } else {
-            let outcome = not_armed(repo, work_item);
-            let refused = Some(outcome.reason.clone());
-            Answer { outcome, refused }
-        };
-        let Answer { outcome, refused } = answer;
-        Ok(OperatorOutcome {
-            repo: outcome.repo,
-            work_item: outcome.work_item,
-            done: refused.is_none(),
-            reason: refused.unwrap_or(outcome.reason),
-            finished: outcome.finished,
-            deadline: outcome.deadline,
-        })
-    }
-
     /// One step of the window: probe, classify, decide, act, persist; or the final result
     /// again for a finished window.
     ///
@@ -527,12 +449,18 @@ impl<'a> Monitor<'a> {
     pub fn tick(&self, repo: &RepoName, work_item: &WorkItem) -> Result<TickOutcome, MonitorError> {
         let key = WindowKey::new(repo, work_item);
         if !self.store.exists(&key)? {
+            self.publish_metrics(None, None);
             return Ok(not_armed(repo, work_item));
         }
-        let Some(_lock) = self.lock_briefly(&key)? else {
+        let Some(lock) = self.lock_briefly(&key)? else {
+            self.publish_metrics(Some(&key), None);
             return Ok(self.busy(&key));
         };
-        Ok(self.run(Command::Tick, &key)?.outcome)
+        let outcome = self.run(Command::Tick, &key)?.outcome;
+        drop(lock);
+        let ticked = outcome.probed.then(|| self.fx.clock.now());
+        self.publish_metrics(Some(&key), ticked);
+        Ok(outcome)
     }
 
     /// Runs `command` on a locked window: load it, then the transition until it is done.
@@ -551,6 +479,7 @@ impl<'a> Monitor<'a> {
             }
         };
         self.trace.step(Step::Loaded);
+        self.metrics_enter(&switches, key, &progress);
         let notes: Vec<String> = note.into_iter().collect();
         let input = Input {
             target: &target,
@@ -662,6 +591,7 @@ impl<'a> Monitor<'a> {
                     signals.logs = probe_prometheus(
                         source,
                         since_arm,
+                        settings.recent_span(),
                         quantile,
                         settings.health_timeout,
                         self.fx.http,
@@ -737,6 +667,13 @@ impl<'a> Monitor<'a> {
             store::save(&*self.store, key, StateFile::Progress, progress)?;
         }
         self.trace.step(Step::StateWritten);
+        if let Some(progress) = &progress
+            && let Err(e) = self.write_picture(key, target, progress)
+        {
+            outcome
+                .reason
+                .push_str(&format!("; picture not written: {e}"));
+        }
         self.deliver(&alerts);
         let artefacts = target.artefacts_dir.as_deref();
         let head = logbook::table_head();
@@ -829,9 +766,14 @@ fn not_armed(repo: &RepoName, work_item: &WorkItem) -> TickOutcome {
         consecutive_failures: 0,
         window_requests: 0,
         window_errors_5xx: 0,
+        recent_requests: 0,
+        recent_errors_5xx: 0,
+        rule: None,
         window_timed_requests: None,
         window_slow_requests: None,
         window_latency_ms: None,
+        recent_timed_requests: None,
+        recent_slow_requests: None,
         deadline: None,
     }
 }
@@ -846,6 +788,15 @@ fn replay_without_target(key: &WindowKey, p: &Progress, o: &Outcome) -> TickOutc
         consecutive_failures: p.observations.consecutive_failures,
         window_requests: p.observations.requests,
         window_errors_5xx: p.observations.errors_5xx,
+        recent_requests: p
+            .observations
+            .recent
+            .map_or(p.observations.requests, |r| r.requests),
+        recent_errors_5xx: p
+            .observations
+            .recent
+            .map_or(p.observations.errors_5xx, |r| r.errors_5xx),
+        rule: p.degraded_rule,
         ..not_armed(&key.repo, &key.work_item)
     }
 }

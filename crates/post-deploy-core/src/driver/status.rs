@@ -6,6 +6,9 @@
 )]
 use super::*;
 
+/// How many of its latest ticks a window's status shows at a glance.
+const STRIP_TICKS: usize = 12;
+
 impl Monitor<'_> {
     /// Every window in the store, optionally only one repo's or one work item's.
     /// Read-only: a damaged file is reported, not moved.
@@ -42,6 +45,16 @@ impl Monitor<'_> {
             armed_at: target.as_ref().ok().map(|t| t.armed_at),
             deadline: target.as_ref().ok().map(|t| t.deadline),
             reason: String::new(),
+            rule: None,
+            window_requests: 0,
+            window_errors_5xx: 0,
+            recent_requests: 0,
+            recent_errors_5xx: 0,
+            window_timed_requests: None,
+            window_slow_requests: None,
+            recent_timed_requests: None,
+            recent_slow_requests: None,
+            strip: String::new(),
         };
         let p = match &progress {
             Ok(p) => p,
@@ -58,8 +71,24 @@ impl Monitor<'_> {
         };
         row.phase = p.phase.as_str().to_owned();
         row.ticks = p.ticks;
+        row.rule = p.degraded_rule;
         if let Ok(t) = &target {
             row.deadline = Some(p.deadline(t));
+            // The counts exactly as a tick of the window would print them.
+            let counts = machine::progress_outcome(t, p, None, false);
+            row.window_requests = counts.window_requests;
+            row.window_errors_5xx = counts.window_errors_5xx;
+            row.recent_requests = counts.recent_requests;
+            row.recent_errors_5xx = counts.recent_errors_5xx;
+            row.window_timed_requests = counts.window_timed_requests;
+            row.window_slow_requests = counts.window_slow_requests;
+            row.recent_timed_requests = counts.recent_timed_requests;
+            row.recent_slow_requests = counts.recent_slow_requests;
+            row.strip = crate::window::history::strip(
+                &p.history,
+                t.settings.ratio_threshold.get(),
+                STRIP_TICKS,
+            );
         }
         if let Some(o) = &p.outcome {
             row.verdict = o.verdict;

@@ -14,6 +14,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::{Read, StateFile, Store, StoreError, WindowKey, WindowLock};
 use crate::id::{RepoName, WorkItem};
 
+mod artefacts;
+mod outputs;
+
+use artefacts::check_artefacts_dir;
+
+pub use outputs::{METRICS_RECORDS, PICTURE_FILE, picture_name};
+
 /// The lock file.
 pub const LOCK_FILE: &str = "lock";
 /// The log artefact's name.
@@ -805,6 +812,31 @@ impl Store for FileStore {
             Temporaries::Shared,
         )
     }
+
+    fn write_picture(
+        &self,
+        key: &WindowKey,
+        artefacts_dir: Option<&Path>,
+        svg: &str,
+    ) -> Result<(), StoreError> {
+        outputs::write_picture(self, key, artefacts_dir, svg)
+    }
+
+    fn try_lock_metrics(&self) -> Result<Option<WindowLock>, StoreError> {
+        outputs::try_lock_metrics(&self.state_dir)
+    }
+
+    fn read_metrics(&self) -> Result<Read, StoreError> {
+        read_bytes(&self.state_dir.join(METRICS_RECORDS))
+    }
+
+    fn write_metrics(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        write_atomic(&self.state_dir, METRICS_RECORDS, bytes, Temporaries::Shared)
+    }
+
+    fn write_metrics_file(&self, path: &Path, text: &str) -> Result<(), StoreError> {
+        outputs::write_metrics_file(path, text)
+    }
 }
 
 /// How much of the log's end is read to know whether it ends in a table.
@@ -828,59 +860,4 @@ fn ends_in_table(log: &mut File) -> bool {
         .lines()
         .last()
         .is_some_and(|l| l.starts_with('|'))
-}
-
-/// An artefacts folder that is a folder, or can be made one: neither it nor the nearest of
-/// its ancestors that exists is anything but a folder (a symlink to one counts, a symlink to
-/// nothing does not), and it is not in `/proc` or `/sys`, the kernel's own file systems
-/// (`/proc/self` is another folder in every process, and none of them holds a log).
-fn check_artefacts_dir(path: &Path) -> Result<(), String> {
-    for at in path.ancestors().filter(|a| !a.as_os_str().is_empty()) {
-        match fs_err::metadata(at) {
-            Ok(meta) if meta.is_dir() => return outside_kernel_folders(path, at),
-            Ok(_) if at == path => return Err("it is a file, not a folder".to_owned()),
-            Ok(_) => {
-                return Err(format!(
-                    "{} is a file, so no folder can be made under it",
-                    at.display()
-                ));
-            }
-            // Not there, or under a file: the nearer ancestors say which. A symlink to
-            // nothing is there, and no folder can be made through it.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                if fs_err::symlink_metadata(at).is_ok_and(|m| m.file_type().is_symlink()) {
-                    return Err(if at == path {
-                        "it is a symbolic link to nothing, so no folder can be made there"
-                            .to_owned()
-                    } else {
-                        format!(
-                            "{} is a symbolic link to nothing, so no folder can be made under it",
-                            at.display()
-                        )
-                    });
-                }
-            }
-            // Unreadable (permissions): left to the create that follows, which names it.
-            Err(_) => return Ok(()),
-        }
-    }
-    Ok(())
-}
-
-/// Refuses an artefacts folder `path` whose nearest existing folder `existing` is, or
-/// resolves to, a folder of `/proc` or `/sys`.
-fn outside_kernel_folders(path: &Path, existing: &Path) -> Result<(), String> {
-    let real = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_owned());
-    let kernel = |p: &Path| p.starts_with("/proc") || p.starts_with("/sys");
-    if kernel(path) || kernel(&real) {
-        return Err(
-            "it is in /proc or /sys, the kernel's own file systems, which hold no log".to_owned(),
-        );
-    }
-    Ok(())
 }

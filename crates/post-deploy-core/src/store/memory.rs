@@ -15,6 +15,10 @@ struct Inner {
     repo_locks: BTreeSet<RepoName>,
     logs: BTreeMap<PathBuf, String>,
     known_good: BTreeMap<RepoName, Vec<u8>>,
+    pictures: BTreeMap<PathBuf, String>,
+    metrics: Option<Vec<u8>>,
+    metrics_locked: bool,
+    metrics_files: BTreeMap<PathBuf, String>,
 }
 
 /// Windows kept in memory. Clones share the same windows, so a test can look into the store
@@ -45,6 +49,17 @@ struct HeldRepo {
 impl Drop for HeldRepo {
     fn drop(&mut self) {
         lock(&self.inner).repo_locks.remove(&self.repo);
+    }
+}
+
+/// Releases the metrics records' lock in a [`MemoryStore`] when dropped.
+struct HeldMetrics {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Drop for HeldMetrics {
+    fn drop(&mut self) {
+        lock(&self.inner).metrics_locked = false;
     }
 }
 
@@ -107,6 +122,24 @@ impl MemoryStore {
             .cloned()
             .unwrap_or_default()
     }
+
+    /// The window's picture, as last written; `None` before one was.
+    #[must_use]
+    pub fn picture(&self, key: &WindowKey, artefacts_dir: Option<&Path>) -> Option<String> {
+        let name = super::picture_name(key, artefacts_dir);
+        let at = artefacts_dir.map_or_else(|| window_folder(key), Path::to_path_buf);
+        self.inner().pictures.get(&at.join(name)).cloned()
+    }
+
+    /// The metrics file written at `path`, as last written.
+    #[must_use]
+    pub fn metrics_file(&self, path: &Path) -> Option<String> {
+        self.inner().metrics_files.get(path).cloned()
+    }
+}
+
+fn window_folder(key: &WindowKey) -> PathBuf {
+    PathBuf::from(format!("{}/{}", key.repo, key.work_item))
 }
 
 fn log_key(key: &WindowKey, artefacts_dir: Option<&Path>) -> PathBuf {
@@ -274,6 +307,49 @@ impl Store for MemoryStore {
 
     fn write_known_good(&self, repo: &RepoName, bytes: &[u8]) -> Result<(), StoreError> {
         self.inner().known_good.insert(repo.clone(), bytes.to_vec());
+        Ok(())
+    }
+
+    fn write_picture(
+        &self,
+        key: &WindowKey,
+        artefacts_dir: Option<&Path>,
+        svg: &str,
+    ) -> Result<(), StoreError> {
+        let name = super::picture_name(key, artefacts_dir);
+        let at = artefacts_dir.map_or_else(|| window_folder(key), Path::to_path_buf);
+        self.inner().pictures.insert(at.join(name), svg.to_owned());
+        Ok(())
+    }
+
+    fn try_lock_metrics(&self) -> Result<Option<WindowLock>, StoreError> {
+        let mut inner = self.inner();
+        if inner.metrics_locked {
+            return Ok(None);
+        }
+        inner.metrics_locked = true;
+        Ok(Some(WindowLock::new(HeldMetrics {
+            inner: Arc::clone(&self.inner),
+        })))
+    }
+
+    fn read_metrics(&self) -> Result<Read, StoreError> {
+        Ok(self
+            .inner()
+            .metrics
+            .clone()
+            .map_or(Read::Missing, Read::Bytes))
+    }
+
+    fn write_metrics(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.inner().metrics = Some(bytes.to_vec());
+        Ok(())
+    }
+
+    fn write_metrics_file(&self, path: &Path, text: &str) -> Result<(), StoreError> {
+        self.inner()
+            .metrics_files
+            .insert(path.to_owned(), text.to_owned());
         Ok(())
     }
 }

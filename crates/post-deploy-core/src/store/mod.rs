@@ -15,7 +15,10 @@ use serde::de::DeserializeOwned;
 
 use crate::id::{RepoName, WorkItem};
 
-pub use file::{FileStore, LOCK_FILE, LOG_FILE, MAX_STATE_FILE, repo_folder_name};
+pub use file::{
+    FileStore, LOCK_FILE, LOG_FILE, MAX_STATE_FILE, METRICS_RECORDS, PICTURE_FILE, picture_name,
+    repo_folder_name,
+};
 pub use memory::MemoryStore;
 
 /// A fault of the store.
@@ -291,6 +294,44 @@ pub trait Store {
     /// # Errors
     /// [`StoreError`] when they cannot be written.
     fn write_known_good(&self, repo: &RepoName, bytes: &[u8]) -> Result<(), StoreError>;
+
+    /// Replaces the window's picture with `svg`, atomically, beside its log
+    /// ([`picture_name`]).
+    ///
+    /// # Errors
+    /// [`StoreError`] when it cannot be written.
+    fn write_picture(
+        &self,
+        key: &WindowKey,
+        artefacts_dir: Option<&Path>,
+        svg: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Takes the lock of the metrics records without waiting; `None`: someone else holds it.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the lock cannot be taken or asked about.
+    fn try_lock_metrics(&self) -> Result<Option<WindowLock>, StoreError>;
+
+    /// Reads the metrics records ([`METRICS_RECORDS`]).
+    ///
+    /// # Errors
+    /// [`StoreError`] when they cannot be read.
+    fn read_metrics(&self) -> Result<Read, StoreError>;
+
+    /// Replaces the metrics records, atomically.
+    ///
+    /// # Errors
+    /// [`StoreError`] when they cannot be written.
+    fn write_metrics(&self, bytes: &[u8]) -> Result<(), StoreError>;
+
+    /// Replaces the metrics file at `path` (`ORCH_POST_DEPLOY_METRICS_FILE`) with `text`,
+    /// atomically, through a temporary in the same folder whose name does not end in
+    /// `.prom`; never through a symlink.
+    ///
+    /// # Errors
+    /// [`StoreError`] when it cannot be written; nothing is left behind.
+    fn write_metrics_file(&self, path: &Path, text: &str) -> Result<(), StoreError>;
 }
 
 /// What loading a state file found.

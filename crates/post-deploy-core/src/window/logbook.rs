@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{Outcome, WindowTarget};
-use crate::classify::Classification;
+use crate::classify::{Classification, RuleName};
 use crate::config::hide_userinfo;
 use crate::decide::ActionKind;
 use crate::signals::{HealthSignal, LogSignal, Observations, Signals};
@@ -91,6 +91,25 @@ pub fn header(target: &WindowTarget) -> String {
         "- DEGRADED when the window 5xx ratio is above {} over at least {} requests",
         s.ratio_threshold, s.min_requests
     );
+    if let Some(span) = s.recent_span() {
+        let _ = writeln!(
+            out,
+            "- DEGRADED when the 5xx ratio of the last {} s is above {} over at least {} \
+             requests",
+            span.as_secs(),
+            s.ratio_threshold,
+            s.min_requests
+        );
+    }
+    if s.confidence.is_on() {
+        let _ = writeln!(
+            out,
+            "- A ratio is above its threshold only with confidence {}: P[Binomial(n, \
+             threshold) >= k] below {}",
+            s.confidence,
+            1.0 - s.confidence.get()
+        );
+    }
     if let Some(ms) = s.latency_ms {
         let _ = writeln!(
             out,
@@ -107,6 +126,9 @@ pub fn header(target: &WindowTarget) -> String {
     let _ = writeln!(out, "\n## Window\n");
     let _ = writeln!(out, "- Armed at: {}", stamp(target.armed_at));
     let _ = writeln!(out, "- Deadline: {}", stamp(target.deadline));
+    let key = crate::store::WindowKey::new(&target.repo, &target.work_item);
+    let picture = crate::store::picture_name(&key, target.artefacts_dir.as_deref());
+    let _ = writeln!(out, "- Picture: [{picture}]({picture})");
     let _ = writeln!(out, "\n## Ticks\n");
     out.push_str(&table_head());
     out
@@ -116,8 +138,8 @@ pub fn header(target: &WindowTarget) -> String {
 /// another window's section came in between (a shared log).
 #[must_use]
 pub fn table_head() -> String {
-    "| time | window | health | latency | 5xx in tick | window 5xx ratio | window latency | verdict | action | note |\n\
-     |---|---|---|---|---|---|---|---|---|---|\n"
+    "| time | window | health | latency | 5xx in tick | window 5xx ratio | recent 5xx ratio | window latency | verdict | rule | action | note |\n\
+     |---|---|---|---|---|---|---|---|---|---|---|---|\n"
         .to_owned()
 }
 
@@ -160,9 +182,28 @@ pub fn row(
             format!("{pct:.1}% ({}/{})", window.errors_5xx, window.requests)
         },
     );
+    let recent = window.recent.map_or_else(
+        || "-".to_owned(),
+        |r| {
+            crate::access_log::ratio(r.errors_5xx, r.requests).map_or_else(
+                || format!("- (0 in {} s)", r.seconds),
+                |ratio| {
+                    let pct = 100.0 * ratio;
+                    format!(
+                        "{pct:.1}% ({}/{} in {} s)",
+                        r.errors_5xx, r.requests, r.seconds
+                    )
+                },
+            )
+        },
+    );
     let window_latency = latency_cell(target, window);
+    let rule = classification
+        .rule
+        .name()
+        .map_or_else(|| "-".to_owned(), |r| r.to_string());
     format!(
-        "| {} | {} | {} | {latency} | {tick_5xx} | {ratio} | {window_latency} | {} | {action} | {} |\n",
+        "| {} | {} | {} | {latency} | {tick_5xx} | {ratio} | {recent} | {window_latency} | {} | {rule} | {action} | {} |\n",
         stamp(at),
         window_name(target),
         cell(&health),
@@ -193,11 +234,19 @@ fn latency_cell(target: &WindowTarget, window: &Observations) -> String {
 
 /// The outcome section, written once when the window finishes.
 #[must_use]
-pub fn outcome(target: &WindowTarget, outcome: &Outcome, alerts: &[String]) -> String {
+pub fn outcome(
+    target: &WindowTarget,
+    outcome: &Outcome,
+    rule: Option<RuleName>,
+    alerts: &[String],
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\n## Outcome of {}\n", window_name(target));
     let _ = writeln!(out, "- Finished at: {}", stamp(outcome.at));
     let _ = writeln!(out, "- Verdict: **{}**", outcome.verdict);
+    if let Some(rule) = rule {
+        let _ = writeln!(out, "- Rule: {rule}");
+    }
     let _ = writeln!(out, "- Action: **{}**", outcome.action);
     if let Some(recovered) = outcome.recovered {
         let _ = writeln!(out, "- Recovered: {}", if recovered { "yes" } else { "no" });

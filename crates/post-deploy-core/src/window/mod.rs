@@ -2,8 +2,11 @@
 //! (rewritten whole at every tick, bounded in size), its pure [`machine`], and the text of
 //! its log artefact ([`logbook`]).
 
+pub mod history;
 pub mod logbook;
 pub mod machine;
+pub mod picture;
+pub mod recent;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -12,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::alert::AlertEvent;
-use crate::classify::Verdict;
+use crate::classify::{RuleName, Verdict};
 use crate::config::WindowSettings;
 use crate::decide::{ActionKind, RollbackPlan};
 use crate::id::{RepoName, WorkItem};
@@ -278,6 +281,9 @@ pub struct LastTick {
     pub reason: String,
     /// Its health probe, when one was made.
     pub health: Option<HealthSample>,
+    /// The rule that fired, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleName>,
 }
 
 /// How far a window got (`window.json`). Bounded in size whatever the number of ticks.
@@ -323,6 +329,20 @@ pub struct Progress {
     /// deadline at arm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DateTime<Utc>>,
+    /// The counts of the ticks in the recent span, with their times (bounded: [`recent`]).
+    #[serde(default, skip_serializing_if = "recent::RecentTicks::is_empty")]
+    pub recent: recent::RecentTicks,
+    /// The rule of the first DEGRADED tick (`5xx`, `5xx_recent`, ...), which a finished
+    /// window's final result repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_rule: Option<RuleName>,
+    /// The ticks that probed, for the window's picture and `status` (bounded: see
+    /// [`history`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<history::TickPoint>,
+    /// When the window first became DEGRADED (its rule: `degraded_rule`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded_at: Option<DateTime<Utc>>,
 }
 
 impl Progress {
@@ -382,6 +402,10 @@ impl Progress {
             damaged: None,
             outcome: None,
             deadline: None,
+            history: Vec::new(),
+            degraded_at: None,
+            recent: recent::RecentTicks::default(),
+            degraded_rule: None,
         }
     }
 }
@@ -402,6 +426,7 @@ mod tests {
             verdict: Verdict::Degraded,
             action: ActionKind::Rollback,
             reason: huge.clone(),
+            rule: None,
             health: Some(HealthSample::fail(
                 ProbeFailure::Other {
                     detail: huge.clone(),

@@ -16,8 +16,11 @@ logs and rolls back.
 An operator's commands are there too: ``extend``, ``rollback`` and ``promote`` answer as the
 binary's commands of those names (``done`` and ``reason``), and ``known_good`` lists the
 images production has proved, as ``post-deploy known-good --json``.
+
+``binomial_tail(n, k, t)`` is ``P[Binomial(n, t) >= k]`` as ``ORCH_POST_DEPLOY_CONFIDENCE``
+judges a ratio rule by.
 """
 
-from ._post_deploy import Monitor, __version__
+from ._post_deploy import Monitor, __version__, binomial_tail
 
-__all__ = ["Monitor", "__version__"]
+__all__ = ["Monitor", "__version__", "binomial_tail"]

@@ -6,13 +6,18 @@ from typing import Literal
 
 from typing_extensions import NotRequired, TypedDict, final
 
-__all__ = ["Monitor", "__version__"]
+__all__ = ["Monitor", "__version__", "binomial_tail"]
 
 __version__: str
 """The version ``post-deploy --version`` prints for the same checkout."""
 
+def binomial_tail(n: int, k: int, t: float) -> float:
+    """``P[Binomial(n, t) >= k]``, as ``CONFIDENCE`` judges a ratio rule by (to within 1e-9
+    for any ``n`` up to 10^9)."""
+
 Verdict = Literal["HEALTHY", "DEGRADED"]
 Action = Literal["NONE", "ROLLBACK", "ALERT_ONLY"]
+Rule = Literal["health", "5xx", "5xx_recent", "latency", "latency_recent"]
 ErrorKind = Literal["identifier", "config", "argument", "unsupported", "state", "busy", "internal"]
 
 class Error(TypedDict):
@@ -64,6 +69,19 @@ class TickResult(TypedDict):
     consecutive_failures: int
     window_requests: int
     window_errors_5xx: int
+    recent_requests: int
+    """Requests in the recent span (the window's when the recent rules are off)."""
+    recent_errors_5xx: int
+    rule: Rule | None
+    """The rule that fired at this tick (a finished window: at its first DEGRADED tick)."""
+    window_timed_requests: NotRequired[int]
+    """With the latency rule on: requests with a known duration in the window."""
+    window_slow_requests: NotRequired[int | None]
+    """With the latency rule on: of those, slower than ``LATENCY_MS`` (None from Prometheus)."""
+    window_latency_ms: NotRequired[float | None]
+    """With a Prometheus latency histogram: the window's quantile, milliseconds."""
+    recent_timed_requests: NotRequired[int]
+    recent_slow_requests: NotRequired[int | None]
     deadline: str | None
     error: NotRequired[Error]
     """Present only when the call could not run (then ``finished`` is True)."""
@@ -87,6 +105,28 @@ class WindowStatus(TypedDict, total=False):
     armed_at: str | None
     deadline: str | None
     reason: str
+    rule: Rule | None
+    """The rule of the window's first DEGRADED tick."""
+    window_requests: int
+    """Requests counted in the window so far, as the tick prints it."""
+    window_errors_5xx: int
+    """5xx answers among them."""
+    recent_requests: int
+    """Requests in the recent span at the latest tick (the window's when it is off)."""
+    recent_errors_5xx: int
+    """5xx answers among them."""
+    window_timed_requests: int
+    """With the latency rule on: requests with a known duration in the window."""
+    window_slow_requests: int | None
+    """With the latency rule on: of those, slower than ``LATENCY_MS`` (None from Prometheus)."""
+    recent_timed_requests: int
+    """With the latency rule on: timed requests in the recent span."""
+    recent_slow_requests: int | None
+    """With the latency rule on: of those, slower than ``LATENCY_MS``."""
+    strip: str
+    """The latest ticks at a glance, oldest first, one character each: ``x`` a failed health
+    probe, ``?`` a missing one, ``.`` a missing 5xx signal, else a bar as high as the 5xx
+    ratio against its threshold (full at or above it)."""
     error: Error
 
 class OperatorResult(TypedDict):

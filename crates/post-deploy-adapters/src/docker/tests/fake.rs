@@ -28,9 +28,29 @@ pub(super) struct FakeService {
     pub(super) logs: Vec<String>,
 }
 
+/// A Swarm task on a node other than this engine's: the manager lists and inspects it, this
+/// engine has no container of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FakeTask {
+    pub(super) id: String,
+    pub(super) service_id: String,
+    pub(super) node_id: String,
+    /// 0: a global service's task.
+    pub(super) slot: u64,
+    /// Its container's id on its node; empty: not started yet.
+    pub(super) container_id: String,
+    pub(super) state: String,
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Engine {
     pub(super) services: Vec<FakeService>,
+    /// Tasks on other nodes.
+    pub(super) remote_tasks: Vec<FakeTask>,
+    /// Task ids `docker service ps` lists that are gone by the time they are inspected.
+    pub(super) vanished_tasks: Vec<String>,
+    /// `docker inspect --type task` fails outright.
+    pub(super) task_inspect_fails: bool,
     /// The orchestrator's own service: an update of it is a violation.
     pub(super) self_service_id: String,
     /// Updates end paused instead of converging.
@@ -86,6 +106,36 @@ impl Engine {
         by(&|s| s.id == r)
             .or_else(|| by(&|s| s.name == r))
             .or_else(|| by(&|s| !r.is_empty() && s.id.starts_with(r)))
+    }
+
+    /// Every task of the service `service_id`, as the manager knows them: this engine's task
+    /// containers (labelled with the service's id) and the other nodes' tasks.
+    pub(super) fn tasks_of(&self, service_id: &str) -> Vec<FakeTask> {
+        let local = self
+            .containers
+            .iter()
+            .filter(|c| {
+                c.labels
+                    .get("com.docker.swarm.service.id")
+                    .map(String::as_str)
+                    == Some(service_id)
+            })
+            .map(|c| FakeTask {
+                id: format!("t{}", c.id),
+                service_id: service_id.to_owned(),
+                node_id: "manager0node".into(),
+                slot: 1,
+                container_id: c.id.clone(),
+                state: if c.running { "running" } else { "shutdown" }.into(),
+            });
+        local
+            .chain(
+                self.remote_tasks
+                    .iter()
+                    .filter(|t| t.service_id == service_id)
+                    .cloned(),
+            )
+            .collect()
     }
 
     pub(super) fn image(&self, r: &str) -> Option<String> {
@@ -214,6 +264,38 @@ impl Engine {
                     None => no_such("container", &last),
                 }
             }
+            ["inspect", "--type"] if has(args, "--type", "task") && self.task_inspect_fails => (
+                1,
+                String::new(),
+                "Cannot connect to the Docker daemon".into(),
+            ),
+            ["inspect", "--type"] if has(args, "--type", "task") => {
+                let ids = args.iter().skip_while(|a| *a != "--").skip(1);
+                let all: Vec<FakeTask> = self
+                    .services
+                    .iter()
+                    .flat_map(|s| self.tasks_of(&s.id))
+                    .collect();
+                let mut found = Vec::new();
+                let mut missing = String::new();
+                for id in ids {
+                    match all.iter().find(|t| t.id == *id) {
+                        Some(t) => found.push(json!({
+                            "ID": t.id, "ServiceID": t.service_id, "NodeID": t.node_id,
+                            "Slot": t.slot, "Name": null,
+                            "Status": {"State": t.state, "ContainerStatus": {"ContainerID": t.container_id}}
+                        })),
+                        None => missing.push_str(&format!(
+                            "Error response from daemon: task {id} not found\n"
+                        )),
+                    }
+                }
+                (
+                    i32::from(!missing.is_empty()),
+                    json!(found).to_string(),
+                    missing,
+                )
+            }
             ["inspect", ..] => match self.find(&last) {
                 Some(i) => {
                     let c = &self.containers[i];
@@ -275,9 +357,10 @@ impl Engine {
                     return (1, String::new(), format!("Error: no such service: {last}"));
                 };
                 let id = self.services[i].id.clone();
-                let runs_self = self.containers.iter().any(|c| {
-                    c.id == self.self_id && c.labels.get("com.docker.swarm.service.id") == Some(&id)
-                });
+                let runs_self = self
+                    .tasks_of(&id)
+                    .iter()
+                    .any(|t| !self.self_id.is_empty() && t.container_id == self.self_id);
                 if id == self.self_service_id || runs_self {
                     self.violations
                         .push(format!("{call:?} updates the self service"));
@@ -314,6 +397,18 @@ impl Engine {
                     String::new(),
                 )
             }
+            ["service", "ps"] => match self.find_service(&last) {
+                Some(i) => {
+                    let ids: Vec<String> = self
+                        .tasks_of(&self.services[i].id)
+                        .into_iter()
+                        .map(|t| t.id)
+                        .chain(self.vanished_tasks.iter().cloned())
+                        .collect();
+                    (0, ids.join("\n"), String::new())
+                }
+                None => (1, String::new(), format!("Error: no such service: {last}")),
+            },
             ["service", "logs"] => match self.find_service(&last) {
                 Some(i) => (0, self.services[i].logs.join("\n"), String::new()),
                 None => (1, String::new(), format!("no such task or service: {last}")),

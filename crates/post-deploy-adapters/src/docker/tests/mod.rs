@@ -34,6 +34,7 @@ use super::plan::*;
 use super::recreate::*;
 use super::registry::*;
 use super::self_guard::*;
+use super::swarm_tasks::*;
 use crate::clock::SystemClock;
 use crate::process::{self, Captured, Ended, Invocation, Pipe, Status, StdoutTo};
 use crate::switchboard::Switchboard;

@@ -48,8 +48,12 @@ fn inspect_service_reads_the_spec_its_previous_spec_and_its_tasks() {
     );
     assert_eq!(info.image_id, "sha256:cur");
     assert_eq!(info.previous_spec_image.as_deref(), Some("app:prev"));
-    let tasks: Vec<&str> = info.tasks.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(tasks, ["api.1.x1"]);
+    let tasks: Vec<(&str, &str)> = info
+        .tasks
+        .iter()
+        .map(|t| (t.id.as_str(), t.name.as_str()))
+        .collect();
+    assert_eq!(tasks, [("aaaa1111", "api.1.taaaa1111")]);
     let target = info.as_target();
     assert_eq!(
         (target.image_ref.as_str(), target.image_id.as_str()),
@@ -176,6 +180,147 @@ fn a_service_running_the_self_container_is_never_updated() {
     assert!(matches!(err, ControlError::SelfService(_)), "{err}");
     assert!(update_calls(&exec).is_empty());
     assert!(exec.0.lock().unwrap().violations.is_empty());
+}
+
+/// A task of `api` on another node: the manager lists it, this engine has no container of it.
+fn remote(id: &str, container_id: &str, slot: u64) -> FakeTask {
+    FakeTask {
+        id: id.into(),
+        service_id: SVC.into(),
+        node_id: "worker1node".into(),
+        slot,
+        container_id: container_id.into(),
+        state: "running".into(),
+    }
+}
+
+const REMOTE_CID: &str = "d00d0000d00d0000d00d0000d00d0000";
+
+#[test]
+fn inspect_service_lists_the_tasks_of_every_node() {
+    let mut e = engine();
+    e.remote_tasks.push(remote("rtask2", REMOTE_CID, 2));
+    // A global service's task is named by its node; one not started has no container yet.
+    e.remote_tasks.push(FakeTask {
+        slot: 0,
+        ..remote("rtask3", "e0e0e0e0", 0)
+    });
+    e.remote_tasks.push(remote("rtask4", "", 4));
+    let (cli, _) = fake(e, "orchestrator");
+    let info = cli.inspect_service("api").unwrap();
+    let tasks: BTreeSet<(&str, &str, bool)> = info
+        .tasks
+        .iter()
+        .map(|t| (t.id.as_str(), t.name.as_str(), t.running))
+        .collect();
+    assert_eq!(
+        tasks,
+        BTreeSet::from([
+            ("aaaa1111", "api.1.taaaa1111", true),
+            (REMOTE_CID, "api.2.rtask2", true),
+            ("e0e0e0e0", "api.worker1node.rtask3", true),
+            ("", "api.4.rtask4", true),
+        ])
+    );
+}
+
+/// The orchestrator runs as a task of `api` on another node: configured by the id prefix its
+/// hostname is, by its full id, or by its task container's name, the service is never
+/// updated, though this engine has no such container. Another node's task that is not the
+/// orchestrator's stops nothing.
+#[test]
+fn a_service_running_the_self_container_on_another_node_is_never_updated() {
+    for me in [
+        &REMOTE_CID[..12],
+        REMOTE_CID,
+        "api.2.rtask2",
+        "/api.2.rtask2",
+    ] {
+        let mut e = engine();
+        e.remote_tasks.push(remote("rtask2", REMOTE_CID, 2));
+        e.self_id = REMOTE_CID.into();
+        let (cli, exec) = fake(e, me);
+        let err = cli.rollback_service("api", "app:prev").unwrap_err();
+        assert!(matches!(err, ControlError::SelfService(_)), "{me}: {err}");
+        assert!(update_calls(&exec).is_empty(), "{me}");
+        assert!(exec.0.lock().unwrap().violations.is_empty(), "{me}");
+        // The core sees it among the service's tasks too.
+        let info = cli.inspect_service("api").unwrap();
+        assert!(info.tasks.iter().any(|t| t.id == REMOTE_CID), "{me}");
+    }
+    let mut e = engine();
+    e.remote_tasks.push(remote("rtask2", REMOTE_CID, 2));
+    let (cli, exec) = fake(e, "d00d1");
+    cli.rollback_service("api", "app:prev").unwrap();
+    assert_eq!(update_calls(&exec).len(), 1);
+    assert!(exec.0.lock().unwrap().violations.is_empty());
+}
+
+/// The task list is bounded, and what it holds is read as ids, never as flags: a list the
+/// guard cannot check whole refuses the rollback.
+#[test]
+fn a_task_list_that_cannot_be_checked_refuses_the_rollback() {
+    let mut e = engine();
+    for i in 0..=MAX_TASKS {
+        e.remote_tasks.push(remote(&format!("many{i}"), "", 1));
+    }
+    let (cli, exec) = fake(e, "orchestrator");
+    let err = cli.rollback_service("api", "app:prev").unwrap_err();
+    assert!(
+        matches!(&err, ControlError::BadOutput { detail, .. } if detail.contains("more than the 2000")),
+        "{err}"
+    );
+    assert!(update_calls(&exec).is_empty());
+
+    let mut e = engine();
+    e.remote_tasks.push(remote("--rm", REMOTE_CID, 2));
+    let (cli, exec) = fake(e, "orchestrator");
+    let err = cli.rollback_service("api", "app:prev").unwrap_err();
+    assert!(
+        matches!(&err, ControlError::BadOutput { detail, .. } if detail.contains("not a task id")),
+        "{err}"
+    );
+    assert!(update_calls(&exec).is_empty());
+    let inspects = exec
+        .0
+        .lock()
+        .unwrap()
+        .calls
+        .iter()
+        .filter(|c| has(c, "--type", "task"))
+        .count();
+    assert_eq!(inspects, 0);
+}
+
+/// A task removed between the list and its inspection is left out (the engine says "task …
+/// not found" of it and prints the others); an inspection that fails otherwise is an error,
+/// and the rollback is refused.
+#[test]
+fn a_task_gone_since_the_list_is_left_out_and_a_failed_inspection_refuses() {
+    let mut e = engine();
+    e.remote_tasks.push(remote("rtask2", REMOTE_CID, 2));
+    e.vanished_tasks.push("gonetask9".into());
+    let (cli, _) = fake(e, "orchestrator");
+    let info = cli.inspect_service("api").unwrap();
+    assert_eq!(info.tasks.len(), 2, "{:?}", info.tasks);
+    assert!(only_gone(
+        "Error response from daemon: task gonetask9 not found\n"
+    ));
+    assert!(!only_gone(""));
+    assert!(!only_gone(
+        "Error response from daemon: task x not found\npermission denied\n"
+    ));
+
+    let mut e = engine();
+    e.task_inspect_fails = true;
+    let (cli, exec) = fake(e, "orchestrator");
+    let err = cli.rollback_service("api", "app:prev").unwrap_err();
+    assert!(
+        matches!(&err, ControlError::Failed { detail, .. } if detail.contains("Cannot connect")),
+        "{err}"
+    );
+    assert!(update_calls(&exec).is_empty());
+    assert!(cli.inspect_service("api").is_err());
 }
 
 #[test]

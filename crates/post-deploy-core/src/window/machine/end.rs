@@ -124,7 +124,7 @@ pub(super) fn proved(target: &WindowTarget, p: &Progress) -> Option<KnownGood> {
 pub fn outcome_log(target: &WindowTarget, p: &Progress) -> Option<String> {
     p.outcome.as_ref().map(|outcome| {
         let sent: Vec<String> = p.alerts_sent.iter().map(ToString::to_string).collect();
-        logbook::outcome(target, outcome, &sent)
+        logbook::outcome(target, outcome, p.degraded_rule, &sent)
     })
 }
 
@@ -207,6 +207,7 @@ pub fn replay(target: &WindowTarget, p: &Progress) -> TickOutcome {
         reason: o.map_or_else(String::new, |o| o.reason.clone()),
         recovered: o.and_then(|o| o.recovered),
         blind: o.map(|o| o.blind),
+        rule: p.degraded_rule,
         ..progress_outcome(target, p, None, false)
     }
 }
@@ -220,7 +221,21 @@ pub fn progress_outcome(
     probed: bool,
 ) -> TickOutcome {
     let last = p.last.as_ref();
-    let (timed, slow, quantile) = latency_outcome(target, &p.observations);
+    let obs = &p.observations;
+    let (timed, slow, quantile) = latency_outcome(target, obs);
+    let recent = obs.recent.unwrap_or(crate::signals::SpanCounts {
+        seconds: 0,
+        requests: obs.requests,
+        errors_5xx: obs.errors_5xx,
+        timed: obs.timed,
+        slow: obs.slow,
+        latency_ms: obs.latency_ms,
+    });
+    let (recent_timed, recent_slow) = match (timed, slow) {
+        (None, _) | (_, None) => (None, None),
+        (Some(_), Some(None)) => (Some(recent.requests), Some(None)),
+        (Some(_), Some(Some(_))) => (Some(recent.timed), Some(Some(recent.slow))),
+    };
     // Before any tick of its own (a crash settled, say), the window's verdict so far.
     let so_far = if p.ever_degraded {
         Verdict::Degraded
@@ -245,6 +260,11 @@ pub fn progress_outcome(
         window_timed_requests: timed,
         window_slow_requests: slow,
         window_latency_ms: quantile,
+        recent_requests: recent.requests,
+        recent_errors_5xx: recent.errors_5xx,
+        rule: last.and_then(|l| l.rule),
+        recent_timed_requests: recent_timed,
+        recent_slow_requests: recent_slow,
         deadline: Some(p.deadline(target)),
     }
 }

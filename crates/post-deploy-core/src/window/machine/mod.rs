@@ -22,12 +22,12 @@ use end::{check_finished, proved};
 pub use end::{finish, outcome_log, progress_outcome, replay, window_action};
 use settle::{reconcile, runs_image};
 
-use super::logbook;
 use super::{
     EndReason, LastTick, Outcome, Phase, Progress, RollbackRecord, RollbackState, WindowTarget,
 };
+use super::{history, logbook};
 use crate::alert::{Alert, AlertEvent, AlertSubject};
-use crate::classify::{Classification, Verdict, classify};
+use crate::classify::{Classification, RuleName, Verdict, classify};
 use crate::config::{RollbackMode, Scope, Switches};
 use crate::decide::{Action, ActionKind, Facts, ImageCheck, RollbackPlan, decide_action};
 use crate::known_good::KnownGood;
@@ -333,6 +333,7 @@ fn decide(
                 observed,
                 now,
                 by_operator: false,
+                rule: classification.rule.name(),
             };
             step.record(p, got, &mut reason)?;
         }
@@ -399,6 +400,8 @@ struct Rollback<'a> {
     observed: &'a Observed,
     now: DateTime<Utc>,
     by_operator: bool,
+    /// The rule that fired, for an automatic rollback.
+    rule: Option<RuleName>,
 }
 
 impl Rollback<'_> {
@@ -431,6 +434,11 @@ impl Rollback<'_> {
             (_, false) => Verdict::Degraded,
         };
         p.last = Some(LastTick {
+            rule: match (&p.last, self.by_operator) {
+                (Some(last), true) => last.rule,
+                (None, true) => None,
+                (_, false) => self.rule,
+            },
             verdict,
             action: ActionKind::Rollback,
             reason: reason.clone(),
@@ -506,6 +514,15 @@ fn observe(
     p.last_probe_at = Some(now);
     let before = p.observations;
     p.observations = before.observe(signals);
+    let since_arm = since(target.armed_at, now);
+    p.observations.recent = super::recent::observe(
+        &mut p.recent,
+        &target.settings,
+        signals,
+        &p.observations,
+        since_arm,
+        now,
+    );
     let after = p.observations;
     p.since_rollback = p
         .since_rollback
@@ -541,7 +558,11 @@ fn observe(
     if classification.verdict == Verdict::Degraded && !p.ever_degraded {
         p.ever_degraded = true;
         p.degraded_reason = Some(classification.rule.to_string());
+        p.degraded_rule = classification.rule.name();
+        p.degraded_at = Some(now);
     }
+    let point = history::point(now, signals, &p.observations, &classification, reads_ratio);
+    history::push(&mut p.history, point);
     classification
 }
 
@@ -565,6 +586,7 @@ fn conclude(
         p.verification_ticks = p.verification_ticks.saturating_add(1);
     }
     p.last = Some(LastTick {
+        rule: classification.rule.name(),
         verdict: classification.verdict,
         action: action.kind(),
         reason: reason.clone(),

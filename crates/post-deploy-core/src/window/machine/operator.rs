@@ -182,6 +182,7 @@ pub(super) fn rollback(input: &Input<'_>, observed: &Observed) -> Transition {
         observed,
         now,
         by_operator: true,
+        rule: None,
     };
     if let Err(intent) = step.record(&mut p, &mut got, &mut reason) {
         return intent;
