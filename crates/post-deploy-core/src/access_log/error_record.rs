@@ -25,16 +25,17 @@ static ERROR_LOGGER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"
 /// request counts twice.
 ///
 /// `body` runs from the line's `{` to its last non-blank byte, a line the status rule
-/// accepted. One search for `"http.log.error`, which nearly every line fails; a hit is the
-/// value of a top-level `logger` member when `"logger"` and `:` come right before it and
-/// the key is a member of the top-level object (the bytes before it walked for their
-/// nesting). Escapes in the name or value are not undone: Caddy writes neither.
+/// accepted. For the lines the JSON block scan leaves to a walk (escapes, configured keys);
+/// the block scan rules the error record out in its own pass ([`is_error_logger`]). A search
+/// for `"http.log.error`, which nearly every line fails; a hit is the value of a top-level
+/// `logger` member when `"logger"` and `:` come right before it and the key is a member of
+/// the top-level object (the bytes before it walked for their nesting). Escapes in the name
+/// or value are not undone: Caddy writes neither.
 #[inline]
 pub(super) fn is_access(body: &[u8]) -> bool {
-    let Some(at) = ERROR_LOGGER.find(body) else {
-        return true;
-    };
-    !error_logger_at(body, at)
+    !ERROR_LOGGER
+        .find_iter(body)
+        .any(|at| error_logger_at(body, at))
 }
 
 /// [`is_access`] once `"http.log.error` was found at `at`.
@@ -56,6 +57,31 @@ fn error_logger_at(body: &[u8], at: usize) -> bool {
         top_level_key(body, key).then_some(())
     };
     check().is_some()
+}
+
+/// Whether the string whose opening quote is at index `at` of an object `body` without
+/// backslashes, at the object's own level (the block scan knows), is the name of a `logger`
+/// member whose value names a server's error logger: after the object's `{` or a `,`,
+/// `"logger"`, `:` and a string `http.log.error` or `http.log.error.<name>`.
+#[inline(never)]
+pub(super) fn is_error_logger(body: &[u8], at: usize) -> bool {
+    let check = || {
+        let rest = body.get(at.checked_add(1)?..)?.strip_prefix(b"logger\"")?;
+        let before = body.get(..at)?;
+        let prev = before.get(before.iter().rposition(|b| !is_ws(*b))?)?;
+        if !matches!(prev, b'{' | b',') {
+            return None;
+        }
+        let value = skip_ws(skip_ws(rest).strip_prefix(b":")?).strip_prefix(b"\"http.log.error")?;
+        matches!(value.first(), Some(b'"' | b'.')).then_some(())
+    };
+    check().is_some()
+}
+
+/// `s` without leading JSON whitespace.
+fn skip_ws(s: &[u8]) -> &[u8] {
+    s.get(s.iter().position(|b| !is_ws(*b)).unwrap_or(s.len())..)
+        .unwrap_or_default()
 }
 
 /// Whether the quote at index `key` of an object `body` opens the name of one of its own

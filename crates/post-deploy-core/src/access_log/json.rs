@@ -35,7 +35,7 @@ use memchr::memchr;
 use memchr::memmem::Finder;
 
 use super::keys::{DurationUnit, LogKeys, MAX_KEY_PARTS, Role};
-use super::simd;
+use super::{error_record, simd};
 
 /// How deep objects and arrays may nest below the top-level object: as deep as serde_json
 /// reads.
@@ -47,46 +47,76 @@ static STATUS_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"
 /// The status of a JSON access line, or `None` when `line` is not one (see the module doc).
 ///
 /// `line` starts at its first non-blank byte.
-#[inline]
+#[cfg(test)]
 pub(super) fn status(line: &[u8]) -> Option<u16> {
-    scan(line, None).map(|(status, _)| status)
+    match scan(line, None) {
+        JsonLine::Access(status, _) => Some(status),
+        JsonLine::ErrorRecord | JsonLine::Not => None,
+    }
 }
 
-/// [`status`] for the default status keys, and the first top-level member at one of `keys`'
-/// duration keys that holds a duration, in milliseconds: read in the same block scan (the
-/// opening quotes of the top-level object's strings are looked at as they go by). A line
-/// with escapes, or whose top-level member could lead into a nested duration key, is read
-/// by [`status_timed`]'s walk instead.
+/// What a JSON line is to [`read`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum JsonLine {
+    /// An access line: its status, and its duration in milliseconds when one was wanted.
+    Access(u16, Option<f64>),
+    /// A line the status rule accepts that is a server's error record about a request it
+    /// also logs as an access line ([`error_record`]): not a request.
+    ErrorRecord,
+    /// Not a JSON access line.
+    Not,
+}
+
+/// [`status`] for the default status keys, telling a server's error record apart
+/// ([`error_record`]), and with `keys` the first top-level member at one of their duration
+/// keys that holds a duration, in milliseconds, all in the same block scan: the opening
+/// quotes of the top-level object's strings are looked at as they go by, a `logger` name
+/// found by its first bytes (an `l` mask), a duration key by its first byte and length. A
+/// line with escapes, or whose top-level member could lead into a nested duration key, is
+/// read by [`status_timed`]'s walk instead, and the error-record check apart.
 #[inline]
-pub(super) fn status_and_duration(line: &[u8], keys: &LogKeys) -> Option<(u16, Option<f64>)> {
-    scan(line, Some(keys))
+pub(super) fn read(line: &[u8], keys: Option<&LogKeys>) -> JsonLine {
+    scan(line, keys)
 }
 
 #[inline(always)]
-fn scan(line: &[u8], keys: Option<&LogKeys>) -> Option<(u16, Option<f64>)> {
-    let end = line.iter().rposition(|b| !is_ws(*b))?;
-    let (Some(b'{'), Some(b'}')) = (line.first(), line.get(end)) else {
-        return None;
+fn scan(line: &[u8], keys: Option<&LogKeys>) -> JsonLine {
+    let Some(end) = line.iter().rposition(|b| !is_ws(*b)) else {
+        return JsonLine::Not;
     };
-    let body = line.get(..=end)?;
-    let interior = body.get(1..end)?;
+    let (Some(b'{'), Some(b'}'), Some(body), Some(interior)) = (
+        line.first(),
+        line.get(end),
+        line.get(..=end),
+        line.get(1..end),
+    ) else {
+        return JsonLine::Not;
+    };
     let Some(first) = STATUS_KEY.find(interior) else {
         // Without a plain `"status` only a key spelled with escapes could be one.
         return if memchr(b'\\', interior).is_some() {
             slow(body, keys)
         } else {
-            None
+            JsonLine::Not
         };
     };
-    structure(body, first.checked_add(1)?, keys)
+    match first.checked_add(1) {
+        Some(key) => structure(body, key, keys),
+        None => JsonLine::Not,
+    }
 }
 
-/// The walk, for a line the block scan leaves to it.
+/// The walk, for a line the block scan leaves to it, and the error-record check apart.
 #[inline(never)]
-fn slow(body: &[u8], keys: Option<&LogKeys>) -> Option<(u16, Option<f64>)> {
-    match keys {
+fn slow(body: &[u8], keys: Option<&LogKeys>) -> JsonLine {
+    let found = match keys {
         None => walk(body).map(|status| (status, None)),
         Some(keys) => walk_keys(body, keys, true),
+    };
+    match found {
+        Some(_) if !error_record::is_access(body) => JsonLine::ErrorRecord,
+        Some((status, ms)) => JsonLine::Access(status, ms),
+        None => JsonLine::Not,
     }
 }
 
@@ -94,8 +124,9 @@ fn slow(body: &[u8], keys: Option<&LogKeys>) -> Option<(u16, Option<f64>)> {
 /// `key`: one pass over blocks of 64 bytes, from masks of their quotes and brackets; with
 /// `keys`, the duration too.
 #[inline]
-fn structure(body: &[u8], key: usize, keys: Option<&LogKeys>) -> Option<(u16, Option<f64>)> {
+fn structure(body: &[u8], key: usize, keys: Option<&LogKeys>) -> JsonLine {
     let mut scan = Scan {
+        error_record: false,
         body,
         key,
         depth: 0,
@@ -114,25 +145,35 @@ fn structure(body: &[u8], key: usize, keys: Option<&LogKeys>) -> Option<(u16, Op
         tail_masks(body, tail)
     };
     let masks = blocks.iter().map(simd::json_masks64).chain(last);
-    for (index, (quotes, special)) in masks.enumerate() {
-        match scan.block(index.checked_mul(64)?, quotes, special) {
+    for (index, (quotes, special, ells)) in masks.enumerate() {
+        let Some(base) = index.checked_mul(64) else {
+            return JsonLine::Not;
+        };
+        match scan.block(base, quotes, special, ells) {
             Next::More => {}
-            Next::Answer(status) => return status.map(|s| (s, scan.ms)),
+            Next::Answer(None) => return JsonLine::Not,
+            Next::Answer(Some(_)) if scan.error_record => return JsonLine::ErrorRecord,
+            Next::Answer(Some(status)) => return JsonLine::Access(status, scan.ms),
             Next::Walk => return slow(body, keys),
         }
     }
-    None
+    JsonLine::Not
 }
 
 /// [`simd::json_masks64`] of the `tail` of `body` that is left after its blocks of 64 bytes.
 #[inline]
-fn tail_masks(body: &[u8], tail: &[u8]) -> Option<(u64, u64)> {
+fn tail_masks(body: &[u8], tail: &[u8]) -> Option<(u64, u64, u64)> {
     match body.len().checked_sub(64) {
         // The last 64 bytes, of which only the tail's bits are kept.
         Some(start) => {
-            let (quotes, special) = simd::json_masks64(body.get(start..)?.first_chunk::<64>()?);
+            let (quotes, special, ells) =
+                simd::json_masks64(body.get(start..)?.first_chunk::<64>()?);
             let seen = u32::try_from(64usize.checked_sub(tail.len())?).ok()?;
-            Some((quotes.checked_shr(seen)?, special.checked_shr(seen)?))
+            Some((
+                quotes.checked_shr(seen)?,
+                special.checked_shr(seen)?,
+                ells.checked_shr(seen)?,
+            ))
         }
         None => {
             let mut padded = [0u8; 64];
@@ -154,13 +195,18 @@ enum Next {
 
 /// The state of [`structure`] between blocks.
 struct Scan<'a> {
+    /// Whether a top-level `logger` member names a server's error logger
+    /// ([`error_record`]).
+    error_record: bool,
     /// The keys whose durations are read; `None`: only the status.
     keys: Option<&'a LogKeys>,
     /// The first top-level duration member.
     ms: Option<f64>,
-    /// The opening quotes of the current block not looked at yet, while a duration is wanted.
+    /// The opening quotes of the current block not looked at yet, while a duration or the
+    /// `logger` member is wanted.
     opening: u64,
-    /// All the quotes of the current block, while a duration is wanted.
+    /// All the quotes of the current block, while a duration or the `logger` member is
+    /// wanted.
     quotes: u64,
     body: &'a [u8],
     /// The next `"status` to look at; `usize::MAX` when there is none, or one was found.
@@ -179,12 +225,19 @@ impl Scan<'_> {
     /// Reads the block of 64 bytes that starts at `base`, given the bits of its quotes and of
     /// its `\ { } [ ]`.
     #[inline(always)]
-    fn block(&mut self, base: usize, quotes: u64, special: u64) -> Next {
+    fn block(&mut self, base: usize, quotes: u64, special: u64, ells: u64) -> Next {
         // Bit i is set from a string's opening quote up to the byte before its closing one.
         let in_string = prefix_xor(quotes) ^ self.carry;
         self.carry = 0u64.wrapping_sub(in_string.wrapping_shr(63));
+        let opening = quotes & in_string;
         if self.keys.is_some() && self.ms.is_none() {
-            self.opening = quotes & in_string;
+            self.opening = opening;
+            self.quotes = quotes;
+        } else if !self.error_record {
+            // Only the strings that open with `l` can be a `logger` name.
+            let next_is_l = self.body.get(base.wrapping_add(64)) == Some(&b'l');
+            let ell_after = ells.wrapping_shr(1) | u64::from(next_is_l).wrapping_shl(63);
+            self.opening = opening & ell_after;
             self.quotes = quotes;
         }
         let mut bits = special;
@@ -235,8 +288,8 @@ impl Scan<'_> {
     }
 
     /// Looks at the opening quotes of the current block before offset `upto` (at most 64),
-    /// at the current depth, for a duration member; `true` when the walk must decide (a
-    /// member whose object could hold a nested duration key).
+    /// at the current depth, for a server's error logger and a duration member; `true` when
+    /// the walk must decide (a member whose object could hold a nested duration key).
     #[inline(always)]
     fn durations_before(&mut self, base: usize, upto: u32) -> bool {
         if self.opening == 0 {
@@ -247,13 +300,23 @@ impl Scan<'_> {
             .map_or(u64::MAX, |bit| bit.wrapping_sub(1));
         let mut bits = self.opening & mask;
         self.opening &= !mask;
-        let Some(keys) = self.keys.filter(|_| self.depth == 1) else {
+        if self.depth != 1 {
             return false;
-        };
+        }
         while bits != 0 {
             let offset = bits.trailing_zeros();
             let at = base.wrapping_add(offset as usize);
             bits &= bits.wrapping_sub(1);
+            // Ruled out by its first bytes, as nearly every string is.
+            if !self.error_record
+                && self.body.get(at.wrapping_add(1)..at.wrapping_add(8)) == Some(b"logger\"")
+                && error_record::is_error_logger(self.body, at)
+            {
+                self.error_record = true;
+            }
+            let Some(keys) = self.keys.filter(|_| self.ms.is_none()) else {
+                continue;
+            };
             // The next quote of the block, if any, closes the string.
             let later = self.quotes
                 & 1u64
@@ -275,11 +338,7 @@ impl Scan<'_> {
                 _ => continue,
             }
             match member_duration(self.body, at, close, keys) {
-                Member::Duration(ms) => {
-                    self.ms = Some(ms);
-                    self.opening = 0;
-                    return false;
-                }
+                Member::Duration(ms) => self.ms = Some(ms),
                 Member::Prefix => return true,
                 Member::No => {}
             }
@@ -846,6 +905,17 @@ mod tests {
             br#"{"status":404,"a":{}"#,
             br#"{"a":[}"status":500}"#,
             br#"{"a":"}","status":500,"b":"x}"#,
+            br#"{"logger":"http.log.error","status":502}"#,
+            br#"{"level":"error","logger":"http.log.error.log0","msg":"x","status":502}"#,
+            br#"{"status":502, "logger" : "http.log.error" }"#,
+            br#"{"logger":"http.log.access.log0","status":502}"#,
+            br#"{"logger":"http.log.errors","status":502}"#,
+            br#"{"r":{"logger":"http.log.error"},"status":502}"#,
+            br#"{"m":"logger","x":"http.log.error","status":502}"#,
+            br#"{"x":"http.log.error","logger":"http.log.error","status":502}"#,
+            br#"{"m":"\"logger\":\"http.log.error\"","status":502}"#,
+            br#"{"l":"logger","logger":1,"status":502}"#,
+            br#"{"logger":"http.log.error","status":502,"a":{}"#,
         ];
         for line in lines {
             // Padding inside a string moves every byte across the 64-byte blocks.
@@ -859,9 +929,15 @@ mod tests {
             for body in std::iter::once(line.to_vec()).chain(padded) {
                 let end = body.len() - 1;
                 let key = STATUS_KEY.find(&body[1..end]).unwrap() + 1;
+                // The walk, then the error-record check apart: the block scan in one pass.
+                let walked = match walk(&body) {
+                    Some(_) if !error_record::is_access(&body) => JsonLine::ErrorRecord,
+                    Some(status) => JsonLine::Access(status, None),
+                    None => JsonLine::Not,
+                };
                 assert_eq!(
-                    structure(&body, key, None).map(|(s, _)| s),
-                    walk(&body),
+                    structure(&body, key, None),
+                    walked,
                     "{}",
                     String::from_utf8_lossy(&body)
                 );

@@ -1,5 +1,6 @@
 //! One line: blank, an access line with its status, or something else.
 
+use super::json::JsonLine;
 use super::keys::LogKeys;
 use super::{
     LogFormat, clf, duration, error_record, haproxy, json, logfmt, morgan, quoted, uvicorn,
@@ -45,9 +46,10 @@ pub(super) fn classify_timed(
         LogFormat::Auto => {
             if body.first() == Some(&b'{') {
                 match json_status(body, keys, timed) {
+                    JsonLine::Access(status, ms) => Some((status, ms)),
                     // A server's error record is nothing else either.
-                    Some(found) => error_record::is_access(body).then_some(found),
-                    None => quoted_status(line, keys, true, true, timed),
+                    JsonLine::ErrorRecord => None,
+                    JsonLine::Not => quoted_status(line, keys, true, true, timed),
                 }
             } else {
                 quoted_status(line, keys, true, true, timed)
@@ -56,7 +58,10 @@ pub(super) fn classify_timed(
             }
         }
         LogFormat::Clf => quoted_status(line, keys, true, false, timed),
-        LogFormat::Json => json_status(body, keys, timed).filter(|_| error_record::is_access(body)),
+        LogFormat::Json => match json_status(body, keys, timed) {
+            JsonLine::Access(status, ms) => Some((status, ms)),
+            JsonLine::ErrorRecord | JsonLine::Not => None,
+        },
         LogFormat::Uvicorn => quoted_status(line, keys, false, true, timed),
         LogFormat::Logfmt => logfmt::status_timed(body, keys, timed),
     };
@@ -80,14 +85,20 @@ fn unquoted_status(body: &[u8], timed: bool) -> Option<(u16, Option<f64>)> {
     haproxy::status(body, timed).or_else(|| morgan::status(body, timed))
 }
 
-/// The status of a JSON line, and its duration when `timed`, in one pass: the block scan for
-/// the default status keys, the walk by paths for configured ones.
+/// The status of a JSON line, and its duration when `timed`, in one pass, or that it is a
+/// server's error record: the block scan for the default status keys (which rules the error
+/// record out as it goes), the walk by paths for configured ones (then the error-record check
+/// apart).
 #[inline]
-fn json_status(body: &[u8], keys: &LogKeys, timed: bool) -> Option<(u16, Option<f64>)> {
+fn json_status(body: &[u8], keys: &LogKeys, timed: bool) -> JsonLine {
     match (keys.default_status(), timed) {
-        (true, false) => json::status(body).map(|s| (s, None)),
-        (true, true) => json::status_and_duration(body, keys),
-        (false, _) => json::status_timed(body, keys, timed),
+        (true, false) => json::read(body, None),
+        (true, true) => json::read(body, Some(keys)),
+        (false, _) => match json::status_timed(body, keys, timed) {
+            Some(_) if !error_record::is_access(body) => JsonLine::ErrorRecord,
+            Some((status, ms)) => JsonLine::Access(status, ms),
+            None => JsonLine::Not,
+        },
     }
 }
 

@@ -84,13 +84,14 @@ pub(super) fn find<const A: u8>(s: &[u8]) -> Option<usize> {
     find2::<A, A>(s)
 }
 
-/// The quotes of 64 bytes, and their bytes that are one of `\ { } [ ]`, as bit masks: byte i
-/// is bit i.
+/// The quotes of 64 bytes, their bytes that are one of `\ { } [ ]`, and their `l`s (the
+/// first byte of a `logger` name), as bit masks: byte i is bit i.
 #[inline(always)]
-pub(super) fn json_masks64(block: &[u8; 64]) -> (u64, u64) {
+pub(super) fn json_masks64(block: &[u8; 64]) -> (u64, u64, u64) {
     (
         mask64(block, mask::<b'"', b'"'>),
         mask64(block, json_special_mask),
+        mask64(block, mask::<b'l', b'l'>),
     )
 }
 
@@ -161,8 +162,9 @@ mod tests {
             for at in [0, 15, 16, 31, 63] {
                 let mut block = [b'a'; 64];
                 block[at] = byte;
-                let (quotes, special) = json_masks64(&block);
+                let (quotes, special, ells) = json_masks64(&block);
                 let bit = 1u64 << at;
+                assert_eq!(ells, if byte == b'l' { bit } else { 0 }, "{byte:#x} {at}");
                 assert_eq!(quotes, if byte == b'"' { bit } else { 0 }, "{byte:#x} {at}");
                 let expected = b"\\{}[]".contains(&byte);
                 assert_eq!(special, if expected { bit } else { 0 }, "{byte:#x} {at}");
