@@ -193,7 +193,7 @@ fn a_hostile_prometheus_neither_stops_the_window_nor_rolls_it_back_nor_leaks_the
         second["reason"]
             .as_str()
             .unwrap()
-            .starts_with("2 consecutive failed health probes"),
+            .starts_with("health: 2 consecutive failed health probes"),
         "{second}"
     );
     assert_eq!(std::fs::read_to_string(&rollbacks).unwrap(), "rolled\n");
