@@ -76,6 +76,7 @@ mod rollback;
 mod signals;
 pub mod text;
 mod traits;
+mod url;
 mod vocabulary;
 
 pub use access_log::{LogCounts, LogFormat};

@@ -6,9 +6,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::access_log::{AccessLogCounter, LogCounts, LogDurations, LogFormat, LogKeys};
-use crate::config::{Secrets, WindowSettings};
+use crate::config::WindowSettings;
 use crate::text::quote;
 use crate::traits::{ContainerControl, HttpProbe, LogCursor};
+use crate::url::Secrets;
 
 /// Why a health probe failed: the target's fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,16 +13,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::access_log::{DEFAULT_DURATION_KEYS, DEFAULT_STATUS_KEYS, DurationUnit, LogKeys};
 use crate::id::{IdError, RepoName};
-use crate::prometheus::{PrometheusSource, Selector};
+use crate::prometheus::source::{PrometheusSource, Selector};
 pub use crate::vocabulary::Ratio;
 
 mod judging;
-mod url;
 
 pub use judging::Confidence;
 use judging::{confidence, metrics_file, recent_span};
 
-pub use url::{
+pub use crate::url::{
     Credentials, MAX_URL_LEN, SecretUrl, Secrets, UrlError, hide_userinfo, percent_decode,
     scrub_userinfo, split_credentials,
 };
