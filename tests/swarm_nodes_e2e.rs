@@ -388,6 +388,31 @@ impl Run {
             std::thread::sleep(Duration::from_secs(1));
         }
     }
+
+    /// Arms `item` on `service` with the health URL `url`, sends `BAD_REQUESTS` failing API
+    /// requests to its task on the worker, and ticks until DEGRADED; that tick, which only
+    /// alerts.
+    fn degraded_on_the_worker(
+        &self,
+        item: &str,
+        url: &str,
+        service: &str,
+        previous: &str,
+        port: u16,
+    ) -> Value {
+        let (code, out, stderr) = self.window("arm", item, url, ("--service", service), previous);
+        assert_eq!(
+            (code, &out["armed"]),
+            (0, &Value::Bool(true)),
+            "{out}\n{stderr}"
+        );
+        hit_api(WORKER, port, BAD_REQUESTS as usize, 500);
+        std::thread::sleep(Duration::from_millis(2500));
+        let ticks = self.tick_until(item, |t| t["verdict"] == "DEGRADED");
+        let degraded = ticks.last().unwrap().clone();
+        assert_eq!(degraded["action"], "ALERT_ONLY", "{degraded}");
+        degraded
+    }
 }
 
 /// 12 failing API requests, on the tasks of both nodes; then long enough for their lines to
@@ -706,17 +731,7 @@ fn a_service_whose_task_on_the_worker_is_the_self_container_is_never_updated() {
     let mut run = Run::on_service("pdnodes-not-the-orchestrator");
     run.set("SELF_CONTAINER", hostname);
     let url = format!("http://{WORKER}:{port}/cgi-bin/health");
-    let (code, out, stderr) = run.window("arm", "w", &url, ("--service", &u), &prev);
-    assert_eq!(
-        (code, &out["armed"]),
-        (0, &Value::Bool(true)),
-        "{out}\n{stderr}"
-    );
-    hit_api(WORKER, port, BAD_REQUESTS as usize, 500);
-    std::thread::sleep(Duration::from_millis(2500));
-    let ticks = run.tick_until("w", |t| t["verdict"] == "DEGRADED");
-    let degraded = ticks.last().unwrap();
-    assert_eq!(degraded["action"], "ALERT_ONLY", "{degraded}");
+    let degraded = run.degraded_on_the_worker("w", &url, &u, &prev, port);
     let reason = degraded["reason"].as_str().unwrap();
     assert!(
         reason.contains(&format!("container {hostname} is the orchestrator's own")),
@@ -739,16 +754,6 @@ fn a_service_whose_task_on_the_worker_is_the_self_container_is_never_updated() {
     assert!(name.starts_with(&format!("{u}.1.")), "{name}");
     let mut by_name = Run::on_service("pdnodes-not-the-orchestrator");
     by_name.set("SELF_CONTAINER", name);
-    let (code, out, stderr) = by_name.window("arm", "n", &url, ("--service", &u), &prev);
-    assert_eq!(
-        (code, &out["armed"]),
-        (0, &Value::Bool(true)),
-        "{out}\n{stderr}"
-    );
-    hit_api(WORKER, port, BAD_REQUESTS as usize, 500);
-    std::thread::sleep(Duration::from_millis(2500));
-    let ticks = by_name.tick_until("n", |t| t["verdict"] == "DEGRADED");
-    let degraded = ticks.last().unwrap();
-    assert_eq!(degraded["action"], "ALERT_ONLY", "{degraded}");
+    by_name.degraded_on_the_worker("n", &url, &u, &prev, port);
     assert_eq!(service_json(&u)["Version"]["Index"], index, "never updated");
 }
