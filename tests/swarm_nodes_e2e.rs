@@ -138,6 +138,17 @@ impl Cleanup {
         name
     }
 
+    /// `HEALTHY` pushed to the registry as `<name>:<good>` and `BAD_API` as `<name>:bad`,
+    /// and the service `name` on the first, published on a free port: the two images and
+    /// the port.
+    fn registry_service(&mut self, name: &str, good: &str) -> (String, String, u16) {
+        let good = self.push(REGISTRY, HEALTHY, name, good);
+        let bad = self.push(REGISTRY, BAD_API, name, "bad");
+        let port = free_port();
+        self.service(name, &good, port);
+        (good, bad, port)
+    }
+
     /// A service `name` on `image` with one task on each node, published on `port` of
     /// each node; returns once both answer.
     fn service(&mut self, name: &str, image: &str, port: u16) {
@@ -390,10 +401,7 @@ fn a_bad_update_from_the_registry_is_rolled_back_on_both_nodes() {
     }
     let mut c = Cleanup::default();
     let u = unique("rollback");
-    let prev = c.push(REGISTRY, HEALTHY, &u, "prev");
-    let bad = c.push(REGISTRY, BAD_API, &u, "bad");
-    let port = free_port();
-    c.service(&u, &prev, port);
+    let (prev, bad, port) = c.registry_service(&u, "prev");
     deploy(&u, &bad, port);
     forget(&prev);
 
@@ -549,10 +557,7 @@ fn arm_finds_a_known_good_image_its_registry_answers_for() {
     }
     let mut c = Cleanup::default();
     let u = unique("known");
-    let good = c.push(REGISTRY, HEALTHY, &u, "good");
-    let bad = c.push(REGISTRY, BAD_API, &u, "bad");
-    let port = free_port();
-    c.service(&u, &good, port);
+    let (good, bad, port) = c.registry_service(&u, "good");
     let proved = spec_image(&u);
 
     let mut run = Run::on_service("pdnodes-not-the-orchestrator");
