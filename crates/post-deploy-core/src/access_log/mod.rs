@@ -19,7 +19,7 @@
 //!   member counts). A `status` nested in another object, or inside a string, does not count
 //!   unless a key names its path. Only the line's structure is checked (strings closed,
 //!   brackets nested, one object), not every token: a broken line such as
-//!   `{"status":503,"a":01,}` still counts (see `json.rs`). A server's error record about a
+//!   `{"status":503,"a":01,}` still counts (see `json/`). A server's error record about a
 //!   request it also logs as an access line (a top-level `logger` of `http.log.error` or
 //!   `http.log.error.<name>`, as Caddy writes) is not a request.
 //! - **logfmt**: `key=value` pairs, maybe after a prefix that ends with `:`, one of whose keys
