@@ -20,12 +20,11 @@
     reason = "tests"
 )]
 
-use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -36,7 +35,7 @@ mod docker_cli;
 mod e2e;
 
 use docker_cli::{docker, docker_ok};
-use e2e::{Run, fixture_health, rollback_line};
+use e2e::{Run, fixture_health, get_at, rollback_line};
 
 /// Whether the engine answers and holds the fixture images this file uses.
 fn engine() -> bool {
@@ -47,16 +46,10 @@ const HEALTHY: &str = "post-deploy-fixture:healthy";
 const BAD_HEALTH: &str = "post-deploy-fixture:bad-health";
 const BAD_API: &str = "post-deploy-fixture:bad-api";
 
-static SEQ: AtomicU64 = AtomicU64::new(0);
-
 /// A name no other test (or run) uses: lowercase letters and digits only, as compose v1
 /// keeps project names.
 fn unique(what: &str) -> String {
-    format!(
-        "pde2e{}x{}{what}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    )
+    docker_cli::unique("pde2e", what)
 }
 
 fn workspace() -> PathBuf {
@@ -169,22 +162,6 @@ fn published_port(container: &str) -> u16 {
 /// One GET on loopback: status and body; `None` when nothing answers.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
     get_at(std::net::SocketAddr::from(([127, 0, 0, 1], port)), path)
-}
-
-/// One GET at `addr`: status and body; `None` when nothing answers.
-fn get_at(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
-        .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.trim().to_owned())
-        .unwrap_or_default();
-    Some((status, body))
 }
 
 /// Waits until the fixture's httpd answers on `port`.

@@ -35,22 +35,7 @@ use std::time::{Duration, Instant};
 use binary::{BIN, Env, health};
 
 fn program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin")])
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but {name} is not installed"
-        );
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            format!("note: metrics end-to-end test SKIPPED: {name} is not installed\n").as_bytes(),
-        );
-    }
-    found
+    metrics::installed(name, "metrics end-to-end test", "")
 }
 
 /// A child process killed when dropped.

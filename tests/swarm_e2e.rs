@@ -19,10 +19,8 @@
     reason = "tests"
 )]
 
-use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write as _;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -32,8 +30,8 @@ mod docker_cli;
 #[path = "support/e2e.rs"]
 mod e2e;
 
-use docker_cli::{docker, docker_ok};
-use e2e::{Run, fixture_health};
+use docker_cli::{docker, docker_ok, require_images, service_json, spec_image};
+use e2e::{Run, fixture_health, free_port, get_at};
 
 /// How long one command of these tests may take.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -69,24 +67,13 @@ fn swarm() -> bool {
         );
         return false;
     }
-    for image in [HEALTHY, BAD_HEALTH] {
-        assert!(
-            docker(&["image", "inspect", image]).status.success(),
-            "fixture image {image} missing: run .ci/docker-up"
-        );
-    }
+    require_images(&[HEALTHY, BAD_HEALTH]);
     true
 }
 
-static SEQ: AtomicU64 = AtomicU64::new(0);
-
 /// A name no other test (or run) uses.
 fn unique(what: &str) -> String {
-    format!(
-        "pdswarm{}x{}{what}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    )
+    docker_cli::unique("pdswarm", what)
 }
 
 /// What a test made on the engine, removed when it ends.
@@ -184,41 +171,9 @@ fn image_variant(image: &str) -> &'static str {
     }
 }
 
-fn service_json(service: &str) -> Value {
-    let text = docker_ok(&["service", "inspect", service]);
-    serde_json::from_str::<Value>(&text).unwrap()[0].clone()
-}
-
-fn spec_image(service: &str) -> String {
-    service_json(service)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// One GET on loopback: status and body; `None` when nothing answers.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
-        .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.trim().to_owned())
-        .unwrap_or_default();
-    Some((status, body))
+    get_at(std::net::SocketAddr::from(([127, 0, 0, 1], port)), path)
 }
 
 /// Waits until the service on `port` answers as the fixture `variant`.

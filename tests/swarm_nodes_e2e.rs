@@ -25,11 +25,10 @@
 )]
 
 use std::collections::BTreeSet;
-use std::io::{Read as _, Write as _};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -40,8 +39,8 @@ mod docker_cli;
 #[path = "support/e2e.rs"]
 mod e2e;
 
-use docker_cli::{docker, docker_ok};
-use e2e::Run;
+use docker_cli::{docker, docker_ok, require_images, service_json, spec_image};
+use e2e::{Run, free_port, get_at};
 
 /// How long one command of these tests may take.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -87,24 +86,13 @@ fn two_nodes() -> bool {
         );
         return false;
     }
-    for image in [HEALTHY, BAD_API] {
-        assert!(
-            docker(&["image", "inspect", image]).status.success(),
-            "fixture image {image} missing: run .ci/docker-up"
-        );
-    }
+    require_images(&[HEALTHY, BAD_API]);
     true
 }
 
-static SEQ: AtomicU64 = AtomicU64::new(0);
-
 /// A name no other test (or run) uses.
 fn unique(what: &str) -> String {
-    format!(
-        "pdnodes{}x{}{what}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    )
+    docker_cli::unique("pdnodes", what)
 }
 
 /// What a test made, removed when it ends, passed or failed.
@@ -148,6 +136,17 @@ impl Cleanup {
         }
         forget(&name);
         name
+    }
+
+    /// `HEALTHY` pushed to the registry as `<name>:<good>` and `BAD_API` as `<name>:bad`,
+    /// and the service `name` on the first, published on a free port: the two images and
+    /// the port.
+    fn registry_service(&mut self, name: &str, good: &str) -> (String, String, u16) {
+        let good = self.push(REGISTRY, HEALTHY, name, good);
+        let bad = self.push(REGISTRY, BAD_API, name, "bad");
+        let port = free_port();
+        self.service(name, &good, port);
+        (good, bad, port)
     }
 
     /// A service `name` on `image` with one task on each node, published on `port` of
@@ -276,41 +275,9 @@ fn variant(image: &str) -> &'static str {
     }
 }
 
-fn service_json(service: &str) -> Value {
-    let text = docker_ok(&["service", "inspect", service]);
-    serde_json::from_str::<Value>(&text).unwrap()[0].clone()
-}
-
-fn spec_image(service: &str) -> String {
-    service_json(service)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// One GET: status and body; `None` when nothing answers.
 fn get(ip: Ipv4Addr, port: u16, path: &str) -> Option<(u16, String)> {
-    let addr = SocketAddr::new(IpAddr::V4(ip), port);
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {ip}\r\n\r\n").as_bytes())
-        .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.trim().to_owned())
-        .unwrap_or_default();
-    Some((status, body))
+    get_at(SocketAddr::new(IpAddr::V4(ip), port), path)
 }
 
 /// Waits until the tasks on both nodes answer as the fixture `variant`.
@@ -388,6 +355,31 @@ impl Run {
             std::thread::sleep(Duration::from_secs(1));
         }
     }
+
+    /// Arms `item` on `service` with the health URL `url`, sends `BAD_REQUESTS` failing API
+    /// requests to its task on the worker, and ticks until DEGRADED; that tick, which only
+    /// alerts.
+    fn degraded_on_the_worker(
+        &self,
+        item: &str,
+        url: &str,
+        service: &str,
+        previous: &str,
+        port: u16,
+    ) -> Value {
+        let (code, out, stderr) = self.window("arm", item, url, ("--service", service), previous);
+        assert_eq!(
+            (code, &out["armed"]),
+            (0, &Value::Bool(true)),
+            "{out}\n{stderr}"
+        );
+        hit_api(WORKER, port, BAD_REQUESTS as usize, 500);
+        std::thread::sleep(Duration::from_millis(2500));
+        let ticks = self.tick_until(item, |t| t["verdict"] == "DEGRADED");
+        let degraded = ticks.last().unwrap().clone();
+        assert_eq!(degraded["action"], "ALERT_ONLY", "{degraded}");
+        degraded
+    }
 }
 
 /// 12 failing API requests, on the tasks of both nodes; then long enough for their lines to
@@ -409,10 +401,7 @@ fn a_bad_update_from_the_registry_is_rolled_back_on_both_nodes() {
     }
     let mut c = Cleanup::default();
     let u = unique("rollback");
-    let prev = c.push(REGISTRY, HEALTHY, &u, "prev");
-    let bad = c.push(REGISTRY, BAD_API, &u, "bad");
-    let port = free_port();
-    c.service(&u, &prev, port);
+    let (prev, bad, port) = c.registry_service(&u, "prev");
     deploy(&u, &bad, port);
     forget(&prev);
 
@@ -568,10 +557,7 @@ fn arm_finds_a_known_good_image_its_registry_answers_for() {
     }
     let mut c = Cleanup::default();
     let u = unique("known");
-    let good = c.push(REGISTRY, HEALTHY, &u, "good");
-    let bad = c.push(REGISTRY, BAD_API, &u, "bad");
-    let port = free_port();
-    c.service(&u, &good, port);
+    let (good, bad, port) = c.registry_service(&u, "good");
     let proved = spec_image(&u);
 
     let mut run = Run::on_service("pdnodes-not-the-orchestrator");
@@ -706,17 +692,7 @@ fn a_service_whose_task_on_the_worker_is_the_self_container_is_never_updated() {
     let mut run = Run::on_service("pdnodes-not-the-orchestrator");
     run.set("SELF_CONTAINER", hostname);
     let url = format!("http://{WORKER}:{port}/cgi-bin/health");
-    let (code, out, stderr) = run.window("arm", "w", &url, ("--service", &u), &prev);
-    assert_eq!(
-        (code, &out["armed"]),
-        (0, &Value::Bool(true)),
-        "{out}\n{stderr}"
-    );
-    hit_api(WORKER, port, BAD_REQUESTS as usize, 500);
-    std::thread::sleep(Duration::from_millis(2500));
-    let ticks = run.tick_until("w", |t| t["verdict"] == "DEGRADED");
-    let degraded = ticks.last().unwrap();
-    assert_eq!(degraded["action"], "ALERT_ONLY", "{degraded}");
+    let degraded = run.degraded_on_the_worker("w", &url, &u, &prev, port);
     let reason = degraded["reason"].as_str().unwrap();
     assert!(
         reason.contains(&format!("container {hostname} is the orchestrator's own")),
@@ -739,16 +715,6 @@ fn a_service_whose_task_on_the_worker_is_the_self_container_is_never_updated() {
     assert!(name.starts_with(&format!("{u}.1.")), "{name}");
     let mut by_name = Run::on_service("pdnodes-not-the-orchestrator");
     by_name.set("SELF_CONTAINER", name);
-    let (code, out, stderr) = by_name.window("arm", "n", &url, ("--service", &u), &prev);
-    assert_eq!(
-        (code, &out["armed"]),
-        (0, &Value::Bool(true)),
-        "{out}\n{stderr}"
-    );
-    hit_api(WORKER, port, BAD_REQUESTS as usize, 500);
-    std::thread::sleep(Duration::from_millis(2500));
-    let ticks = by_name.tick_until("n", |t| t["verdict"] == "DEGRADED");
-    let degraded = ticks.last().unwrap();
-    assert_eq!(degraded["action"], "ALERT_ONLY", "{degraded}");
+    by_name.degraded_on_the_worker("n", &url, &u, &prev, port);
     assert_eq!(service_json(&u)["Version"]["Index"], index, "never updated");
 }

@@ -1,11 +1,15 @@
-//! The docker CLI for the end-to-end tests on a real engine: run it, require success, and
+//! The docker CLI for the end-to-end tests on a real engine: run it, require success,
 //! whether an engine with the fixture images is there at all (under `CI` a missing one fails
-//! the test loudly; otherwise it is skipped with a note the test command counts).
+//! the test loudly; otherwise it is skipped with a note the test command counts), names no
+//! other test uses, and what a Swarm service's spec says.
 
 #![allow(dead_code, reason = "shared by several test files; each uses a part")]
 
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
 
 /// `docker ARGS`, to the end.
 pub(crate) fn docker(args: &[&str]) -> Output {
@@ -48,12 +52,43 @@ pub(crate) fn engine_with(images: &[&str]) -> bool {
         );
         return false;
     }
+    require_images(images);
+    true
+}
+
+/// Fails the test unless this engine holds every one of `images`.
+pub(crate) fn require_images(images: &[&str]) {
     for image in images {
-        let out = docker(&["image", "inspect", image]);
         assert!(
-            out.status.success(),
+            docker(&["image", "inspect", image]).status.success(),
             "fixture image {image} missing: run .ci/docker-up"
         );
     }
-    true
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A name no other test (or run) uses: `prefix`, this process, a sequence number, `what`
+/// (lowercase letters and digits only if those of `prefix` and `what` are, as compose v1
+/// keeps project names).
+pub(crate) fn unique(prefix: &str, what: &str) -> String {
+    format!(
+        "{prefix}{}x{}{what}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `docker service inspect SERVICE`, the one object.
+pub(crate) fn service_json(service: &str) -> Value {
+    let text = docker_ok(&["service", "inspect", service]);
+    serde_json::from_str::<Value>(&text).unwrap()[0].clone()
+}
+
+/// The image the service's spec runs.
+pub(crate) fn spec_image(service: &str) -> String {
+    service_json(service)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

@@ -162,3 +162,31 @@ pub(crate) fn rollback_line(stderr: &str) -> &str {
 pub(crate) fn fixture_health(port: u16) -> String {
     format!("http://127.0.0.1:{port}/cgi-bin/health")
 }
+
+/// A port on loopback that nothing listens on as this returns.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One `GET path` at `addr` (HTTP/1.0, `Host` its IP): status and body; `None` when nothing
+/// answers.
+pub(crate) fn get_at(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let host = addr.ip();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.trim().to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}

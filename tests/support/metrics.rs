@@ -11,19 +11,25 @@ use super::binary::Env;
 
 /// `promtool`, if installed; `None` with a skip note, which fails the test when `CI` is set.
 pub(crate) fn promtool() -> Option<PathBuf> {
+    installed("promtool", "metrics test", " (Debian's prometheus package)")
+}
+
+/// The program `name` on `PATH` or in `/usr/bin`, if installed; `None` with a note that
+/// `test` is skipped, which fails the test (saying `hint`) when `CI` is set.
+pub(crate) fn installed(name: &str, test: &str, hint: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let found = std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/bin")])
-        .map(|dir| dir.join("promtool"))
+        .map(|dir| dir.join(name))
         .find(|p| p.is_file());
     if found.is_none() {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI is set but promtool is not installed (Debian's prometheus package)"
+            "CI is set but {name} is not installed{hint}"
         );
         let _ = std::io::Write::write_all(
             &mut std::io::stderr(),
-            b"note: metrics test SKIPPED: promtool is not installed\n",
+            format!("note: {test} SKIPPED: {name} is not installed\n").as_bytes(),
         );
     }
     found

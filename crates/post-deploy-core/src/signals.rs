@@ -588,23 +588,28 @@ mod tests {
         }
     }
 
+    /// What the health signal says after one probe of `URL` through `http` (default
+    /// settings, no container, no engine): the reason it is missing, or the sample.
+    fn health_text(http: &dyn HttpProbe) -> String {
+        let signals = probe_signals(
+            URL,
+            &WindowSettings::default(),
+            None,
+            &LogCursor::at(chrono::DateTime::UNIX_EPOCH),
+            &Observations::default(),
+            http,
+            &NoEngine,
+        );
+        match &signals.health {
+            HealthSignal::Missing { why } => why.clone(),
+            HealthSignal::Sample { sample } => sample.to_string(),
+        }
+    }
+
     #[test]
     fn probe_errors_never_carry_the_urls_user_info() {
-        let cursor = LogCursor::at(chrono::DateTime::UNIX_EPOCH);
         for fault in [true, false] {
-            let signals = probe_signals(
-                URL,
-                &WindowSettings::default(),
-                None,
-                &cursor,
-                &Observations::default(),
-                &Quoting { fault },
-                &NoEngine,
-            );
-            let text = match &signals.health {
-                HealthSignal::Missing { why } => why.clone(),
-                HealthSignal::Sample { sample } => sample.to_string(),
-            };
+            let text = health_text(&Quoting { fault });
             assert!(!text.contains("s3cret"), "{text}");
             assert!(
                 text.contains("http://***@127.0.0.1:1/health"),
@@ -636,21 +641,8 @@ mod tests {
 
     #[test]
     fn what_a_probe_says_is_scrubbed_then_quoted() {
-        let cursor = LogCursor::at(chrono::DateTime::UNIX_EPOCH);
         for fault in [true, false] {
-            let signals = probe_signals(
-                URL,
-                &WindowSettings::default(),
-                None,
-                &cursor,
-                &Observations::default(),
-                &Echoing { fault },
-                &NoEngine,
-            );
-            let text = match &signals.health {
-                HealthSignal::Missing { why } => why.clone(),
-                HealthSignal::Sample { sample } => sample.to_string(),
-            };
+            let text = health_text(&Echoing { fault });
             assert!(text.chars().count() < 400, "{} characters", text.len());
             assert!(text.contains("Authorization: Basic ***"), "{text}");
             assert!(!text.contains("dXNlcjpzM2NyZXQ"), "{text}");

@@ -502,6 +502,34 @@ mod tests {
         }
     }
 
+    impl Server {
+        fn new(answers: Vec<Answer>) -> Self {
+            Self {
+                answers: RefCell::new(answers),
+                asked: RefCell::new(Vec::new()),
+            }
+        }
+
+        /// `probe_prometheus` against this server: `source(latency)`, armed `since_arm_s`
+        /// seconds ago, a 1 s timeout.
+        fn probe(
+            &self,
+            latency: bool,
+            since_arm_s: u64,
+            recent: Option<Duration>,
+            quantile: Option<Ratio>,
+        ) -> LogSignal {
+            probe_prometheus(
+                &source(latency),
+                Duration::from_secs(since_arm_s),
+                recent,
+                quantile,
+                Duration::from_secs(1),
+                self,
+            )
+        }
+    }
+
     fn value(v: &str) -> Answer {
         Ok((
             200,
@@ -523,19 +551,9 @@ mod tests {
 
     #[test]
     fn totals_from_the_server() {
-        let server = Server {
-            answers: RefCell::new(vec![value("40.4"), value("3.6"), value("0.25")]),
-            asked: RefCell::new(Vec::new()),
-        };
+        let server = Server::new(vec![value("40.4"), value("3.6"), value("0.25")]);
         let q = Ratio::new(0.9).unwrap();
-        let got = probe_prometheus(
-            &source(true),
-            Duration::from_secs(42),
-            None,
-            Some(q),
-            Duration::from_secs(1),
-            &server,
-        );
+        let got = server.probe(true, 42, None, Some(q));
         assert_eq!(
             got,
             LogSignal::Totals {
@@ -565,19 +583,9 @@ mod tests {
     /// span as long as the time since arm is not asked again.
     #[test]
     fn the_recent_span_is_asked_over_its_range_and_its_failure_is_a_missing_signal() {
-        let server = Server {
-            answers: RefCell::new(vec![value("300"), value("6"), value("40"), value("4")]),
-            asked: RefCell::new(Vec::new()),
-        };
+        let server = Server::new(vec![value("300"), value("6"), value("40"), value("4")]);
         let span = Some(Duration::from_secs(120));
-        let got = probe_prometheus(
-            &source(false),
-            Duration::from_secs(600),
-            span,
-            None,
-            Duration::from_secs(1),
-            &server,
-        );
+        let got = server.probe(false, 600, span, None);
         let LogSignal::Totals { totals } = got else {
             panic!("{got:?}")
         };
@@ -589,18 +597,8 @@ mod tests {
         let asked = server.asked.borrow();
         assert!(asked[2].0.contains("%5B120s%5D") && asked[1].0.contains("%5B600s%5D"));
         // The span's 5xx query fails.
-        let server = Server {
-            answers: RefCell::new(vec![value("300"), value("6"), value("40"), value("NaN")]),
-            asked: RefCell::new(Vec::new()),
-        };
-        let got = probe_prometheus(
-            &source(false),
-            Duration::from_secs(600),
-            span,
-            None,
-            Duration::from_secs(1),
-            &server,
-        );
+        let server = Server::new(vec![value("300"), value("6"), value("40"), value("NaN")]);
+        let got = server.probe(false, 600, span, None);
         let LogSignal::Missing { why, .. } = got else {
             panic!("{got:?}")
         };
@@ -609,18 +607,8 @@ mod tests {
             "{why}"
         );
         // Armed 90 s ago: the span reaches back to arm, the window's counts are the span's.
-        let server = Server {
-            answers: RefCell::new(vec![value("30"), value("3")]),
-            asked: RefCell::new(Vec::new()),
-        };
-        let got = probe_prometheus(
-            &source(false),
-            Duration::from_secs(90),
-            span,
-            None,
-            Duration::from_secs(1),
-            &server,
-        );
+        let server = Server::new(vec![value("30"), value("3")]);
+        let got = server.probe(false, 90, span, None);
         assert!(matches!(
             got,
             LogSignal::Totals {
@@ -644,18 +632,8 @@ mod tests {
             huge,
             value("NaN"),
         ] {
-            let server = Server {
-                answers: RefCell::new(vec![first]),
-                asked: RefCell::new(Vec::new()),
-            };
-            let got = probe_prometheus(
-                &source(false),
-                Duration::from_secs(5),
-                None,
-                None,
-                Duration::from_secs(1),
-                &server,
-            );
+            let server = Server::new(vec![first]);
+            let got = server.probe(false, 5, None, None);
             let LogSignal::Missing { why, .. } = got else {
                 panic!("{got:?}")
             };
@@ -663,18 +641,8 @@ mod tests {
             assert!(!why.contains("hunter22") && !why.contains("bob"), "{why}");
         }
         // A latency query that fails leaves the counts.
-        let server = Server {
-            answers: RefCell::new(vec![value("10"), value("0"), value("NaN")]),
-            asked: RefCell::new(Vec::new()),
-        };
-        let got = probe_prometheus(
-            &source(true),
-            Duration::from_secs(5),
-            None,
-            Ratio::new(0.95),
-            Duration::from_secs(1),
-            &server,
-        );
+        let server = Server::new(vec![value("10"), value("0"), value("NaN")]);
+        let got = server.probe(true, 5, None, Ratio::new(0.95));
         let LogSignal::Totals { totals } = got else {
             panic!("{got:?}")
         };
