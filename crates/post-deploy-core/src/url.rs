@@ -257,7 +257,21 @@ impl Secrets {
         }
         // What the client sends: `user:password`, each percent-decoded (RFC 3986).
         if let (_, Some(credentials)) = split_credentials(url) {
-            forms.extend(base64_forms(credentials.user_password()));
+            let both = credentials.user_password();
+            forms.extend(base64_forms(both));
+            // A server that echoes the token changed around its parts (another user, another
+            // separator) still shows what the user and the password alone decide.
+            let (user, password) = match both.iter().position(|b| *b == b':') {
+                Some(at) => (both.get(..at), both.get(at.saturating_add(1)..)),
+                None => (Some(both), None),
+            };
+            for part in [Some(both), user, password].into_iter().flatten() {
+                forms.extend(
+                    base64_cores(part)
+                        .into_iter()
+                        .filter(|core| core.len() >= MIN_BASE64_CORE),
+                );
+            }
         }
         forms.retain(|s| s.chars().count() >= 3);
         forms.sort_by_key(|s| std::cmp::Reverse(s.len()));
@@ -318,6 +332,31 @@ fn base64_forms(bytes: &[u8]) -> Vec<String> {
         .iter()
         .map(|engine| engine.encode(bytes))
         .collect()
+}
+
+/// The shortest piece of base64 taken for a secret's: shorter ones are too common to replace
+/// without mangling the text.
+const MIN_BASE64_CORE: usize = 6;
+
+/// The base64 characters that `bytes` alone decide, wherever they start in a longer base64
+/// text (after 0, 1 or 2 other bytes), in the standard and the URL-safe alphabets.
+fn base64_cores(bytes: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut cores = Vec::new();
+    for before in 0..3_usize {
+        let mut text = vec![0_u8; before];
+        text.extend_from_slice(bytes);
+        // Character i holds bits 6i..6i+6; the bytes' own are 8*before..8*text.len().
+        let first = before.saturating_mul(8).div_ceil(6);
+        let end = text.len().saturating_mul(8) / 6;
+        for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
+            if let Some(core) = engine.encode(&text).get(first..end) {
+                cores.push(core.to_owned());
+            }
+        }
+    }
+    cores
 }
 
 /// `text` with the token after every `Basic ` (any case) that is base64 of `user:password`

@@ -525,3 +525,46 @@ fn huge_values_are_refused_and_quoted_never_echoed_whole() {
     assert!(CommandLine::parse(&"x".repeat(MAX_COMMAND_LEN)).is_some());
     assert!(CommandLine::parse(&"x".repeat(MAX_COMMAND_LEN + 1)).is_none());
 }
+
+#[test]
+fn the_user_and_password_in_base64_are_scrubbed_wherever_they_start() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let secrets = Secrets::of("http://promuser:s3cretpw@prom:9090");
+    // Echoed with another separator, another user, or after other bytes: the password's and
+    // the user's own base64 characters are gone at every alignment, in both alphabets.
+    for echoed in [
+        "promuser7s3cretpw",
+        "admin:s3cretpw",
+        "x:s3cretpw",
+        "xy:s3cretpw",
+        "promuser",
+        "0promuser",
+        "01promuser",
+    ] {
+        for engine in [STANDARD, URL_SAFE_NO_PAD] {
+            let token = engine.encode(echoed);
+            let shown = secrets.scrub(&format!("the server said: token {token} refused"));
+            let visible: String = shown
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect();
+            for secret in ["s3cretpw", "promuser"] {
+                if !echoed.contains(secret) {
+                    continue;
+                }
+                for (at, _) in visible.match_indices(|_| true) {
+                    let rest = visible.get(at..).unwrap_or_default();
+                    let decoded = engine.decode(rest.get(..rest.len() / 4 * 4).unwrap_or_default());
+                    assert!(
+                        !decoded
+                            .is_ok_and(|d| d.windows(secret.len()).any(|w| w == secret.as_bytes())),
+                        "{secret} still decodes from {shown:?} ({echoed})"
+                    );
+                }
+            }
+        }
+    }
+    // Plain words after `Basic` and short base64 stay as they are.
+    assert_eq!(secrets.scrub("basic auth required"), "basic auth required");
+}

@@ -288,14 +288,29 @@ impl Scale {
     }
 }
 
-/// A round step for about `max_ticks` ticks over `span`, from `steps`.
+/// A round step for about `max_ticks` ticks over `span`, from `steps`; past the last of
+/// them, that step times 2, 5, 10, 20, 50, ... So a span of any length (a damaged
+/// `target.json` may name a deadline thousands of years away) gets a handful of ticks.
 fn round_step(span: f64, steps: &[f64], max_ticks: f64) -> f64 {
-    steps
-        .iter()
-        .copied()
-        .find(|s| span / s <= max_ticks)
-        .unwrap_or_else(|| steps.last().copied().unwrap_or(1.0))
+    if let Some(step) = steps.iter().copied().find(|s| span / s <= max_ticks) {
+        return step;
+    }
+    let mut step = steps.last().copied().unwrap_or(1.0);
+    for factor in [2.0, 2.5, 2.0].into_iter().cycle().take(MAX_STEP_WIDENINGS) {
+        if span / step <= max_ticks {
+            break;
+        }
+        step *= factor;
+    }
+    step
 }
+
+/// How often [`round_step`] widens the last step: ten decades, far past any span a date can
+/// have.
+const MAX_STEP_WIDENINGS: usize = 60;
+
+/// The most ticks an axis draws, whatever its scale says.
+const MAX_AXIS_TICKS: f64 = 32.0;
 
 const TIME_STEPS: [f64; 18] = [
     1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
@@ -310,13 +325,15 @@ fn time_label(t: f64, step: f64, span: f64) -> String {
         format!("{t:.0} s")
     } else if span < 7200.0 {
         format!("{:.0} min", t / 60.0)
-    } else {
+    } else if step < 86400.0 {
         let h = t / 3600.0;
         if (h - h.round()).abs() < 1e-9 {
             format!("{h:.0} h")
         } else {
             format!("{h:.1} h")
         }
+    } else {
+        format!("{:.0} d", t / 86400.0)
     }
 }
 
@@ -622,7 +639,7 @@ fn draw_axes(svg: &mut String, scale: &Scale, y_step: f64) {
     let axis = colour::AXIS;
     // Horizontal grid and the ratio axis.
     let mut k = 0.0_f64;
-    while k * y_step <= scale.y_max + y_step * 1e-6 {
+    while k * y_step <= scale.y_max + y_step * 1e-6 && k <= MAX_AXIS_TICKS {
         let r = k * y_step;
         let y = scale.y(r);
         let _ = writeln!(
@@ -641,7 +658,7 @@ fn draw_axes(svg: &mut String, scale: &Scale, y_step: f64) {
     // Time ticks.
     let t_step = round_step(scale.span_s, &TIME_STEPS, 8.0);
     let mut k = 0.0_f64;
-    while k * t_step <= scale.span_s + 1e-6 {
+    while k * t_step <= scale.span_s + 1e-6 && k <= MAX_AXIS_TICKS {
         let t = k * t_step;
         let x = LEFT + (RIGHT - LEFT) * t / scale.span_s;
         let _ = writeln!(
@@ -782,5 +799,30 @@ fn draw_marks(
             r#"<text x="{tx:.1}" y="{y:.1}" text-anchor="{anchor}" fill="{c}" font-weight="bold">{}</text>"#,
             esc(&mark.label)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_axis_of_any_span_gets_a_handful_of_round_ticks() {
+        // A window's 15 minutes, a month, and the thousands of years a damaged target.json
+        // can name: never more than the ticks asked for, each a round step.
+        for (span, expected) in [
+            (900.0, 120.0),
+            (30.0 * 86400.0, 5.0 * 86400.0),
+            (8000.0 * 365.25 * 86400.0, 5.0e5 * 86400.0),
+        ] {
+            let step = round_step(span, &TIME_STEPS, 8.0);
+            assert_eq!(step, expected, "span {span}");
+            assert!(span / step <= 8.0, "span {span}: step {step}");
+        }
+        assert_eq!(
+            time_label(5.0 * 86400.0, 5.0 * 86400.0, 30.0 * 86400.0),
+            "5 d"
+        );
+        assert_eq!(time_label(7200.0, 3600.0, 86400.0), "2 h");
     }
 }
