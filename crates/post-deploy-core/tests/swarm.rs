@@ -322,17 +322,23 @@ fn arm_takes_at_most_one_target_and_checks_the_service_name() {
     assert!(s.file_names().is_empty(), "nothing written");
 }
 
-/// On a swarm of several nodes the previous image may be in the registry alone: the nodes
-/// pull it, so the service is rolled back to it.
-#[test]
-fn a_previous_image_only_its_registry_has_is_rolled_back_to() {
-    let s = Scenario::service();
+/// A bad deploy whose previous image (`api:1.0`) is not on this engine, only in its
+/// registry.
+fn previous_only_in_registry(s: &Scenario) {
     s.world.break_new_image();
     s.world.previous_present.set(false);
     s.world
         .registry
         .borrow_mut()
         .push(("api:1.0".into(), OLD_IMAGE.into()));
+}
+
+/// On a swarm of several nodes the previous image may be in the registry alone: the nodes
+/// pull it, so the service is rolled back to it.
+#[test]
+fn a_previous_image_only_its_registry_has_is_rolled_back_to() {
+    let s = Scenario::service();
+    previous_only_in_registry(&s);
     s.arm();
     let last = s.run(|_, _| {}).pop().unwrap();
     assert_eq!(
@@ -351,12 +357,7 @@ fn a_previous_image_only_its_registry_has_is_rolled_back_to() {
 #[test]
 fn a_container_is_not_rolled_back_to_an_image_only_a_registry_has() {
     let s = Scenario::new();
-    s.world.break_new_image();
-    s.world.previous_present.set(false);
-    s.world
-        .registry
-        .borrow_mut()
-        .push(("api:1.0".into(), OLD_IMAGE.into()));
+    previous_only_in_registry(&s);
     s.arm();
     let outs = s.run(|_, _| {});
     let reasons: Vec<&str> = outs.iter().map(|o| o.reason.as_str()).collect();
