@@ -213,6 +213,8 @@ pub struct LogKeys {
     plain_lens: u128,
     /// Bit b: a key starts with byte b.
     first_bytes: [u64; 4],
+    /// Bit b: a status key starts with byte b.
+    status_first_bytes: [u64; 4],
     /// Entry n, bit b: a plain top-level name of n bytes (entry 63: 63 or more) whose first
     /// byte is b modulo 32 can be a duration key or lead into a key's path: the block scan's
     /// one look-up before it compares any bytes (see [`LogKeys::may_lead_to_duration`]).
@@ -272,6 +274,14 @@ impl LogKeys {
                 *word |= 1u64 << (b & 63);
             }
         }
+        let mut status_first_bytes = [0u64; 4];
+        for name in status.iter().map(LogKey::as_bytes) {
+            if let Some(&b) = name.first()
+                && let Some(word) = status_first_bytes.get_mut(usize::from(b >> 6))
+            {
+                *word |= 1u64 << (b & 63);
+            }
+        }
         Self {
             status,
             duration,
@@ -279,6 +289,7 @@ impl LogKeys {
             default_status,
             plain_lens,
             first_bytes,
+            status_first_bytes,
             duration_names,
         }
     }
@@ -469,6 +480,20 @@ impl LogKeys {
     #[must_use]
     pub fn clf_unit(&self) -> DurationUnit {
         self.clf_unit
+    }
+
+    /// Whether a logfmt key of `len` bytes that starts with `first` can be a status key
+    /// ([`LogKeys::is_status`]), or with `timed` a duration key
+    /// ([`LogKeys::logfmt_duration`]): `false` rules them all out without comparing a byte.
+    #[inline(always)]
+    pub(super) fn may_be_logfmt_key(&self, first: u8, len: usize, timed: bool) -> bool {
+        let len_bit = u32::try_from(len.min(127)).unwrap_or(127);
+        let status = self
+            .status_first_bytes
+            .get(usize::from(first >> 6))
+            .is_some_and(|word| word.wrapping_shr(u32::from(first & 63)) & 1 == 1)
+            && self.plain_lens.checked_shr(len_bit).unwrap_or(0) & 1 == 1;
+        status || (timed && self.may_lead_to_duration(first, len))
     }
 
     /// Whether the raw logfmt key `raw` is a status key (compared as written).

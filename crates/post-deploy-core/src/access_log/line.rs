@@ -34,6 +34,31 @@ pub(super) fn classify_timed(
     raw: &[u8],
     timed: bool,
 ) -> (Line, Option<f64>) {
+    classify_in_order(format, keys, raw, timed, true)
+}
+
+/// [`classify_timed`] with the requests of CLF and uvicorn always looked for before logfmt
+/// is tried: the order `logfmt_first` must answer the same as.
+#[cfg(test)]
+pub(super) fn classify_requests_first(
+    format: LogFormat,
+    keys: &LogKeys,
+    raw: &[u8],
+    timed: bool,
+) -> (Line, Option<f64>) {
+    classify_in_order(format, keys, raw, timed, false)
+}
+
+/// [`classify_timed`]; with `logfmt_first`, a line in `Auto` is read as logfmt before its
+/// request is looked for when that is sure to change nothing ([`logfmt::read_first`]).
+#[inline(always)]
+fn classify_in_order(
+    format: LogFormat,
+    keys: &LogKeys,
+    raw: &[u8],
+    timed: bool,
+    logfmt_first: bool,
+) -> (Line, Option<f64>) {
     let line = match raw {
         [head @ .., b'\r'] => head,
         _ => raw,
@@ -52,9 +77,21 @@ pub(super) fn classify_timed(
                     JsonLine::Not => quoted_status(line, keys, true, true, timed),
                 }
             } else {
-                quoted_status(line, keys, true, true, timed)
-                    .or_else(|| logfmt::status_timed(body, keys, timed))
-                    .or_else(|| unquoted_status(body, timed))
+                // A logfmt line that is sure to hold no quoted request is read without looking
+                // for one: the answer is the same as in the order below.
+                let first = if logfmt_first {
+                    logfmt::read_first(body, keys, timed)
+                } else {
+                    logfmt::First::Later
+                };
+                match first {
+                    logfmt::First::Read(found) => found.or_else(|| unquoted_status(body, timed)),
+                    logfmt::First::Not => quoted_status(line, keys, true, true, timed)
+                        .or_else(|| unquoted_status(body, timed)),
+                    logfmt::First::Later => quoted_status(line, keys, true, true, timed)
+                        .or_else(|| logfmt::status_timed(body, keys, timed))
+                        .or_else(|| unquoted_status(body, timed)),
+                }
             }
         }
         LogFormat::Clf => quoted_status(line, keys, true, false, timed),

@@ -95,6 +95,37 @@ pub(super) fn json_masks64(block: &[u8; 64]) -> (u64, u64, u64) {
     )
 }
 
+/// The blanks (space, tab) of 64 bytes, their `=` and their `"`, as bit masks (byte i is
+/// bit i), and whether any of them is a `\\` or a `'` (which the logfmt masks leave to the
+/// walk).
+#[inline(always)]
+pub(super) fn logfmt_masks64(block: &[u8; 64]) -> (u64, u64, u64, bool) {
+    let (chunks, _) = block.as_chunks::<16>();
+    let other = chunks.iter().fold(u8x16::splat(0), |acc, chunk| {
+        let v = u8x16::new(*chunk);
+        acc | v.simd_eq(u8x16::splat(b'\\')) | v.simd_eq(u8x16::splat(b'\''))
+    });
+    (
+        mask64(block, mask::<b' ', b'\t'>),
+        mask64(block, mask::<b'=', b'='>),
+        mask64(block, mask::<b'"', b'"'>),
+        other.to_bitmask() != 0,
+    )
+}
+
+/// Bit i of the result is the parity of bits 0..=i of `x`: with `x` the quotes of a block,
+/// the bytes from an opening quote up to (not including) its closing one.
+#[inline(always)]
+pub(super) const fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x.wrapping_shl(1);
+    x ^= x.wrapping_shl(2);
+    x ^= x.wrapping_shl(4);
+    x ^= x.wrapping_shl(8);
+    x ^= x.wrapping_shl(16);
+    x ^= x.wrapping_shl(32);
+    x
+}
+
 /// The bits `mask_of` sets for each sixteen of 64 bytes, as one word: byte i is bit i.
 #[inline(always)]
 fn mask64(block: &[u8; 64], mask_of: impl Fn(&[u8; 16]) -> u32) -> u64 {
@@ -170,6 +201,24 @@ mod tests {
                 assert_eq!(special, if expected { bit } else { 0 }, "{byte:#x} {at}");
             }
         }
+    }
+
+    #[test]
+    fn logfmt_masks_select_exactly_their_bytes() {
+        for byte in 0..=255u8 {
+            for at in [0, 15, 16, 31, 63] {
+                let mut block = [b'a'; 64];
+                block[at] = byte;
+                let (blanks, eqs, quotes, other) = logfmt_masks64(&block);
+                let bit = 1u64 << at;
+                let is = |yes: bool| if yes { bit } else { 0 };
+                assert_eq!(blanks, is(byte == b' ' || byte == b'\t'), "{byte:#x} {at}");
+                assert_eq!(eqs, is(byte == b'='), "{byte:#x} {at}");
+                assert_eq!(quotes, is(byte == b'"'), "{byte:#x} {at}");
+                assert_eq!(other, byte == b'\\' || byte == b'\'', "{byte:#x} {at}");
+            }
+        }
+        assert_eq!(prefix_xor(0b1001_0100), !0u64 << 7 | 0b1100);
     }
 
     #[test]

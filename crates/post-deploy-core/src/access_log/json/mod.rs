@@ -227,7 +227,7 @@ impl Scan<'_> {
     #[inline(always)]
     fn block(&mut self, base: usize, quotes: u64, special: u64, ells: u64) -> Next {
         // Bit i is set from a string's opening quote up to the byte before its closing one.
-        let in_string = prefix_xor(quotes) ^ self.carry;
+        let in_string = simd::prefix_xor(quotes) ^ self.carry;
         self.carry = 0u64.wrapping_sub(in_string.wrapping_shr(63));
         let opening = quotes & in_string;
         if self.keys.is_some() && self.ms.is_none() {
@@ -369,18 +369,6 @@ impl Scan<'_> {
                 .unwrap_or(usize::MAX);
         }
     }
-}
-
-/// Bit i of the result is the parity of bits 0..=i of `x`.
-#[inline(always)]
-const fn prefix_xor(mut x: u64) -> u64 {
-    x ^= x.wrapping_shl(1);
-    x ^= x.wrapping_shl(2);
-    x ^= x.wrapping_shl(4);
-    x ^= x.wrapping_shl(8);
-    x ^= x.wrapping_shl(16);
-    x ^= x.wrapping_shl(32);
-    x
 }
 
 /// [`status`] of any `body` (from its `{` to its last non-blank byte): a walk over its

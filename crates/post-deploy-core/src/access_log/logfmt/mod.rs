@@ -12,10 +12,16 @@
 //! - one of its keys is a status key (compared as written, dots included) whose value is
 //!   three digits in 100..=599, bare or quoted. The first such pair counts.
 
+mod masks;
+
 use memchr::memchr;
 
 use super::keys::LogKeys;
 use super::{duration, quoted, simd};
+
+/// A logfmt access line's status and, when asked for, its duration in milliseconds; `None`
+/// when the line is not one.
+type Found = Option<(u16, Option<f64>)>;
 
 /// The status of a logfmt access line, or `None` when `line` is not one (see the module doc).
 ///
@@ -29,9 +35,71 @@ pub(super) fn status(line: &[u8], keys: &LogKeys) -> Option<u16> {
 /// (in the key's unit, or in the unit its suffix names: `12ms`, `0.3s`), in milliseconds.
 ///
 /// `line` starts at its first non-blank byte.
+///
+/// A line of no more than [`masks::MAX_LEN`] bytes from its first key on is checked from bit
+/// masks of its bytes first (see [`masks`]); one they cannot prove to be pairs is walked pair
+/// by pair, which alone answers for lines with a `\` or a `'`, or a bare value holding a `"`.
 #[inline]
-pub(super) fn status_timed(line: &[u8], keys: &LogKeys, timed: bool) -> Option<(u16, Option<f64>)> {
-    let eq = memchr(b'=', line)?;
+pub(super) fn status_timed(line: &[u8], keys: &LogKeys, timed: bool) -> Found {
+    let key_start = key_start(line)?;
+    match masks::status_timed(line.get(key_start..)?, keys, timed) {
+        Some(found) => found,
+        None => pairs(line, key_start, keys, timed),
+    }
+}
+
+/// [`status_timed`] read by the walk alone: the reference the masks are held to.
+#[cfg(test)]
+fn walk_status_timed(line: &[u8], keys: &LogKeys, timed: bool) -> Found {
+    pairs(line, key_start(line)?, keys, timed)
+}
+
+/// What reading a line as logfmt first tells a reader that tries the formats with a quoted
+/// request (CLF, uvicorn) before logfmt: see [`read_first`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum First {
+    /// [`status_timed`] of the line, read by the masks; the line holds no quoted request
+    /// (`quoted::find` finds none in it), so no CLF or uvicorn status either.
+    Read(Found),
+    /// [`status_timed`] is `None`: the line has no `=`, or what comes before its first key
+    /// is not a prefix a logfmt line may have.
+    Not,
+    /// Not known: try the requests first, then [`status_timed`].
+    Later,
+}
+
+/// Reads `body` (a line from its first non-blank byte; all the line's quotes are in it) as
+/// logfmt before its quoted request is looked for, when that is sure to change nothing: its
+/// first `=` comes before any `"` (so the prefix before its first key has none), the masks
+/// read it, and none of its quotes is followed by a space and a digit or `ESC`, which every
+/// request's closing quote is.
+#[inline]
+pub(super) fn read_first(body: &[u8], keys: &LogKeys, timed: bool) -> First {
+    let Some(at) = simd::find2::<b'=', b'"'>(body) else {
+        return First::Not;
+    };
+    if body.get(at) != Some(&b'=') {
+        return First::Later;
+    }
+    let Some(rest) = key_start_at(body, at).and_then(|start| body.get(start..)) else {
+        return First::Not;
+    };
+    match masks::status_timed_without_request(rest, keys, timed) {
+        Some(found) => First::Read(found),
+        None => First::Later,
+    }
+}
+
+/// Where the first key of `line` starts, `None` when what comes before it is not a prefix a
+/// logfmt line may have (see the module doc) or the line has no `=`.
+#[inline]
+fn key_start(line: &[u8]) -> Option<usize> {
+    key_start_at(line, simd::find::<b'='>(line)?)
+}
+
+/// [`key_start`], given the index of the first `=` of `line`.
+#[inline(always)]
+fn key_start_at(line: &[u8], eq: usize) -> Option<usize> {
     let head = line.get(..eq)?;
     let key_start = head
         .iter()
@@ -43,14 +111,14 @@ pub(super) fn status_timed(line: &[u8], keys: &LogKeys, timed: bool) -> Option<(
     {
         return None;
     }
-    pairs(line, key_start, keys, timed)
+    Some(key_start)
 }
 
 /// Reads the pairs of `line` from index `at` to its end; the status of the first status pair,
 /// or `None` when there is none or something other than a pair; with `timed`, the first
 /// duration too.
 #[inline]
-fn pairs(line: &[u8], mut at: usize, keys: &LogKeys, timed: bool) -> Option<(u16, Option<f64>)> {
+fn pairs(line: &[u8], mut at: usize, keys: &LogKeys, timed: bool) -> Found {
     let mut found = None;
     let mut ms = None;
     loop {
@@ -86,15 +154,30 @@ fn pairs(line: &[u8], mut at: usize, keys: &LogKeys, timed: bool) -> Option<(u16
             let len = simd::find2::<b' ', b'\t'>(value).unwrap_or(value.len());
             (value.get(..len)?, len)
         };
-        if found.is_none() && keys.is_status(key) {
-            found = value_status(raw);
-        } else if timed
-            && ms.is_none()
-            && let Some(unit) = keys.logfmt_duration(key)
-        {
-            ms = duration::with_suffix(raw, unit);
-        }
+        visit(key, raw, keys, timed, &mut found, &mut ms);
         at = value_start.checked_add(next)?;
+    }
+}
+
+/// Reads one pair, `key` and its value `raw` (quotes stripped), into what the pairs before
+/// it found: the first status pair decides the status (`None` when its value is not one),
+/// and with `timed` the first duration key that holds a duration the duration.
+#[inline(always)]
+fn visit(
+    key: &[u8],
+    raw: &[u8],
+    keys: &LogKeys,
+    timed: bool,
+    found: &mut Option<u16>,
+    ms: &mut Option<f64>,
+) {
+    if found.is_none() && keys.is_status(key) {
+        *found = value_status(raw);
+    } else if timed
+        && ms.is_none()
+        && let Some(unit) = keys.logfmt_duration(key)
+    {
+        *ms = duration::with_suffix(raw, unit);
     }
 }
 
@@ -129,88 +212,4 @@ fn is_blank(b: u8) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn st(line: &str) -> Option<u16> {
-        status(line.as_bytes(), &LogKeys::default())
-    }
-
-    #[test]
-    fn heroku_router_and_lograge() {
-        assert_eq!(
-            st(
-                r#"at=info method=GET path="/" host=app.example.com request_id=2f1c fwd="192.0.2.10" dyno=web.1 connect=0ms service=18ms status=200 bytes=1342 protocol=https"#
-            ),
-            Some(200)
-        );
-        assert_eq!(
-            st(
-                r#"2024-05-01T12:00:00.000000+00:00 heroku[router]: at=error code=H12 desc="Request timeout" method=GET path="/slow" host=app.example.com fwd="192.0.2.10" dyno=web.1 connect=0ms service=30000ms status=503 bytes=0 protocol=https"#
-            ),
-            Some(503)
-        );
-        assert_eq!(
-            st(
-                "method=GET path=/jobs/833552.json format=json controller=JobsController action=show status=500 duration=58.33 view=40.43 db=15.26"
-            ),
-            Some(500)
-        );
-        assert_eq!(
-            st(
-                "I, [2024-05-01T12:00:00.123456 #1]  INFO -- : method=GET path=/ status=502 duration=1.2"
-            ),
-            Some(502)
-        );
-    }
-
-    #[test]
-    fn values_quoted_empty_and_odd() {
-        assert_eq!(st(r#"msg="a b \" c" status="503""#), Some(503));
-        assert_eq!(st(r#"user= status=404 ref="""#), Some(404));
-        assert_eq!(st("path=/search?q=a=b status=201"), Some(201));
-        assert_eq!(st("status=abc status_code=502"), Some(502));
-        assert_eq!(st("status=200 status=500"), Some(200));
-        assert_eq!(st("status=200\t\tx=1  "), Some(200));
-        assert_eq!(
-            st("status=500 error='PG::QueryCanceled: canceling statement'"),
-            Some(500)
-        );
-        assert_eq!(st("status='502'"), Some(502));
-    }
-
-    #[test]
-    fn not_logfmt_or_no_status() {
-        for line in [
-            "status=600",
-            "status=99",
-            "status=5000",
-            "status=500.0",
-            "status= 500",
-            r#"status="500"x"#,
-            r#"msg="unterminated status=500"#,
-            "Error: request failed status=500",
-            "upstream said status=500",
-            "status=500 and then words",
-            r#"a="b"c status=500"#,
-            "a='b status=500",
-            "=500 status=500",
-            "Status=500",
-            "code=500",
-            "no pairs at all",
-            "",
-        ] {
-            assert_eq!(st(line), None, "{line}");
-        }
-    }
-
-    #[test]
-    fn configured_keys() {
-        let keys = LogKeys::default().with_status(
-            LogKeys::parse_status("DownstreamStatus,http.response.status_code").unwrap(),
-        );
-        assert_eq!(status(b"DownstreamStatus=502 x=1", &keys), Some(502));
-        assert_eq!(status(b"http.response.status_code=504", &keys), Some(504));
-        assert_eq!(status(b"status=500", &keys), None);
-    }
-}
+mod tests;
