@@ -482,6 +482,20 @@ impl LogKeys {
         self.clf_unit
     }
 
+    /// Whether a logfmt key that starts with `first` can be a status key, or with `timed` a
+    /// status or duration key: [`LogKeys::may_be_logfmt_key`] of the first byte alone.
+    #[inline(always)]
+    pub(super) fn may_start_logfmt_key(&self, first: u8, timed: bool) -> bool {
+        let table = if timed {
+            &self.first_bytes
+        } else {
+            &self.status_first_bytes
+        };
+        table
+            .get(usize::from(first >> 6))
+            .is_some_and(|word| word.wrapping_shr(u32::from(first & 63)) & 1 == 1)
+    }
+
     /// Whether a logfmt key of `len` bytes that starts with `first` can be a status key
     /// ([`LogKeys::is_status`]), or with `timed` a duration key
     /// ([`LogKeys::logfmt_duration`]): `false` rules them all out without comparing a byte.

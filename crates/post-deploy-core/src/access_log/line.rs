@@ -74,7 +74,7 @@ fn classify_in_order(
                     JsonLine::Access(status, ms) => Some((status, ms)),
                     // A server's error record is nothing else either.
                     JsonLine::ErrorRecord => None,
-                    JsonLine::Not => quoted_status(line, keys, true, true, timed),
+                    JsonLine::Not => quoted_status(line, 0, keys, true, true, timed),
                 }
             } else {
                 // A logfmt line that is sure to hold no quoted request is read without looking
@@ -82,24 +82,39 @@ fn classify_in_order(
                 let first = if logfmt_first {
                     logfmt::read_first(body, keys, timed)
                 } else {
-                    logfmt::First::Later
+                    logfmt::First::Later {
+                        quotes_from: 0,
+                        logfmt: true,
+                    }
                 };
                 match first {
                     logfmt::First::Read(found) => found.or_else(|| unquoted_status(body, timed)),
-                    logfmt::First::Not => quoted_status(line, keys, true, true, timed)
-                        .or_else(|| unquoted_status(body, timed)),
-                    logfmt::First::Later => quoted_status(line, keys, true, true, timed)
-                        .or_else(|| logfmt::status_timed(body, keys, timed))
-                        .or_else(|| unquoted_status(body, timed)),
+                    logfmt::First::Later {
+                        quotes_from,
+                        logfmt,
+                    } => quoted_status(
+                        line,
+                        start.saturating_add(quotes_from),
+                        keys,
+                        true,
+                        true,
+                        timed,
+                    )
+                    .or_else(|| {
+                        logfmt
+                            .then(|| logfmt::status_timed(body, keys, timed))
+                            .flatten()
+                    })
+                    .or_else(|| unquoted_status(body, timed)),
                 }
             }
         }
-        LogFormat::Clf => quoted_status(line, keys, true, false, timed),
+        LogFormat::Clf => quoted_status(line, 0, keys, true, false, timed),
         LogFormat::Json => match json_status(body, keys, timed) {
             JsonLine::Access(status, ms) => Some((status, ms)),
             JsonLine::ErrorRecord | JsonLine::Not => None,
         },
-        LogFormat::Uvicorn => quoted_status(line, keys, false, true, timed),
+        LogFormat::Uvicorn => quoted_status(line, 0, keys, false, true, timed),
         LogFormat::Logfmt => logfmt::status_timed(body, keys, timed),
     };
     match found {
@@ -140,16 +155,18 @@ fn json_status(body: &[u8], keys: &LogKeys, timed: bool) -> JsonLine {
 }
 
 /// The status of a CLF (`clf`) or uvicorn (`uvicorn`) access line, and when `timed` the
-/// duration after a CLF line's last quoted field (uvicorn lines carry none).
+/// duration after a CLF line's last quoted field (uvicorn lines carry none). `line` has no
+/// `"` before index `from`.
 #[inline]
 fn quoted_status(
     line: &[u8],
+    from: usize,
     keys: &LogKeys,
     clf: bool,
     uvicorn: bool,
     timed: bool,
 ) -> Option<(u16, Option<f64>)> {
-    let req = quoted::find(line)?;
+    let req = quoted::find_from(line, from)?;
     if !(100..=599).contains(&req.status) {
         return None;
     }

@@ -18,9 +18,16 @@ pub(super) struct Request {
 ///
 /// A quote inside the request that is not followed by a status (a raw `"` that gunicorn or a
 /// query string left unescaped) is stepped over; one escaped as `\"` (Apache) is never a close.
-#[inline]
+#[cfg(test)]
 pub(super) fn find(line: &[u8]) -> Option<Request> {
-    let first_quote = simd::find::<b'"'>(line)?;
+    find_from(line, 0)
+}
+
+/// [`find`] in a `line` that has no `"` before index `from`: the search for its first quote
+/// starts there.
+#[inline]
+pub(super) fn find_from(line: &[u8], from: usize) -> Option<Request> {
+    let first_quote = from.checked_add(simd::find::<b'"'>(line.get(from..)?)?)?;
     let mut from = first_quote.checked_add(1)?;
     loop {
         let close = from.checked_add(simd::find::<b'"'>(line.get(from..)?)?)?;

@@ -99,10 +99,14 @@ fn read(s: &[u8], tokens: &Tokens, keys: &LogKeys, timed: bool) -> Option<Found>
                 .wrapping_mul(64)
                 .wrapping_add(bits.trailing_zeros() as usize);
             bits &= bits.wrapping_sub(1);
+            let first = *s.get(at)?;
+            if !keys.may_start_logfmt_key(first, timed) {
+                continue;
+            }
             // Checked: the key runs up to the token's first `=`, its key end.
             let key_end = next_bit(&tokens.key_ends, at)?;
             let key_len = key_end.checked_sub(at)?;
-            if !keys.may_be_logfmt_key(*s.get(at)?, key_len, timed) {
+            if !keys.may_be_logfmt_key(first, key_len, timed) {
                 continue;
             }
             let key = s.get(at..key_end)?;

@@ -61,11 +61,10 @@ pub(super) enum First {
     /// [`status_timed`] of the line, read by the masks; the line holds no quoted request
     /// (`quoted::find` finds none in it), so no CLF or uvicorn status either.
     Read(Found),
-    /// [`status_timed`] is `None`: the line has no `=`, or what comes before its first key
-    /// is not a prefix a logfmt line may have.
-    Not,
-    /// Not known: try the requests first, then [`status_timed`].
-    Later,
+    /// Not known: look for a request first (the line has no `"` before index `quotes_from`
+    /// of the body), then, unless `logfmt` is false because [`status_timed`] is `None`,
+    /// read it as logfmt.
+    Later { quotes_from: usize, logfmt: bool },
 }
 
 /// Reads `body` (a line from its first non-blank byte; all the line's quotes are in it) as
@@ -76,17 +75,31 @@ pub(super) enum First {
 #[inline]
 pub(super) fn read_first(body: &[u8], keys: &LogKeys, timed: bool) -> First {
     let Some(at) = simd::find2::<b'=', b'"'>(body) else {
-        return First::Not;
+        // No `"`: no request; no `=`: not logfmt.
+        return First::Read(None);
     };
     if body.get(at) != Some(&b'=') {
-        return First::Later;
+        return First::Later {
+            quotes_from: at,
+            logfmt: true,
+        };
     }
-    let Some(rest) = key_start_at(body, at).and_then(|start| body.get(start..)) else {
-        return First::Not;
+    let later = First::Later {
+        quotes_from: at,
+        logfmt: true,
+    };
+    let Some(key_start) = key_start_at(body, at) else {
+        return First::Later {
+            quotes_from: at,
+            logfmt: false,
+        };
+    };
+    let Some(rest) = body.get(key_start..) else {
+        return later;
     };
     match masks::status_timed_without_request(rest, keys, timed) {
         Some(found) => First::Read(found),
-        None => First::Later,
+        None => later,
     }
 }
 

@@ -318,6 +318,7 @@ mod logfmt_first {
             "INFO:     1.2.3.4:5 - ",
             "heroku[router]: ",
             "GET /a?b=c 500 1.2 ms - 12",
+            "x \"a\": ",
             "200",
             "5",
             "0",
@@ -382,5 +383,10 @@ mod logfmt_first {
             assert_eq!(first, reference);
             assert_ne!(first, crate::access_log::line::Line::Access(503));
         }
+        // A quote before the first `=`, in a logger's prefix: read as logfmt after the
+        // request is looked for.
+        let line = b"app \"web\": status=503";
+        let (first, _) = classify_timed(LogFormat::Auto, &keys, line, false);
+        assert_eq!(first, crate::access_log::line::Line::Access(503));
     }
 }
