@@ -27,6 +27,11 @@ pub(super) const MAX_PARTS: usize = 8;
 /// A part is at least this long: below it a thread costs more than it saves.
 pub(super) const MIN_PART_LEN: u64 = 4 << 20;
 
+/// How far after a nominal cut a `\n` is looked for: a file without one there (one line of
+/// several MiB, or no text at all) is read in one stream rather than searched to its end once
+/// per cut.
+const MAX_CUT_SEARCH: u64 = 2 * super::MAX_LINE_LEN as u64;
+
 /// How a file is cut: into at most `parts` parts of at least `min_len` bytes, read `buffer_len`
 /// bytes at a time.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +80,9 @@ pub(super) fn count_file(
     if wanted < 2 || is_gzip(file)? {
         return Ok(None);
     }
-    let bounds = cuts(file, len, wanted)?;
+    let Some(bounds) = cuts(file, len, wanted)? else {
+        return Ok(None);
+    };
     let spans: Vec<(u64, u64)> = bounds
         .windows(2)
         .filter_map(|w| match w {
@@ -139,9 +146,9 @@ fn is_gzip(file: &File) -> io::Result<bool> {
 
 /// The offsets the parts start at, and the file's length last: `0`, then for each nominal cut
 /// `len * k / parts` the offset just after the first `\n` at or after it (or `len`), never
-/// going back.
+/// going back; `None` when a cut finds no `\n` within [`MAX_CUT_SEARCH`] bytes.
 #[cfg(unix)]
-fn cuts(file: &File, len: u64, parts: usize) -> io::Result<Vec<u64>> {
+fn cuts(file: &File, len: u64, parts: usize) -> io::Result<Option<Vec<u64>>> {
     let mut bounds = vec![0u64];
     let mut buffer = vec![0u8; 64 << 10];
     let parts_u64 = u64::try_from(parts).unwrap_or(u64::MAX).max(1);
@@ -153,21 +160,34 @@ fn cuts(file: &File, len: u64, parts: usize) -> io::Result<Vec<u64>> {
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(len)
             .max(last);
-        bounds.push(line_start_at_or_after(file, nominal, len, &mut buffer)?);
+        let Some(cut) = line_start_at_or_after(file, nominal, len, &mut buffer)? else {
+            return Ok(None);
+        };
+        bounds.push(cut);
     }
     bounds.push(len);
-    Ok(bounds)
+    Ok(Some(bounds))
 }
 
-/// The offset just after the first `\n` at or after `from`, or `len` when none comes before it.
-/// A cut at offset 0 or just after a `\n` is a line start already; that is what `from - 1`
-/// being a `\n` means, so the search starts one byte earlier.
+/// The offset just after the first `\n` at or after `from`, or `len` when none comes before it;
+/// `None` when none comes within [`MAX_CUT_SEARCH`] bytes and the file goes on. A cut at
+/// offset 0 or just after a `\n` is a line start already; that is what `from - 1` being a `\n`
+/// means, so the search starts one byte earlier.
 #[cfg(unix)]
-fn line_start_at_or_after(file: &File, from: u64, len: u64, buffer: &mut [u8]) -> io::Result<u64> {
+fn line_start_at_or_after(
+    file: &File,
+    from: u64,
+    len: u64,
+    buffer: &mut [u8],
+) -> io::Result<Option<u64>> {
     let Some(mut at) = from.checked_sub(1) else {
-        return Ok(0);
+        return Ok(Some(0));
     };
+    let give_up = at.saturating_add(MAX_CUT_SEARCH);
     while at < len {
+        if at >= give_up {
+            return Ok(None);
+        }
         let n = read_at(file, buffer, at)?;
         if n == 0 {
             break;
@@ -175,11 +195,11 @@ fn line_start_at_or_after(file: &File, from: u64, len: u64, buffer: &mut [u8]) -
         let piece = buffer.get(..n).unwrap_or_default();
         if let Some(i) = memchr::memchr(b'\n', piece) {
             let i = u64::try_from(i).unwrap_or(u64::MAX);
-            return Ok(at.saturating_add(i).saturating_add(1).min(len));
+            return Ok(Some(at.saturating_add(i).saturating_add(1).min(len)));
         }
         at = at.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
     }
-    Ok(len)
+    Ok(Some(len))
 }
 
 /// The counts and durations of the lines from `start` to `end`, read `buffer_len` bytes at a

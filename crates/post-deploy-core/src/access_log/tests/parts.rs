@@ -168,3 +168,32 @@ fn count_log_file_counts_a_big_file_as_one_stream() {
     assert_eq!(got.0.total, i);
     assert_eq!(got.0.errors_5xx, i.div_ceil(7));
 }
+
+#[test]
+fn a_file_without_a_newline_near_a_cut_is_left_to_one_stream() {
+    // 3 lines, the middle one of 5 MiB: every cut of two parts falls inside it, and no `\n`
+    // comes within the search's reach of the middle.
+    let mut text = b"at=info status=500\n".to_vec();
+    text.extend(std::iter::repeat_n(b'x', 5 << 20));
+    text.extend_from_slice(b"\nat=info status=200\n");
+    let file = file_of(&text);
+    let keys = LogKeys::default();
+    let plan = Plan {
+        parts: 2,
+        min_len: 1,
+        buffer_len: 1 << 16,
+    };
+    assert_eq!(
+        count_file(LogFormat::Auto, &keys, file.as_file(), plan).unwrap(),
+        None
+    );
+    let (counts, _) = count_log_file(LogFormat::Auto, keys, file.reopen().unwrap()).unwrap();
+    assert_eq!(
+        counts,
+        LogCounts {
+            total: 2,
+            errors_5xx: 1,
+            unparsed: 1
+        }
+    );
+}
