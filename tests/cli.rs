@@ -726,6 +726,48 @@ fn count_5xx_prints_durations_and_their_quantiles() {
     }
 }
 
+/// A file big enough to be counted in parts on several cores counts what its lines say, and
+/// exactly what the same bytes give through stdin (one stream).
+#[test]
+fn count_5xx_counts_a_big_file_as_its_lines_say() {
+    let env = new_env();
+    let file = env.state().join("big.log");
+    let (mut log, mut total, mut errors) = (String::new(), 0u64, 0u64);
+    let mut i = 0u32;
+    while log.len() < 12 << 20 {
+        let status = if i.is_multiple_of(13) { 502 } else { 200 };
+        let ms = i % 250 + 1;
+        log.push_str(&match i % 3 {
+            0 => format!("at=info method=GET path=\"/o {i}\" status={status} latency_ms={ms}\n"),
+            1 => format!(
+                "10.0.0.1 - - [27/Nov/2026:03:20:00 +0000] \"GET /{i} HTTP/1.1\" {status} 12 \"-\" \"c\" {}\n",
+                ms * 1000
+            ),
+            _ => format!("{{\"status\":{status},\"duration_ms\":{ms}}}\n"),
+        });
+        total += 1;
+        errors += u64::from(status == 502);
+        i += 1;
+    }
+    std::fs::write(&file, &log).unwrap();
+    let out = env.json(&["count-5xx", file.to_str().unwrap()], 0);
+    assert_eq!(out["total"].as_u64(), Some(total), "{out}");
+    assert_eq!(out["errors_5xx"].as_u64(), Some(errors), "{out}");
+    assert_eq!(out["timed"].as_u64(), Some(total), "{out}");
+    let mut child = env
+        .command(&["count-5xx"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, log.as_bytes()));
+    let piped = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let piped: Value = serde_json::from_slice(&piped.stdout).unwrap();
+    assert_eq!(piped, out);
+}
+
 #[test]
 fn the_demo_ends_with_a_rollback_and_recovery() {
     let out = Command::new(BIN)

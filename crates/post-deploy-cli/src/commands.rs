@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use post_deploy_adapters::System;
 use post_deploy_adapters::clock::SystemClock;
-use post_deploy_core::access_log::count_log;
+use post_deploy_core::access_log::{count_log, count_log_file};
 use post_deploy_core::config::PREFIX;
 use post_deploy_core::{
     ActionKind, ArmOutcome, ArmRequest, Clock, Config, ConfigError, LogFormat, Monitor,
@@ -386,7 +386,7 @@ fn count(args: &CountArgs, config: &Config) -> Result<Exit, CliError> {
                     path.display()
                 )));
             }
-            count_log(format, keys, file).map_err(unreadable)
+            count_log_file(format, keys, file).map_err(unreadable)
         }
         None => count_log(format, keys, std::io::stdin())
             .map_err(|e| CliError::Input(format!("cannot read stdin: {e}"))),

@@ -363,6 +363,17 @@ impl LogDurations {
     pub fn quantile(&self, q: f64) -> Option<f64> {
         self.histogram.as_ref().and_then(|h| h.quantile(q))
     }
+
+    /// Adds `other`'s durations to these (saturating), histograms included.
+    pub fn merge(&mut self, other: Self) {
+        self.timed = self.timed.saturating_add(other.timed);
+        self.slow = self.slow.saturating_add(other.slow);
+        match (self.histogram.as_mut(), other.histogram) {
+            (Some(mine), Some(theirs)) => mine.merge(&theirs),
+            (None, theirs) => self.histogram = theirs,
+            (Some(_), None) => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::io::{self, Chain, Cursor, Read, Take};
 use flate2::bufread::MultiGzDecoder;
 
 /// The first two bytes of every gzip member.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub(super) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// The reader's first bytes, read to look for the magic, then the rest of the reader.
 type Rewound<R> = Chain<Take<Cursor<[u8; 2]>>, R>;

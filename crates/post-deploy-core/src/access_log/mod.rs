@@ -47,6 +47,7 @@ mod keys;
 mod line;
 mod logfmt;
 mod morgan;
+mod parts;
 mod quoted;
 pub(crate) mod read_ahead;
 mod simd;
@@ -484,6 +485,26 @@ pub fn count_log(
         .skipping_stamps();
     read_ahead::for_each_piece(reader, READ_BUFFER_LEN, |piece| counter.feed(piece))?;
     Ok(counter.finish_timed())
+}
+
+/// [`count_log`] of a file, faster on a machine with several cores: a regular, uncompressed
+/// file of a few MiB or more is cut after a line into one part per core (at most 8), each
+/// read and counted on a thread of its own, and their counts added (the same counts as one
+/// stream gives). The file is counted as long as it was when this was called. Anything else
+/// (gzip, a pipe, a short file) is [`count_log`].
+///
+/// # Errors
+///
+/// As [`count_log`].
+pub fn count_log_file(
+    format: LogFormat,
+    keys: LogKeys,
+    file: std::fs::File,
+) -> io::Result<(LogCounts, LogDurations)> {
+    match parts::count_file(format, &keys, &file, parts::Plan::for_this_machine())? {
+        Some(counted) => Ok(counted),
+        None => count_log(format, keys, file),
+    }
 }
 
 /// Feeds `counter` what `reader` yields until its end.

@@ -135,6 +135,7 @@ fn structure(body: &[u8], key: usize, keys: Option<&LogKeys>) -> JsonLine {
         found: None,
         keys,
         ms: None,
+        loggers: 0,
         opening: 0,
         quotes: 0,
     };
@@ -202,11 +203,13 @@ struct Scan<'a> {
     keys: Option<&'a LogKeys>,
     /// The first top-level duration member.
     ms: Option<f64>,
-    /// The opening quotes of the current block not looked at yet, while a duration or the
-    /// `logger` member is wanted.
-    opening: u64,
-    /// All the quotes of the current block, while a duration or the `logger` member is
+    /// The opening quotes of the current block not looked at yet, while a duration is
     /// wanted.
+    opening: u64,
+    /// The opening quotes of the current block not looked at yet that an `l` follows (a
+    /// `logger` name may), until an error logger is found.
+    loggers: u64,
+    /// All the quotes of the current block, while a duration is wanted.
     quotes: u64,
     body: &'a [u8],
     /// The next `"status` to look at; `usize::MAX` when there is none, or one was found.
@@ -233,12 +236,12 @@ impl Scan<'_> {
         if self.keys.is_some() && self.ms.is_none() {
             self.opening = opening;
             self.quotes = quotes;
-        } else if !self.error_record {
+        }
+        if !self.error_record {
             // Only the strings that open with `l` can be a `logger` name.
             let next_is_l = self.body.get(base.wrapping_add(64)) == Some(&b'l');
             let ell_after = ells.wrapping_shr(1) | u64::from(next_is_l).wrapping_shl(63);
-            self.opening = opening & ell_after;
-            self.quotes = quotes;
+            self.loggers = opening & ell_after;
         }
         let mut bits = special;
         while bits != 0 {
@@ -292,31 +295,27 @@ impl Scan<'_> {
     /// the walk must decide (a member whose object could hold a nested duration key).
     #[inline(always)]
     fn durations_before(&mut self, base: usize, upto: u32) -> bool {
-        if self.opening == 0 {
+        if self.opening | self.loggers == 0 {
             return false;
         }
         let mask = 1u64
             .checked_shl(upto)
             .map_or(u64::MAX, |bit| bit.wrapping_sub(1));
+        let loggers = self.loggers & mask;
+        self.loggers &= !mask;
         let mut bits = self.opening & mask;
         self.opening &= !mask;
         if self.depth != 1 {
             return false;
         }
+        self.look_for_loggers(base, loggers);
+        let Some(keys) = self.keys else {
+            return false;
+        };
         while bits != 0 {
             let offset = bits.trailing_zeros();
             let at = base.wrapping_add(offset as usize);
             bits &= bits.wrapping_sub(1);
-            // Ruled out by its first bytes, as nearly every string is.
-            if !self.error_record
-                && self.body.get(at.wrapping_add(1)..at.wrapping_add(8)) == Some(b"logger\"")
-                && error_record::is_error_logger(self.body, at)
-            {
-                self.error_record = true;
-            }
-            let Some(keys) = self.keys.filter(|_| self.ms.is_none()) else {
-                continue;
-            };
             // The next quote of the block, if any, closes the string.
             let later = self.quotes
                 & 1u64
@@ -338,12 +337,32 @@ impl Scan<'_> {
                 _ => continue,
             }
             match member_duration(self.body, at, close, keys) {
-                Member::Duration(ms) => self.ms = Some(ms),
+                Member::Duration(ms) => {
+                    // The first one counts: no more strings to look at for a duration.
+                    self.ms = Some(ms);
+                    self.opening = 0;
+                    return false;
+                }
                 Member::Prefix => return true,
                 Member::No => {}
             }
         }
         false
+    }
+
+    /// Whether one of the strings whose opening quotes are the bits of `loggers` (offsets in
+    /// the block at `base`, at the top level) names a server's error logger: nearly always
+    /// none or two a line, each ruled out by its first bytes.
+    #[inline(always)]
+    fn look_for_loggers(&mut self, base: usize, mut loggers: u64) {
+        while loggers != 0 && !self.error_record {
+            let at = base.wrapping_add(loggers.trailing_zeros() as usize);
+            loggers &= loggers.wrapping_sub(1);
+            if error_record::may_be_error_logger(self.body, at) {
+                self.error_record = true;
+                self.loggers = 0;
+            }
+        }
     }
 
     /// Looks at the `"status` keys of the current block before index `end`, at the current

@@ -1022,3 +1022,4 @@ fn json_walk_classify(text: &[u8]) -> Option<u16> {
 mod against_serde;
 mod durations;
 mod keys;
+mod parts;

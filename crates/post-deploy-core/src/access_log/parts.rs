@@ -1,0 +1,246 @@
+//! A regular file counted in parts, one thread a part.
+//!
+//! Reading a log file and counting its lines are both work for a core, and a file, unlike a
+//! pipe, can be read anywhere: so a file of a few MiB or more is cut into as many parts as
+//! there are cores (at most [`MAX_PARTS`]), each cut just after a `\n`, and each part is read
+//! (`pread`, so the parts share no file offset) and counted on a thread of its own with a
+//! counter of its own; then the counts and the durations are added. Every line lies whole in
+//! one part, and a counter's counts do not depend on where its input is cut, so the sum is what
+//! one counter gives over the whole file.
+//!
+//! The file is counted as long as it was when it was opened: lines appended meanwhile are not
+//! read, and a file cut shorter meanwhile (a rotation by `copytruncate`) ends where it ends.
+//! A gzip'd file, and anything that is not a regular file, is read in one stream
+//! ([`count_log`](super::count_log)).
+
+use std::fs::File;
+use std::io;
+use std::num::NonZeroUsize;
+use std::thread;
+
+use super::keys::LogKeys;
+use super::{AccessLogCounter, LogCounts, LogDurations, LogFormat, READ_BUFFER_LEN};
+
+/// At most this many parts, however many cores.
+pub(super) const MAX_PARTS: usize = 8;
+
+/// A part is at least this long: below it a thread costs more than it saves.
+pub(super) const MIN_PART_LEN: u64 = 4 << 20;
+
+/// How far after a nominal cut a `\n` is looked for: a file without one there (one line of
+/// several MiB, or no text at all) is read in one stream rather than searched to its end once
+/// per cut.
+const MAX_CUT_SEARCH: u64 = 2 * super::MAX_LINE_LEN as u64;
+
+/// How a file is cut: into at most `parts` parts of at least `min_len` bytes, read `buffer_len`
+/// bytes at a time.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Plan {
+    pub(super) parts: usize,
+    pub(super) min_len: u64,
+    pub(super) buffer_len: usize,
+}
+
+impl Plan {
+    /// One part a core, up to [`MAX_PARTS`].
+    pub(super) fn for_this_machine() -> Self {
+        Self {
+            parts: thread::available_parallelism()
+                .map_or(1, NonZeroUsize::get)
+                .min(MAX_PARTS),
+            min_len: MIN_PART_LEN,
+            buffer_len: READ_BUFFER_LEN,
+        }
+    }
+}
+
+/// The counts and durations of a regular, uncompressed `file`, read in parts on threads
+/// (see the module doc); `None` when it is not one, or too short to cut, for the caller to
+/// read it in one stream.
+///
+/// # Errors
+///
+/// The first read error of a part, in the file's order, other than
+/// [`io::ErrorKind::Interrupted`].
+#[cfg(unix)]
+pub(super) fn count_file(
+    format: LogFormat,
+    keys: &LogKeys,
+    file: &File,
+    plan: Plan,
+) -> io::Result<Option<(LogCounts, LogDurations)>> {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let len = meta.len();
+    let wanted = usize::try_from(len.checked_div(plan.min_len).unwrap_or(len))
+        .unwrap_or(usize::MAX)
+        .min(plan.parts);
+    if wanted < 2 || is_gzip(file)? {
+        return Ok(None);
+    }
+    let Some(bounds) = cuts(file, len, wanted)? else {
+        return Ok(None);
+    };
+    let spans: Vec<(u64, u64)> = bounds
+        .windows(2)
+        .filter_map(|w| match w {
+            [start, end] if end > start => Some((*start, *end)),
+            _ => None,
+        })
+        .collect();
+    let results = thread::scope(|scope| {
+        let handles: Vec<_> = spans
+            .iter()
+            .map(|&(start, end)| {
+                let work = move || count_span(format, keys, file, start, end, plan.buffer_len);
+                (
+                    thread::Builder::new()
+                        .name("log part".to_owned())
+                        .spawn_scoped(scope, work),
+                    start,
+                    end,
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(handle, start, end)| match handle {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a log part's counter stopped"))),
+                // No thread for this part: count it here.
+                Err(_) => count_span(format, keys, file, start, end, plan.buffer_len),
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut counts = LogCounts::default();
+    let mut durations = LogDurations::default();
+    for result in results {
+        let (c, d) = result?;
+        counts.merge(c);
+        durations.merge(d);
+    }
+    Ok(Some((counts, durations)))
+}
+
+/// Not on this platform: always one stream.
+#[cfg(not(unix))]
+pub(super) fn count_file(
+    _format: LogFormat,
+    _keys: &LogKeys,
+    _file: &File,
+    _plan: Plan,
+) -> io::Result<Option<(LogCounts, LogDurations)>> {
+    Ok(None)
+}
+
+/// Whether the file starts with gzip's magic bytes.
+#[cfg(unix)]
+fn is_gzip(file: &File) -> io::Result<bool> {
+    let mut head = [0u8; 2];
+    let n = read_at(file, &mut head, 0)?;
+    Ok(n == 2 && head == super::input::GZIP_MAGIC)
+}
+
+/// The offsets the parts start at, and the file's length last: `0`, then for each nominal cut
+/// `len * k / parts` the offset just after the first `\n` at or after it (or `len`), never
+/// going back; `None` when a cut finds no `\n` within [`MAX_CUT_SEARCH`] bytes.
+#[cfg(unix)]
+fn cuts(file: &File, len: u64, parts: usize) -> io::Result<Option<Vec<u64>>> {
+    let mut bounds = vec![0u64];
+    let mut buffer = vec![0u8; 64 << 10];
+    let parts_u64 = u64::try_from(parts).unwrap_or(u64::MAX).max(1);
+    for k in 1..parts_u64 {
+        let last = bounds.last().copied().unwrap_or(0);
+        let nominal = u128::from(len)
+            .saturating_mul(u128::from(k))
+            .checked_div(u128::from(parts_u64))
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(len)
+            .max(last);
+        let Some(cut) = line_start_at_or_after(file, nominal, len, &mut buffer)? else {
+            return Ok(None);
+        };
+        bounds.push(cut);
+    }
+    bounds.push(len);
+    Ok(Some(bounds))
+}
+
+/// The offset just after the first `\n` at or after `from`, or `len` when none comes before it;
+/// `None` when none comes within [`MAX_CUT_SEARCH`] bytes and the file goes on. A cut at
+/// offset 0 or just after a `\n` is a line start already; that is what `from - 1` being a `\n`
+/// means, so the search starts one byte earlier.
+#[cfg(unix)]
+fn line_start_at_or_after(
+    file: &File,
+    from: u64,
+    len: u64,
+    buffer: &mut [u8],
+) -> io::Result<Option<u64>> {
+    let Some(mut at) = from.checked_sub(1) else {
+        return Ok(Some(0));
+    };
+    let give_up = at.saturating_add(MAX_CUT_SEARCH);
+    while at < len {
+        if at >= give_up {
+            return Ok(None);
+        }
+        let n = read_at(file, buffer, at)?;
+        if n == 0 {
+            break;
+        }
+        let piece = buffer.get(..n).unwrap_or_default();
+        if let Some(i) = memchr::memchr(b'\n', piece) {
+            let i = u64::try_from(i).unwrap_or(u64::MAX);
+            return Ok(Some(at.saturating_add(i).saturating_add(1).min(len)));
+        }
+        at = at.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+    Ok(Some(len))
+}
+
+/// The counts and durations of the lines from `start` to `end`, read `buffer_len` bytes at a
+/// time; a file that ends sooner ends the span.
+#[cfg(unix)]
+fn count_span(
+    format: LogFormat,
+    keys: &LogKeys,
+    file: &File,
+    start: u64,
+    end: u64,
+    buffer_len: usize,
+) -> io::Result<(LogCounts, LogDurations)> {
+    let mut counter = AccessLogCounter::with_keys(format, keys.clone())
+        .with_histogram()
+        .skipping_stamps();
+    let mut buffer = vec![0u8; buffer_len.max(1)];
+    let mut at = start;
+    while at < end {
+        let want = usize::try_from(end.saturating_sub(at))
+            .unwrap_or(usize::MAX)
+            .min(buffer.len());
+        let piece = buffer.get_mut(..want).unwrap_or_default();
+        let n = read_at(file, piece, at)?;
+        if n == 0 {
+            break;
+        }
+        counter.feed(piece.get(..n).unwrap_or_default());
+        at = at.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+    Ok(counter.finish_timed())
+}
+
+/// One `pread` at `offset`, retried when interrupted.
+#[cfg(unix)]
+fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    loop {
+        match file.read_at(buffer, offset) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
