@@ -3,7 +3,7 @@
 use super::json::JsonLine;
 use super::keys::LogKeys;
 use super::{
-    LogFormat, clf, duration, error_record, haproxy, json, logfmt, morgan, quoted, uvicorn,
+    LogFormat, clf, duration, error_record, haproxy, json, logfmt, morgan, quoted, simd, uvicorn,
 };
 
 /// What one line is.
@@ -77,35 +77,12 @@ fn classify_in_order(
                     JsonLine::Not => quoted_status(line, 0, keys, true, true, timed),
                 }
             } else {
-                // A logfmt line that is sure to hold no quoted request is read without looking
-                // for one: the answer is the same as in the order below.
-                let first = if logfmt_first {
-                    logfmt::read_first(body, keys, timed)
+                if logfmt_first {
+                    unbraced_status(line, start, body, keys, timed)
                 } else {
-                    logfmt::First::Later {
-                        quotes_from: 0,
-                        logfmt: true,
-                    }
-                };
-                match first {
-                    logfmt::First::Read(found) => found.or_else(|| unquoted_status(body, timed)),
-                    logfmt::First::Later {
-                        quotes_from,
-                        logfmt,
-                    } => quoted_status(
-                        line,
-                        start.saturating_add(quotes_from),
-                        keys,
-                        true,
-                        true,
-                        timed,
-                    )
-                    .or_else(|| {
-                        logfmt
-                            .then(|| logfmt::status_timed(body, keys, timed))
-                            .flatten()
-                    })
-                    .or_else(|| unquoted_status(body, timed)),
+                    quoted_status(line, 0, keys, true, true, timed)
+                        .or_else(|| logfmt::status_timed(body, keys, timed))
+                        .or_else(|| unquoted_status(body, timed))
                 }
             }
         }
@@ -123,6 +100,48 @@ fn classify_in_order(
             ms.filter(|ms| duration::is_request_duration(*ms)),
         ),
         _ => (Line::Other, None),
+    }
+}
+
+/// The status of a line in `Auto` that does not open with `{`: a CLF or uvicorn request,
+/// then logfmt, then the formats read last, in that order; but a line that is sure to hold no
+/// request (its first quote, if any, right after an `=`, and [`logfmt::read_first`] says so)
+/// is read as logfmt without looking for one. `body` is `line` from index `start`, its first
+/// non-blank byte.
+#[inline(always)]
+fn unbraced_status(
+    line: &[u8],
+    start: usize,
+    body: &[u8],
+    keys: &LogKeys,
+    timed: bool,
+) -> Option<(u16, Option<f64>)> {
+    let requests_first = |from: usize, logfmt: bool| {
+        quoted_status(line, start.saturating_add(from), keys, true, true, timed)
+            .or_else(|| {
+                logfmt
+                    .then(|| logfmt::status_timed(body, keys, timed))
+                    .flatten()
+            })
+            .or_else(|| unquoted_status(body, timed))
+    };
+    let Some(quote) = simd::find::<b'"'>(body) else {
+        // No quote: no request.
+        return logfmt::status_timed(body, keys, timed).or_else(|| unquoted_status(body, timed));
+    };
+    let after_eq = quote
+        .checked_sub(1)
+        .is_some_and(|before| body.get(before) == Some(&b'='));
+    if !after_eq {
+        // As a CLF or uvicorn request opens: look for it first, from its first quote on.
+        return requests_first(quote, true);
+    }
+    match logfmt::read_first(body, keys, timed) {
+        logfmt::First::Read(found) => found.or_else(|| unquoted_status(body, timed)),
+        logfmt::First::Later {
+            quotes_from,
+            logfmt,
+        } => requests_first(quotes_from, logfmt),
     }
 }
 

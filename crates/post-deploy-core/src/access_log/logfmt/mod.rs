@@ -72,7 +72,7 @@ pub(super) enum First {
 /// first `=` comes before any `"` (so the prefix before its first key has none), the masks
 /// read it, and none of its quotes is followed by a space and a digit or `ESC`, which every
 /// request's closing quote is.
-#[inline]
+#[inline(always)]
 pub(super) fn read_first(body: &[u8], keys: &LogKeys, timed: bool) -> First {
     let Some(at) = simd::find2::<b'=', b'"'>(body) else {
         // No `"`: no request; no `=`: not logfmt.
@@ -84,13 +84,21 @@ pub(super) fn read_first(body: &[u8], keys: &LogKeys, timed: bool) -> First {
             logfmt: true,
         };
     }
+    read_first_from(body, at, keys, timed)
+}
+
+/// [`read_first`] of a `body` whose first `=`, before any `"`, is at index `eq`: apart, so
+/// that the lines whose first quote comes first (CLF, uvicorn) are read without its code in
+/// their way.
+#[inline(never)]
+fn read_first_from(body: &[u8], eq: usize, keys: &LogKeys, timed: bool) -> First {
     let later = First::Later {
-        quotes_from: at,
+        quotes_from: eq,
         logfmt: true,
     };
-    let Some(key_start) = key_start_at(body, at) else {
+    let Some(key_start) = key_start_at(body, eq) else {
         return First::Later {
-            quotes_from: at,
+            quotes_from: eq,
             logfmt: false,
         };
     };
