@@ -24,10 +24,14 @@ pub(super) fn find(line: &[u8]) -> Option<Request> {
 }
 
 /// [`find`] in a `line` that has no `"` before index `from`: the search for its first quote
-/// starts there.
+/// starts there (and ends there at once when the caller found that quote).
 #[inline]
 pub(super) fn find_from(line: &[u8], from: usize) -> Option<Request> {
-    let first_quote = from.checked_add(simd::find::<b'"'>(line.get(from..)?)?)?;
+    let first_quote = if line.get(from) == Some(&b'"') {
+        from
+    } else {
+        from.checked_add(simd::find::<b'"'>(line.get(from..)?)?)?
+    };
     let mut from = first_quote.checked_add(1)?;
     loop {
         let close = from.checked_add(simd::find::<b'"'>(line.get(from..)?)?)?;
