@@ -23,7 +23,7 @@
 //!   request it also logs as an access line (a top-level `logger` of `http.log.error` or
 //!   `http.log.error.<name>`, as Caddy writes) is not a request.
 //! - **logfmt**: `key=value` pairs, maybe after a prefix that ends with `:`, one of whose keys
-//!   is a status key holding three digits (see `logfmt.rs`).
+//!   is a status key holding three digits (see `logfmt/mod.rs`).
 //! - **HAProxy** `option httplog` and **morgan** `tiny`/`short`/`dev` lines (see `haproxy.rs`,
 //!   `morgan.rs`), in auto only.
 //! - **Auto**: each line is tried as JSON when its first non-blank byte is `{` (then as CLF or
