@@ -276,6 +276,21 @@ mod against_the_walk {
                 "{line}"
             );
         }
+        // A last word without `=` that runs to the end of a full 64-byte word: not a pair.
+        for len in [64, 128, 192, 256] {
+            let line = format!("status=500 {}", "x".repeat(len - 11));
+            assert_eq!(
+                masks::status_timed(line.as_bytes(), &keys, true),
+                None,
+                "{len}"
+            );
+            assert_eq!(status_timed(line.as_bytes(), &keys, true), None, "{len}");
+            let line = format!("status=500 {}=", "x".repeat(len - 12));
+            assert_eq!(
+                status_timed(line.as_bytes(), &keys, false),
+                Some((500, None))
+            );
+        }
         // Left to the walk, which reads a bare value's quote as a byte of it.
         assert_eq!(super::st(r#"a=b"c status=200"#), Some(200));
     }
