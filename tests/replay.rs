@@ -347,6 +347,49 @@ fn stdin_gzip_and_the_table() {
     assert_eq!(h["ticks"].as_array().unwrap().len(), 6);
 }
 
+/// A log file big enough to be read in parts on several cores replays as the same bytes do
+/// through stdin (one stream), up to the window's name in its reasons.
+#[test]
+fn a_big_file_replays_as_its_stream() {
+    let mut log = String::new();
+    let mut i = 0u64;
+    while log.len() < 10 << 20 {
+        let ms = i * 2;
+        // Errors from 150 s on: a late onset, caught by the recent span.
+        let line = if ms > 150_000 && i.is_multiple_of(3) { BAD } else { OK };
+        writeln!(
+            log,
+            "2026-12-07T09:{:02}:{:02}.{:03}000000Z {line}",
+            ms / 60_000,
+            ms / 1000 % 60,
+            ms % 1000
+        )
+        .unwrap();
+        i += 1;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.log");
+    std::fs::write(&file, &log).unwrap();
+    let vars = [
+        ("ORCH_POST_DEPLOY_WINDOW_S", "300"),
+        ("ORCH_POST_DEPLOY_INTERVAL_S", "10"),
+        ("ORCH_POST_DEPLOY_RECENT_S", "30"),
+    ];
+    let from_file = replay(&["--log", file.to_str().unwrap()], &vars, None);
+    let from_stdin = replay(&["--log", "-"], &vars, Some(log.as_bytes()));
+    assert_eq!(from_file.status.code(), Some(3), "{from_file:?}");
+    let (mut a, mut b) = (json(&from_file), json(&from_stdin));
+    assert_eq!(a["lines"].as_u64(), Some(i));
+    assert_eq!(a["rule"], "5xx_recent", "{a}");
+    for v in [&mut a, &mut b] {
+        v["reason"] = Value::Null;
+        for t in v["ticks"].as_array_mut().unwrap() {
+            t["reason"] = Value::Null;
+        }
+    }
+    assert_eq!(a, b);
+}
+
 #[test]
 fn switches_do_not_change_the_verdict_and_every_set_variable_is_checked() {
     let lines: Vec<&str> = (0..25).map(|i| if i % 2 == 0 { BAD } else { OK }).collect();

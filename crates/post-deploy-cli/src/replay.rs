@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use post_deploy_core::access_log::open_log;
-use post_deploy_core::replay::{ReplayReport, ReplaySetup, ReplayTick, replay};
+use post_deploy_core::replay::{ReplayReport, ReplaySetup, ReplayTick, replay, replay_file};
 use post_deploy_core::window::logbook;
 use post_deploy_core::{ActionKind, Config, Verdict};
 use serde::Serialize;
@@ -29,17 +29,23 @@ pub(crate) fn open_input(path: &Path) -> Result<Box<dyn BufRead + Send>, String>
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
-        let file = std::fs::File::open(path).map_err(unreadable)?;
-        if file.metadata().map_err(unreadable)?.is_dir() {
-            return Err(format!(
-                "cannot read {}: it is a directory, not a log",
-                path.display()
-            ));
-        }
-        Box::new(file)
+        Box::new(open_file(path)?)
     };
     let text = open_log(raw).map_err(unreadable)?;
     Ok(Box::new(BufReader::with_capacity(1 << 16, text)))
+}
+
+/// The file at `path`, not a directory.
+fn open_file(path: &Path) -> Result<std::fs::File, String> {
+    let unreadable = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    if file.metadata().map_err(unreadable)?.is_dir() {
+        return Err(format!(
+            "cannot read {}: it is a directory, not a log",
+            path.display()
+        ));
+    }
+    Ok(file)
 }
 
 /// What the window's log rows call it: the log's file name, as far as a work item can
@@ -142,7 +148,13 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> Result<Exit, CliError> 
             "--log and --health cannot both be stdin (-)".to_owned(),
         ));
     }
-    let log = open_input(&args.log).map_err(|e| CliError::Input(format!("--log {e}")))?;
+    let log_error = |e: String| CliError::Input(format!("--log {e}"));
+    // A file is handed over as one, so that a big one can be read in parts.
+    let log = if args.log.as_os_str() == "-" {
+        Err(open_input(&args.log).map_err(log_error)?)
+    } else {
+        Ok(open_file(&args.log).map_err(log_error)?)
+    };
     let health = match &args.health {
         Some(path) => Some(open_input(path).map_err(|e| CliError::Input(format!("--health {e}")))?),
         None => None,
@@ -153,8 +165,11 @@ pub(crate) fn run(args: &ReplayArgs, config: &Config) -> Result<Exit, CliError> 
         name: window_name(&args.log),
     };
     let health = health.map(|h| -> Box<dyn BufRead> { h });
-    let report =
-        replay(&setup, log, health).map_err(|e| CliError::Input(format!("replay: {e}")))?;
+    let report = match log {
+        Ok(file) => replay_file(&setup, file, health),
+        Err(stdin) => replay(&setup, stdin, health),
+    }
+    .map_err(|e| CliError::Input(format!("replay: {e}")))?;
     if args.table {
         let mut table = logbook::table_head();
         for row in report.ticks.iter().filter_map(|t| t.log_row.as_deref()) {

@@ -47,7 +47,7 @@ mod keys;
 mod line;
 mod logfmt;
 mod morgan;
-mod parts;
+pub(crate) mod parts;
 mod quoted;
 pub(crate) mod read_ahead;
 mod simd;
@@ -351,6 +351,16 @@ impl AccessLogCounter {
             .tally(self.format, &self.keys, line, self.timing.as_mut());
     }
 
+    /// Adds the counts and durations of `other`'s complete lines to these: a counter of the
+    /// same settings that counted other lines.
+    pub(crate) fn absorb(&mut self, mut other: Self) {
+        let (counts, durations) = other.take();
+        self.counts.merge(counts);
+        if let Some(timing) = self.timing.as_mut() {
+            timing.durations.merge(durations);
+        }
+    }
+
     /// Counts one line that was too long to be kept (over [`MAX_LINE_LEN`]): unparsed, as
     /// [`feed`](Self::feed) counts such a line.
     pub fn count_overlong_line(&mut self) {
@@ -505,6 +515,11 @@ pub fn count_log_file(
         Some(counted) => Ok(counted),
         None => count_log(format, keys, file),
     }
+}
+
+/// How this machine cuts a file into parts (one per core, at most 8, of 4 MiB or more).
+pub(crate) fn parts_plan() -> parts::Plan {
+    parts::Plan::for_this_machine()
 }
 
 /// Feeds `counter` what `reader` yields until its end.

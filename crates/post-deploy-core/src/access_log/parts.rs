@@ -22,10 +22,10 @@ use super::keys::LogKeys;
 use super::{AccessLogCounter, LogCounts, LogDurations, LogFormat, READ_BUFFER_LEN};
 
 /// At most this many parts, however many cores.
-pub(super) const MAX_PARTS: usize = 8;
+pub(crate) const MAX_PARTS: usize = 8;
 
 /// A part is at least this long: below it a thread costs more than it saves.
-pub(super) const MIN_PART_LEN: u64 = 4 << 20;
+pub(crate) const MIN_PART_LEN: u64 = 4 << 20;
 
 /// How far after a nominal cut a `\n` is looked for: a file without one there (one line of
 /// several MiB, or no text at all) is read in one stream rather than searched to its end once
@@ -35,15 +35,15 @@ const MAX_CUT_SEARCH: u64 = 2 * super::MAX_LINE_LEN as u64;
 /// How a file is cut: into at most `parts` parts of at least `min_len` bytes, read `buffer_len`
 /// bytes at a time.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Plan {
-    pub(super) parts: usize,
-    pub(super) min_len: u64,
-    pub(super) buffer_len: usize,
+pub(crate) struct Plan {
+    pub(crate) parts: usize,
+    pub(crate) min_len: u64,
+    pub(crate) buffer_len: usize,
 }
 
 impl Plan {
     /// One part a core, up to [`MAX_PARTS`].
-    pub(super) fn for_this_machine() -> Self {
+    pub(crate) fn for_this_machine() -> Self {
         Self {
             parts: thread::available_parallelism()
                 .map_or(1, NonZeroUsize::get)
@@ -69,6 +69,32 @@ pub(super) fn count_file(
     file: &File,
     plan: Plan,
 ) -> io::Result<Option<(LogCounts, LogDurations)>> {
+    let Some(spans) = spans(file, plan)? else {
+        return Ok(None);
+    };
+    let results = on_threads(&spans, |start, end| {
+        count_span(format, keys, file, start, end, plan.buffer_len)
+    });
+    let mut counts = LogCounts::default();
+    let mut durations = LogDurations::default();
+    for result in results {
+        let (c, d) =
+            result.unwrap_or_else(|| Err(io::Error::other("a log part's counter stopped")))?;
+        counts.merge(c);
+        durations.merge(d);
+    }
+    Ok(Some((counts, durations)))
+}
+
+/// The parts a regular, uncompressed `file` is cut into by `plan`, as (start, end) offsets
+/// in the file's order, each starting a line; `None` when it is not such a file, or too short
+/// to cut, or a cut finds no `\n` near it.
+///
+/// # Errors
+///
+/// A read error of the file.
+#[cfg(unix)]
+pub(crate) fn spans(file: &File, plan: Plan) -> io::Result<Option<Vec<(u64, u64)>>> {
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Ok(None);
@@ -83,46 +109,48 @@ pub(super) fn count_file(
     let Some(bounds) = cuts(file, len, wanted)? else {
         return Ok(None);
     };
-    let spans: Vec<(u64, u64)> = bounds
-        .windows(2)
-        .filter_map(|w| match w {
-            [start, end] if end > start => Some((*start, *end)),
-            _ => None,
-        })
-        .collect();
-    let results = thread::scope(|scope| {
+    Ok(Some(
+        bounds
+            .windows(2)
+            .filter_map(|w| match w {
+                [start, end] if end > start => Some((*start, *end)),
+                _ => None,
+            })
+            .collect(),
+    ))
+}
+
+/// `work(start, end)` of every span, each on a thread of its own (or here, when a thread
+/// cannot be started), the answers in the spans' order; `None` for a thread that panicked.
+pub(crate) fn on_threads<T: Send>(
+    spans: &[(u64, u64)],
+    work: impl Fn(u64, u64) -> T + Sync,
+) -> Vec<Option<T>> {
+    let work = &work;
+    thread::scope(|scope| {
         let handles: Vec<_> = spans
             .iter()
             .map(|&(start, end)| {
-                let work = move || count_span(format, keys, file, start, end, plan.buffer_len);
-                (
-                    thread::Builder::new()
-                        .name("log part".to_owned())
-                        .spawn_scoped(scope, work),
-                    start,
-                    end,
-                )
+                let spawned = thread::Builder::new()
+                    .name("log part".to_owned())
+                    .spawn_scoped(scope, move || work(start, end));
+                (spawned, start, end)
             })
             .collect();
         handles
             .into_iter()
             .map(|(handle, start, end)| match handle {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|_| Err(io::Error::other("a log part's counter stopped"))),
-                // No thread for this part: count it here.
-                Err(_) => count_span(format, keys, file, start, end, plan.buffer_len),
+                Ok(handle) => handle.join().ok(),
+                Err(_) => Some(work(start, end)),
             })
-            .collect::<Vec<_>>()
-    });
-    let mut counts = LogCounts::default();
-    let mut durations = LogDurations::default();
-    for result in results {
-        let (c, d) = result?;
-        counts.merge(c);
-        durations.merge(d);
-    }
-    Ok(Some((counts, durations)))
+            .collect()
+    })
+}
+
+/// Not on this platform: never cut.
+#[cfg(not(unix))]
+pub(crate) fn spans(_file: &File, _plan: Plan) -> io::Result<Option<Vec<(u64, u64)>>> {
+    Ok(None)
 }
 
 /// Not on this platform: always one stream.
@@ -235,7 +263,7 @@ fn count_span(
 
 /// One `pread` at `offset`, retried when interrupted.
 #[cfg(unix)]
-fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
+pub(crate) fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
     use std::os::unix::fs::FileExt;
     loop {
         match file.read_at(buffer, offset) {

@@ -10,11 +10,17 @@
 //!
 //! It streams: lines are cut and counted as they are read (a second thread reads ahead, as
 //! for `count-5xx`), each tick keeps only its counters, so memory does not grow with the log.
+//! A big file is read in parts, one thread a part ([`replay_file`], `parts.rs`), with the
+//! same answer.
 
 mod health;
+mod lines;
+mod parts;
 mod stamp;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_parts;
 
 use std::fmt;
 use std::io::{self, BufRead, Read};
@@ -23,9 +29,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use self::health::HealthTrace;
-use self::stamp::{MAX_STAMP_LEN, Stamps};
+use self::lines::{Lines, Sink};
 use crate::access_log::read_ahead::for_each_piece_while;
-use crate::access_log::{AccessLogCounter, LogFormat, MAX_LINE_LEN};
+use crate::access_log::{AccessLogCounter, LogFormat};
 use crate::classify::Verdict;
 use crate::config::{CommandLine, ComposeProgram, RollbackMode, Scope, Switches, WindowSettings};
 use crate::decide::ActionKind;
@@ -196,33 +202,93 @@ pub fn replay<'h>(
     log: impl Read + Send,
     health: Option<Box<dyn BufRead + 'h>>,
 ) -> Result<ReplayReport, ReplayError> {
-    let mut reader = Reader {
+    let mut lines = Lines::new(Stream {
         setup,
         window: None,
         health: health.map(HealthTrace::new),
-        stamps: Stamps::default(),
         outside: counter(&setup.settings),
-        lines: 0,
-        line: 0,
-        partial: Vec::new(),
-        overlong: false,
-        failed: None,
-    };
-    let read = for_each_piece_while(log, READ_BUFFER_LEN, |piece| match reader.piece(piece) {
+    });
+    let mut failed = None;
+    let read = for_each_piece_while(log, READ_BUFFER_LEN, |piece| match lines.piece(piece) {
         Ok(()) => true,
         Err(e) => {
-            reader.failed = Some(e);
+            failed = Some(e);
             false
         }
     });
-    if let Some(e) = reader.failed.take() {
+    if let Some(e) = failed {
         return Err(e);
     }
     read.map_err(|source| ReplayError::Read {
         input: Input::Log,
         source,
     })?;
-    reader.finish()
+    lines.finish()?;
+    let stamped = lines.stamped;
+    let Stream {
+        window,
+        mut health,
+        outside,
+        ..
+    } = lines.sink;
+    let mut window = match window {
+        Some(window) => window,
+        None => Window::arm(setup, setup.from.ok_or(ReplayError::NoArmTime)?)?,
+    };
+    window.run_ticks(health.as_mut(), |_| None)?;
+    conclude(window, health, stamped, outside.counts_so_far().unparsed)
+}
+
+/// [`replay`] of a log file, gzip'd or not (read as its text): a regular, uncompressed file
+/// of a few MiB or more is read in one part per core, each part's lines counted on a thread of its own by the tick they fall in,
+/// and the ticks then run in order over the added counts: the report of reading it in one
+/// stream, in about the time `count-5xx` takes over the same file. Anything else is
+/// [`replay`].
+///
+/// # Errors
+///
+/// As [`replay`].
+pub fn replay_file<'h>(
+    setup: &ReplaySetup,
+    log: std::fs::File,
+    health: Option<Box<dyn BufRead + 'h>>,
+) -> Result<ReplayReport, ReplayError> {
+    let plan = crate::access_log::parts_plan();
+    match parts::prepare(setup, &log, plan).map_err(|source| ReplayError::Read {
+        input: Input::Log,
+        source,
+    })? {
+        Some(prepared) => parts::replay(setup, &log, prepared, health.map(HealthTrace::new), plan),
+        None => {
+            let log = crate::access_log::open_log(log).map_err(|source| ReplayError::Read {
+                input: Input::Log,
+                source,
+            })?;
+            replay(setup, log, health)
+        }
+    }
+}
+
+/// The end of every replay, once its ticks ran: the rest of the health trace checked, and
+/// the report.
+fn conclude(
+    window: Window,
+    mut health: Option<HealthTrace<'_>>,
+    stamped: u64,
+    unparsed_outside: u64,
+) -> Result<ReplayReport, ReplayError> {
+    if let Some(health) = health.as_mut() {
+        health.check_rest()?;
+    }
+    Ok(ReplayReport {
+        armed_at: window.target.armed_at,
+        deadline: window.target.deadline,
+        lines: stamped,
+        unparsed: window.unparsed.saturating_add(unparsed_outside),
+        ticks: window.ticks,
+        target: window.target,
+        progress: window.progress,
+    })
 }
 
 /// An access-log counter by the window's keys, timing requests when the latency rule is on.
@@ -255,96 +321,19 @@ fn quote(line: &[u8]) -> String {
     }
 }
 
-/// Cuts the log into lines and hands each to the window.
-struct Reader<'s, 'h> {
+/// Where the lines of a log read in one stream go: the window, armed at the first stamped
+/// line (or `from`), ticked as the stamps pass its ticks' times.
+struct Stream<'s, 'h> {
     setup: &'s ReplaySetup,
     /// `None` until arm time is known.
     window: Option<Window>,
     health: Option<HealthTrace<'h>>,
-    stamps: Stamps,
     /// Lines counted in no tick: before arm, after the end.
     outside: AccessLogCounter,
-    lines: u64,
-    /// The number of the line being read.
-    line: u64,
-    /// The start of a line the next piece continues.
-    partial: Vec<u8>,
-    /// The partial line grew past [`MAX_LINE_LEN`]: only its start (the stamp) was kept.
-    overlong: bool,
-    /// The error that stopped the reading.
-    failed: Option<ReplayError>,
 }
 
-impl Reader<'_, '_> {
-    fn piece(&mut self, piece: &[u8]) -> Result<(), ReplayError> {
-        let mut rest = piece;
-        if !self.partial.is_empty() || self.overlong {
-            let Some(end) = memchr::memchr(b'\n', rest) else {
-                self.keep(rest);
-                return Ok(());
-            };
-            self.keep(rest.get(..end).unwrap_or_default());
-            let partial = std::mem::take(&mut self.partial);
-            let overlong = std::mem::replace(&mut self.overlong, false);
-            self.line(&partial, overlong)?;
-            // The buffer is kept for the next partial line.
-            self.partial = partial;
-            self.partial.clear();
-            rest = rest.get(end.saturating_add(1)..).unwrap_or_default();
-        }
-        while let Some(end) = memchr::memchr(b'\n', rest) {
-            self.line(rest.get(..end).unwrap_or_default(), false)?;
-            rest = rest.get(end.saturating_add(1)..).unwrap_or_default();
-        }
-        self.keep(rest);
-        Ok(())
-    }
-
-    /// Keeps the start of a line, up to [`MAX_LINE_LEN`] and the stamp.
-    fn keep(&mut self, bytes: &[u8]) {
-        if self.overlong {
-            return;
-        }
-        let room = MAX_LINE_LEN
-            .saturating_add(MAX_STAMP_LEN)
-            .saturating_sub(self.partial.len());
-        if bytes.len() > room {
-            self.partial
-                .extend_from_slice(bytes.get(..room).unwrap_or_default());
-            self.partial.truncate(MAX_STAMP_LEN.saturating_add(1));
-            self.overlong = true;
-        } else {
-            self.partial.extend_from_slice(bytes);
-        }
-    }
-
-    /// One line of the log, without its `\n`.
-    fn line(&mut self, line: &[u8], overlong: bool) -> Result<(), ReplayError> {
-        self.line = self.line.saturating_add(1);
-        if !overlong && line.trim_ascii().is_empty() {
-            return Ok(());
-        }
-        let head = line.get(..MAX_STAMP_LEN.saturating_add(1)).unwrap_or(line);
-        let (stamp, body) = match memchr::memchr(b' ', head) {
-            Some(space) => (
-                line.get(..space).unwrap_or_default(),
-                line.get(space.saturating_add(1)..).unwrap_or_default(),
-            ),
-            // A line logged empty: the stamp alone.
-            None => (line.strip_suffix(b"\r").unwrap_or(line), &b""[..]),
-        };
-        let Some(at) = self.stamps.parse_nanos(stamp) else {
-            return Err(ReplayError::Line {
-                input: Input::Log,
-                line: self.line,
-                why: format!(
-                    "expected an RFC 3339 stamp and one space before the line, as `docker \
-                     logs --timestamps` writes them: {}",
-                    quote(line)
-                ),
-            });
-        };
-        self.lines = self.lines.saturating_add(1);
+impl Sink for Stream<'_, '_> {
+    fn line(&mut self, at: i64, body: &[u8], overlong: bool) -> Result<(), ReplayError> {
         let window = match self.window.take() {
             Some(window) => window,
             None => Window::arm(
@@ -362,36 +351,6 @@ impl Reader<'_, '_> {
             counter.count_line(body);
         }
         Ok(())
-    }
-
-    fn finish(mut self) -> Result<ReplayReport, ReplayError> {
-        if !self.partial.is_empty() || self.overlong {
-            let partial = std::mem::take(&mut self.partial);
-            let overlong = self.overlong;
-            self.line(&partial, overlong)?;
-        }
-        let mut window = match self.window.take() {
-            Some(window) => window,
-            None => Window::arm(self.setup, self.setup.from.ok_or(ReplayError::NoArmTime)?)?,
-        };
-        while !window.ended {
-            window.close_tick(self.health.as_mut())?;
-        }
-        if let Some(health) = self.health.as_mut() {
-            health.check_rest()?;
-        }
-        let unparsed = window
-            .unparsed
-            .saturating_add(self.outside.counts_so_far().unparsed);
-        Ok(ReplayReport {
-            armed_at: window.target.armed_at,
-            deadline: window.target.deadline,
-            ticks: window.ticks,
-            lines: self.lines,
-            unparsed,
-            target: window.target,
-            progress: window.progress,
-        })
     }
 }
 
@@ -522,6 +481,22 @@ impl Window {
         } else {
             &mut self.counter
         })
+    }
+
+    /// Runs the ticks left, in order, until the last or a DEGRADED one; `counted(k)` gives
+    /// tick k's lines when they were counted elsewhere (else it keeps what it counted).
+    fn run_ticks(
+        &mut self,
+        mut health: Option<&mut HealthTrace<'_>>,
+        mut counted: impl FnMut(u64) -> Option<AccessLogCounter>,
+    ) -> Result<(), ReplayError> {
+        while !self.ended {
+            if let Some(counter) = counted(self.next) {
+                self.counter = counter;
+            }
+            self.close_tick(health.as_deref_mut())?;
+        }
+        Ok(())
     }
 
     /// Runs the next tick over the lines and the probe of its span.

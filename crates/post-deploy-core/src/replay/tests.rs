@@ -3,19 +3,20 @@ use std::io::Cursor;
 use chrono::TimeDelta;
 
 use super::*;
+use crate::access_log::MAX_LINE_LEN;
 
-const OK: &str = "10.0.0.1 - - [07/Dec/2026:09:00:00 +0000] \"GET / HTTP/1.1\" 200 12";
-const BAD: &str = "10.0.0.1 - - [07/Dec/2026:09:00:00 +0000] \"GET / HTTP/1.1\" 503 12";
+pub(super) const OK: &str = "10.0.0.1 - - [07/Dec/2026:09:00:00 +0000] \"GET / HTTP/1.1\" 200 12";
+pub(super) const BAD: &str = "10.0.0.1 - - [07/Dec/2026:09:00:00 +0000] \"GET / HTTP/1.1\" 503 12";
 
-fn t(s: i64) -> DateTime<Utc> {
+pub(super) fn t(s: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_796_634_000 + s, 0).unwrap()
 }
 
-fn at(s: i64, ms: i64) -> String {
+pub(super) fn at(s: i64, ms: i64) -> String {
     (t(s) + TimeDelta::milliseconds(ms)).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
-fn settings() -> WindowSettings {
+pub(super) fn settings() -> WindowSettings {
     WindowSettings {
         window: Duration::from_secs(100),
         interval: Duration::from_secs(10),
