@@ -356,7 +356,11 @@ fn a_big_file_replays_as_its_stream() {
     while log.len() < 10 << 20 {
         let ms = i * 2;
         // Errors from 150 s on: a late onset, caught by the recent span.
-        let line = if ms > 150_000 && i.is_multiple_of(3) { BAD } else { OK };
+        let line = if ms > 150_000 && i.is_multiple_of(3) {
+            BAD
+        } else {
+            OK
+        };
         writeln!(
             log,
             "2026-12-07T09:{:02}:{:02}.{:03}000000Z {line}",

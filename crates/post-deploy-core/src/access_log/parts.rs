@@ -244,6 +244,25 @@ fn count_span(
     let mut counter = AccessLogCounter::with_keys(format, keys.clone())
         .with_histogram()
         .skipping_stamps();
+    for_each_piece_of_span(file, (start, end), buffer_len, |piece| {
+        counter.feed(piece);
+        true
+    })?;
+    Ok(counter.finish_timed())
+}
+
+/// Calls `each` with the bytes of `file` from `start` to `end`, in order, read `buffer_len`
+/// bytes at a time, until `each` answers `false`; a file that ends sooner ends the span.
+///
+/// # Errors
+///
+/// A read error other than [`io::ErrorKind::Interrupted`].
+pub(crate) fn for_each_piece_of_span(
+    file: &File,
+    (start, end): (u64, u64),
+    buffer_len: usize,
+    mut each: impl FnMut(&[u8]) -> bool,
+) -> io::Result<()> {
     let mut buffer = vec![0u8; buffer_len.max(1)];
     let mut at = start;
     while at < end {
@@ -252,13 +271,12 @@ fn count_span(
             .min(buffer.len());
         let piece = buffer.get_mut(..want).unwrap_or_default();
         let n = read_at(file, piece, at)?;
-        if n == 0 {
+        if n == 0 || !each(piece.get(..n).unwrap_or_default()) {
             break;
         }
-        counter.feed(piece.get(..n).unwrap_or_default());
         at = at.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
     }
-    Ok(counter.finish_timed())
+    Ok(())
 }
 
 /// One `pread` at `offset`, retried when interrupted.
@@ -271,4 +289,10 @@ pub(crate) fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result
             other => return other,
         }
     }
+}
+
+/// Not on this platform: parts are never cut, so nothing reads at an offset.
+#[cfg(not(unix))]
+pub(crate) fn read_at(_file: &File, _buffer: &mut [u8], _offset: u64) -> io::Result<usize> {
+    Err(io::ErrorKind::Unsupported.into())
 }

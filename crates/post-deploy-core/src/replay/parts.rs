@@ -19,7 +19,7 @@ use super::lines::{self, Lines, Sink};
 use super::stamp::Stamps;
 use super::{Input, ReplayError, ReplayReport, ReplaySetup, Window, conclude, counter, nanos};
 use crate::access_log::AccessLogCounter;
-use crate::access_log::parts::{Plan, on_threads, read_at, spans};
+use crate::access_log::parts::{Plan, for_each_piece_of_span, on_threads, read_at, spans};
 use crate::config::WindowSettings;
 
 /// How far into the file its first stamped line is looked for; a file whose first line is
@@ -174,7 +174,7 @@ fn read_part(
     settings: &WindowSettings,
     ticks: Ticks,
     file: &File,
-    (start, end): (u64, u64),
+    span: (u64, u64),
     buffer_len: usize,
 ) -> Part {
     let mut lines = Lines::new(ByTick {
@@ -184,27 +184,16 @@ fn read_part(
         counters: Vec::new(),
         outside: counter(settings),
     });
-    let mut buffer = vec![0u8; buffer_len.max(1)];
-    let mut at = start;
     let mut error = None;
-    while at < end && error.is_none() {
-        let want = usize::try_from(end.saturating_sub(at))
-            .unwrap_or(usize::MAX)
-            .min(buffer.len());
-        let piece = buffer.get_mut(..want).unwrap_or_default();
-        match read_at(file, piece, at) {
-            Ok(0) => break,
-            Ok(n) => {
-                error = lines.piece(piece.get(..n).unwrap_or_default()).err();
-                at = at.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
-            }
-            Err(source) => {
-                error = Some(ReplayError::Read {
-                    input: Input::Log,
-                    source,
-                });
-            }
-        }
+    let read = for_each_piece_of_span(file, span, buffer_len, |piece| {
+        error = lines.piece(piece).err();
+        error.is_none()
+    });
+    if let Err(source) = read {
+        error = Some(ReplayError::Read {
+            input: Input::Log,
+            source,
+        });
     }
     if error.is_none() {
         error = lines.finish().err();
