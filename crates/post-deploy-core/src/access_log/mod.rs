@@ -353,11 +353,10 @@ impl AccessLogCounter {
 
     /// Adds the counts and durations of `other`'s complete lines to these: a counter of the
     /// same settings that counted other lines.
-    pub(crate) fn absorb(&mut self, mut other: Self) {
-        let (counts, durations) = other.take();
-        self.counts.merge(counts);
-        if let Some(timing) = self.timing.as_mut() {
-            timing.durations.merge(durations);
+    pub(crate) fn absorb(&mut self, other: Self) {
+        self.counts.merge(other.counts);
+        if let (Some(mine), Some(theirs)) = (self.timing.as_mut(), other.timing) {
+            mine.durations.merge(theirs.durations);
         }
     }
 
@@ -515,11 +514,6 @@ pub fn count_log_file(
         Some(counted) => Ok(counted),
         None => count_log(format, keys, file),
     }
-}
-
-/// How this machine cuts a file into parts (one per core, at most 8, of 4 MiB or more).
-pub(crate) fn parts_plan() -> parts::Plan {
-    parts::Plan::for_this_machine()
 }
 
 /// Feeds `counter` what `reader` yields until its end.

@@ -32,6 +32,9 @@ pub(crate) const MIN_PART_LEN: u64 = 4 << 20;
 /// per cut.
 const MAX_CUT_SEARCH: u64 = 2 * super::MAX_LINE_LEN as u64;
 
+/// The reads of that search: a line ends within the first one nearly always.
+const SEARCH_BUFFER_LEN: usize = 64 << 10;
+
 /// How a file is cut: into at most `parts` parts of at least `min_len` bytes, read `buffer_len`
 /// bytes at a time.
 #[derive(Debug, Clone, Copy)]
@@ -178,7 +181,6 @@ fn is_gzip(file: &File) -> io::Result<bool> {
 #[cfg(unix)]
 fn cuts(file: &File, len: u64, parts: usize) -> io::Result<Option<Vec<u64>>> {
     let mut bounds = vec![0u64];
-    let mut buffer = vec![0u8; 64 << 10];
     let parts_u64 = u64::try_from(parts).unwrap_or(u64::MAX).max(1);
     for k in 1..parts_u64 {
         let last = bounds.last().copied().unwrap_or(0);
@@ -188,7 +190,7 @@ fn cuts(file: &File, len: u64, parts: usize) -> io::Result<Option<Vec<u64>>> {
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(len)
             .max(last);
-        let Some(cut) = line_start_at_or_after(file, nominal, len, &mut buffer)? else {
+        let Some(cut) = line_start_at_or_after(file, nominal, len)? else {
             return Ok(None);
         };
         bounds.push(cut);
@@ -202,32 +204,26 @@ fn cuts(file: &File, len: u64, parts: usize) -> io::Result<Option<Vec<u64>>> {
 /// offset 0 or just after a `\n` is a line start already; that is what `from - 1` being a `\n`
 /// means, so the search starts one byte earlier.
 #[cfg(unix)]
-fn line_start_at_or_after(
-    file: &File,
-    from: u64,
-    len: u64,
-    buffer: &mut [u8],
-) -> io::Result<Option<u64>> {
-    let Some(mut at) = from.checked_sub(1) else {
+fn line_start_at_or_after(file: &File, from: u64, len: u64) -> io::Result<Option<u64>> {
+    let Some(start) = from.checked_sub(1) else {
         return Ok(Some(0));
     };
-    let give_up = at.saturating_add(MAX_CUT_SEARCH);
-    while at < len {
-        if at >= give_up {
-            return Ok(None);
-        }
-        let n = read_at(file, buffer, at)?;
-        if n == 0 {
-            break;
-        }
-        let piece = buffer.get(..n).unwrap_or_default();
+    let end = start.saturating_add(MAX_CUT_SEARCH).min(len);
+    let (mut at, mut found) = (start, None);
+    for_each_piece_of_span(file, (start, end), SEARCH_BUFFER_LEN, |piece| {
         if let Some(i) = memchr::memchr(b'\n', piece) {
-            let i = u64::try_from(i).unwrap_or(u64::MAX);
-            return Ok(Some(at.saturating_add(i).saturating_add(1).min(len)));
+            found = Some(at.saturating_add(u64::try_from(i).unwrap_or(u64::MAX)));
+            return false;
         }
-        at = at.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
-    }
-    Ok(Some(len))
+        at = at.saturating_add(u64::try_from(piece.len()).unwrap_or(u64::MAX));
+        true
+    })?;
+    Ok(match found {
+        Some(newline) => Some(newline.saturating_add(1).min(len)),
+        // No line ends before the file does: the rest is the last line.
+        None if at >= len => Some(len),
+        None => None,
+    })
 }
 
 /// The counts and durations of the lines from `start` to `end`, read `buffer_len` bytes at a

@@ -240,10 +240,10 @@ pub fn replay<'h>(
 }
 
 /// [`replay`] of a log file, gzip'd or not (read as its text): a regular, uncompressed file
-/// of a few MiB or more is read in one part per core, each part's lines counted on a thread of its own by the tick they fall in,
-/// and the ticks then run in order over the added counts: the report of reading it in one
-/// stream, in about the time `count-5xx` takes over the same file. Anything else is
-/// [`replay`].
+/// of a few MiB or more is read in one part per core, each part's lines counted on a thread
+/// of its own by the tick they fall in, and the ticks then run in order over the added
+/// counts: the report of reading it in one stream, in about the time `count-5xx` takes over
+/// the same file. Anything else is [`replay`].
 ///
 /// # Errors
 ///
@@ -253,7 +253,7 @@ pub fn replay_file<'h>(
     log: std::fs::File,
     health: Option<Box<dyn BufRead + 'h>>,
 ) -> Result<ReplayReport, ReplayError> {
-    let plan = crate::access_log::parts_plan();
+    let plan = crate::access_log::parts::Plan::for_this_machine();
     match parts::prepare(setup, &log, plan).map_err(|source| ReplayError::Read {
         input: Input::Log,
         source,

@@ -19,7 +19,7 @@ use super::lines::{self, Lines, Sink};
 use super::stamp::Stamps;
 use super::{Input, ReplayError, ReplayReport, ReplaySetup, Window, conclude, counter, nanos};
 use crate::access_log::AccessLogCounter;
-use crate::access_log::parts::{Plan, for_each_piece_of_span, on_threads, read_at, spans};
+use crate::access_log::parts::{Plan, for_each_piece_of_span, on_threads, spans};
 use crate::config::WindowSettings;
 
 /// How far into the file its first stamped line is looked for; a file whose first line is
@@ -66,27 +66,20 @@ pub(super) fn prepare(
 /// The stamp of the file's first non-blank line, when that line ends within its first
 /// [`FIRST_LINE_SEARCH`] bytes and holds a stamp.
 fn first_stamp(file: &File) -> io::Result<Option<DateTime<Utc>>> {
-    let mut head = vec![0u8; FIRST_LINE_SEARCH];
-    let mut len = 0usize;
-    while let Some(rest) = head.get_mut(len..).filter(|r| !r.is_empty()) {
-        let n = read_at(file, rest, u64::try_from(len).unwrap_or(u64::MAX))?;
-        if n == 0 {
-            break;
-        }
-        len = len.saturating_add(n);
-    }
-    let head = head.get(..len).unwrap_or_default();
+    let mut head = Vec::with_capacity(FIRST_LINE_SEARCH);
+    let span = (0, u64::try_from(FIRST_LINE_SEARCH).unwrap_or(u64::MAX));
+    for_each_piece_of_span(file, span, FIRST_LINE_SEARCH, |piece| {
+        head.extend_from_slice(piece);
+        true
+    })?;
     // Complete lines only: the last piece may be cut.
-    let Some(last_newline) = memchr::memrchr(b'\n', head) else {
+    let Some(last_newline) = memchr::memrchr(b'\n', &head) else {
         return Ok(None);
     };
     let whole = head.get(..last_newline).unwrap_or_default();
     let Some(line) = whole.split(|b| *b == b'\n').find(|l| !lines::is_blank(l)) else {
         return Ok(None);
     };
-    if line.len() > crate::access_log::MAX_LINE_LEN {
-        return Ok(None);
-    }
     let (stamp, _) = lines::split(line);
     Ok(Stamps::default()
         .parse_nanos(stamp)
