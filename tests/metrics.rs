@@ -254,6 +254,51 @@ fn a_bad_metrics_file_value_is_refused_naming_it() {
 
 /// Windows ticked at the same time, ticks killed with SIGKILL at random moments in
 /// between: every window that finished counts once, every rollback that ran once.
+/// A writer killed between its temporary and the rename leaves the temporary behind; the
+/// next write removes it (its process runs no more), and leaves a running writer's alone.
+#[test]
+fn a_killed_writers_temporary_is_removed_by_the_next_write() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("post-deploy.prom");
+    let env = env_with(&file);
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let (dead, live) = (gone.id(), std::process::id());
+    let planted = [
+        (
+            folder.path().to_path_buf(),
+            format!(".post-deploy.prom.tmp.{dead}.0"),
+        ),
+        (
+            folder.path().to_path_buf(),
+            format!(".post-deploy.prom.tmp.{live}.4"),
+        ),
+        (
+            env.state().to_path_buf(),
+            format!("..post-deploy-metrics.json.tmp.{dead}.2"),
+        ),
+    ];
+    for (dir, name) in &planted {
+        std::fs::write(dir.join(name), "half").unwrap();
+    }
+    let good = health(200);
+    env.json(
+        &[vec!["arm"], arm_args(&good.url("/health"), "w1")].concat(),
+        0,
+    );
+    assert_eq!(
+        names_in(folder.path()),
+        [
+            format!(".post-deploy.prom.tmp.{live}.4"),
+            "post-deploy.prom".to_owned()
+        ]
+    );
+    assert_eq!(
+        names_in(env.state()),
+        [".post-deploy-metrics.json", ".post-deploy-state-api"]
+    );
+}
+
 #[test]
 fn counters_survive_concurrent_windows_and_killed_ticks() {
     let Some(promtool) = metrics::promtool() else {

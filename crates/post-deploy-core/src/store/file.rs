@@ -266,8 +266,12 @@ enum Temporaries {
     /// A window's own folder: its files are written under the window's lock, so a temporary
     /// of the file found there was left by a writer killed mid-write, and is removed.
     Stale,
-    /// A folder other windows write to at the same time (a shared artefacts dir, the state
-    /// dir): their temporaries are left alone.
+    /// A small folder several processes write the same file in (the state dir, the metrics
+    /// file's): a temporary of a writer that is no longer running (its process id, in the
+    /// temporary's name, names no process here) is removed; a live writer's is left alone.
+    Orphaned,
+    /// A folder other windows write to at the same time, which may hold many files (a shared
+    /// artefacts dir): their temporaries are left alone, and not looked for.
     Shared,
 }
 
@@ -309,10 +313,11 @@ fn create_temporary(dir: &Path, name: &str) -> Result<(PathBuf, File), StoreErro
     ))
 }
 
-/// Removes the temporaries of `dir/name` that writers killed mid-write left behind. Only for
-/// a window's own folder, under its lock ([`Temporaries::Stale`]); a temporary that cannot be
-/// removed is left, as it does no harm but its room.
-fn remove_stale_temporaries(dir: &Path, name: &str) {
+/// Removes the temporaries of `dir/name` that writers killed mid-write left behind: all of
+/// them in a window's own folder, under its lock ([`Temporaries::Stale`]); those of writers
+/// no longer running in a folder others write to ([`Temporaries::Orphaned`]). A temporary
+/// that cannot be removed is left, as it does no harm but its room.
+fn remove_stale_temporaries(dir: &Path, name: &str, temporaries: Temporaries) {
     let prefix = temporary_prefix(name);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -322,14 +327,29 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
         let Some(n) = file_name.to_str() else {
             continue;
         };
-        let ours = n == prefix
-            || n.strip_prefix(&prefix)
-                .and_then(|rest| rest.strip_prefix('.'))
-                .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
-        if ours && entry.file_type().is_ok_and(|t| !t.is_dir()) {
+        let numbers = n
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .filter(|rest| rest.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+        let stale = match temporaries {
+            Temporaries::Stale => n == prefix || numbers.is_some(),
+            Temporaries::Orphaned => numbers
+                .and_then(|rest| rest.split('.').next())
+                .is_some_and(writer_is_gone),
+            Temporaries::Shared => false,
+        };
+        if stale && entry.file_type().is_ok_and(|t| !t.is_dir()) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+/// Whether the process `pid` (a temporary's writer) is known to run no more: where `/proc`
+/// lists this machine's processes, it lists no `pid`. Elsewhere nothing is known, and no
+/// temporary counts as orphaned.
+fn writer_is_gone(pid: &str) -> bool {
+    let proc = Path::new("/proc");
+    !pid.is_empty() && proc.join("self").exists() && !proc.join(pid).exists()
 }
 
 /// Writes `bytes` to a new temporary of `dir/name`, synced; its path.
@@ -359,8 +379,8 @@ fn write_atomic(
 ) -> Result<(), StoreError> {
     let path = dir.join(name);
     refuse_symlink(&path)?;
-    if temporaries == Temporaries::Stale {
-        remove_stale_temporaries(dir, name);
+    if temporaries != Temporaries::Shared {
+        remove_stale_temporaries(dir, name, temporaries);
     }
     let tmp = write_temporary(dir, name, bytes)?;
     if let Err(source) = std::fs::rename(&tmp, &path) {
@@ -809,7 +829,7 @@ impl Store for FileStore {
             &self.state_dir,
             &Self::known_good_name(repo),
             bytes,
-            Temporaries::Shared,
+            Temporaries::Orphaned,
         )
     }
 
@@ -831,7 +851,12 @@ impl Store for FileStore {
     }
 
     fn write_metrics(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        write_atomic(&self.state_dir, METRICS_RECORDS, bytes, Temporaries::Shared)
+        write_atomic(
+            &self.state_dir,
+            METRICS_RECORDS,
+            bytes,
+            Temporaries::Orphaned,
+        )
     }
 
     fn write_metrics_file(&self, path: &Path, text: &str) -> Result<(), StoreError> {

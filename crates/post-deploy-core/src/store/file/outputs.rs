@@ -80,6 +80,7 @@ pub(super) fn write_metrics_file(path: &Path, text: &str) -> Result<(), StoreErr
             std::io::Error::new(std::io::ErrorKind::IsADirectory, "it is a folder"),
         ));
     }
-    // The temporary is `.<name>.tmp.<pid>.<n>`: never `*.prom`, so the collector skips it.
-    write_atomic(dir, name, text.as_bytes(), Temporaries::Shared)
+    // The temporary is `.<name>.tmp.<pid>.<n>`: never `*.prom`, so the collector skips it;
+    // one a killed writer left is removed by the next write.
+    write_atomic(dir, name, text.as_bytes(), Temporaries::Orphaned)
 }
